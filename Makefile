@@ -1,0 +1,30 @@
+# FedKeeper: `make run` runs the default experiment on the embedded stack,
+# `make test` runs every test (unit, workflow replay and end-to-end).
+
+GO      ?= go
+CONFIG  ?= config.yaml
+BIN     := bin
+
+.PHONY: run build test vet fmt clean
+
+run: build
+	$(BIN)/starter -config $(CONFIG)
+
+build:
+	$(GO) build -o $(BIN)/starter ./starter
+	$(GO) build -o $(BIN)/worker ./worker
+
+# One `go test` for all packages so they share one build; the end-to-end test builds
+# the heavy binaries once itself.
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 30m ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf $(BIN) .fedkeeper results

@@ -1,0 +1,146 @@
+// Package activities holds FedKeeper's Temporal activities: deploy the client functions,
+// write the initial model, invoke a client and wait for its activation, aggregate a
+// round's updates and evaluate the result. They are thin: each calls into the FaaS
+// adapters, the weight store or the FL packages and turns failures into errors the
+// workflows' retry policies understand.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/faas"
+	"github.com/fedkeeper/fedkeeper/fl/mnist"
+	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/functions/flclient"
+	"github.com/fedkeeper/fedkeeper/weights"
+)
+
+// Error types that retry policies refuse to retry.
+const (
+	// ErrTypeBadConfig: the configuration cannot work (unsupported platform, bad path).
+	ErrTypeBadConfig = "BadConfig"
+	// ErrTypeRejected: the platform refused the request itself (credentials, limits).
+	ErrTypeRejected = "Rejected"
+	// ErrTypeNoUpdates: no client update of the round could be aggregated.
+	ErrTypeNoUpdates = "NoUpdates"
+)
+
+// Deps are what the activities work with; the worker builds them from its config.
+type Deps struct {
+	Config *config.Config
+	// BaseDir resolves relative func_path values (the config file's folder).
+	BaseDir string
+	// BuildDir caches built function binaries.
+	BuildDir string
+	Store    *weights.Store
+	// Providers by "platform/cluster".
+	Providers map[string]faas.Provider
+	// Mongo is where the functions find the weights (it may differ from the worker's
+	// own address when functions run elsewhere).
+	Mongo     flclient.Mongo
+	TrainData mnist.Source
+	TestData  mnist.Source
+	Logger    *slog.Logger
+}
+
+// Activities is the receiver of every activity.
+type Activities struct {
+	deps       Deps
+	placements []config.Placement
+
+	mu         sync.Mutex
+	packages   map[string][]byte // built function code by func_path
+	test       *mnist.Dataset
+	evaluators map[model.Spec]*model.Evaluator
+}
+
+// New wires the activities.
+func New(deps Deps) *Activities {
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	return &Activities{
+		deps: deps, placements: deps.Config.ClientPlacements(),
+		packages: map[string][]byte{}, evaluators: map[model.Spec]*model.Evaluator{},
+	}
+}
+
+// Close releases cached evaluation graphs.
+func (a *Activities) Close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, ev := range a.evaluators {
+		ev.Close()
+	}
+	a.evaluators = map[model.Spec]*model.Evaluator{}
+}
+
+func badConfig(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrTypeBadConfig, nil)
+}
+
+// classify turns a FaaS error into what the retry policy should do with it.
+func classify(err error) error {
+	if errors.Is(err, faas.ErrRejected) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRejected, err)
+	}
+	return err
+}
+
+func providerKey(platform config.Platform, cluster string) string {
+	return string(platform) + "/" + cluster
+}
+
+func (a *Activities) provider(p config.Placement) (faas.Provider, error) {
+	prov, ok := a.deps.Providers[providerKey(p.Platform, p.Cluster)]
+	if !ok {
+		return nil, badConfig("client %d is placed on %s cluster %q, which this worker cannot reach (only OpenWhisk clusters are supported so far)", p.Client, p.Platform, p.Cluster)
+	}
+	return prov, nil
+}
+
+func (a *Activities) placement(client int) (config.Placement, error) {
+	if client < 0 || client >= len(a.placements) {
+		return config.Placement{}, badConfig("client %d does not exist: the worker's config has %d clients", client, len(a.placements))
+	}
+	return a.placements[client], nil
+}
+
+// heartbeatWhile records heartbeats every few seconds until stop is called, for
+// activities that block in one long call.
+func heartbeatWhile(ctx context.Context, details ...any) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		ticker := time.NewTicker(5 * time.Second)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ticker.C:
+				activity.RecordHeartbeat(ctx, details...)
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// clientSeed derives a client's training seed from the experiment's, so every client
+// and round shuffles differently but reproducibly.
+func clientSeed(seed uint64, round, client int) uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d/%d/%d", seed, round, client)
+	return h.Sum64()
+}

@@ -1,0 +1,128 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/faas"
+	"github.com/fedkeeper/fedkeeper/functions/flclient"
+)
+
+// InvokeClient starts a client's function for a round without waiting for it. A
+// function that vanished from its cluster is deployed again and invoked once more.
+func (a *Activities) InvokeClient(ctx context.Context, task ClientTask) (Invocation, error) {
+	p, err := a.placement(task.Client)
+	if err != nil {
+		return Invocation{}, err
+	}
+	prov, err := a.provider(p)
+	if err != nil {
+		return Invocation{}, err
+	}
+	train := task.Train
+	train.Seed = clientSeed(task.Train.Seed, task.Round, task.Client)
+	params := flclient.Params{
+		Experiment: task.Experiment, Round: task.Round, Client: task.Client, BaseVersion: task.BaseVersion,
+		Model: task.Model, Train: train,
+		Data:  flclient.Data{Train: a.deps.TrainData, Partition: task.Partition},
+		Mongo: a.deps.Mongo,
+	}
+	inv := Invocation{Client: task.Client, Platform: string(p.Platform), Cluster: p.Cluster, Function: p.Function}
+	id, err := prov.Invoke(ctx, p.Function, params)
+	if errors.Is(err, faas.ErrFunctionMissing) {
+		activity.GetLogger(ctx).Warn("function missing, redeploying", "function", p.Function, "cluster", p.Cluster)
+		if err := a.deploy(ctx, p); err != nil {
+			return Invocation{}, err
+		}
+		inv.Redeployed = true
+		id, err = prov.Invoke(ctx, p.Function, params)
+	}
+	if err != nil {
+		return Invocation{}, classify(fmt.Errorf("invoke client %d: %w", task.Client, err))
+	}
+	inv.ActivationID = id
+	return inv, nil
+}
+
+// lostAfter is how long past a function's own time limit an activation may stay
+// unreported before the keeper counts it lost and invokes the client again.
+const lostAfter = 30 * time.Minute
+
+// PollActivation waits for a client's activation to finish, heartbeating meanwhile.
+// A retried poll resumes waiting for the same activation instead of starting a new one.
+func (a *Activities) PollActivation(ctx context.Context, inv Invocation) (ClientRun, error) {
+	p, err := a.placement(inv.Client)
+	if err != nil {
+		return ClientRun{}, err
+	}
+	prov, err := a.provider(p)
+	if err != nil {
+		return ClientRun{}, err
+	}
+	limit := lostAfter + a.functionTimeout(p)
+	deadline := time.Now().Add(limit)
+	delay := 50 * time.Millisecond
+	for {
+		act, err := prov.Activation(ctx, p.Function, inv.ActivationID)
+		if err == nil {
+			return toClientRun(inv, act), nil
+		}
+		if !errors.Is(err, faas.ErrNotReady) {
+			if errors.Is(err, faas.ErrRejected) {
+				return ClientRun{}, classify(err)
+			}
+			activity.GetLogger(ctx).Warn("polling failed, trying again", "activation", inv.ActivationID, "error", err)
+		}
+		if time.Now().After(deadline) {
+			return ClientRun{Client: inv.Client, ActivationID: inv.ActivationID, Status: "lost",
+				Error: fmt.Sprintf("no result %v after invocation", limit)}, nil
+		}
+		activity.RecordHeartbeat(ctx, inv.ActivationID)
+		select {
+		case <-ctx.Done():
+			return ClientRun{}, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, time.Second)
+	}
+}
+
+func (a *Activities) functionTimeout(p config.Placement) time.Duration {
+	fn := a.deps.Config.Scenarios.FederatedLearning.Functions[p.Function]
+	if fn.OpenWhisk != nil && fn.OpenWhisk.Timeout > 0 {
+		return time.Duration(fn.OpenWhisk.Timeout) * time.Millisecond
+	}
+	return 5 * time.Minute
+}
+
+func toClientRun(inv Invocation, act faas.Activation) ClientRun {
+	run := ClientRun{
+		Client: inv.Client, ActivationID: act.ID, Status: act.Status, Success: act.Success,
+		Start: act.Start, End: act.End, WaitSeconds: act.WaitTime.Seconds(),
+		InitSeconds: act.InitTime.Seconds(), ColdStart: act.ColdStart,
+	}
+	var body struct {
+		flclient.Result
+		Error any `json:"error"`
+	}
+	if err := json.Unmarshal(act.Result, &body); err != nil {
+		run.Success = false
+		run.Error = "result is not a JSON object"
+		return run
+	}
+	if body.Error != nil {
+		run.Error = fmt.Sprint(body.Error)
+	}
+	if run.Success && (body.Client != inv.Client || body.Samples <= 0) {
+		run.Success = false
+		run.Error = fmt.Sprintf("function answered for client %d with %d samples", body.Client, body.Samples)
+	}
+	run.Samples, run.Loss, run.TrainSeconds = body.Samples, body.Loss, body.TrainSeconds
+	return run
+}

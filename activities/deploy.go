@@ -1,0 +1,101 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/faas"
+	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/functions/pack"
+	"github.com/fedkeeper/fedkeeper/weights"
+)
+
+// DeployFunctions deploys the client function to every cluster that hosts clients.
+func (a *Activities) DeployFunctions(ctx context.Context, in DeployInput) (DeployResult, error) {
+	targets := map[string]config.Placement{}
+	for _, p := range a.placements {
+		targets[providerKey(p.Platform, p.Cluster)+"/"+p.Function] = p
+	}
+	keys := make([]string, 0, len(targets))
+	for k := range targets {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var res DeployResult
+	for _, k := range keys {
+		if err := a.deploy(ctx, targets[k]); err != nil {
+			return res, err
+		}
+		res.Functions = append(res.Functions, k)
+		activity.RecordHeartbeat(ctx, k)
+	}
+	activity.GetLogger(ctx).Info("functions deployed", "experiment", in.Experiment, "functions", res.Functions)
+	return res, nil
+}
+
+// deploy puts one client function on one cluster.
+func (a *Activities) deploy(ctx context.Context, p config.Placement) error {
+	if p.Platform != config.OpenWhisk {
+		return badConfig("clients on %s (cluster %q) are not supported yet: this version runs clients on OpenWhisk only", p.Platform, p.Cluster)
+	}
+	prov, err := a.provider(p)
+	if err != nil {
+		return err
+	}
+	fn := a.deps.Config.Scenarios.FederatedLearning.Functions[p.Function]
+	if fn.OpenWhisk == nil {
+		return badConfig("function %q has no openwhisk section under scenarios.federated_learning.functions", p.Function)
+	}
+	code, err := a.packageFor(ctx, fn.OpenWhisk.FuncPath)
+	if err != nil {
+		return badConfig("package function %q: %v", p.Function, err)
+	}
+	err = prov.Deploy(ctx, faas.Function{
+		Name: p.Function, Code: code, Kind: "go:1.22",
+		MemoryMB: fn.OpenWhisk.Memory, Timeout: time.Duration(fn.OpenWhisk.Timeout) * time.Millisecond,
+	})
+	if err != nil {
+		return classify(fmt.Errorf("deploy %s to %s cluster %q: %w", p.Function, p.Platform, p.Cluster, err))
+	}
+	return nil
+}
+
+// packageFor builds (once per worker) the deployable code of a func_path.
+func (a *Activities) packageFor(ctx context.Context, funcPath string) ([]byte, error) {
+	a.mu.Lock()
+	code, ok := a.packages[funcPath]
+	a.mu.Unlock()
+	if ok {
+		return code, nil
+	}
+	stop := heartbeatWhile(ctx, "building "+funcPath)
+	defer stop()
+	code, err := pack.OpenWhiskZip(ctx, funcPath, a.deps.BaseDir, filepath.Join(a.deps.BuildDir, "openwhisk"))
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.packages[funcPath] = code
+	a.mu.Unlock()
+	return code, nil
+}
+
+// InitGlobal writes the initial global model, version 0. Running it again is harmless:
+// the same seed gives the same weights, and a stored version 0 is kept.
+func (a *Activities) InitGlobal(ctx context.Context, in InitInput) (InitResult, error) {
+	manifest, err := in.Model.Manifest()
+	if err != nil {
+		return InitResult{}, badConfig("%v", err)
+	}
+	params := model.Init(manifest, in.Seed)
+	if _, err := a.deps.Store.PutGlobal(ctx, weights.Global{Experiment: in.Experiment, Version: 0, Manifest: manifest, Params: params}); err != nil {
+		return InitResult{}, fmt.Errorf("initial model of %s: %w", in.Experiment, err)
+	}
+	return InitResult{Version: 0, NumParams: len(params)}, nil
+}

@@ -1,0 +1,114 @@
+package activities
+
+import (
+	"time"
+
+	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/fl/partition"
+)
+
+// Everything here travels through Temporal, so it holds references and small figures
+// only: never weights, never credentials.
+
+// DeployInput asks for the experiment's client functions to be deployed.
+type DeployInput struct {
+	Experiment string `json:"experiment"`
+}
+
+// DeployResult lists what was deployed, as "platform/cluster/function".
+type DeployResult struct {
+	Functions []string `json:"functions"`
+}
+
+// InitInput asks for the initial global model (version 0).
+type InitInput struct {
+	Experiment string     `json:"experiment"`
+	Model      model.Spec `json:"model"`
+	Seed       uint64     `json:"seed"`
+}
+
+// InitResult describes version 0.
+type InitResult struct {
+	Version   int `json:"version"`
+	NumParams int `json:"num_params"`
+}
+
+// ClientTask is one client's training job in a round.
+type ClientTask struct {
+	Experiment  string             `json:"experiment"`
+	Round       int                `json:"round"`
+	Client      int                `json:"client"`
+	Attempt     int                `json:"attempt"`
+	BaseVersion int                `json:"base_version"`
+	Model       model.Spec         `json:"model"`
+	Train       model.TrainOptions `json:"train"`
+	Partition   partition.Spec     `json:"partition"`
+}
+
+// Invocation is a started client function.
+type Invocation struct {
+	Client       int    `json:"client"`
+	Platform     string `json:"platform"`
+	Cluster      string `json:"cluster"`
+	Function     string `json:"function"`
+	ActivationID string `json:"activation_id"`
+	// Redeployed is set when the function had vanished and was deployed again.
+	Redeployed bool `json:"redeployed,omitempty"`
+}
+
+// ClientRun is a finished client activation.
+type ClientRun struct {
+	Client       int       `json:"client"`
+	ActivationID string    `json:"activation_id"`
+	Status       string    `json:"status"`
+	Success      bool      `json:"success"`
+	Error        string    `json:"error,omitempty"`
+	Samples      int       `json:"samples,omitempty"`
+	Loss         float64   `json:"loss,omitempty"`
+	TrainSeconds float64   `json:"train_seconds,omitempty"`
+	Start        time.Time `json:"start"`
+	End          time.Time `json:"end"`
+	WaitSeconds  float64   `json:"wait_seconds"`
+	InitSeconds  float64   `json:"init_seconds,omitempty"`
+	ColdStart    bool      `json:"cold_start,omitempty"`
+}
+
+// AggregateInput asks for a round's updates to be averaged into the next global version.
+type AggregateInput struct {
+	Experiment  string     `json:"experiment"`
+	Round       int        `json:"round"`
+	BaseVersion int        `json:"base_version"`
+	Clients     []int      `json:"clients"`
+	Model       model.Spec `json:"model"`
+}
+
+// AggregateResult describes the new global version.
+type AggregateResult struct {
+	Version int   `json:"version"`
+	Updates int   `json:"updates"`
+	Samples int   `json:"samples"`
+	Counted []int `json:"counted"`
+	// Rejected lists clients whose update was missing, damaged or for another round.
+	Rejected []Rejection `json:"rejected,omitempty"`
+	Seconds  float64     `json:"seconds"`
+}
+
+// Rejection says why a client's update was not aggregated.
+type Rejection struct {
+	Client int    `json:"client"`
+	Reason string `json:"reason"`
+}
+
+// EvaluateInput asks for a global version to be scored on the test set.
+type EvaluateInput struct {
+	Experiment string     `json:"experiment"`
+	Version    int        `json:"version"`
+	Model      model.Spec `json:"model"`
+}
+
+// EvaluateResult is the score.
+type EvaluateResult struct {
+	Loss     float64 `json:"loss"`
+	Accuracy float64 `json:"accuracy"`
+	Seconds  float64 `json:"seconds"`
+}

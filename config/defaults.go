@@ -1,0 +1,130 @@
+package config
+
+import (
+	"strings"
+
+	"github.com/spf13/viper"
+)
+
+// Defaults of the keys a config may leave out. Registering them also makes the keys
+// known, so environment variables can set them even when the file does not mention them.
+func registerDefaults(v *viper.Viper) {
+	defaults := map[string]any{
+		"version":                "0.1",
+		"name":                   "fedkeeper",
+		"temporal.host_port":     Embedded,
+		"temporal.namespace":     "default",
+		"temporal.task_queue":    "fedkeeper",
+		"temporal.ui_port":       0,
+		"temporal.frontend_port": 0,
+		"stop.target_accuracy":   0.0,
+		"stop.max_rounds":        50,
+		"results_dir":            "results",
+		"data_dir":               ".fedkeeper",
+		"seed":                   1,
+		"log.level":              "info",
+		"scenarios.federated_learning.server_config.server_cluster_name":   "",
+		"scenarios.federated_learning.clients_info.total_num_clients":      10,
+		"scenarios.federated_learning.clients_info.num_clients_per_round":  10,
+		"scenarios.federated_learning.clients_info.edge_clients_count":     0,
+		"scenarios.federated_learning.clients_info.ow_clients_count":       0,
+		"scenarios.federated_learning.clients_info.gcf_clients_count":      0,
+		"scenarios.federated_learning.data_sampling.input_size":            784,
+		"scenarios.federated_learning.data_sampling.hidden_size":           500,
+		"scenarios.federated_learning.data_sampling.output_size":           10,
+		"scenarios.federated_learning.data_sampling.input_shape_x":         28,
+		"scenarios.federated_learning.data_sampling.input_shape_y":         28,
+		"scenarios.federated_learning.data_sampling.batch_size":            10,
+		"scenarios.federated_learning.data_sampling.model":                 "mlp",
+		"scenarios.federated_learning.data_sampling.distribution":          "non_iid",
+		"scenarios.federated_learning.data_sampling.shards_per_client":     2,
+		"scenarios.federated_learning.data_sampling.shard_size":            300,
+		"scenarios.federated_learning.mongo_config.url":                    Embedded,
+		"scenarios.federated_learning.mongo_config.db":                     "flweights",
+		"scenarios.federated_learning.mongo_config.collection":             "mnist_weights",
+		"scenarios.federated_learning.training_test_data.train_images_url": "",
+		"scenarios.federated_learning.training_test_data.train_labels_url": "",
+		"scenarios.federated_learning.training_test_data.test_images_url":  "",
+		"scenarios.federated_learning.training_test_data.test_labels_url":  "",
+		"scenarios.federated_learning.model_params.lr":                     1e-3,
+		"scenarios.federated_learning.model_params.optim":                  "adam",
+		"scenarios.federated_learning.model_params.local_epochs":           1,
+		"scenarios.federated_learning.round.max_attempts":                  3,
+		"scenarios.federated_learning.round.min_clients_fraction":          0.5,
+	}
+	for key, value := range defaults {
+		v.SetDefault(key, value)
+	}
+}
+
+// DefaultClientFunction is the client function used when the config names none.
+const DefaultClientFunction = "fl_client"
+
+// normalise fills in what defaults cannot express and canonicalises spellings.
+func (c *Config) normalise() {
+	fl := &c.Scenarios.FederatedLearning
+	ds := &fl.DataSampling
+	ds.Model = strings.ToLower(strings.TrimSpace(ds.Model))
+	if ds.Model == "nn" {
+		// The seed's logs call the MLP "nn".
+		ds.Model = "mlp"
+	}
+	ds.Distribution = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(ds.Distribution), "-", "_"))
+	fl.ModelParams.Optim = strings.ToLower(strings.TrimSpace(fl.ModelParams.Optim))
+
+	if u := strings.TrimSpace(fl.MongoConfig.URL); u != "" && u != Embedded &&
+		!strings.HasPrefix(u, "mongodb://") && !strings.HasPrefix(u, "mongodb+srv://") {
+		// The seed wrote a bare host:port.
+		fl.MongoConfig.URL = "mongodb://" + u
+	}
+
+	if len(c.Providers.OpenWhisk) == 0 && len(c.Providers.Google) == 0 {
+		c.Providers.OpenWhisk = map[string]OpenWhiskCluster{"local": {}}
+	}
+	for name, cluster := range c.Providers.OpenWhisk {
+		if cluster.Namespace == "" {
+			cluster.Namespace = namespaceFromBaseURL(cluster.BaseURL)
+		}
+		c.Providers.OpenWhisk[name] = cluster
+	}
+
+	if len(fl.ClientsInfo.ClientFunctions) == 0 {
+		fl.ClientsInfo.ClientFunctions = []string{DefaultClientFunction}
+	}
+	if fl.Functions == nil {
+		fl.Functions = map[string]Function{}
+	}
+	if _, ok := fl.Functions[DefaultClientFunction]; !ok && fl.ClientsInfo.ClientFunctions[0] == DefaultClientFunction {
+		fl.Functions[DefaultClientFunction] = Function{OpenWhisk: &OpenWhiskFunction{}}
+	}
+	for name, fn := range fl.Functions {
+		if ow := fn.OpenWhisk; ow != nil {
+			if ow.FuncPath == "" && name == DefaultClientFunction {
+				ow.FuncPath = "./functions/fl_client"
+			}
+			if ow.Memory == 0 {
+				ow.Memory = 256
+			}
+			if ow.Timeout == 0 {
+				ow.Timeout = 300000
+			}
+			if ow.Concurrency == 0 {
+				ow.Concurrency = 1
+			}
+		}
+	}
+}
+
+// namespaceFromBaseURL reads the namespace out of the seed's base_url
+// (…/api/v1/namespaces/<ns>/actions/), defaulting to "_", OpenWhisk's "my namespace".
+func namespaceFromBaseURL(baseURL string) string {
+	_, rest, ok := strings.Cut(baseURL, "/namespaces/")
+	if !ok {
+		return "_"
+	}
+	ns, _, _ := strings.Cut(rest, "/")
+	if ns == "" {
+		return "_"
+	}
+	return ns
+}

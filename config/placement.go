@@ -1,0 +1,54 @@
+package config
+
+// Platform names a FaaS platform.
+type Platform string
+
+// The platforms of the fabric.
+const (
+	OpenWhisk Platform = "openwhisk"
+	Google    Platform = "google"
+	OpenFaaS  Platform = "openfaas"
+)
+
+// Placement says where one client's function runs.
+type Placement struct {
+	Client   int      `json:"client"`
+	Platform Platform `json:"platform"`
+	Cluster  string   `json:"cluster"`
+	Function string   `json:"function"`
+}
+
+// ClientPlacements assigns every client to a platform and cluster the way the seed did:
+// the first ow_clients_count clients go to OpenWhisk, then gcf_clients_count to Google
+// Cloud Functions, then edge_clients_count to OpenFaaS edge devices; within a platform
+// the clients go round-robin over its clusters in name order. When no count is given,
+// every client runs on OpenWhisk (or on Google if no OpenWhisk cluster is configured).
+func (c *Config) ClientPlacements() []Placement {
+	ci := c.Scenarios.FederatedLearning.ClientsInfo
+	ow, gcf, edge := ci.OWClientsCount, ci.GCFClientsCount, ci.EdgeClientsCount
+	if ow+gcf+edge == 0 {
+		if len(c.Providers.OpenWhisk) > 0 {
+			ow = ci.TotalNumClients
+		} else {
+			gcf = ci.TotalNumClients
+		}
+	}
+	owClusters := sortedKeys(c.Providers.OpenWhisk)
+	gcfClusters := sortedKeys(c.Providers.Google)
+	fn := ci.ClientFunctions[0]
+
+	placements := make([]Placement, 0, ci.TotalNumClients)
+	add := func(count int, platform Platform, clusters []string) {
+		for i := 0; i < count; i++ {
+			cluster := ""
+			if len(clusters) > 0 {
+				cluster = clusters[i%len(clusters)]
+			}
+			placements = append(placements, Placement{Client: len(placements), Platform: platform, Cluster: cluster, Function: fn})
+		}
+	}
+	add(ow, OpenWhisk, owClusters)
+	add(gcf, Google, gcfClusters)
+	add(edge, OpenFaaS, nil)
+	return placements
+}

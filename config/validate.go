@@ -1,0 +1,132 @@
+package config
+
+import (
+	"net"
+	"sort"
+	"strings"
+)
+
+const fl = "scenarios.federated_learning"
+
+// Validate checks the values a loader cannot: ranges, names and cross-references.
+// It does not contact any service: a config that names unreachable clusters loads,
+// and fails later with a message from the step that needs them.
+func (c *Config) Validate() error {
+	f := c.Scenarios.FederatedLearning
+	ci := f.ClientsInfo
+	ds := f.DataSampling
+	mp := f.ModelParams
+
+	checks := []struct {
+		bad     bool
+		key     string
+		problem string
+		args    []any
+	}{
+		{ci.TotalNumClients < 1, fl + ".clients_info.total_num_clients", "must be at least 1, got %d", []any{ci.TotalNumClients}},
+		{ci.NumClientsPerRound < 1, fl + ".clients_info.num_clients_per_round", "must be at least 1, got %d", []any{ci.NumClientsPerRound}},
+		{ci.NumClientsPerRound > ci.TotalNumClients, fl + ".clients_info.num_clients_per_round", "%d is more than total_num_clients (%d)", []any{ci.NumClientsPerRound, ci.TotalNumClients}},
+		{ci.EdgeClientsCount < 0, fl + ".clients_info.edge_clients_count", "must not be negative, got %d", []any{ci.EdgeClientsCount}},
+		{ci.OWClientsCount < 0, fl + ".clients_info.ow_clients_count", "must not be negative, got %d", []any{ci.OWClientsCount}},
+		{ci.GCFClientsCount < 0, fl + ".clients_info.gcf_clients_count", "must not be negative, got %d", []any{ci.GCFClientsCount}},
+		{ds.Model != "mlp" && ds.Model != "cnn", fl + ".data_sampling.model", "must be mlp or cnn, got %q", []any{ds.Model}},
+		{ds.BatchSize < 1, fl + ".data_sampling.batch_size", "must be at least 1, got %d", []any{ds.BatchSize}},
+		{ds.InputSize != 784, fl + ".data_sampling.input_size", "must be 784 (28x28 MNIST images), got %d", []any{ds.InputSize}},
+		{ds.InputShapeX != 28 || ds.InputShapeY != 28, fl + ".data_sampling.input_shape_x", "input_shape_x and input_shape_y must be 28 for MNIST, got %dx%d", []any{ds.InputShapeX, ds.InputShapeY}},
+		{ds.OutputSize != 10, fl + ".data_sampling.output_size", "must be 10 (MNIST digits), got %d", []any{ds.OutputSize}},
+		{ds.HiddenSize < 1, fl + ".data_sampling.hidden_size", "must be at least 1, got %d", []any{ds.HiddenSize}},
+		{ds.Distribution != "non_iid" && ds.Distribution != "iid", fl + ".data_sampling.distribution", "must be non_iid or iid, got %q", []any{ds.Distribution}},
+		{ds.ShardsPerClient < 1, fl + ".data_sampling.shards_per_client", "must be at least 1, got %d", []any{ds.ShardsPerClient}},
+		{ds.ShardSize < 1, fl + ".data_sampling.shard_size", "must be at least 1, got %d", []any{ds.ShardSize}},
+		{!(mp.LR > 0), fl + ".model_params.lr", "must be a positive number, got %v", []any{mp.LR}},
+		{mp.LocalEpochs < 1, fl + ".model_params.local_epochs", "must be at least 1, got %d", []any{mp.LocalEpochs}},
+		{mp.Optim != "adam" && mp.Optim != "nadam" && mp.Optim != "sgd", fl + ".model_params.optim", "must be adam, nadam or sgd, got %q", []any{mp.Optim}},
+		{f.Round.MaxAttempts < 1, fl + ".round.max_attempts", "must be at least 1, got %d", []any{f.Round.MaxAttempts}},
+		{!(f.Round.MinClientsFraction > 0 && f.Round.MinClientsFraction <= 1), fl + ".round.min_clients_fraction", "must be in (0, 1], got %v", []any{f.Round.MinClientsFraction}},
+		{!(c.Stop.TargetAccuracy >= 0 && c.Stop.TargetAccuracy <= 1), "stop.target_accuracy", "must be between 0 and 1, got %v", []any{c.Stop.TargetAccuracy}},
+		{c.Stop.MaxRounds < 1, "stop.max_rounds", "must be at least 1, got %d", []any{c.Stop.MaxRounds}},
+		{c.Temporal.Namespace == "", "temporal.namespace", "must not be empty", nil},
+		{c.Temporal.TaskQueue == "", "temporal.task_queue", "must not be empty", nil},
+		{c.Temporal.UIPort < -1 || c.Temporal.UIPort > 65535, "temporal.ui_port", "must be a port number (or -1 to disable the UI), got %d", []any{c.Temporal.UIPort}},
+		{c.Temporal.FrontendPort < 0 || c.Temporal.FrontendPort > 65535, "temporal.frontend_port", "must be a port number, got %d", []any{c.Temporal.FrontendPort}},
+		{c.Name == "", "name", "must not be empty", nil},
+		{strings.ContainsAny(c.Name, "/ \t\n"), "name", "must not contain slashes or spaces, got %q", []any{c.Name}},
+		{f.MongoConfig.DB == "", fl + ".mongo_config.db", "must not be empty", nil},
+		{f.MongoConfig.Collection == "", fl + ".mongo_config.collection", "must not be empty", nil},
+		{c.ResultsDir == "", "results_dir", "must not be empty", nil},
+		{c.DataDir == "", "data_dir", "must not be empty", nil},
+	}
+	for _, check := range checks {
+		if check.bad {
+			return keyErr(check.key, check.problem, check.args...)
+		}
+	}
+
+	if hp := c.Temporal.HostPort; !IsEmbedded(hp) {
+		if _, _, err := net.SplitHostPort(hp); err != nil {
+			return keyErr("temporal.host_port", "must be host:port or %q, got %q", Embedded, hp)
+		}
+	}
+
+	if placed := ci.EdgeClientsCount + ci.OWClientsCount + ci.GCFClientsCount; placed != 0 && placed != ci.TotalNumClients {
+		return keyErr(fl+".clients_info", "edge_clients_count + ow_clients_count + gcf_clients_count = %d, but total_num_clients is %d", placed, ci.TotalNumClients)
+	}
+	if ci.OWClientsCount > 0 && len(c.Providers.OpenWhisk) == 0 {
+		return keyErr("providers.openwhisk", "ow_clients_count is %d but no OpenWhisk cluster is configured", ci.OWClientsCount)
+	}
+	if ci.GCFClientsCount > 0 && len(c.Providers.Google) == 0 {
+		return keyErr("providers.google", "gcf_clients_count is %d but no Google Cloud Functions cluster is configured", ci.GCFClientsCount)
+	}
+
+	if name := f.ServerConfig.ServerClusterName; name != "" {
+		_, ow := c.Providers.OpenWhisk[name]
+		_, g := c.Providers.Google[name]
+		if !ow && !g {
+			return keyErr(fl+".server_config.server_cluster_name", "no cluster named %q under providers (have %s)", name, strings.Join(c.ClusterNames(), ", "))
+		}
+	}
+	for _, fn := range ci.ClientFunctions {
+		if _, ok := f.Functions[fn]; !ok {
+			return keyErr(fl+".clients_info.client_functions", "function %q is not described under %s.functions", fn, fl)
+		}
+	}
+	for _, name := range sortedKeys(c.Providers.OpenWhisk) {
+		cluster := c.Providers.OpenWhisk[name]
+		key := "providers.openwhisk." + name
+		if auth := cluster.Auth.OWAuth; auth != "" && !IsEmbedded(cluster.Auth.OWAPIHost) && !strings.Contains(auth, ":") && !strings.Contains(auth, "<") {
+			return keyErr(key+".auth.ow_auth", "must be uuid:key")
+		}
+		if cluster.Fabric.Port < 0 || cluster.Fabric.Port > 65535 {
+			return keyErr(key+".fabric.port", "must be a port number, got %d", cluster.Fabric.Port)
+		}
+		if cluster.Fabric.MaxContainers < 0 {
+			return keyErr(key+".fabric.max_containers", "must not be negative, got %d", cluster.Fabric.MaxContainers)
+		}
+	}
+	for _, name := range sortedKeys(f.Functions) {
+		if ow := f.Functions[name].OpenWhisk; ow != nil {
+			key := fl + ".functions." + name + ".openwhisk"
+			if ow.Memory < 0 {
+				return keyErr(key+".memory", "must be positive MB, got %d", ow.Memory)
+			}
+			if ow.Timeout < 0 {
+				return keyErr(key+".timeout", "must be positive milliseconds, got %d", ow.Timeout)
+			}
+		}
+	}
+	return nil
+}
+
+// ClusterNames lists every configured cluster, OpenWhisk first, each sorted.
+func (c *Config) ClusterNames() []string {
+	return append(sortedKeys(c.Providers.OpenWhisk), sortedKeys(c.Providers.Google)...)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,420 @@
+// Package e2e runs whole experiments on the embedded stack: the real Temporal server,
+// FerretDB speaking the MongoDB protocol, the local fabric speaking the OpenWhisk API and
+// the fl_client function running as real processes.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/fedkeeper/fedkeeper/bootstrap"
+	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/embedded"
+	"github.com/fedkeeper/fedkeeper/fl/mnist"
+	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/results"
+	"github.com/fedkeeper/fedkeeper/runner"
+	"github.com/fedkeeper/fedkeeper/weights"
+	"github.com/fedkeeper/fedkeeper/workflows"
+)
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+const configTemplate = `name: e2e
+data_dir: %[1]s/data
+results_dir: %[1]s/results
+seed: 3
+temporal:
+  task_queue: e2e
+stop:
+  max_rounds: 2
+scenarios:
+  federated_learning:
+    clients_info:
+      total_num_clients: 4
+      num_clients_per_round: 3
+    data_sampling:
+      model: mlp
+      distribution: iid
+    model_params:
+      optim: adam
+      lr: 1e-3
+      local_epochs: 1
+    round:
+      min_clients_fraction: 1
+    functions:
+      fl_client:
+        openwhisk:
+          func_path: %[2]s/functions/fl_client
+          timeout: 180000
+`
+
+func TestExperimentEndToEnd(t *testing.T) {
+	root := repoRoot(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(configTemplate, dir, root)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	stack, err := embedded.Start(ctx, cfg, embedded.Options{FreePorts: true, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stack.Stop()
+	resolved := stack.Endpoints.Apply(cfg)
+
+	c, err := bootstrap.Dial(ctx, resolved, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	acts, release, err := bootstrap.Activities(ctx, resolved, dir, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	w := worker.New(c, resolved.Temporal.TaskQueue, worker.Options{Identity: "in-process-worker"})
+	bootstrap.Register(w, acts)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+
+	// A second worker, the real binary in its own process, joins through the stack's
+	// endpoints file: both share the experiment.
+	workerBin := filepath.Join(dir, "worker")
+	build := exec.CommandContext(ctx, "go", "build", "-o", workerBin, "./worker")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build worker: %v\n%s", err, out)
+	}
+	var workerLog bytes.Buffer
+	second := exec.CommandContext(ctx, workerBin, "-config", cfgPath)
+	second.Stdout, second.Stderr = &workerLog, &workerLog
+	if err := second.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = second.Process.Kill()
+		_ = second.Wait()
+		if t.Failed() {
+			t.Logf("second worker's log:\n%s", workerLog.String())
+		}
+	}()
+	waitForPollers(ctx, t, c, resolved.Temporal.TaskQueue, 2)
+
+	var out bytes.Buffer
+	outcome, err := runner.Run(ctx, c, resolved, runner.Options{Out: &out, Poll: 200 * time.Millisecond})
+	t.Logf("starter output:\n%s", out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := outcome.Result.Experiment
+
+	t.Run("result files", func(t *testing.T) { checkResultFiles(t, outcome, cfg) })
+	t.Run("mongodb holds every global version", func(t *testing.T) { checkMongo(ctx, t, resolved, id, outcome) })
+	t.Run("temporal lists the experiment and its rounds", func(t *testing.T) { checkTemporal(ctx, t, c, resolved, id) })
+	t.Run("round records show real activations", func(t *testing.T) { checkRoundRecords(ctx, t, c, id) })
+
+	if os.Getenv("FEDKEEPER_RECORD_HISTORY") != "" {
+		recordHistory(ctx, t, c, id, filepath.Join(root, "workflows", "testdata", "experiment_history.json"))
+		recordHistory(ctx, t, c, workflows.RoundWorkflowID(id, 1), filepath.Join(root, "workflows", "testdata", "round_history.json"))
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// waitForPollers returns once n workers poll the task queue.
+func waitForPollers(ctx context.Context, t *testing.T, c client.Client, queue string, n int) {
+	t.Helper()
+	ticker := time.NewTicker(100 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		resp, err := c.DescribeTaskQueue(ctx, queue, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
+		if err == nil && len(resp.GetPollers()) >= n {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("fewer than %d workers poll %s: %v", n, queue, err)
+		case <-ticker.C:
+		}
+	}
+}
+
+func checkResultFiles(t *testing.T, outcome runner.Outcome, cfg *config.Config) {
+	s := outcome.Summary
+	if s.Rounds != 2 || s.StoppedBecause != workflows.StopMaxRounds || s.WallSeconds <= 0 {
+		t.Errorf("summary %+v", s)
+	}
+	data, err := os.ReadFile(filepath.Join(outcome.ResultsDir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var onDisk map[string]any
+	if err := json.Unmarshal(data, &onDisk); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"experiment", "rounds", "final_accuracy", "final_loss", "wall_seconds", "stopped_because"} {
+		if _, ok := onDisk[key]; !ok {
+			t.Errorf("summary.json lacks %s", key)
+		}
+	}
+	if onDisk["experiment"] != outcome.Result.Experiment || onDisk["final_accuracy"].(float64) != s.FinalAccuracy {
+		t.Errorf("summary.json %v", onDisk)
+	}
+	f, err := os.Open(filepath.Join(cfg.ResultsDir, outcome.Result.Experiment, "rounds.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rows[0], ",") != strings.Join(results.RoundsHeader, ",") || len(rows) != 3 {
+		t.Fatalf("rounds.csv: %v", rows)
+	}
+	for i, row := range rows[1:] {
+		if row[0] != fmt.Sprint(i+1) || row[1] != "3" {
+			t.Errorf("row %d: %v", i+1, row)
+		}
+		r := outcome.Result.Rounds[i]
+		if row[7] != fmt.Sprintf("%.4f", r.Accuracy) {
+			t.Errorf("row %d accuracy %s, result %v", i+1, row[7], r.Accuracy)
+		}
+	}
+}
+
+func checkMongo(ctx context.Context, t *testing.T, cfg *config.Config, id string, outcome runner.Outcome) {
+	mc := cfg.Scenarios.FederatedLearning.MongoConfig
+	// A plain MongoDB client, as a user would connect.
+	mongoClient, err := mongo.Connect(ctx, options.Client().ApplyURI(mc.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mongoClient.Disconnect(context.Background())
+	coll := mongoClient.Database(mc.DB).Collection(mc.Collection)
+	cur, err := coll.Find(ctx, bson.M{"experiment": id}, options.Find().SetSort(bson.M{"version": 1}).SetBatchSize(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []bson.M
+	if err := cur.All(ctx, &docs); err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 3 {
+		t.Fatalf("%d global versions stored, want 3 (v0 and one per round)", len(docs))
+	}
+	for v, doc := range docs {
+		if fmt.Sprint(doc["version"]) != fmt.Sprint(v) && !(v == 0 && doc["version"] == nil) {
+			t.Errorf("doc %d has version %v", v, doc["version"])
+		}
+		if data, ok := doc["data"].(primitive.Binary); !ok || len(data.Data) != 4*397510 {
+			t.Errorf("v%d: data is %T, want %d bytes of float32", v, doc["data"], 4*397510)
+		}
+	}
+	// The weights decode and the final version beats the initial one on the test set.
+	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close(context.Background())
+	infos, err := store.ListGlobals(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, info := range infos[1:] {
+		r := outcome.Result.Rounds[i]
+		if info.Version != r.Version || info.Metrics == nil || info.Metrics.Accuracy != r.Accuracy || info.Updates != 3 || len(info.Clients) != 3 {
+			t.Errorf("stored v%d %+v does not match round %+v", info.Version, info, r)
+		}
+	}
+	v0, err := store.GetGlobal(ctx, id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := store.GetGlobal(ctx, id, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(last.Params) != 397510 {
+		t.Fatalf("v2 has %d parameters", len(last.Params))
+	}
+	_, test, err := bootstrap.Sources(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, after := evaluate(ctx, t, test, v0.Params), evaluate(ctx, t, test, last.Params)
+	t.Logf("test accuracy v0 %.4f -> v2 %.4f", before, after)
+	if after < 0.6 || after < before+0.3 {
+		t.Errorf("accuracy did not rise enough: v0 %.4f, v2 %.4f", before, after)
+	}
+	if after != outcome.Result.FinalAccuracy {
+		t.Errorf("stored v2 scores %.4f, the experiment reported %.4f", after, outcome.Result.FinalAccuracy)
+	}
+	n, err := mongoClient.Database(mc.DB).Collection(mc.Collection+"_updates").CountDocuments(ctx, bson.M{"experiment": id})
+	if err != nil || n != 0 {
+		t.Errorf("%d client updates left after aggregation (%v)", n, err)
+	}
+}
+
+func checkTemporal(ctx context.Context, t *testing.T, c client.Client, cfg *config.Config, id string) {
+	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: cfg.Temporal.Namespace,
+		Query:     fmt.Sprintf("WorkflowType = '%s'", workflows.RoundWorkflowName),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rounds []string
+	for _, e := range resp.Executions {
+		if e.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+			t.Errorf("%s is %v", e.GetExecution().GetWorkflowId(), e.GetStatus())
+		}
+		if e.GetParentExecution().GetWorkflowId() != id {
+			t.Errorf("%s has parent %q", e.GetExecution().GetWorkflowId(), e.GetParentExecution().GetWorkflowId())
+		}
+		rounds = append(rounds, e.GetExecution().GetWorkflowId())
+	}
+	sort.Strings(rounds)
+	want := []string{workflows.RoundWorkflowID(id, 1), workflows.RoundWorkflowID(id, 2)}
+	if strings.Join(rounds, ",") != strings.Join(want, ",") {
+		t.Errorf("round workflows %v, want %v", rounds, want)
+	}
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		t.Errorf("experiment status %v", desc.GetWorkflowExecutionInfo().GetStatus())
+	}
+
+	// Both workers ran activities of this experiment.
+	identities := map[string]int{}
+	for _, wid := range append([]string{id}, want...) {
+		iter := c.GetWorkflowHistory(ctx, wid, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for iter.HasNext() {
+			ev, err := iter.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a := ev.GetActivityTaskStartedEventAttributes(); a != nil {
+				identities[a.GetIdentity()]++
+			}
+		}
+	}
+	if len(identities) < 2 || identities["in-process-worker"] == 0 {
+		t.Errorf("activities ran on %v, want both workers", identities)
+	}
+}
+
+var activationID = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+func checkRoundRecords(ctx context.Context, t *testing.T, c client.Client, id string) {
+	cold := 0
+	for round := 1; round <= 2; round++ {
+		var res workflows.RoundResult
+		if err := c.GetWorkflow(ctx, workflows.RoundWorkflowID(id, round), "").Get(ctx, &res); err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Selected) != 3 || len(res.Outcomes) != 3 {
+			t.Fatalf("round %d: %+v", round, res)
+		}
+		for _, o := range res.Outcomes {
+			if !o.Counted || o.Platform != "openwhisk" || o.Cluster != "local" || len(o.Runs) == 0 {
+				t.Errorf("round %d client %d: %+v", round, o.Client, o)
+				continue
+			}
+			run := o.Runs[len(o.Runs)-1]
+			if !activationID.MatchString(run.ActivationID) || run.Status != "success" || run.Samples != 600 || run.End.Before(run.Start) {
+				t.Errorf("round %d client %d run %+v", round, o.Client, run)
+			}
+			if run.ColdStart {
+				cold++
+			}
+		}
+	}
+	if cold == 0 {
+		t.Error("no activation was a cold start: the functions did not start as processes")
+	}
+}
+
+func evaluate(ctx context.Context, t *testing.T, src mnist.Source, params []float32) float64 {
+	t.Helper()
+	test, err := mnist.Load(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := model.NewEvaluator(model.Spec{Kind: model.MLP, Hidden: 500}, test.Images, test.Labels, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	m, err := ev.Evaluate(ctx, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Accuracy
+}
+
+func recordHistory(ctx context.Context, t *testing.T, c client.Client, id, path string) {
+	iter := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var h historypb.History
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("recorded %d events of %s in %s", len(h.Events), id, path)
+}

@@ -1,0 +1,140 @@
+// Package discovery records where a running embedded stack listens, in a file in the
+// data directory, so that other processes (workers, a second starter) on the same
+// machine find and join it. It is kept apart from the stack itself so those processes
+// do not link the Temporal server.
+package discovery
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fedkeeper/fedkeeper/config"
+)
+
+// Endpoints are the addresses of a running stack. They include the fabric's generated
+// credentials, so the file holding them is readable by its owner only.
+type Endpoints struct {
+	TemporalHostPort string                    `json:"temporal_host_port,omitempty"`
+	UIURL            string                    `json:"ui_url,omitempty"`
+	MongoURI         string                    `json:"mongo_uri,omitempty"`
+	OpenWhisk        map[string]FabricEndpoint `json:"openwhisk,omitempty"`
+	PID              int                       `json:"pid"`
+	Started          time.Time                 `json:"started"`
+}
+
+// FabricEndpoint is one embedded OpenWhisk cluster.
+type FabricEndpoint struct {
+	APIHost string `json:"api_host"`
+	Auth    string `json:"auth"`
+}
+
+// Needed reports whether the config asks for any embedded service.
+func Needed(cfg *config.Config) bool {
+	if config.IsEmbedded(cfg.Temporal.HostPort) || config.IsEmbedded(cfg.Scenarios.FederatedLearning.MongoConfig.URL) {
+		return true
+	}
+	for _, c := range cfg.Providers.OpenWhisk {
+		if config.IsEmbedded(c.Auth.OWAPIHost) {
+			return true
+		}
+	}
+	return false
+}
+
+// File is the endpoints file of a data directory.
+func File(dataDir string) string { return filepath.Join(dataDir, "stack.json") }
+
+// Write records endpoints, readable by the owner only (they hold the fabric's key).
+func Write(file string, e Endpoints) error {
+	data, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return fmt.Errorf("discovery: record endpoints: %w", err)
+	}
+	return os.Rename(tmp, file)
+}
+
+// Remove deletes the file if the process pid wrote it.
+func Remove(file string, pid int) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return
+	}
+	var e Endpoints
+	if json.Unmarshal(data, &e) == nil && e.PID == pid {
+		_ = os.Remove(file)
+	}
+}
+
+// ErrNoStack means no embedded stack is running for this data directory.
+var ErrNoStack = errors.New("no embedded stack is running")
+
+// Find reads the endpoints of a stack started by another process on this machine and
+// checks that its services answer.
+func Find(cfg *config.Config) (Endpoints, error) {
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return Endpoints{}, err
+	}
+	data, err := os.ReadFile(File(dataDir))
+	if err != nil {
+		return Endpoints{}, fmt.Errorf("%w for data_dir %s: start one with `starter` (or `make run`), or configure the addresses", ErrNoStack, dataDir)
+	}
+	var e Endpoints
+	if err := json.Unmarshal(data, &e); err != nil {
+		return Endpoints{}, fmt.Errorf("discovery: %s: %w", File(dataDir), err)
+	}
+	for _, addr := range []string{e.TemporalHostPort, hostOf(e.MongoURI)} {
+		if addr == "" {
+			continue
+		}
+		conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err != nil {
+			return Endpoints{}, fmt.Errorf("%w: the stack recorded in %s (pid %d) does not answer at %s", ErrNoStack, dataDir, e.PID, addr)
+		}
+		conn.Close()
+	}
+	return e, nil
+}
+
+func hostOf(uri string) string {
+	rest := strings.TrimPrefix(uri, "mongodb://")
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		return rest[:i]
+	}
+	return rest
+}
+
+// Apply fills the embedded services' addresses into a copy of the config.
+func (e Endpoints) Apply(cfg *config.Config) *config.Config {
+	out := *cfg
+	if config.IsEmbedded(out.Temporal.HostPort) && e.TemporalHostPort != "" {
+		out.Temporal.HostPort = e.TemporalHostPort
+	}
+	fl := out.Scenarios.FederatedLearning
+	if config.IsEmbedded(fl.MongoConfig.URL) && e.MongoURI != "" {
+		fl.MongoConfig.URL = e.MongoURI
+	}
+	out.Scenarios.FederatedLearning = fl
+	clusters := make(map[string]config.OpenWhiskCluster, len(out.Providers.OpenWhisk))
+	for name, c := range out.Providers.OpenWhisk {
+		if ep, ok := e.OpenWhisk[name]; ok && config.IsEmbedded(c.Auth.OWAPIHost) {
+			c.Auth.OWAPIHost, c.Auth.OWAuth = ep.APIHost, ep.Auth
+			if c.Namespace == "" || c.Namespace == "_" {
+				c.Namespace = "guest"
+			}
+		}
+		clusters[name] = c
+	}
+	out.Providers.OpenWhisk = clusters
+	return &out
+}

@@ -1,0 +1,77 @@
+// Package mongodb runs the embedded MongoDB-compatible store: FerretDB with its SQLite
+// backend, in process, listening on a loopback address. FerretDB has no authentication,
+// so it never listens on anything but 127.0.0.1.
+package mongodb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+// Options configure the embedded store.
+type Options struct {
+	// Dir holds the SQLite files; it is created if missing.
+	Dir string
+	// Port on 127.0.0.1; 0 picks a free one.
+	Port   int
+	Logger *slog.Logger
+}
+
+// Server is a running embedded store.
+type Server struct {
+	uri    string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Start brings the store up and returns once it accepts connections.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("mongodb: a data directory is required")
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("mongodb: data directory: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("mongodb: create data directory: %w", err)
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	addr := net.JoinHostPort("127.0.0.1", fmt.Sprint(opts.Port))
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: addr},
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + filepath.ToSlash(dir) + "/",
+		Logger:    logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mongodb: start embedded FerretDB on %s (is the port in use?): %w", addr, err)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s := &Server{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		_ = f.Run(runCtx)
+	}()
+	s.uri = f.MongoDBURI()
+	return s, nil
+}
+
+// URI is the mongodb:// address of the store.
+func (s *Server) URI() string { return s.uri }
+
+// Stop closes the store and waits until its files are closed.
+func (s *Server) Stop() {
+	s.cancel()
+	<-s.done
+}

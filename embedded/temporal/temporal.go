@@ -1,0 +1,272 @@
+// Package temporal runs the embedded Temporal server (all four services in process,
+// SQLite persistence in a WAL file so a rerun finds the earlier histories) and,
+// optionally, the Temporal Web UI. Everything listens on 127.0.0.1 only.
+package temporal
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/membership/static"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
+)
+
+// Options configure the embedded server.
+type Options struct {
+	// DBPath is the SQLite file; created with the schema when missing.
+	DBPath string
+	// FrontendPort on 127.0.0.1; 0 picks a free port.
+	FrontendPort int
+	// UIPort of the Web UI on 127.0.0.1; 0 picks a free port, negative disables the UI.
+	UIPort int
+	// Namespaces to create (idempotent).
+	Namespaces []string
+	// SearchAttributes to register on the namespaces.
+	SearchAttributes map[string]enumspb.IndexedValueType
+	// LogFile receives the server's own log; empty discards it.
+	LogFile string
+}
+
+// Server is a running embedded Temporal.
+type Server struct {
+	server   temporal.Server
+	ui       *uiserver.Server
+	uiDone   chan struct{}
+	hostPort string
+	uiURL    string
+}
+
+// HostPort is the frontend's gRPC address.
+func (s *Server) HostPort() string { return s.hostPort }
+
+// UIURL is the Web UI's address, or "" when disabled.
+func (s *Server) UIURL() string { return s.uiURL }
+
+const localIP = "127.0.0.1"
+
+// Start brings up the server and waits until its frontend accepts connections.
+func Start(opts Options) (*Server, error) {
+	if opts.DBPath == "" {
+		return nil, errors.New("temporal: a database path is required")
+	}
+	if err := os.MkdirAll(filepath.Dir(opts.DBPath), 0o700); err != nil {
+		return nil, fmt.Errorf("temporal: create data directory: %w", err)
+	}
+	frontendPort := opts.FrontendPort
+	if frontendPort == 0 {
+		p, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		frontendPort = p
+	} else if err := portFree(frontendPort); err != nil {
+		return nil, fmt.Errorf("temporal: frontend port %d: %w (set temporal.frontend_port)", frontendPort, err)
+	}
+	ports := map[primitives.ServiceName]int{primitives.FrontendService: frontendPort}
+	for _, svc := range []primitives.ServiceName{primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
+		p, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		ports[svc] = p
+	}
+	hostPort := net.JoinHostPort(localIP, strconv.Itoa(frontendPort))
+
+	sqlConfig := config.SQL{
+		PluginName:   sqliteplugin.PluginName,
+		DatabaseName: opts.DBPath,
+		// WAL lets readers run beside the writer: several times faster than the default
+		// rollback journal for the server's many small transactions.
+		ConnectAttributes: map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "normal", "busy_timeout": "10000"},
+		MaxConns:          4,
+		MaxIdleConns:      4,
+	}
+	if _, err := os.Stat(opts.DBPath); errors.Is(err, os.ErrNotExist) {
+		if err := sqliteschema.SetupSchema(&sqlConfig); err != nil {
+			return nil, fmt.Errorf("temporal: create schema in %s: %w", opts.DBPath, err)
+		}
+	}
+	var namespaces []*sqliteschema.NamespaceConfig
+	for _, ns := range opts.Namespaces {
+		nsConfig, err := sqliteschema.NewNamespaceConfig("active", ns, false, opts.SearchAttributes)
+		if err != nil {
+			return nil, fmt.Errorf("temporal: namespace %s: %w", ns, err)
+		}
+		namespaces = append(namespaces, nsConfig)
+	}
+	if err := sqliteschema.CreateNamespaces(&sqlConfig, namespaces...); err != nil {
+		return nil, fmt.Errorf("temporal: create namespaces: %w", err)
+	}
+
+	cfg := &config.Config{
+		// No Global.Metrics: the server then reports to a no-op handler instead of
+		// opening a Prometheus port.
+		Persistence: config.Persistence{
+			DefaultStore: sqliteplugin.PluginName, VisibilityStore: sqliteplugin.PluginName, NumHistoryShards: 1,
+			DataStores: map[string]config.DataStore{sqliteplugin.PluginName: {SQL: &sqlConfig}},
+		},
+		ClusterMetadata: &cluster.Config{
+			EnableGlobalNamespace: false, FailoverVersionIncrement: 10,
+			MasterClusterName: "active", CurrentClusterName: "active",
+			ClusterInformation: map[string]cluster.ClusterInformation{
+				"active": {Enabled: true, InitialFailoverVersion: 1, RPCAddress: hostPort},
+			},
+		},
+		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
+		Services:            map[string]config.Service{},
+		Archival: config.Archival{
+			History:    config.HistoryArchival{State: "disabled"},
+			Visibility: config.VisibilityArchival{State: "disabled"},
+		},
+		NamespaceDefaults: config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{
+			History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
+			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
+		}},
+		PublicClient: config.PublicClient{HostPort: hostPort},
+	}
+	hosts := map[primitives.ServiceName]static.Hosts{}
+	var services []string
+	for svc, port := range ports {
+		addr := net.JoinHostPort(localIP, strconv.Itoa(port))
+		cfg.Services[string(svc)] = config.Service{RPC: config.RPC{GRPCPort: port, BindOnIP: localIP}}
+		hosts[svc] = static.SingleLocalHost(addr)
+		services = append(services, string(svc))
+	}
+
+	logger := log.NewNoopLogger()
+	var zapLogger log.Logger
+	if opts.LogFile != "" {
+		zapLogger = log.NewZapLogger(log.BuildZapLogger(log.Config{Level: "warn", OutputFile: opts.LogFile}))
+	}
+	serverOpts := []temporal.ServerOption{
+		temporal.WithConfig(cfg),
+		temporal.ForServices(services),
+		temporal.WithStaticHosts(hosts),
+		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+			// Otherwise the server phones home for a version check at start.
+			dynamicconfig.EnableServerVersionCheck.Key(): []dynamicconfig.ConstrainedValue{{Value: false}},
+			// Search attributes registered above become usable at once.
+			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+		}),
+	}
+	if zapLogger != nil {
+		serverOpts = append(serverOpts, temporal.WithLogger(zapLogger))
+	} else {
+		serverOpts = append(serverOpts, temporal.WithLogger(logger))
+	}
+	srv, err := temporal.NewServer(serverOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("temporal: configure server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("temporal: start server: %w", err)
+	}
+	s := &Server{server: srv, hostPort: hostPort}
+	if err := waitListening(hostPort, 30*time.Second); err != nil {
+		_ = srv.Stop()
+		return nil, err
+	}
+	if opts.UIPort >= 0 {
+		if err := s.startUI(opts.UIPort, opts.Namespaces); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Server) startUI(port int, namespaces []string) error {
+	if port == 0 {
+		p, err := freePort()
+		if err != nil {
+			return err
+		}
+		port = p
+	} else if err := portFree(port); err != nil {
+		return fmt.Errorf("temporal: UI port %d: %w (set temporal.ui_port, or -1 to disable the UI)", port, err)
+	}
+	defaultNS := "default"
+	if len(namespaces) > 0 {
+		defaultNS = namespaces[0]
+	}
+	cfg := &uiconfig.Config{
+		Host:                localIP,
+		Port:                port,
+		TemporalGRPCAddress: s.hostPort,
+		EnableUI:            true,
+		DefaultNamespace:    defaultNS,
+		HideLogs:            true,
+		CORS:                uiconfig.CORS{CookieInsecure: true},
+		DisableNewsFetch:    true,
+	}
+	s.ui = uiserver.NewServer(uioptions.WithConfigProvider(cfg))
+	s.uiDone = make(chan struct{})
+	go func() {
+		defer close(s.uiDone)
+		_ = s.ui.Start()
+	}()
+	addr := net.JoinHostPort(localIP, strconv.Itoa(port))
+	if err := waitListening(addr, 10*time.Second); err != nil {
+		return fmt.Errorf("temporal: Web UI: %w", err)
+	}
+	s.uiURL = "http://" + addr
+	return nil
+}
+
+// Stop shuts the UI and the server down.
+func (s *Server) Stop() {
+	if s.ui != nil {
+		s.ui.Stop()
+		<-s.uiDone
+	}
+	_ = s.server.Stop()
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(localIP, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("temporal: find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func portFree(port int) error {
+	l, err := net.Listen("tcp", net.JoinHostPort(localIP, strconv.Itoa(port)))
+	if err != nil {
+		return errors.New("the port is in use")
+	}
+	return l.Close()
+}
+
+// waitListening polls until addr accepts TCP connections.
+func waitListening(addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			return conn.Close()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("temporal: %s not listening after %v: %w", addr, timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,66 @@
+// Package faas is FedKeeper's view of a FaaS platform: deploy, remove, invoke and poll
+// a function, whatever the platform. Adapters live in the sub-packages; errors are
+// classified here so the keeper can decide to retry, back off or redeploy.
+package faas
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Function is what to deploy.
+type Function struct {
+	Name string
+	// Code is the platform's package: for OpenWhisk a zip holding an "exec" binary.
+	Code []byte
+	// Kind is the runtime, for OpenWhisk for example "go:1.22".
+	Kind        string
+	MemoryMB    int
+	Timeout     time.Duration
+	Parameters  map[string]any
+	Annotations map[string]any
+}
+
+// Activation is the outcome of one invocation.
+type Activation struct {
+	ID string `json:"id"`
+	// Status is the platform's outcome text; Success is true only for a success.
+	Status  string          `json:"status"`
+	Success bool            `json:"success"`
+	Result  json.RawMessage `json:"result,omitempty"`
+	Start   time.Time       `json:"start"`
+	End     time.Time       `json:"end"`
+	// WaitTime is spent queued before a container ran it; InitTime is the cold start.
+	WaitTime  time.Duration `json:"wait_time"`
+	InitTime  time.Duration `json:"init_time"`
+	ColdStart bool          `json:"cold_start"`
+	TimedOut  bool          `json:"timed_out"`
+}
+
+// Provider is one FaaS cluster.
+type Provider interface {
+	// Deploy creates or replaces a function.
+	Deploy(ctx context.Context, fn Function) error
+	// Remove deletes a function; removing a missing function is not an error.
+	Remove(ctx context.Context, name string) error
+	// Invoke starts a function without waiting and returns the activation id.
+	Invoke(ctx context.Context, name string, params any) (string, error)
+	// Activation returns a finished activation, or ErrNotReady while it runs.
+	Activation(ctx context.Context, name, id string) (Activation, error)
+}
+
+// Errors the keeper acts on; adapters wrap them.
+var (
+	// ErrNotReady: the activation has not finished yet.
+	ErrNotReady = errors.New("faas: activation not finished")
+	// ErrFunctionMissing: the function does not exist (redeploy it).
+	ErrFunctionMissing = errors.New("faas: function does not exist")
+	// ErrThrottled: the platform refused for load (back off, retry).
+	ErrThrottled = errors.New("faas: throttled")
+	// ErrUnavailable: a transient server-side failure (retry).
+	ErrUnavailable = errors.New("faas: platform unavailable")
+	// ErrRejected: the request itself is wrong (auth, payload, limits); retrying won't help.
+	ErrRejected = errors.New("faas: request rejected")
+)

@@ -1,0 +1,223 @@
+// Package container runs one function instance as a real process under OpenWhisk's
+// actionloop protocol, playing the part of the runtime's proxy: it starts the "exec"
+// binary with a result pipe on file descriptor 3, waits for the acknowledgement, then
+// sends one request line per activation on stdin and reads one result line back.
+package container
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrExited means the process is gone; the container cannot run anything more.
+var ErrExited = errors.New("container: the function process exited")
+
+// ErrTimeout means the activation ran past its time limit; the container was destroyed.
+var ErrTimeout = errors.New("container: time limit exceeded")
+
+// Spec says what to run.
+type Spec struct {
+	// Path of the executable.
+	Path string
+	// Dir is the working directory.
+	Dir string
+	// Env is the complete environment of the process.
+	Env []string
+	// InitTimeout bounds the start-up until the acknowledgement.
+	InitTimeout time.Duration
+}
+
+// Container is one running function process.
+type Container struct {
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	results chan []byte
+	exited  chan struct{}
+	logs    *logBuffer
+	mu      sync.Mutex // one activation at a time
+}
+
+const endMarker = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
+
+// Start launches the process and waits for its acknowledgement.
+func Start(ctx context.Context, spec Spec) (*Container, error) {
+	resultsR, resultsW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("container: result pipe: %w", err)
+	}
+	cmd := exec.Command(spec.Path)
+	cmd.Dir = spec.Dir
+	cmd.Env = append(append([]string(nil), spec.Env...), "__OW_WAIT_FOR_ACK=1")
+	cmd.ExtraFiles = []*os.File{resultsW}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		resultsR.Close()
+		resultsW.Close()
+		return nil, fmt.Errorf("container: stdin: %w", err)
+	}
+	c := &Container{cmd: cmd, stdin: stdin, results: make(chan []byte, 1), exited: make(chan struct{}), logs: &logBuffer{}}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		resultsR.Close()
+		resultsW.Close()
+		return nil, fmt.Errorf("container: stdout: %w", err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		resultsR.Close()
+		resultsW.Close()
+		return nil, fmt.Errorf("container: stderr: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		resultsR.Close()
+		resultsW.Close()
+		return nil, fmt.Errorf("container: start %s: %w", spec.Path, err)
+	}
+	resultsW.Close() // the child holds its own copy
+
+	var streams sync.WaitGroup
+	streams.Add(2)
+	go c.logs.collect(stdout, "stdout", &streams)
+	go c.logs.collect(stderr, "stderr", &streams)
+	go func() {
+		scanner := bufio.NewScanner(resultsR)
+		scanner.Buffer(make([]byte, 64<<10), 64<<20)
+		for scanner.Scan() {
+			c.results <- append([]byte(nil), scanner.Bytes()...)
+		}
+		resultsR.Close()
+	}()
+	go func() {
+		streams.Wait()
+		_ = cmd.Wait()
+		close(c.exited)
+	}()
+
+	timeout := spec.InitTimeout
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case line := <-c.results:
+		var ack struct {
+			OK bool `json:"ok"`
+		}
+		if err := json.Unmarshal(line, &ack); err != nil || !ack.OK {
+			c.Kill()
+			return nil, fmt.Errorf("container: bad acknowledgement %q", truncate(string(line), 200))
+		}
+		return c, nil
+	case <-c.exited:
+		return nil, fmt.Errorf("%w during initialisation: %s", ErrExited, truncate(strings.Join(c.logs.take(), " | "), 500))
+	case <-timer.C:
+		c.Kill()
+		return nil, fmt.Errorf("%w during initialisation (%v)", ErrTimeout, timeout)
+	case <-ctx.Done():
+		c.Kill()
+		return nil, ctx.Err()
+	}
+}
+
+// Run sends one activation and waits for its result line, at most timeout. On a timeout
+// or a process exit the container is destroyed and must not be reused.
+func (c *Container) Run(ctx context.Context, request any, timeout time.Duration) (json.RawMessage, []string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	line, err := json.Marshal(request)
+	if err != nil {
+		return nil, nil, fmt.Errorf("container: encode request: %w", err)
+	}
+	select {
+	case <-c.exited:
+		return nil, c.logs.take(), ErrExited
+	default:
+	}
+	if _, err := c.stdin.Write(append(line, '\n')); err != nil {
+		c.Kill()
+		return nil, c.logs.take(), fmt.Errorf("%w: %v", ErrExited, err)
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case result := <-c.results:
+		return result, c.logs.take(), nil
+	case <-c.exited:
+		return nil, c.logs.take(), ErrExited
+	case <-timer.C:
+		c.Kill()
+		return nil, c.logs.take(), ErrTimeout
+	case <-ctx.Done():
+		c.Kill()
+		return nil, c.logs.take(), ctx.Err()
+	}
+}
+
+// Alive reports whether the process still runs.
+func (c *Container) Alive() bool {
+	select {
+	case <-c.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// Kill ends the process and waits for it.
+func (c *Container) Kill() {
+	if c.cmd.Process != nil {
+		_ = c.cmd.Process.Kill()
+	}
+	_ = c.stdin.Close()
+	<-c.exited
+}
+
+// logBuffer gathers a process's output lines in OpenWhisk's log format.
+type logBuffer struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+const maxLogLines = 1000
+
+func (b *logBuffer) collect(r io.Reader, stream string, wg *sync.WaitGroup) {
+	defer wg.Done()
+	scanner := bufio.NewScanner(r)
+	scanner.Buffer(make([]byte, 64<<10), 1<<20)
+	for scanner.Scan() {
+		text := scanner.Text()
+		if text == endMarker {
+			continue
+		}
+		b.mu.Lock()
+		if len(b.lines) < maxLogLines {
+			b.lines = append(b.lines, fmt.Sprintf("%s %s: %s", time.Now().UTC().Format(time.RFC3339Nano), stream, text))
+		}
+		b.mu.Unlock()
+	}
+}
+
+func (b *logBuffer) take() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	lines := b.lines
+	b.lines = nil
+	return lines
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,278 @@
+// Package openwhisk is the local fabric's OpenWhisk: it serves the OpenWhisk REST API
+// (actions, invocations, activations, namespaces, limits) with basic authentication and
+// runs every action as real processes under the actionloop protocol, keeping warm
+// instances and recording cold starts as a real cluster does.
+package openwhisk
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+)
+
+// GuestAuth is the well-known key of OpenWhisk standalone's guest namespace.
+const GuestAuth = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
+
+// Options configure the OpenWhisk part of the fabric.
+type Options struct {
+	// Namespace of the single subject; default "guest".
+	Namespace string
+	// Auth is the subject's "uuid:key"; default GuestAuth.
+	Auth string
+	// DataDir receives the unpacked action code.
+	DataDir string
+	// APIHost is told to the functions as __OW_API_HOST.
+	APIHost string
+	// MaxContainers caps the function processes alive at once (default 2 per core, at least 4).
+	MaxContainers int
+	// ConcurrentInvocations in flight per namespace before 429 (default 1000).
+	ConcurrentInvocations int
+	// InvocationsPerMinute before 429; 0 means no rate limit.
+	InvocationsPerMinute int
+	// MaxBlockingWait caps a blocking invocation's wait before it turns into 202 (60 s).
+	MaxBlockingWait time.Duration
+	// IdleTimeout destroys warm containers unused this long (10 minutes).
+	IdleTimeout time.Duration
+	// MaxActivations kept in memory for GET (default 100,000).
+	MaxActivations int
+	// Limits of this deployment.
+	MinMemory, MaxMemory   int
+	MinTimeout, MaxTimeout int
+	Logger                 *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Namespace == "" {
+		o.Namespace = "guest"
+	}
+	if o.Auth == "" {
+		o.Auth = GuestAuth
+	}
+	if o.MaxContainers <= 0 {
+		o.MaxContainers = max(4, 2*runtime.NumCPU())
+	}
+	if o.ConcurrentInvocations <= 0 {
+		o.ConcurrentInvocations = 1000
+	}
+	if o.MaxBlockingWait <= 0 {
+		o.MaxBlockingWait = 60 * time.Second
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 10 * time.Minute
+	}
+	if o.MaxActivations <= 0 {
+		o.MaxActivations = 100000
+	}
+	if o.MinMemory <= 0 {
+		o.MinMemory = 128
+	}
+	if o.MaxMemory <= 0 {
+		o.MaxMemory = 8192
+	}
+	if o.MinTimeout <= 0 {
+		o.MinTimeout = 100
+	}
+	if o.MaxTimeout <= 0 {
+		o.MaxTimeout = 600000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Server is the OpenWhisk API of the fabric.
+type Server struct {
+	opts        Options
+	subject     string
+	mux         *http.ServeMux
+	pool        *pool
+	log         *slog.Logger
+	baseCtx     context.Context // cancelled by Close, ending running activations
+	cancel      context.CancelFunc
+	stopReaper  chan struct{}
+	reaperDone  chan struct{}
+	executions  sync.WaitGroup
+	mu          sync.Mutex
+	actions     map[string]*action // by name (package/name)
+	activations *activationStore
+	inFlight    int
+	minute      rateWindow
+}
+
+// New prepares the server; Close releases its processes.
+func New(opts Options) (*Server, error) {
+	opts.defaults()
+	uuid, key, ok := strings.Cut(opts.Auth, ":")
+	if !ok || uuid == "" || key == "" {
+		return nil, errors.New("openwhisk: auth must be uuid:key")
+	}
+	if opts.DataDir == "" {
+		return nil, errors.New("openwhisk: a data directory is required")
+	}
+	if err := os.MkdirAll(filepath.Join(opts.DataDir, "actions"), 0o700); err != nil {
+		return nil, fmt.Errorf("openwhisk: create data directory: %w", err)
+	}
+	s := &Server{
+		opts: opts, subject: uuid, mux: http.NewServeMux(), pool: newPool(opts.MaxContainers), log: opts.Logger,
+		stopReaper: make(chan struct{}), reaperDone: make(chan struct{}),
+		actions: map[string]*action{}, activations: newActivationStore(opts.MaxActivations),
+	}
+	s.baseCtx, s.cancel = context.WithCancel(context.Background())
+	s.routes()
+	go s.reaper()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	const base = "/api/v1/namespaces"
+	s.mux.HandleFunc("GET /api/v1/namespaces", s.auth(s.listNamespaces))
+	s.mux.HandleFunc("GET "+base+"/{ns}/limits", s.auth(s.namespaced(s.getLimits)))
+	s.mux.HandleFunc("GET "+base+"/{ns}/actions", s.auth(s.namespaced(s.listActions)))
+	s.mux.HandleFunc("PUT "+base+"/{ns}/actions/{name...}", s.auth(s.namespaced(s.putAction)))
+	s.mux.HandleFunc("GET "+base+"/{ns}/actions/{name...}", s.auth(s.namespaced(s.getAction)))
+	s.mux.HandleFunc("DELETE "+base+"/{ns}/actions/{name...}", s.auth(s.namespaced(s.deleteAction)))
+	s.mux.HandleFunc("POST "+base+"/{ns}/actions/{name...}", s.auth(s.namespaced(s.invoke)))
+	s.mux.HandleFunc("GET "+base+"/{ns}/activations", s.auth(s.namespaced(s.listActivations)))
+	s.mux.HandleFunc("GET "+base+"/{ns}/activations/{id}", s.auth(s.namespaced(s.getActivation)))
+	s.mux.HandleFunc("GET "+base+"/{ns}/activations/{id}/result", s.auth(s.namespaced(s.getActivationResult)))
+	s.mux.HandleFunc("GET "+base+"/{ns}/activations/{id}/logs", s.auth(s.namespaced(s.getActivationLogs)))
+	s.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+			w.Header().Set("Access-Control-Allow-Methods", "OPTIONS, GET, DELETE, POST, PUT, HEAD, PATCH")
+			w.Header().Set("Access-Control-Allow-Headers", "Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent")
+			return
+		}
+		writeError(w, http.StatusNotFound, "The requested resource does not exist.")
+	})
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// Close stops accepting work, waits for running activations to be cut short and
+// destroys every container.
+func (s *Server) Close() {
+	select {
+	case <-s.stopReaper:
+	default:
+		close(s.stopReaper)
+		<-s.reaperDone
+	}
+	s.cancel()
+	s.pool.close()
+	s.executions.Wait()
+}
+
+func (s *Server) reaper() {
+	defer close(s.reaperDone)
+	ticker := time.NewTicker(max(time.Second, s.opts.IdleTimeout/10))
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ticker.C:
+			s.pool.reap(s.opts.IdleTimeout)
+		case <-s.stopReaper:
+			return
+		}
+	}
+}
+
+// auth checks HTTP basic credentials against the subject's uuid:key.
+func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
+	want := []byte(s.opts.Auth)
+	return func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		if !ok || subtle.ConstantTimeCompare([]byte(user+":"+pass), want) != 1 {
+			writeError(w, http.StatusUnauthorized, "The supplied authentication is invalid")
+			return
+		}
+		next(w, r)
+	}
+}
+
+// namespaced resolves "_" to the subject's namespace and refuses any other namespace.
+func (s *Server) namespaced(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ns := r.PathValue("ns")
+		if ns != "_" && ns != s.opts.Namespace {
+			writeError(w, http.StatusForbidden, "The supplied authentication is not authorized to access this resource.")
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (s *Server) listNamespaces(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, []string{s.opts.Namespace})
+}
+
+func (s *Server) getLimits(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"invocationsPerMinute":  s.opts.InvocationsPerMinute,
+		"concurrentInvocations": s.opts.ConcurrentInvocations,
+		"firesPerMinute":        60,
+		"maxActionInstances":    s.opts.MaxContainers,
+		"minActionMemory":       s.opts.MinMemory << 20,
+		"maxActionMemory":       s.opts.MaxMemory << 20,
+		"minActionTimeout":      s.opts.MinTimeout,
+		"maxActionTimeout":      s.opts.MaxTimeout,
+		"minActionLogs":         0,
+		"maxActionLogs":         10 << 20,
+		"minActionConcurrency":  1,
+		"maxActionConcurrency":  1,
+		"maxParameterSize":      "1 MB",
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers in OpenWhisk's error shape: the message and a transaction id.
+func writeError(w http.ResponseWriter, status int, message string) {
+	writeJSON(w, status, map[string]string{"error": message, "code": newID()})
+}
+
+// newID is 32 hex digits, the form of OpenWhisk activation and transaction ids.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// rateWindow counts invocations in the current minute.
+type rateWindow struct {
+	start time.Time
+	count int
+}
+
+func (rw *rateWindow) allow(now time.Time, limit int) (int, bool) {
+	if limit <= 0 {
+		return 0, true
+	}
+	if now.Sub(rw.start) >= time.Minute {
+		rw.start, rw.count = now, 0
+	}
+	if rw.count >= limit {
+		return rw.count, false
+	}
+	rw.count++
+	return rw.count, true
+}

@@ -1,0 +1,399 @@
+package openwhisk_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	owclient "github.com/fedkeeper/fedkeeper/faas/openwhisk"
+	"github.com/fedkeeper/fedkeeper/fabric"
+	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
+	"github.com/fedkeeper/fedkeeper/functions/actionloop"
+)
+
+// TestMain doubles as the test functions: the fabric starts this very binary as an
+// action's "exec", and the action name (in __OW_ACTION_NAME) picks the behaviour.
+func TestMain(m *testing.M) {
+	if name := os.Getenv("__OW_ACTION_NAME"); name != "" {
+		if err := actionloop.Serve(testFunction(path.Base(name))); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func testFunction(name string) actionloop.Handler {
+	calls := 0
+	return func(ctx context.Context, params json.RawMessage) (any, error) {
+		calls++
+		var p map[string]any
+		_ = json.Unmarshal(params, &p)
+		switch name {
+		case "echo":
+			fmt.Println("echoing", len(params), "bytes")
+			return p, nil
+		case "fail":
+			return nil, errors.New("boom")
+		case "sleep":
+			ms, _ := p["ms"].(float64)
+			time.Sleep(time.Duration(ms) * time.Millisecond)
+			return map[string]any{"slept": ms}, nil
+		case "crash":
+			os.Exit(3)
+		case "text":
+			return "not a dictionary", nil
+		case "count":
+			return map[string]any{"pid": os.Getpid(), "calls": calls}, nil
+		}
+		return nil, fmt.Errorf("unknown test function %s", name)
+	}
+}
+
+type env struct {
+	t      *testing.T
+	url    string
+	auth   string
+	client *owclient.Client
+	code   string
+}
+
+func start(t *testing.T, opts openwhisk.Options) *env {
+	t.Helper()
+	f, err := fabric.Start(context.Background(), fabric.Options{DataDir: t.TempDir(), OpenWhisk: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Stop)
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	zipped, err := owclient.ZipExec(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := opts.Auth
+	if auth == "" {
+		auth = openwhisk.GuestAuth
+	}
+	c, err := owclient.New(owclient.Options{APIHost: f.URL, Namespace: "guest", Auth: auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, url: f.URL, auth: auth, client: c, code: base64.StdEncoding.EncodeToString(zipped)}
+}
+
+// call sends a raw request and returns the status and decoded JSON body.
+func (e *env) call(method, p string, body any, auth string) (int, http.Header, map[string]any, []byte) {
+	e.t.Helper()
+	var reader io.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		reader = bytes.NewReader(data)
+	}
+	req, _ := http.NewRequest(method, e.url+p, reader)
+	if auth != "" {
+		user, pass, _ := strings.Cut(auth, ":")
+		req.SetBasicAuth(user, pass)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	return resp.StatusCode, resp.Header, m, raw
+}
+
+func (e *env) deploy(name string, limits map[string]any) {
+	e.t.Helper()
+	body := map[string]any{"exec": map[string]any{"kind": "go:1.22", "code": e.code, "binary": true}}
+	if limits != nil {
+		body["limits"] = limits
+	}
+	status, _, m, _ := e.call("PUT", "/api/v1/namespaces/guest/actions/"+name+"?overwrite=true", body, e.auth)
+	if status != 200 {
+		e.t.Fatalf("deploy %s: %d %v", name, status, m)
+	}
+}
+
+func TestAuthAndNamespaces(t *testing.T) {
+	e := start(t, openwhisk.Options{})
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		auth   string
+		want   int
+	}{
+		{"no credentials", "GET", "/api/v1/namespaces", "", 401},
+		{"wrong key", "GET", "/api/v1/namespaces/guest/actions", "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:wrong", 401},
+		{"own namespace", "GET", "/api/v1/namespaces/guest/actions", e.auth, 200},
+		{"underscore is own namespace", "GET", "/api/v1/namespaces/_/actions", e.auth, 200},
+		{"other namespace", "GET", "/api/v1/namespaces/other/actions", e.auth, 403},
+		{"missing action", "GET", "/api/v1/namespaces/guest/actions/nope", e.auth, 404},
+		{"missing activation", "GET", "/api/v1/namespaces/guest/activations/0123456789abcdef0123456789abcdef", e.auth, 404},
+		{"limits", "GET", "/api/v1/namespaces/guest/limits", e.auth, 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, m, _ := e.call(tc.method, tc.path, nil, tc.auth)
+			if status != tc.want {
+				t.Fatalf("status %d, want %d (%v)", status, tc.want, m)
+			}
+			if status >= 400 && (m["error"] == "" || m["code"] == "") {
+				t.Errorf("error body %v lacks error and code", m)
+			}
+		})
+	}
+	_, _, _, raw := e.call("GET", "/api/v1/namespaces", nil, e.auth)
+	if strings.TrimSpace(string(raw)) != `["guest"]` {
+		t.Errorf("namespaces: %s", raw)
+	}
+}
+
+func TestActionLifecycle(t *testing.T) {
+	e := start(t, openwhisk.Options{})
+	base := "/api/v1/namespaces/guest/actions/echo"
+	put := map[string]any{"exec": map[string]any{"kind": "go:1.22", "code": e.code}, "limits": map[string]any{"memory": 512, "timeout": 30000},
+		"parameters": []map[string]any{{"key": "greeting", "value": "hi"}}}
+	status, _, m, _ := e.call("PUT", base, put, e.auth)
+	if status != 200 || m["version"] != "0.0.1" || m["name"] != "echo" {
+		t.Fatalf("create: %d %v", status, m)
+	}
+	if status, _, _, _ := e.call("PUT", base, put, e.auth); status != 409 {
+		t.Fatalf("create over existing without overwrite: %d, want 409", status)
+	}
+	// An update without exec keeps the code and bumps the version.
+	status, _, m, _ = e.call("PUT", base+"?overwrite=true", map[string]any{"limits": map[string]any{"timeout": 20000}}, e.auth)
+	if status != 200 || m["version"] != "0.0.2" {
+		t.Fatalf("update: %d %v", status, m)
+	}
+	lim := m["limits"].(map[string]any)
+	if lim["timeout"].(float64) != 20000 || lim["memory"].(float64) != 512 {
+		t.Errorf("merged limits %v", lim)
+	}
+	status, _, m, _ = e.call("GET", base+"?code=false", nil, e.auth)
+	if status != 200 || m["exec"].(map[string]any)["code"] != nil {
+		t.Fatalf("get without code: %d %v", status, m)
+	}
+	// Default parameters reach the function under the invocation's own.
+	status, hdr, m, _ := e.call("POST", base+"?blocking=true&result=true", map[string]any{"x": 1}, e.auth)
+	if status != 200 || m["greeting"] != "hi" || m["x"].(float64) != 1 || hdr.Get("x-openwhisk-activation-id") == "" {
+		t.Fatalf("invoke: %d %v %v", status, m, hdr)
+	}
+	bad := []struct {
+		name string
+		body map[string]any
+	}{
+		{"unknown kind", map[string]any{"exec": map[string]any{"kind": "python:3", "code": "print(1)"}}},
+		{"not a zip", map[string]any{"exec": map[string]any{"kind": "go:1.22", "code": base64.StdEncoding.EncodeToString([]byte("hello"))}}},
+		{"timeout above the limit", map[string]any{"exec": map[string]any{"kind": "go:1.22", "code": e.code}, "limits": map[string]any{"timeout": 900000}}},
+		{"no exec", map[string]any{}},
+	}
+	for _, tc := range bad {
+		if status, _, m, _ := e.call("PUT", "/api/v1/namespaces/guest/actions/bad", tc.body, e.auth); status != 400 {
+			t.Errorf("%s: %d %v, want 400", tc.name, status, m)
+		}
+	}
+	if status, _, _, _ := e.call("DELETE", base, nil, e.auth); status != 200 {
+		t.Fatalf("delete: %d", status)
+	}
+	if status, _, _, _ := e.call("DELETE", base, nil, e.auth); status != 404 {
+		t.Fatalf("second delete: %d", status)
+	}
+	if status, _, _, _ := e.call("POST", base, nil, e.auth); status != 404 {
+		t.Fatalf("invoke after delete: %d", status)
+	}
+}
+
+func TestInvocationOutcomes(t *testing.T) {
+	e := start(t, openwhisk.Options{})
+	for _, name := range []string{"echo", "fail", "text", "crash"} {
+		e.deploy(name, nil)
+	}
+	e.deploy("sleep", map[string]any{"timeout": 500})
+	tests := []struct {
+		action     string
+		params     map[string]any
+		wantHTTP   int
+		wantStatus string
+		timeout    bool
+	}{
+		{"echo", map[string]any{"a": "b"}, 200, "success", false},
+		{"fail", nil, 502, "application error", false},
+		{"text", nil, 502, "action developer error", false},
+		{"crash", nil, 502, "action developer error", false},
+		{"sleep", map[string]any{"ms": 5000}, 502, "action developer error", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.action, func(t *testing.T) {
+			status, hdr, m, _ := e.call("POST", "/api/v1/namespaces/guest/actions/"+tc.action+"?blocking=true", tc.params, e.auth)
+			if status != tc.wantHTTP {
+				t.Fatalf("HTTP %d, want %d: %v", status, tc.wantHTTP, m)
+			}
+			resp := m["response"].(map[string]any)
+			if resp["status"] != tc.wantStatus || resp["success"] != (tc.wantStatus == "success") {
+				t.Fatalf("response %v", resp)
+			}
+			if _, ok := resp["statusCode"]; ok {
+				t.Error("extended record must not carry response.statusCode")
+			}
+			if len(m["activationId"].(string)) != 32 || hdr.Get("x-openwhisk-activation-id") != m["activationId"] {
+				t.Errorf("activation id %v header %q", m["activationId"], hdr.Get("x-openwhisk-activation-id"))
+			}
+			anns := map[string]any{}
+			for _, a := range m["annotations"].([]any) {
+				kv := a.(map[string]any)
+				anns[kv["key"].(string)] = kv["value"]
+			}
+			for _, key := range []string{"path", "kind", "limits", "waitTime"} {
+				if _, ok := anns[key]; !ok {
+					t.Errorf("annotation %s missing: %v", key, anns)
+				}
+			}
+			if (anns["timeout"] == true) != tc.timeout {
+				t.Errorf("timeout annotation %v", anns["timeout"])
+			}
+			if tc.timeout && !strings.Contains(fmt.Sprint(resp["result"]), "exceeded its time limits of 500 milliseconds") {
+				t.Errorf("timeout result %v", resp["result"])
+			}
+			// The stored record matches, and /result and /logs answer.
+			id := m["activationId"].(string)
+			status, _, rec, _ := e.call("GET", "/api/v1/namespaces/guest/activations/"+id, nil, e.auth)
+			if status != 200 || rec["response"].(map[string]any)["status"] != tc.wantStatus {
+				t.Fatalf("stored record %d %v", status, rec)
+			}
+			if status, _, res, _ := e.call("GET", "/api/v1/namespaces/guest/activations/"+id+"/result", nil, e.auth); status != 200 || res["status"] != tc.wantStatus {
+				t.Errorf("result endpoint %d %v", status, res)
+			}
+			if status, _, logs, _ := e.call("GET", "/api/v1/namespaces/guest/activations/"+id+"/logs", nil, e.auth); status != 200 || logs["logs"] == nil {
+				t.Errorf("logs endpoint %d %v", status, logs)
+			}
+		})
+	}
+	// The list filters by name and counts.
+	status, _, m, _ := e.call("GET", "/api/v1/namespaces/guest/activations?count=true&name=echo", nil, e.auth)
+	if status != 200 || m["activations"].(float64) != 1 {
+		t.Errorf("count: %d %v", status, m)
+	}
+	if status, _, _, _ := e.call("GET", "/api/v1/namespaces/guest/activations?count=true&docs=true", nil, e.auth); status != 400 {
+		t.Errorf("count with docs: %d, want 400", status)
+	}
+}
+
+func TestBlockingWaitFallsBackTo202(t *testing.T) {
+	e := start(t, openwhisk.Options{})
+	e.deploy("sleep", nil)
+	status, hdr, m, _ := e.call("POST", "/api/v1/namespaces/guest/actions/sleep?blocking=true&timeout=100", map[string]any{"ms": 1500}, e.auth)
+	if status != 202 || m["activationId"] == nil || hdr.Get("x-openwhisk-activation-id") != m["activationId"] {
+		t.Fatalf("blocking past its wait: %d %v", status, m)
+	}
+	if status, _, _, _ := e.call("POST", "/api/v1/namespaces/guest/actions/sleep?blocking=true&timeout=70000", nil, e.auth); status != 400 {
+		t.Fatalf("timeout above 60 s: %d, want 400", status)
+	}
+	// The record appears once the function finishes; the client polls through 404s.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rec := pollRecord(ctx, t, e.client, m["activationId"].(string))
+	if !rec.Response.Success {
+		t.Fatalf("record %+v", rec)
+	}
+}
+
+func pollRecord(ctx context.Context, t *testing.T, c *owclient.Client, id string) owclient.Record {
+	t.Helper()
+	for {
+		rec, err := c.GetActivation(ctx, id)
+		if err == nil {
+			return rec
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("activation %s never finished: %v", id, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func TestWarmContainersAreReusedAndColdStartsRecorded(t *testing.T) {
+	e := start(t, openwhisk.Options{MaxContainers: 2})
+	e.deploy("count", nil)
+	ctx := context.Background()
+	var first, second owclient.Record
+	for i, rec := range []*owclient.Record{&first, &second} {
+		inv, err := e.client.InvokeAction(ctx, "count", nil, true)
+		if err != nil || inv.Record == nil {
+			t.Fatalf("invoke %d: %v", i, err)
+		}
+		*rec = *inv.Record
+	}
+	_, firstCold := first.Annotation("initTime")
+	_, secondCold := second.Annotation("initTime")
+	if !firstCold || secondCold {
+		t.Fatalf("cold starts: first %v second %v", firstCold, secondCold)
+	}
+	var r1, r2 map[string]float64
+	_ = json.Unmarshal(first.Response.Result, &r1)
+	_ = json.Unmarshal(second.Response.Result, &r2)
+	if r1["pid"] != r2["pid"] || r2["calls"] != 2 {
+		t.Fatalf("warm container not reused: %v then %v", r1, r2)
+	}
+
+	// More concurrent activations than containers queue up and all finish.
+	var wg sync.WaitGroup
+	pids := make(chan float64, 6)
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inv, err := e.client.InvokeAction(ctx, "count", nil, true)
+			if err != nil || inv.Record == nil || !inv.Record.Response.Success {
+				t.Errorf("concurrent invoke: %v", err)
+				return
+			}
+			var r map[string]float64
+			_ = json.Unmarshal(inv.Record.Response.Result, &r)
+			pids <- r["pid"]
+		}()
+	}
+	wg.Wait()
+	close(pids)
+	distinct := map[float64]bool{}
+	for p := range pids {
+		distinct[p] = true
+	}
+	if len(distinct) > 2 {
+		t.Errorf("%d processes ran, the limit is 2", len(distinct))
+	}
+}
+
+func TestThrottling(t *testing.T) {
+	e := start(t, openwhisk.Options{InvocationsPerMinute: 2})
+	e.deploy("echo", nil)
+	for i := 0; i < 2; i++ {
+		if status, _, m, _ := e.call("POST", "/api/v1/namespaces/guest/actions/echo", nil, e.auth); status != 202 {
+			t.Fatalf("invoke %d: %d %v", i, status, m)
+		}
+	}
+	status, _, m, _ := e.call("POST", "/api/v1/namespaces/guest/actions/echo", nil, e.auth)
+	if status != 429 || !strings.Contains(m["error"].(string), "Too many requests in the last minute") {
+		t.Fatalf("third invoke: %d %v", status, m)
+	}
+}

@@ -1,0 +1,79 @@
+package fedavg
+
+import (
+	"math"
+	"testing"
+)
+
+func TestAverageByHand(t *testing.T) {
+	tests := []struct {
+		name    string
+		updates [][]float32
+		samples []int
+		want    []float32
+	}{
+		{"one update is itself", [][]float32{{1, -2, 3}}, []int{5}, []float32{1, -2, 3}},
+		{"equal weights", [][]float32{{0, 2}, {4, 6}}, []int{10, 10}, []float32{2, 4}},
+		// (100*1 + 300*5) / 400 = 4, (100*2 + 300*(-2)) / 400 = -1
+		{"weighted by samples", [][]float32{{1, 2}, {5, -2}}, []int{100, 300}, []float32{4, -1}},
+		// (1*3 + 2*6 + 3*9) / 6 = 7
+		{"three clients", [][]float32{{3}, {6}, {9}}, []int{1, 2, 3}, []float32{7}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			acc := NewAccumulator(len(tc.want))
+			for i, u := range tc.updates {
+				if err := acc.Add(u, tc.samples[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := acc.Average()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range got {
+				if math.Abs(float64(got[i]-tc.want[i])) > 1e-6 {
+					t.Fatalf("got %v, want %v", got, tc.want)
+				}
+			}
+			total := 0
+			for _, s := range tc.samples {
+				total += s
+			}
+			if acc.Samples() != total || acc.Count() != len(tc.updates) {
+				t.Errorf("samples %d count %d", acc.Samples(), acc.Count())
+			}
+		})
+	}
+}
+
+func TestRejectsBadUpdates(t *testing.T) {
+	tests := []struct {
+		name    string
+		params  []float32
+		samples int
+	}{
+		{"wrong length", []float32{1, 2, 3}, 1},
+		{"no samples", []float32{1, 2}, 0},
+		{"NaN", []float32{float32(math.NaN()), 2}, 1},
+		{"Inf", []float32{1, float32(math.Inf(-1))}, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			acc := NewAccumulator(2)
+			if err := acc.Add([]float32{1, 1}, 1); err != nil {
+				t.Fatal(err)
+			}
+			if err := acc.Add(tc.params, tc.samples); err == nil {
+				t.Fatal("bad update accepted")
+			}
+			got, _ := acc.Average()
+			if got[0] != 1 || got[1] != 1 || acc.Count() != 1 {
+				t.Errorf("a rejected update changed the average: %v", got)
+			}
+		})
+	}
+	if _, err := NewAccumulator(2).Average(); err == nil {
+		t.Error("average of nothing succeeded")
+	}
+}

@@ -1,0 +1,198 @@
+package model
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/fedkeeper/fedkeeper/fl/mnist"
+)
+
+func loadMNIST(t testing.TB) (train, test *mnist.Dataset) {
+	t.Helper()
+	trainSrc, testSrc, err := mnist.DefaultSources()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if train, err = mnist.Load(ctx, trainSrc); err != nil {
+		t.Fatal(err)
+	}
+	if test, err = mnist.Load(ctx, testSrc); err != nil {
+		t.Fatal(err)
+	}
+	return train, test
+}
+
+func TestManifestSizes(t *testing.T) {
+	for _, tc := range []struct {
+		spec Spec
+		want int
+	}{
+		// The figures of the seed's Keras models.
+		{Spec{Kind: MLP, Hidden: 500}, 397510},
+		{Spec{Kind: CNN}, 582026},
+	} {
+		m, err := tc.spec.Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := NumParams(m); got != tc.want {
+			t.Errorf("%s: %d parameters, want %d", tc.spec.Kind, got, tc.want)
+		}
+	}
+	if _, err := (Spec{Kind: "rnn"}).Manifest(); err == nil {
+		t.Error("unknown kind accepted")
+	}
+}
+
+func TestInitIsSeeded(t *testing.T) {
+	m, _ := Spec{Kind: MLP, Hidden: 20}.Manifest()
+	a, b, c := Init(m, 7), Init(m, 7), Init(m, 8)
+	same := func(x, y []float32) bool {
+		for i := range x {
+			if x[i] != y[i] {
+				return false
+			}
+		}
+		return true
+	}
+	if !same(a, b) {
+		t.Error("same seed gave different weights")
+	}
+	if same(a, c) {
+		t.Error("different seeds gave the same weights")
+	}
+	// Biases start at zero, kernels within the Glorot limit.
+	bias := a[784*20 : 784*20+20]
+	for _, v := range bias {
+		if v != 0 {
+			t.Fatalf("bias %v, want 0", v)
+		}
+	}
+}
+
+func TestMLPTrainsAndIsDeterministic(t *testing.T) {
+	train, test := loadMNIST(t)
+	spec := Spec{Kind: MLP, Hidden: 500}
+	m, _ := spec.Manifest()
+	idx := make([]int, 600)
+	for i := range idx {
+		idx[i] = i * 97 % train.Len()
+	}
+	local := train.Subset(idx)
+	ev, err := NewEvaluator(spec, test.Images[:2000*784], test.Labels[:2000], 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	ctx := context.Background()
+
+	params := Init(m, 1)
+	before, err := ev.Evaluate(ctx, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := TrainOptions{Optimizer: "adam", LR: 1e-3, Epochs: 1, BatchSize: 10, Seed: 3}
+	res, err := Train(ctx, spec, params, local.Images, local.Labels, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := ev.Evaluate(ctx, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("before %+v after %+v train %+v", before, after, res)
+	if res.Samples != 600 {
+		t.Errorf("trained on %d samples, want 600", res.Samples)
+	}
+	if after.Accuracy < 0.75 || after.Accuracy <= before.Accuracy+0.3 {
+		t.Errorf("accuracy %.3f -> %.3f after one epoch on 600 examples", before.Accuracy, after.Accuracy)
+	}
+	if after.Loss >= before.Loss {
+		t.Errorf("loss rose: %.3f -> %.3f", before.Loss, after.Loss)
+	}
+
+	again := Init(m, 1)
+	if _, err := Train(ctx, spec, again, local.Images, local.Labels, opts); err != nil {
+		t.Fatal(err)
+	}
+	for i := range again {
+		if again[i] != params[i] {
+			t.Fatalf("training is not reproducible: parameter %d differs", i)
+		}
+	}
+}
+
+func TestCNNStepAndTailBatch(t *testing.T) {
+	train, _ := loadMNIST(t)
+	spec := Spec{Kind: CNN}
+	m, _ := spec.Manifest()
+	params := Init(m, 2)
+	orig := append([]float32(nil), params...)
+	local := train.Subset([]int{0, 1, 2, 3, 4, 5, 6})
+	// 7 examples in batches of 4: one full batch and a tail of 3.
+	res, err := Train(context.Background(), spec, params, local.Images, local.Labels,
+		TrainOptions{Optimizer: "sgd", LR: 0.01, Epochs: 1, BatchSize: 4, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Samples != 7 || !(res.Loss > 0) {
+		t.Errorf("result %+v", res)
+	}
+	changed := 0
+	for i := range params {
+		if params[i] != orig[i] {
+			changed++
+		}
+	}
+	if changed < len(params)/2 {
+		t.Errorf("only %d of %d parameters changed", changed, len(params))
+	}
+}
+
+func TestCrossEntropyIsStable(t *testing.T) {
+	// Rows far apart in scale: the first row's maximum is useless for the others, which
+	// broke gorgonia's LogSoftMax.
+	logits := []float32{90, 0, -5, -80, -200, -150, 1, 2, 3}
+	labels := []int{0, 2, 1}
+	g := G.NewGraph()
+	x := G.NewMatrix(g, tensor.Float32, G.WithShape(3, 3), G.WithName("logits"),
+		G.WithValue(tensor.New(tensor.WithShape(3, 3), tensor.WithBacking(logits))))
+	oneHot := make([]float32, 9)
+	for i, l := range labels {
+		oneHot[i*3+l] = 1
+	}
+	y := G.NewMatrix(g, tensor.Float32, G.WithShape(3, 3), G.WithName("y"),
+		G.WithValue(tensor.New(tensor.WithShape(3, 3), tensor.WithBacking(oneHot))))
+	cost, err := crossEntropy(x, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := G.Grad(cost, x); err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g, G.BindDualValues(x))
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	var want float64
+	for i, l := range labels {
+		loss, _ := crossEntropyLoss(logits[i*3:(i+1)*3], l)
+		want += loss / 3
+	}
+	got := float64(cost.Value().Data().(float32))
+	if math.IsNaN(got) || math.Abs(got-want) > 1e-3*math.Max(1, want) {
+		t.Fatalf("loss %v, want %v", got, want)
+	}
+	grad, _ := x.Grad()
+	for i, v := range grad.Data().([]float32) {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			t.Fatalf("gradient %d is %v", i, v)
+		}
+	}
+}

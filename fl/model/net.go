@@ -1,0 +1,229 @@
+package model
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// net is one compiled graph for a fixed batch size. Its parameter nodes are views of
+// the caller's flat vector, so updating the vector in place updates the model.
+type net struct {
+	g        *G.ExprGraph
+	x        *G.Node
+	y        *G.Node // one-hot labels; nil for an inference-only graph
+	logits   *G.Node
+	cost     *G.Node // mean cross-entropy; nil for an inference-only graph
+	params   []*G.Node
+	xT, yT   *tensor.Dense
+	vm       G.VM
+	batch    int
+	manifest []Param
+}
+
+// newNet builds the graph of spec over flat for batches of the given size; with train
+// set it adds the loss and its gradient.
+func newNet(spec Spec, manifest []Param, flat []float32, batch int, train bool) (*net, error) {
+	if len(flat) != NumParams(manifest) {
+		return nil, fmt.Errorf("model: %d parameters given, %s needs %d", len(flat), spec.Kind, NumParams(manifest))
+	}
+	n := &net{g: G.NewGraph(), batch: batch, manifest: manifest}
+	off := 0
+	for _, p := range manifest {
+		size := p.Size()
+		shape := p.Shape
+		if spec.Kind == CNN && len(shape) == 1 && p.Name[:4] == "conv" {
+			// Convolution biases broadcast over (batch, channel, height, width).
+			shape = []int{1, shape[0], 1, 1}
+		}
+		t := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(flat[off:off+size]))
+		n.params = append(n.params, G.NodeFromAny(n.g, t, G.WithName(p.Name)))
+		off += size
+	}
+
+	var err error
+	switch spec.Kind {
+	case MLP:
+		n.xT = tensor.New(tensor.WithShape(batch, inputSize), tensor.Of(tensor.Float32))
+		n.x = G.NewMatrix(n.g, tensor.Float32, G.WithShape(batch, inputSize), G.WithName("x"), G.WithValue(n.xT))
+		n.logits, err = mlpForward(n.x, n.params)
+	case CNN:
+		n.xT = tensor.New(tensor.WithShape(batch, 1, inputSide, inputSide), tensor.Of(tensor.Float32))
+		n.x = G.NewTensor(n.g, tensor.Float32, 4, G.WithShape(batch, 1, inputSide, inputSide), G.WithName("x"), G.WithValue(n.xT))
+		n.logits, err = cnnForward(n.x, n.params, batch)
+	default:
+		return nil, fmt.Errorf("model: unknown kind %q", spec.Kind)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("model: build %s graph: %w", spec.Kind, err)
+	}
+
+	if !train {
+		n.vm = G.NewTapeMachine(n.g)
+		return n, nil
+	}
+	n.yT = tensor.New(tensor.WithShape(batch, classes), tensor.Of(tensor.Float32))
+	n.y = G.NewMatrix(n.g, tensor.Float32, G.WithShape(batch, classes), G.WithName("y"), G.WithValue(n.yT))
+	if n.cost, err = crossEntropy(n.logits, n.y); err != nil {
+		return nil, fmt.Errorf("model: loss: %w", err)
+	}
+	if _, err := G.Grad(n.cost, n.params...); err != nil {
+		return nil, fmt.Errorf("model: gradient: %w", err)
+	}
+	n.vm = G.NewTapeMachine(n.g, G.BindDualValues(n.params...))
+	return n, nil
+}
+
+// crossEntropy is the mean over the batch of -log softmax(logits)[label], written out
+// with the row maximum subtracted. Gorgonia's own LogSoftMax (tensor v0.9.24) takes the
+// maximum from the first row for every row, so other rows can underflow to log(0) and
+// training turns NaN.
+func crossEntropy(logits, oneHot *G.Node) (*G.Node, error) {
+	rowMax, err := G.Max(logits, 1)
+	if err != nil {
+		return nil, err
+	}
+	shifted, err := G.BroadcastSub(logits, rowMax, nil, []byte{1})
+	if err != nil {
+		return nil, err
+	}
+	exp, err := G.Exp(shifted)
+	if err != nil {
+		return nil, err
+	}
+	sumExp, err := G.Sum(exp, 1)
+	if err != nil {
+		return nil, err
+	}
+	logSumExp, err := G.Log(sumExp)
+	if err != nil {
+		return nil, err
+	}
+	picked, err := G.HadamardProd(shifted, oneHot)
+	if err != nil {
+		return nil, err
+	}
+	target, err := G.Sum(picked, 1)
+	if err != nil {
+		return nil, err
+	}
+	perExample, err := G.Sub(logSumExp, target)
+	if err != nil {
+		return nil, err
+	}
+	return G.Mean(perExample)
+}
+
+func dense(x, kernel, bias *G.Node) (*G.Node, error) {
+	xw, err := G.Mul(x, kernel)
+	if err != nil {
+		return nil, err
+	}
+	return G.BroadcastAdd(xw, bias, nil, []byte{0})
+}
+
+func mlpForward(x *G.Node, p []*G.Node) (*G.Node, error) {
+	h, err := dense(x, p[0], p[1])
+	if err != nil {
+		return nil, err
+	}
+	if h, err = G.Rectify(h); err != nil {
+		return nil, err
+	}
+	return dense(h, p[2], p[3])
+}
+
+func convBlock(x, kernel, bias *G.Node) (*G.Node, error) {
+	c, err := G.Conv2d(x, kernel, tensor.Shape{5, 5}, []int{0, 0}, []int{1, 1}, []int{1, 1})
+	if err != nil {
+		return nil, err
+	}
+	if c, err = G.BroadcastAdd(c, bias, nil, []byte{0, 2, 3}); err != nil {
+		return nil, err
+	}
+	if c, err = G.Rectify(c); err != nil {
+		return nil, err
+	}
+	return G.MaxPool2D(c, tensor.Shape{2, 2}, []int{0, 0}, []int{2, 2})
+}
+
+func cnnForward(x *G.Node, p []*G.Node, batch int) (*G.Node, error) {
+	c1, err := convBlock(x, p[0], p[1])
+	if err != nil {
+		return nil, err
+	}
+	c2, err := convBlock(c1, p[2], p[3])
+	if err != nil {
+		return nil, err
+	}
+	flat, err := G.Reshape(c2, tensor.Shape{batch, 4 * 4 * 64})
+	if err != nil {
+		return nil, err
+	}
+	h, err := dense(flat, p[4], p[5])
+	if err != nil {
+		return nil, err
+	}
+	if h, err = G.Rectify(h); err != nil {
+		return nil, err
+	}
+	return dense(h, p[6], p[7])
+}
+
+// load copies examples [from, from+batch) of images/labels into the input tensors.
+func (n *net) load(images []float32, labels []uint8, order []int) {
+	xs := n.xT.Data().([]float32)
+	for i, idx := range order {
+		copy(xs[i*inputSize:(i+1)*inputSize], images[idx*inputSize:(idx+1)*inputSize])
+	}
+	if n.yT == nil {
+		return
+	}
+	ys := n.yT.Data().([]float32)
+	clear(ys)
+	for i, idx := range order {
+		ys[i*classes+int(labels[idx])] = 1
+	}
+}
+
+// run executes the graph once on the loaded batch.
+func (n *net) run() error {
+	defer n.vm.Reset()
+	return n.vm.RunAll()
+}
+
+// gradient copies the parameters' gradients into grad (laid out like the flat vector)
+// and clears them for the next batch.
+func (n *net) gradient(grad []float32) error {
+	off := 0
+	for _, p := range n.params {
+		gv, err := p.Grad()
+		if err != nil {
+			return fmt.Errorf("model: gradient of %s: %w", p.Name(), err)
+		}
+		gt, ok := gv.(*tensor.Dense)
+		if !ok {
+			return fmt.Errorf("model: gradient of %s is a %T", p.Name(), gv)
+		}
+		data := gt.Data().([]float32)
+		copy(grad[off:off+len(data)], data)
+		off += len(data)
+		gt.Zero()
+	}
+	return nil
+}
+
+func (n *net) lossValue() float32 {
+	return n.cost.Value().Data().(float32)
+}
+
+func (n *net) logitValues() []float32 {
+	return n.logits.Value().Data().([]float32)
+}
+
+func (n *net) close() {
+	if n.vm != nil {
+		n.vm.Close()
+	}
+}

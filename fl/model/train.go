@@ -1,0 +1,98 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/fedkeeper/fedkeeper/fl/optim"
+)
+
+// TrainOptions are a client's local training settings.
+type TrainOptions struct {
+	Optimizer string  `json:"optimizer"`
+	LR        float64 `json:"lr"`
+	Epochs    int     `json:"epochs"`
+	BatchSize int     `json:"batch_size"`
+	// Seed drives the shuffling, so a client's training is reproducible.
+	Seed uint64 `json:"seed"`
+}
+
+// TrainResult summarises a local training run.
+type TrainResult struct {
+	Samples int `json:"samples"`
+	// Loss is the mean training loss of the last epoch.
+	Loss float64 `json:"loss"`
+}
+
+// Train runs local training on params in place: Epochs passes over the examples in a
+// fresh random order, one optimiser step per batch, a fresh optimiser (as the seed
+// compiled a fresh Keras model for every invocation). images holds len(labels)*784
+// pixels. The graphs are built once and reused for every batch.
+func Train(ctx context.Context, spec Spec, params []float32, images []float32, labels []uint8, opts TrainOptions) (TrainResult, error) {
+	manifest, err := spec.Manifest()
+	if err != nil {
+		return TrainResult{}, err
+	}
+	n := len(labels)
+	if n == 0 {
+		return TrainResult{}, fmt.Errorf("model: no training examples")
+	}
+	if len(images) != n*inputSize {
+		return TrainResult{}, fmt.Errorf("model: %d pixel values for %d examples", len(images), n)
+	}
+	if opts.Epochs < 1 || opts.BatchSize < 1 {
+		return TrainResult{}, fmt.Errorf("model: epochs and batch size must be positive, got %d and %d", opts.Epochs, opts.BatchSize)
+	}
+	opt, err := optim.New(opts.Optimizer, opts.LR, len(params))
+	if err != nil {
+		return TrainResult{}, err
+	}
+	batch := min(opts.BatchSize, n)
+	full, err := newNet(spec, manifest, params, batch, true)
+	if err != nil {
+		return TrainResult{}, err
+	}
+	defer full.close()
+	// A last, smaller batch gets its own graph, as Keras trains on it too.
+	var tail *net
+	if rest := n % batch; rest != 0 {
+		if tail, err = newNet(spec, manifest, params, rest, true); err != nil {
+			return TrainResult{}, err
+		}
+		defer tail.close()
+	}
+
+	grad := make([]float32, len(params))
+	rng := rand.New(rand.NewPCG(opts.Seed, 0x7a1e))
+	var epochLoss float64
+	for epoch := 0; epoch < opts.Epochs; epoch++ {
+		order := rng.Perm(n)
+		epochLoss = 0
+		for start := 0; start < n; start += batch {
+			if err := ctx.Err(); err != nil {
+				return TrainResult{}, fmt.Errorf("model: training stopped: %w", err)
+			}
+			end := min(start+batch, n)
+			g := full
+			if end-start != batch {
+				g = tail
+			}
+			g.load(images, labels, order[start:end])
+			if err := g.run(); err != nil {
+				return TrainResult{}, fmt.Errorf("model: training step: %w", err)
+			}
+			loss := g.lossValue()
+			if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+				return TrainResult{}, fmt.Errorf("model: training diverged (loss %v in epoch %d)", loss, epoch+1)
+			}
+			epochLoss += float64(loss) * float64(end-start)
+			if err := g.gradient(grad); err != nil {
+				return TrainResult{}, err
+			}
+			opt.Step(params, grad)
+		}
+	}
+	return TrainResult{Samples: n, Loss: epochLoss / float64(n)}, nil
+}

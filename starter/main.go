@@ -1,0 +1,93 @@
+// Command starter runs a FedKeeper experiment: `starter -config config.yaml`. When the
+// config leaves Temporal, MongoDB or an OpenWhisk cluster empty (or "embedded"), it
+// brings those up in process first; it also runs a worker unless told not to.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/fedkeeper/fedkeeper/bootstrap"
+	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/embedded"
+	"github.com/fedkeeper/fedkeeper/embedded/discovery"
+	"github.com/fedkeeper/fedkeeper/logging"
+	"github.com/fedkeeper/fedkeeper/runner"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	configPath := flag.String("config", "config.yaml", "experiment config file")
+	forceNew := flag.Bool("new", false, "start a new experiment even if one of this config is still running")
+	noWorker := flag.Bool("no-worker", false, "do not run a worker in this process (use separate `worker` processes)")
+	jsonLogs := flag.Bool("json-logs", false, "write logs as JSON")
+	flag.Parse()
+
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	logger, err := logging.New(os.Stderr, cfg.Log.Level, *jsonLogs)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "config: log.level:", err)
+		return 2
+	}
+	baseDir, err := filepath.Abs(filepath.Dir(*configPath))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	resolved := cfg
+	if discovery.Needed(cfg) {
+		stack, err := embedded.Start(ctx, cfg, embedded.Options{Logger: logger})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "embedded stack:", err)
+			return 1
+		}
+		defer stack.Stop()
+		resolved = stack.Endpoints.Apply(cfg)
+		if stack.UIURL != "" {
+			fmt.Printf("Temporal Web UI: %s/namespaces/%s/workflows\n", stack.UIURL, cfg.Temporal.Namespace)
+		}
+	}
+
+	c, err := bootstrap.Dial(ctx, resolved, logger)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer c.Close()
+
+	if !*noWorker {
+		acts, release, err := bootstrap.Activities(ctx, resolved, baseDir, logger)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer release()
+		w := bootstrap.NewWorker(c, resolved, acts)
+		if err := w.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "start worker:", err)
+			return 1
+		}
+		defer w.Stop()
+	}
+
+	if _, err := runner.Run(ctx, c, resolved, runner.Options{ForceNew: *forceNew, Out: os.Stdout}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}

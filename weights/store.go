@@ -1,0 +1,314 @@
+package weights
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"github.com/fedkeeper/fedkeeper/fl/model"
+)
+
+// ErrNotFound means the requested weights are not stored (yet).
+var ErrNotFound = errors.New("weights: not found")
+
+// ErrConflict means a global version already exists with different content; global
+// versions are written once and never change.
+var ErrConflict = errors.New("weights: version already stored with different content")
+
+// Options locate the store.
+type Options struct {
+	URI string
+	DB  string
+	// Collection holds the global versions; client updates go to Collection+"_updates".
+	Collection string
+}
+
+// Store reads and writes weights in MongoDB.
+type Store struct {
+	client  *mongo.Client
+	globals *mongo.Collection
+	updates *mongo.Collection
+}
+
+// Connect opens the store and checks the server answers.
+func Connect(ctx context.Context, opts Options) (*Store, error) {
+	if opts.DB == "" || opts.Collection == "" {
+		return nil, errors.New("weights: database and collection names are required")
+	}
+	clientOpts := options.Client().ApplyURI(opts.URI).
+		SetServerSelectionTimeout(15 * time.Second).
+		SetConnectTimeout(10 * time.Second).
+		SetAppName("fedkeeper")
+	client, err := mongo.Connect(ctx, clientOpts)
+	if err != nil {
+		return nil, fmt.Errorf("weights: connect to MongoDB at %s: %w", redact(opts.URI), err)
+	}
+	if err := client.Ping(ctx, nil); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, fmt.Errorf("weights: MongoDB at %s does not answer: %w", redact(opts.URI), err)
+	}
+	db := client.Database(opts.DB)
+	return &Store{client: client, globals: db.Collection(opts.Collection), updates: db.Collection(opts.Collection + "_updates")}, nil
+}
+
+// Close disconnects.
+func (s *Store) Close(ctx context.Context) error {
+	return s.client.Disconnect(ctx)
+}
+
+// redact hides the password of a MongoDB URI so it can be shown in messages.
+func redact(uri string) string {
+	scheme, rest, ok := strings.Cut(uri, "://")
+	if !ok {
+		return uri
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return uri
+	}
+	user, _, _ := strings.Cut(rest[:at], ":")
+	return scheme + "://" + user + ":***@" + rest[at+1:]
+}
+
+// Global is one version of the global model. Version 0 is the initial model; version n
+// is the result of round n.
+type Global struct {
+	Experiment string
+	Version    int
+	Manifest   []model.Param
+	Params     []float32
+	// Updates, Samples and Clients say what the aggregation folded in.
+	Updates int
+	Samples int
+	Clients []int
+}
+
+// GlobalInfo describes a stored global version without its parameters.
+type GlobalInfo struct {
+	Experiment string     `bson:"experiment" json:"experiment"`
+	Version    int        `bson:"version" json:"version"`
+	Updates    int        `bson:"updates" json:"updates"`
+	Samples    int        `bson:"samples" json:"samples"`
+	Clients    []int      `bson:"clients,omitempty" json:"clients,omitempty"`
+	Checksum   string     `bson:"sha256" json:"sha256"`
+	Created    time.Time  `bson:"created" json:"created"`
+	Metrics    *Evaluated `bson:"metrics,omitempty" json:"metrics,omitempty"`
+}
+
+// Evaluated is a global version's score on the test set.
+type Evaluated struct {
+	Loss     float64 `bson:"loss" json:"loss"`
+	Accuracy float64 `bson:"accuracy" json:"accuracy"`
+}
+
+// Update is one client's trained parameters for one round.
+type Update struct {
+	Experiment  string
+	Round       int
+	Client      int
+	BaseVersion int
+	Samples     int
+	Loss        float64
+	Manifest    []model.Param
+	Params      []float32
+}
+
+type paramDoc struct {
+	Name  string `bson:"name"`
+	Shape []int  `bson:"shape"`
+}
+
+type weightsDoc struct {
+	ID          string     `bson:"_id"`
+	Experiment  string     `bson:"experiment"`
+	Version     int        `bson:"version,omitempty"`
+	Round       int        `bson:"round"`
+	Client      int        `bson:"client,omitempty"`
+	BaseVersion int        `bson:"base_version,omitempty"`
+	Updates     int        `bson:"updates,omitempty"`
+	Samples     int        `bson:"samples"`
+	Clients     []int      `bson:"clients,omitempty"`
+	Loss        float64    `bson:"loss,omitempty"`
+	Manifest    []paramDoc `bson:"manifest"`
+	DType       string     `bson:"dtype"`
+	Count       int        `bson:"count"`
+	Checksum    string     `bson:"sha256"`
+	Data        []byte     `bson:"data"`
+	Created     time.Time  `bson:"created"`
+	Metrics     *Evaluated `bson:"metrics,omitempty"`
+}
+
+func globalID(experiment string, version int) string {
+	return fmt.Sprintf("%s/v%d", experiment, version)
+}
+
+func updateID(experiment string, round, client int) string {
+	return fmt.Sprintf("%s/r%d/c%d", experiment, round, client)
+}
+
+func toManifestDocs(m []model.Param) []paramDoc {
+	out := make([]paramDoc, len(m))
+	for i, p := range m {
+		out[i] = paramDoc{Name: p.Name, Shape: p.Shape}
+	}
+	return out
+}
+
+func fromManifestDocs(m []paramDoc) []model.Param {
+	out := make([]model.Param, len(m))
+	for i, p := range m {
+		out[i] = model.Param{Name: p.Name, Shape: p.Shape}
+	}
+	return out
+}
+
+// PutGlobal stores a global version once. Storing the same content again succeeds, so a
+// retried aggregation is harmless; different content for an existing version is refused.
+func (s *Store) PutGlobal(ctx context.Context, g Global) (GlobalInfo, error) {
+	if model.NumParams(g.Manifest) != len(g.Params) {
+		return GlobalInfo{}, fmt.Errorf("weights: global v%d has %d values, manifest needs %d", g.Version, len(g.Params), model.NumParams(g.Manifest))
+	}
+	data, sum := Encode(g.Params)
+	doc := weightsDoc{
+		ID: globalID(g.Experiment, g.Version), Experiment: g.Experiment, Version: g.Version, Round: g.Version,
+		Updates: g.Updates, Samples: g.Samples, Clients: g.Clients, Manifest: toManifestDocs(g.Manifest), DType: "float32",
+		Count: len(g.Params), Checksum: sum, Data: data, Created: time.Now().UTC().Truncate(time.Millisecond),
+	}
+	_, err := s.globals.InsertOne(ctx, doc)
+	if err == nil {
+		return infoOf(doc), nil
+	}
+	if !mongo.IsDuplicateKeyError(err) {
+		return GlobalInfo{}, fmt.Errorf("weights: store global v%d of %s: %w", g.Version, g.Experiment, err)
+	}
+	existing, err := s.GlobalInfo(ctx, g.Experiment, g.Version)
+	if err != nil {
+		return GlobalInfo{}, err
+	}
+	if existing.Checksum != sum {
+		return GlobalInfo{}, fmt.Errorf("%w: %s v%d", ErrConflict, g.Experiment, g.Version)
+	}
+	return existing, nil
+}
+
+func infoOf(d weightsDoc) GlobalInfo {
+	return GlobalInfo{Experiment: d.Experiment, Version: d.Version, Updates: d.Updates, Samples: d.Samples, Clients: d.Clients,
+		Checksum: d.Checksum, Created: d.Created, Metrics: d.Metrics}
+}
+
+// GetGlobal reads and verifies a global version.
+func (s *Store) GetGlobal(ctx context.Context, experiment string, version int) (Global, error) {
+	var doc weightsDoc
+	if err := s.globals.FindOne(ctx, bson.M{"_id": globalID(experiment, version)}).Decode(&doc); err != nil {
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return Global{}, fmt.Errorf("%w: global v%d of %s", ErrNotFound, version, experiment)
+		}
+		return Global{}, fmt.Errorf("weights: read global v%d of %s: %w", version, experiment, err)
+	}
+	manifest := fromManifestDocs(doc.Manifest)
+	params, err := Decode(doc.Data, manifest, doc.Checksum)
+	if err != nil {
+		return Global{}, fmt.Errorf("global v%d of %s: %w", version, experiment, err)
+	}
+	return Global{Experiment: experiment, Version: version, Manifest: manifest, Params: params,
+		Updates: doc.Updates, Samples: doc.Samples, Clients: doc.Clients}, nil
+}
+
+// infoProjection leaves out the parameters.
+var infoProjection = bson.M{"data": 0, "manifest": 0}
+
+// GlobalInfo reads a global version's description without its parameters.
+func (s *Store) GlobalInfo(ctx context.Context, experiment string, version int) (GlobalInfo, error) {
+	var doc weightsDoc
+	err := s.globals.FindOne(ctx, bson.M{"_id": globalID(experiment, version)}, options.FindOne().SetProjection(infoProjection)).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return GlobalInfo{}, fmt.Errorf("%w: global v%d of %s", ErrNotFound, version, experiment)
+	}
+	if err != nil {
+		return GlobalInfo{}, fmt.Errorf("weights: read global v%d of %s: %w", version, experiment, err)
+	}
+	return infoOf(doc), nil
+}
+
+// ListGlobals describes every stored version of an experiment, oldest first.
+func (s *Store) ListGlobals(ctx context.Context, experiment string) ([]GlobalInfo, error) {
+	// A small batch size: FerretDB does not cap reply batches by size.
+	cur, err := s.globals.Find(ctx, bson.M{"experiment": experiment},
+		options.Find().SetProjection(infoProjection).SetSort(bson.M{"version": 1}).SetBatchSize(100))
+	if err != nil {
+		return nil, fmt.Errorf("weights: list globals of %s: %w", experiment, err)
+	}
+	var docs []weightsDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("weights: list globals of %s: %w", experiment, err)
+	}
+	out := make([]GlobalInfo, len(docs))
+	for i, d := range docs {
+		out[i] = infoOf(d)
+	}
+	return out, nil
+}
+
+// SetMetrics records a global version's evaluation.
+func (s *Store) SetMetrics(ctx context.Context, experiment string, version int, m Evaluated) error {
+	res, err := s.globals.UpdateOne(ctx, bson.M{"_id": globalID(experiment, version)}, bson.M{"$set": bson.M{"metrics": m}})
+	if err != nil {
+		return fmt.Errorf("weights: record metrics of %s v%d: %w", experiment, version, err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("%w: global v%d of %s", ErrNotFound, version, experiment)
+	}
+	return nil
+}
+
+// PutUpdate stores a client's update for a round, replacing an earlier attempt's.
+func (s *Store) PutUpdate(ctx context.Context, u Update) error {
+	if model.NumParams(u.Manifest) != len(u.Params) {
+		return fmt.Errorf("weights: update of client %d has %d values, manifest needs %d", u.Client, len(u.Params), model.NumParams(u.Manifest))
+	}
+	data, sum := Encode(u.Params)
+	id := updateID(u.Experiment, u.Round, u.Client)
+	doc := weightsDoc{
+		ID: id, Experiment: u.Experiment, Round: u.Round, Client: u.Client, BaseVersion: u.BaseVersion,
+		Samples: u.Samples, Loss: u.Loss, Manifest: toManifestDocs(u.Manifest), DType: "float32",
+		Count: len(u.Params), Checksum: sum, Data: data, Created: time.Now().UTC().Truncate(time.Millisecond),
+	}
+	if _, err := s.updates.ReplaceOne(ctx, bson.M{"_id": id}, doc, options.Replace().SetUpsert(true)); err != nil {
+		return fmt.Errorf("weights: store update %s: %w", id, err)
+	}
+	return nil
+}
+
+// GetUpdate reads and verifies a client's update.
+func (s *Store) GetUpdate(ctx context.Context, experiment string, round, client int) (Update, error) {
+	id := updateID(experiment, round, client)
+	var doc weightsDoc
+	if err := s.updates.FindOne(ctx, bson.M{"_id": id}).Decode(&doc); err != nil {
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return Update{}, fmt.Errorf("%w: update %s", ErrNotFound, id)
+		}
+		return Update{}, fmt.Errorf("weights: read update %s: %w", id, err)
+	}
+	manifest := fromManifestDocs(doc.Manifest)
+	params, err := Decode(doc.Data, manifest, doc.Checksum)
+	if err != nil {
+		return Update{}, fmt.Errorf("update %s: %w", id, err)
+	}
+	return Update{Experiment: experiment, Round: doc.Round, Client: doc.Client, BaseVersion: doc.BaseVersion,
+		Samples: doc.Samples, Loss: doc.Loss, Manifest: manifest, Params: params}, nil
+}
+
+// DeleteRoundUpdates removes a round's client updates once its global version holds them.
+func (s *Store) DeleteRoundUpdates(ctx context.Context, experiment string, round int) (int, error) {
+	res, err := s.updates.DeleteMany(ctx, bson.M{"experiment": experiment, "round": round})
+	if err != nil {
+		return 0, fmt.Errorf("weights: delete updates of %s round %d: %w", experiment, round, err)
+	}
+	return int(res.DeletedCount), nil
+}

@@ -1,0 +1,128 @@
+package weights
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/fedkeeper/fedkeeper/embedded/mongodb"
+	"github.com/fedkeeper/fedkeeper/fl/model"
+)
+
+func openStore(t *testing.T) *Store {
+	t.Helper()
+	ctx := context.Background()
+	srv, err := mongodb.Start(ctx, mongodb.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	s, err := Connect(ctx, Options{URI: srv.URI(), DB: "test", Collection: "w"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s
+}
+
+var tinyManifest = []model.Param{{Name: "k", Shape: []int{2, 3}}, {Name: "b", Shape: []int{3}}}
+
+func TestGlobalRoundTripAndWriteOnce(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	params := []float32{1, 2, 3, 4, 5, 6, -0.5, 0, 1e-9}
+	info, err := s.PutGlobal(ctx, Global{Experiment: "e", Version: 0, Manifest: tinyManifest, Params: params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetGlobal(ctx, "e", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range params {
+		if got.Params[i] != params[i] {
+			t.Fatalf("value %d: got %v want %v", i, got.Params[i], params[i])
+		}
+	}
+	if !model.SameManifest(got.Manifest, tinyManifest) {
+		t.Errorf("manifest %v", got.Manifest)
+	}
+	// Storing the same version again is harmless; different content is refused.
+	if again, err := s.PutGlobal(ctx, Global{Experiment: "e", Version: 0, Manifest: tinyManifest, Params: params}); err != nil || again.Checksum != info.Checksum {
+		t.Fatalf("idempotent put: %v %v", again, err)
+	}
+	changed := append([]float32(nil), params...)
+	changed[0] = 42
+	if _, err := s.PutGlobal(ctx, Global{Experiment: "e", Version: 0, Manifest: tinyManifest, Params: changed}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("overwrite of v0: %v", err)
+	}
+	if _, err := s.GetGlobal(ctx, "e", 1); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing version: %v", err)
+	}
+	if err := s.SetMetrics(ctx, "e", 0, Evaluated{Loss: 0.5, Accuracy: 0.9}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.ListGlobals(ctx, "e")
+	if err != nil || len(list) != 1 || list[0].Metrics == nil || list[0].Metrics.Accuracy != 0.9 {
+		t.Fatalf("list %+v %v", list, err)
+	}
+}
+
+func TestUpdatesReplaceAndDelete(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	u := Update{Experiment: "e", Round: 3, Client: 7, BaseVersion: 2, Samples: 600, Loss: 0.25, Manifest: tinyManifest,
+		Params: []float32{1, 1, 1, 1, 1, 1, 1, 1, 1}}
+	if err := s.PutUpdate(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	u.Params = []float32{2, 2, 2, 2, 2, 2, 2, 2, 2}
+	if err := s.PutUpdate(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetUpdate(ctx, "e", 3, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Params[0] != 2 || got.Samples != 600 || got.BaseVersion != 2 {
+		t.Fatalf("got %+v", got)
+	}
+	if n, err := s.DeleteRoundUpdates(ctx, "e", 3); err != nil || n != 1 {
+		t.Fatalf("deleted %d: %v", n, err)
+	}
+	if _, err := s.GetUpdate(ctx, "e", 3, 7); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
+	}
+	bad := u
+	bad.Params = bad.Params[:4]
+	if err := s.PutUpdate(ctx, bad); err == nil {
+		t.Fatal("update of the wrong size stored")
+	}
+}
+
+func TestDecodeRefusesDamage(t *testing.T) {
+	data, sum := Encode([]float32{1, 2, 3, 4, 5, 6, 7, 8, 9})
+	if _, err := Decode(data, tinyManifest, sum); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Decode(data[:8], tinyManifest, sum); err == nil {
+		t.Error("truncated data accepted")
+	}
+	flipped := append([]byte(nil), data...)
+	flipped[5] ^= 1
+	if _, err := Decode(flipped, tinyManifest, sum); err == nil {
+		t.Error("corrupted data accepted")
+	}
+	nan, nanSum := Encode([]float32{1, 2, 3, 4, 5, 6, 7, 8, float32(nanValue())})
+	if _, err := Decode(nan, tinyManifest, nanSum); err == nil {
+		t.Error("NaN accepted")
+	}
+	if got := redact("mongodb://user:secret@host:27017/db"); got != "mongodb://user:***@host:27017/db" {
+		t.Errorf("redact: %s", got)
+	}
+}
+
+func nanValue() float64 {
+	zero := 0.0
+	return zero / zero
+}

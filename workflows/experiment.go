@@ -1,0 +1,148 @@
+// Package workflows holds FedKeeper's Temporal workflows: ExperimentWorkflow runs one
+// federated learning experiment as a sequence of RoundWorkflow children, one per round.
+// The code here is deterministic; everything that touches the world is an activity.
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/fedkeeper/fedkeeper/activities"
+)
+
+// ExperimentWorkflowName and RoundWorkflowName are the registered workflow types.
+const (
+	ExperimentWorkflowName = "ExperimentWorkflow"
+	RoundWorkflowName      = "RoundWorkflow"
+)
+
+// RoundWorkflowID names a round's child workflow.
+func RoundWorkflowID(experiment string, round int) string {
+	return fmt.Sprintf("%s-round-%d", experiment, round)
+}
+
+// defaultRoundsPerRun keeps each run's history and carried state small.
+const defaultRoundsPerRun = 100
+
+func (p *ExperimentParams) check() error {
+	switch {
+	case p.Experiment == "":
+		return fmt.Errorf("experiment name is empty")
+	case p.TotalClients < 1 || p.ClientsPerRound < 1 || p.ClientsPerRound > p.TotalClients:
+		return fmt.Errorf("need 1 <= clients per round (%d) <= total clients (%d)", p.ClientsPerRound, p.TotalClients)
+	case p.MaxRounds < 1:
+		return fmt.Errorf("max rounds must be at least 1, got %d", p.MaxRounds)
+	case p.MaxAttempts < 1:
+		return fmt.Errorf("max attempts must be at least 1, got %d", p.MaxAttempts)
+	}
+	return nil
+}
+
+// ExperimentWorkflow deploys the client functions, writes the initial model and runs
+// rounds until the target accuracy or the round limit, continuing as new every
+// RoundsPerRun rounds (or when Temporal suggests it) so the history stays small.
+func ExperimentWorkflow(ctx workflow.Context, p ExperimentParams) (ExperimentResult, error) {
+	logger := workflow.GetLogger(ctx)
+	if err := p.check(); err != nil {
+		return ExperimentResult{}, temporal.NewNonRetryableApplicationError("invalid experiment: "+err.Error(), "InvalidExperiment", nil)
+	}
+	if p.NextRound == 0 {
+		p.NextRound = 1
+	}
+	if p.StartedAt.IsZero() {
+		p.StartedAt = workflow.Now(ctx)
+	}
+	roundsPerRun := p.RoundsPerRun
+	if roundsPerRun <= 0 {
+		roundsPerRun = defaultRoundsPerRun
+	}
+
+	current := 0
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) {
+		return Progress{Experiment: p.Experiment, CurrentRound: current, MaxRounds: p.MaxRounds, Rounds: p.Rounds}, nil
+	}); err != nil {
+		return ExperimentResult{}, err
+	}
+
+	if !p.SetupDone {
+		if err := setup(ctx, p); err != nil {
+			return ExperimentResult{}, err
+		}
+		p.SetupDone = true
+	}
+
+	roundsThisRun := 0
+	for round := p.NextRound; round <= p.MaxRounds; round++ {
+		if roundsThisRun >= roundsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			p.NextRound = round
+			logger.Info("continuing as new", "round", round)
+			return ExperimentResult{}, workflow.NewContinueAsNewError(ctx, ExperimentWorkflow, p)
+		}
+		current = round
+		childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:               RoundWorkflowID(p.Experiment, round),
+			WorkflowExecutionTimeout: 24 * time.Hour,
+			ParentClosePolicy:        enumspb.PARENT_CLOSE_POLICY_TERMINATE,
+		})
+		var res RoundResult
+		err := workflow.ExecuteChildWorkflow(childCtx, RoundWorkflow, RoundParams{
+			Experiment: p.Experiment, Round: round, BaseVersion: round - 1,
+			Model: p.Model, Train: p.Train, Partition: p.Partition,
+			TotalClients: p.TotalClients, ClientsPerRound: p.ClientsPerRound, Seed: p.Seed,
+			MaxAttempts: p.MaxAttempts, MinClientsFraction: p.MinClientsFraction,
+		}).Get(ctx, &res)
+		if err != nil {
+			return ExperimentResult{}, fmt.Errorf("round %d: %w", round, err)
+		}
+		p.Rounds = append(p.Rounds, res.RoundSummary)
+		roundsThisRun++
+		logger.Info("round done", "round", round, "accuracy", res.Accuracy, "loss", res.Loss)
+		if p.TargetAccuracy > 0 && res.Accuracy >= p.TargetAccuracy {
+			return finish(ctx, p, StopTargetReached), nil
+		}
+	}
+	return finish(ctx, p, StopMaxRounds), nil
+}
+
+func setup(ctx workflow.Context, p ExperimentParams) error {
+	var a *activities.Activities
+	deployCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		// Building and uploading the function can take minutes on a cold build cache.
+		StartToCloseTimeout: 20 * time.Minute,
+		HeartbeatTimeout:    2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 5,
+			NonRetryableErrorTypes: []string{activities.ErrTypeBadConfig},
+		},
+	})
+	if err := workflow.ExecuteActivity(deployCtx, a.DeployFunctions, activities.DeployInput{Experiment: p.Experiment}).Get(ctx, nil); err != nil {
+		return fmt.Errorf("deploy the client functions: %w", err)
+	}
+	initCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 5 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 10,
+			NonRetryableErrorTypes: []string{activities.ErrTypeBadConfig},
+		},
+	})
+	if err := workflow.ExecuteActivity(initCtx, a.InitGlobal, activities.InitInput{Experiment: p.Experiment, Model: p.Model, Seed: p.Seed}).Get(ctx, nil); err != nil {
+		return fmt.Errorf("write the initial model: %w", err)
+	}
+	return nil
+}
+
+func finish(ctx workflow.Context, p ExperimentParams, reason string) ExperimentResult {
+	res := ExperimentResult{
+		Experiment: p.Experiment, Rounds: p.Rounds, StoppedBecause: reason,
+		WallSeconds: workflow.Now(ctx).Sub(p.StartedAt).Seconds(),
+	}
+	if n := len(p.Rounds); n > 0 {
+		res.FinalAccuracy = p.Rounds[n-1].Accuracy
+		res.FinalLoss = p.Rounds[n-1].Loss
+	}
+	return res
+}

@@ -1,0 +1,195 @@
+package workflows
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/fedkeeper/fedkeeper/activities"
+)
+
+// ErrTypeTooFewClients fails a round in which fewer clients reported than required.
+const ErrTypeTooFewClients = "TooFewClients"
+
+var (
+	invokeOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 8,
+			NonRetryableErrorTypes: []string{activities.ErrTypeBadConfig, activities.ErrTypeRejected},
+		},
+	}
+	pollOptions = workflow.ActivityOptions{
+		// The poll ends when the platform reports the activation finished or lost; the
+		// heartbeat catches a dead worker long before this bound.
+		StartToCloseTimeout: 6 * time.Hour,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 20,
+			NonRetryableErrorTypes: []string{activities.ErrTypeBadConfig},
+		},
+	}
+	aggregateOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 5,
+			NonRetryableErrorTypes: []string{activities.ErrTypeBadConfig, activities.ErrTypeNoUpdates},
+		},
+	}
+	evaluateOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 5,
+			NonRetryableErrorTypes: []string{activities.ErrTypeBadConfig},
+		},
+	}
+)
+
+// RoundWorkflow runs one round: select clients, invoke their functions in parallel,
+// re-invoke the ones that fail, then aggregate the updates that arrived into the next
+// global version and evaluate it.
+func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
+	start := workflow.Now(ctx)
+	logger := workflow.GetLogger(ctx)
+	selected := SelectClients(p.Seed, p.Round, p.TotalClients, p.ClientsPerRound)
+
+	outcomes := make([]ClientOutcome, len(selected))
+	var lastAccepted, lastDone time.Time
+	wg := workflow.NewWaitGroup(ctx)
+	for i, client := range selected {
+		wg.Add(1)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer wg.Done()
+			outcomes[i] = runClient(ctx, p, client, func(at time.Time) {
+				if at.After(lastAccepted) {
+					lastAccepted = at
+				}
+			})
+			if now := workflow.Now(ctx); now.After(lastDone) {
+				lastDone = now
+			}
+		})
+	}
+	wg.Wait(ctx)
+
+	var counted []int
+	retries := 0
+	for _, o := range outcomes {
+		if o.Counted {
+			counted = append(counted, o.Client)
+		}
+		retries += max(0, o.Attempts-1)
+	}
+	need := int(math.Ceil(p.MinClientsFraction * float64(len(selected))))
+	need = max(need, 1)
+	if len(counted) < need {
+		return RoundResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("round %d: only %d of %d selected clients reported, %d needed (%s)", p.Round, len(counted), len(selected), need, firstErrors(outcomes, 3)),
+			ErrTypeTooFewClients, nil)
+	}
+
+	var a *activities.Activities
+	aggStart := workflow.Now(ctx)
+	var agg activities.AggregateResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, aggregateOptions), a.Aggregate, activities.AggregateInput{
+		Experiment: p.Experiment, Round: p.Round, BaseVersion: p.BaseVersion, Clients: counted, Model: p.Model,
+	}).Get(ctx, &agg)
+	if err != nil {
+		return RoundResult{}, fmt.Errorf("round %d: aggregate: %w", p.Round, err)
+	}
+	aggSeconds := workflow.Now(ctx).Sub(aggStart).Seconds()
+	countedSet := map[int]bool{}
+	for _, c := range agg.Counted {
+		countedSet[c] = true
+	}
+	for i := range outcomes {
+		if outcomes[i].Counted && !countedSet[outcomes[i].Client] {
+			outcomes[i].Counted = false
+			outcomes[i].Error = "update rejected by the aggregation"
+		}
+	}
+
+	evalStart := workflow.Now(ctx)
+	var eval activities.EvaluateResult
+	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, evaluateOptions), a.Evaluate, activities.EvaluateInput{
+		Experiment: p.Experiment, Version: agg.Version, Model: p.Model,
+	}).Get(ctx, &eval)
+	if err != nil {
+		return RoundResult{}, fmt.Errorf("round %d: evaluate: %w", p.Round, err)
+	}
+	end := workflow.Now(ctx)
+
+	res := RoundResult{
+		RoundSummary: RoundSummary{
+			Round: p.Round, Version: agg.Version, Clients: len(selected), Counted: len(agg.Counted), Samples: agg.Samples,
+			Retries: retries, InvokeSeconds: lastAccepted.Sub(start).Seconds(), TrainSeconds: lastDone.Sub(lastAccepted).Seconds(),
+			AggregateSeconds: aggSeconds, EvalSeconds: end.Sub(evalStart).Seconds(), TotalSeconds: end.Sub(start).Seconds(),
+			Loss: eval.Loss, Accuracy: eval.Accuracy,
+		},
+		Selected: selected, Outcomes: outcomes, Rejected: agg.Rejected,
+	}
+	logger.Info("round finished", "round", p.Round, "counted", len(agg.Counted), "accuracy", eval.Accuracy)
+	return res, nil
+}
+
+// runClient invokes one client's function and waits for it, re-invoking after a failed
+// or lost activation up to MaxAttempts times.
+func runClient(ctx workflow.Context, p RoundParams, client int, accepted func(time.Time)) ClientOutcome {
+	var a *activities.Activities
+	out := ClientOutcome{Client: client}
+	reported := false
+	for attempt := 1; attempt <= p.MaxAttempts; attempt++ {
+		out.Attempts = attempt
+		var inv activities.Invocation
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, invokeOptions), a.InvokeClient, activities.ClientTask{
+			Experiment: p.Experiment, Round: p.Round, Client: client, Attempt: attempt, BaseVersion: p.BaseVersion,
+			Model: p.Model, Train: p.Train, Partition: p.Partition,
+		}).Get(ctx, &inv)
+		if err != nil {
+			out.Error = "invoke: " + err.Error()
+			continue
+		}
+		if !reported {
+			accepted(workflow.Now(ctx))
+			reported = true
+		}
+		out.Platform, out.Cluster = inv.Platform, inv.Cluster
+		var run activities.ClientRun
+		err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, pollOptions), a.PollActivation, inv).Get(ctx, &run)
+		if err != nil {
+			out.Error = "poll: " + err.Error()
+			continue
+		}
+		out.Runs = append(out.Runs, run)
+		if run.Success {
+			out.Counted = true
+			out.Error = ""
+			return out
+		}
+		out.Error = run.Status + ": " + run.Error
+	}
+	return out
+}
+
+func firstErrors(outcomes []ClientOutcome, n int) string {
+	msg := ""
+	for _, o := range outcomes {
+		if o.Counted || o.Error == "" {
+			continue
+		}
+		if n == 0 {
+			return msg + "; …"
+		}
+		if msg != "" {
+			msg += "; "
+		}
+		msg += fmt.Sprintf("client %d: %s", o.Client, o.Error)
+		n--
+	}
+	return msg
+}

@@ -1,0 +1,114 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/fedkeeper/fedkeeper/activities"
+	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/fl/partition"
+)
+
+// ExperimentParams describe an experiment. They hold no credentials or addresses:
+// the workers know where the clusters and the database are.
+type ExperimentParams struct {
+	Experiment      string             `json:"experiment"`
+	Model           model.Spec         `json:"model"`
+	Train           model.TrainOptions `json:"train"`
+	Partition       partition.Spec     `json:"partition"`
+	TotalClients    int                `json:"total_clients"`
+	ClientsPerRound int                `json:"clients_per_round"`
+	// Seed drives client selection and the initial model.
+	Seed           uint64  `json:"seed"`
+	MaxRounds      int     `json:"max_rounds"`
+	TargetAccuracy float64 `json:"target_accuracy"`
+	// MaxAttempts is how often a client is invoked in a round before it is given up.
+	MaxAttempts int `json:"max_attempts"`
+	// MinClientsFraction of the selected clients must report for a round to count.
+	MinClientsFraction float64 `json:"min_clients_fraction"`
+	// RoundsPerRun bounds the rounds of one workflow run before it continues as new.
+	RoundsPerRun int `json:"rounds_per_run"`
+
+	// State carried across continue-as-new.
+	NextRound int            `json:"next_round,omitempty"`
+	Rounds    []RoundSummary `json:"rounds,omitempty"`
+	SetupDone bool           `json:"setup_done,omitempty"`
+	StartedAt time.Time      `json:"started_at,omitempty"`
+}
+
+// RoundParams describe one round.
+type RoundParams struct {
+	Experiment         string             `json:"experiment"`
+	Round              int                `json:"round"`
+	BaseVersion        int                `json:"base_version"`
+	Model              model.Spec         `json:"model"`
+	Train              model.TrainOptions `json:"train"`
+	Partition          partition.Spec     `json:"partition"`
+	TotalClients       int                `json:"total_clients"`
+	ClientsPerRound    int                `json:"clients_per_round"`
+	Seed               uint64             `json:"seed"`
+	MaxAttempts        int                `json:"max_attempts"`
+	MinClientsFraction float64            `json:"min_clients_fraction"`
+}
+
+// ClientOutcome is what happened to one selected client in a round.
+type ClientOutcome struct {
+	Client   int                    `json:"client"`
+	Platform string                 `json:"platform,omitempty"`
+	Cluster  string                 `json:"cluster,omitempty"`
+	Attempts int                    `json:"attempts"`
+	Counted  bool                   `json:"counted"`
+	Error    string                 `json:"error,omitempty"`
+	Runs     []activities.ClientRun `json:"runs"`
+}
+
+// RoundResult is a round's full record, the child workflow's result.
+type RoundResult struct {
+	RoundSummary
+	Selected []int                  `json:"selected"`
+	Outcomes []ClientOutcome        `json:"outcomes"`
+	Rejected []activities.Rejection `json:"rejected,omitempty"`
+}
+
+// RoundSummary is the part of a round the experiment keeps and the results files show.
+type RoundSummary struct {
+	Round            int     `json:"round"`
+	Version          int     `json:"version"`
+	Clients          int     `json:"clients"`
+	Counted          int     `json:"counted"`
+	Samples          int     `json:"samples"`
+	Retries          int     `json:"retries"`
+	InvokeSeconds    float64 `json:"invoke_s"`
+	TrainSeconds     float64 `json:"train_s"`
+	AggregateSeconds float64 `json:"aggregate_s"`
+	EvalSeconds      float64 `json:"eval_s"`
+	TotalSeconds     float64 `json:"total_s"`
+	Loss             float64 `json:"loss"`
+	Accuracy         float64 `json:"accuracy"`
+}
+
+// ExperimentResult is the experiment workflow's result.
+type ExperimentResult struct {
+	Experiment     string         `json:"experiment"`
+	Rounds         []RoundSummary `json:"rounds"`
+	FinalAccuracy  float64        `json:"final_accuracy"`
+	FinalLoss      float64        `json:"final_loss"`
+	StoppedBecause string         `json:"stopped_because"`
+	WallSeconds    float64        `json:"wall_seconds"`
+}
+
+// Reasons an experiment stops.
+const (
+	StopTargetReached = "target_accuracy_reached"
+	StopMaxRounds     = "max_rounds_reached"
+)
+
+// ProgressQuery is the query that returns an experiment's Progress.
+const ProgressQuery = "progress"
+
+// Progress is a running experiment's state for watchers.
+type Progress struct {
+	Experiment   string         `json:"experiment"`
+	CurrentRound int            `json:"current_round"`
+	MaxRounds    int            `json:"max_rounds"`
+	Rounds       []RoundSummary `json:"rounds"`
+}

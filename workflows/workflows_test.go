@@ -1,0 +1,292 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/fedkeeper/fedkeeper/activities"
+	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/fl/partition"
+)
+
+func TestSelectClients(t *testing.T) {
+	tests := []struct {
+		name         string
+		total, k     int
+		wantAllKnown bool
+	}{
+		{"some of many", 100, 10, false},
+		{"all", 7, 7, true},
+		{"one", 5, 1, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := SelectClients(42, 3, tc.total, tc.k)
+			b := SelectClients(42, 3, tc.total, tc.k)
+			if len(a) != tc.k {
+				t.Fatalf("picked %d, want %d", len(a), tc.k)
+			}
+			seen := map[int]bool{}
+			for i, c := range a {
+				if c < 0 || c >= tc.total || seen[c] || (i > 0 && a[i-1] >= c) || b[i] != c {
+					t.Fatalf("bad or unstable selection %v vs %v", a, b)
+				}
+				seen[c] = true
+			}
+		})
+	}
+	if fmt.Sprint(SelectClients(42, 1, 100, 10)) == fmt.Sprint(SelectClients(42, 2, 100, 10)) {
+		t.Error("two rounds picked the same clients")
+	}
+	if fmt.Sprint(SelectClients(1, 1, 100, 10)) == fmt.Sprint(SelectClients(2, 1, 100, 10)) {
+		t.Error("two seeds picked the same clients")
+	}
+}
+
+func params() ExperimentParams {
+	return ExperimentParams{
+		Experiment: "exp", Model: model.Spec{Kind: model.MLP, Hidden: 8},
+		Train:        model.TrainOptions{Optimizer: "adam", LR: 1e-3, Epochs: 1, BatchSize: 10, Seed: 1},
+		Partition:    partition.Spec{Scheme: partition.NonIID, NumClients: 6, ShardsPerClient: 2, ShardSize: 300, Seed: 1},
+		TotalClients: 6, ClientsPerRound: 3, Seed: 7, MaxRounds: 4, MaxAttempts: 3, MinClientsFraction: 0.5,
+	}
+}
+
+// fakeFabric plays the activities: every client trains, optionally failing some
+// attempts; the accuracy rises by 0.1 per version.
+type fakeFabric struct {
+	mu        sync.Mutex
+	failFirst map[int]int // client -> attempts that fail
+	attempts  map[string]int
+	aggCalls  []activities.AggregateInput
+}
+
+func newFake() *fakeFabric {
+	return &fakeFabric{failFirst: map[int]int{}, attempts: map[string]int{}}
+}
+
+func (f *fakeFabric) register(env *testsuite.TestWorkflowEnvironment) {
+	var a *activities.Activities
+	env.RegisterActivityWithOptions(&activities.Activities{}, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+	env.OnActivity(a.DeployFunctions, mock.Anything, mock.Anything).Return(activities.DeployResult{Functions: []string{"openwhisk/local/fl_client"}}, nil)
+	env.OnActivity(a.InitGlobal, mock.Anything, mock.Anything).Return(activities.InitResult{NumParams: 10}, nil)
+	env.OnActivity(a.InvokeClient, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, task activities.ClientTask) (activities.Invocation, error) {
+			return activities.Invocation{Client: task.Client, Platform: "openwhisk", Cluster: "local", Function: "fl_client",
+				ActivationID: fmt.Sprintf("r%d-c%d-a%d", task.Round, task.Client, task.Attempt)}, nil
+		})
+	env.OnActivity(a.PollActivation, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, inv activities.Invocation) (activities.ClientRun, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.attempts[inv.ActivationID[:len(inv.ActivationID)-3]]++
+			n := f.attempts[inv.ActivationID[:len(inv.ActivationID)-3]]
+			if n <= f.failFirst[inv.Client] {
+				return activities.ClientRun{Client: inv.Client, ActivationID: inv.ActivationID, Status: "action developer error", Error: "crashed"}, nil
+			}
+			return activities.ClientRun{Client: inv.Client, ActivationID: inv.ActivationID, Status: "success", Success: true, Samples: 600, Loss: 0.5}, nil
+		})
+	env.OnActivity(a.Aggregate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.AggregateInput) (activities.AggregateResult, error) {
+			f.mu.Lock()
+			f.aggCalls = append(f.aggCalls, in)
+			f.mu.Unlock()
+			return activities.AggregateResult{Version: in.Round, Updates: len(in.Clients), Samples: 600 * len(in.Clients), Counted: in.Clients}, nil
+		})
+	env.OnActivity(a.Evaluate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.EvaluateInput) (activities.EvaluateResult, error) {
+			return activities.EvaluateResult{Accuracy: 0.5 + 0.1*float64(in.Version), Loss: 1 / float64(in.Version)}, nil
+		})
+}
+
+func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(ExperimentWorkflow, workflow.RegisterOptions{Name: ExperimentWorkflowName})
+	env.RegisterWorkflowWithOptions(RoundWorkflow, workflow.RegisterOptions{Name: RoundWorkflowName})
+	return env
+}
+
+func TestExperimentRunsRoundsUntilTarget(t *testing.T) {
+	env := newEnv(t)
+	fake := newFake()
+	fake.register(env)
+	p := params()
+	p.TargetAccuracy = 0.75 // reached by version 3 (0.5 + 0.3)
+	env.ExecuteWorkflow(ExperimentWorkflowName, p)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res ExperimentResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.StoppedBecause != StopTargetReached || len(res.Rounds) != 3 || res.FinalAccuracy < 0.75 {
+		t.Fatalf("result %+v", res)
+	}
+	for i, r := range res.Rounds {
+		if r.Round != i+1 || r.Version != i+1 || r.Clients != 3 || r.Counted != 3 || r.Retries != 0 {
+			t.Errorf("round %d summary %+v", i+1, r)
+		}
+	}
+	// Each round aggregated the clients it selected, from the previous version.
+	for i, call := range fake.aggCalls {
+		want := SelectClients(p.Seed, i+1, p.TotalClients, p.ClientsPerRound)
+		if fmt.Sprint(call.Clients) != fmt.Sprint(want) || call.BaseVersion != i {
+			t.Errorf("round %d aggregated %v from v%d, want %v from v%d", i+1, call.Clients, call.BaseVersion, want, i)
+		}
+	}
+}
+
+func TestExperimentStopsAtMaxRounds(t *testing.T) {
+	env := newEnv(t)
+	newFake().register(env)
+	p := params()
+	p.MaxRounds = 2
+	env.ExecuteWorkflow(ExperimentWorkflowName, p)
+	var res ExperimentResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.StoppedBecause != StopMaxRounds || len(res.Rounds) != 2 {
+		t.Fatalf("result %+v", res)
+	}
+}
+
+func TestFailedClientsAreReinvoked(t *testing.T) {
+	env := newEnv(t)
+	fake := newFake()
+	selected := SelectClients(7, 1, 6, 3)
+	fake.failFirst[selected[0]] = 2 // two failed attempts, the third succeeds
+	fake.register(env)
+	p := params()
+	env.ExecuteWorkflow(RoundWorkflowName, RoundParams{
+		Experiment: p.Experiment, Round: 1, BaseVersion: 0, Model: p.Model, Train: p.Train, Partition: p.Partition,
+		TotalClients: 6, ClientsPerRound: 3, Seed: 7, MaxAttempts: 3, MinClientsFraction: 1,
+	})
+	var res RoundResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Retries != 2 || res.Counted != 3 {
+		t.Fatalf("retries %d counted %d", res.Retries, res.Counted)
+	}
+	for _, o := range res.Outcomes {
+		wantAttempts := 1
+		if o.Client == selected[0] {
+			wantAttempts = 3
+		}
+		if o.Attempts != wantAttempts || !o.Counted || len(o.Runs) != wantAttempts {
+			t.Errorf("client %d: %+v", o.Client, o)
+		}
+	}
+}
+
+func TestRoundFailsWhenTooFewClientsReport(t *testing.T) {
+	env := newEnv(t)
+	fake := newFake()
+	for _, c := range SelectClients(7, 1, 6, 3) {
+		fake.failFirst[c] = 5 // more failures than attempts
+	}
+	fake.register(env)
+	p := params()
+	env.ExecuteWorkflow(RoundWorkflowName, RoundParams{
+		Experiment: p.Experiment, Round: 1, Model: p.Model, Train: p.Train, Partition: p.Partition,
+		TotalClients: 6, ClientsPerRound: 3, Seed: 7, MaxAttempts: 2, MinClientsFraction: 0.5,
+	})
+	err := env.GetWorkflowError()
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeTooFewClients {
+		t.Fatalf("error %v, want %s", err, ErrTypeTooFewClients)
+	}
+	if len(fake.aggCalls) != 0 {
+		t.Error("a round without enough clients was aggregated")
+	}
+}
+
+func TestInvokeIsRetriedOnTransientErrors(t *testing.T) {
+	env := newEnv(t)
+	var a *activities.Activities
+	env.RegisterActivityWithOptions(&activities.Activities{}, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+	calls := 0
+	env.OnActivity(a.InvokeClient, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, task activities.ClientTask) (activities.Invocation, error) {
+			calls++
+			if calls == 1 {
+				return activities.Invocation{}, errors.New("connection refused")
+			}
+			return activities.Invocation{Client: task.Client, ActivationID: "abc"}, nil
+		})
+	env.OnActivity(a.PollActivation, mock.Anything, mock.Anything).Return(
+		activities.ClientRun{Status: "success", Success: true, Samples: 1}, nil)
+	env.OnActivity(a.Aggregate, mock.Anything, mock.Anything).Return(activities.AggregateResult{Version: 1, Counted: []int{0}}, nil)
+	env.OnActivity(a.Evaluate, mock.Anything, mock.Anything).Return(activities.EvaluateResult{Accuracy: 0.9}, nil)
+	p := params()
+	env.ExecuteWorkflow(RoundWorkflowName, RoundParams{Experiment: "exp", Round: 1, Model: p.Model, TotalClients: 1,
+		ClientsPerRound: 1, Seed: 1, MaxAttempts: 1, MinClientsFraction: 1})
+	var res RoundResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	// The activity's retry policy absorbed the error: no re-invocation was counted.
+	if calls != 2 || res.Retries != 0 || res.Counted != 1 {
+		t.Fatalf("calls %d retries %d counted %d", calls, res.Retries, res.Counted)
+	}
+}
+
+func TestRejectedInvokeIsNotRetried(t *testing.T) {
+	env := newEnv(t)
+	var a *activities.Activities
+	env.RegisterActivityWithOptions(&activities.Activities{}, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+	calls := 0
+	env.OnActivity(a.InvokeClient, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, task activities.ClientTask) (activities.Invocation, error) {
+			calls++
+			return activities.Invocation{}, temporal.NewNonRetryableApplicationError("HTTP 401", activities.ErrTypeRejected, nil)
+		})
+	p := params()
+	env.ExecuteWorkflow(RoundWorkflowName, RoundParams{Experiment: "exp", Round: 1, Model: p.Model, TotalClients: 1,
+		ClientsPerRound: 1, Seed: 1, MaxAttempts: 2, MinClientsFraction: 1})
+	if env.GetWorkflowError() == nil {
+		t.Fatal("round succeeded without clients")
+	}
+	// One call per attempt of the keeper's loop, none from the activity's retry policy.
+	if calls != 2 {
+		t.Fatalf("invoke called %d times, want 2", calls)
+	}
+}
+
+func TestContinueAsNewCarriesState(t *testing.T) {
+	env := newEnv(t)
+	newFake().register(env)
+	p := params()
+	p.MaxRounds = 5
+	p.RoundsPerRun = 2
+	env.ExecuteWorkflow(ExperimentWorkflowName, p)
+	err := env.GetWorkflowError()
+	var can *workflow.ContinueAsNewError
+	if !errors.As(err, &can) {
+		t.Fatalf("error %v, want continue-as-new", err)
+	}
+	if can.WorkflowType.Name != ExperimentWorkflowName {
+		t.Errorf("continues as %s", can.WorkflowType.Name)
+	}
+	// The next run's input carries the finished rounds and skips setup.
+	var next ExperimentParams
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.NextRound != 3 || len(next.Rounds) != 2 || !next.SetupDone || next.StartedAt.IsZero() {
+		t.Fatalf("carried state %+v", next)
+	}
+}
