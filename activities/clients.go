@@ -50,6 +50,10 @@ func (a *Activities) InvokeClient(ctx context.Context, task ClientTask) (Invocat
 	return inv, nil
 }
 
+// maxPollDelay bounds the wait between two looks at a running activation: short
+// enough that a finished client is noticed quickly, long enough not to load a cluster.
+const maxPollDelay = 250 * time.Millisecond
+
 // lostAfter is how long past a function's own time limit an activation may stay
 // unreported before the keeper counts it lost and invokes the client again.
 const lostAfter = 30 * time.Minute
@@ -89,7 +93,7 @@ func (a *Activities) PollActivation(ctx context.Context, inv Invocation) (Client
 			return ClientRun{}, ctx.Err()
 		case <-time.After(delay):
 		}
-		delay = min(2*delay, time.Second)
+		delay = min(2*delay, maxPollDelay)
 	}
 }
 

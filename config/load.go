@@ -66,11 +66,69 @@ func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) 
 	if err := v.Unmarshal(&cfg, decode); err != nil {
 		return nil, decodeError(err)
 	}
+	keepEmptySections(v, &cfg)
 	cfg.normalise()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	return &cfg, nil
+}
+
+// keepEmptySections restores what viper drops when unmarshalling: sections written as
+// `name: {}` or `name:`, such as a cluster that takes every default (an embedded one)
+// or a function's platform section.
+func keepEmptySections(v *viper.Viper, cfg *Config) {
+	names := func(key string) []string {
+		m, ok := v.Get(key).(map[string]any)
+		if !ok {
+			return nil
+		}
+		out := make([]string, 0, len(m))
+		for k := range m {
+			out = append(out, k)
+		}
+		return out
+	}
+	for _, name := range names("providers.openwhisk") {
+		if _, ok := cfg.Providers.OpenWhisk[name]; !ok {
+			if cfg.Providers.OpenWhisk == nil {
+				cfg.Providers.OpenWhisk = map[string]OpenWhiskCluster{}
+			}
+			cfg.Providers.OpenWhisk[name] = OpenWhiskCluster{}
+		}
+	}
+	for _, name := range names("providers.google") {
+		if _, ok := cfg.Providers.Google[name]; !ok {
+			if cfg.Providers.Google == nil {
+				cfg.Providers.Google = map[string]GoogleCluster{}
+			}
+			cfg.Providers.Google[name] = GoogleCluster{}
+		}
+	}
+	fixFunctions := func(prefix string, fns *map[string]Function) {
+		for _, name := range names(prefix) {
+			if *fns == nil {
+				*fns = map[string]Function{}
+			}
+			fn := (*fns)[name]
+			sections := map[string]bool{}
+			for _, s := range names(prefix + "." + name) {
+				sections[s] = true
+			}
+			if fn.OpenWhisk == nil && sections["openwhisk"] {
+				fn.OpenWhisk = &OpenWhiskFunction{}
+			}
+			if fn.Google == nil && sections["google"] {
+				fn.Google = &GoogleFunction{}
+			}
+			if fn.OpenFaaS == nil && sections["openfaas"] {
+				fn.OpenFaaS = &OpenFaaSFunction{}
+			}
+			(*fns)[name] = fn
+		}
+	}
+	fixFunctions("scenarios.federated_learning.functions", &cfg.Scenarios.FederatedLearning.Functions)
+	fixFunctions("scenarios.test.functions", &cfg.Scenarios.Test.Functions)
 }
 
 // decodeError turns mapstructure's (possibly joined) errors into one line about the

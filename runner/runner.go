@@ -80,7 +80,7 @@ func Run(ctx context.Context, c client.Client, cfg *config.Config, opts Options)
 		fmt.Fprintf(out, "experiment %s is still running: resuming it (use -new to start another)\n", id)
 	}
 
-	res, err := watch(ctx, c, id, opts.Poll, out)
+	res, err := watch(ctx, c, id, cfg.Stop.MaxRounds, opts.Poll, out)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -112,18 +112,18 @@ func findRunning(ctx context.Context, c client.Client, cfg *config.Config) (stri
 }
 
 // watch prints each round as it finishes and returns the experiment's result.
-func watch(ctx context.Context, c client.Client, id string, poll time.Duration, out io.Writer) (workflows.ExperimentResult, error) {
+func watch(ctx context.Context, c client.Client, id string, maxRounds int, poll time.Duration, out io.Writer) (workflows.ExperimentResult, error) {
 	run := c.GetWorkflow(ctx, id, "")
 	done := make(chan error, 1)
 	var res workflows.ExperimentResult
 	go func() { done <- run.Get(ctx, &res) }()
 
 	shown := 0
-	show := func(rounds []workflows.RoundSummary, max int) {
+	show := func(rounds []workflows.RoundSummary) {
 		for ; shown < len(rounds); shown++ {
 			r := rounds[shown]
 			fmt.Fprintf(out, "round %3d/%d  clients %d/%d  accuracy %.4f  loss %.4f  invoke %.2fs  train %.2fs  aggregate %.2fs  total %.2fs  retries %d\n",
-				r.Round, max, r.Counted, r.Clients, r.Accuracy, r.Loss, r.InvokeSeconds, r.TrainSeconds, r.AggregateSeconds, r.TotalSeconds, r.Retries)
+				r.Round, maxRounds, r.Counted, r.Clients, r.Accuracy, r.Loss, r.InvokeSeconds, r.TrainSeconds, r.AggregateSeconds, r.TotalSeconds, r.Retries)
 		}
 	}
 	ticker := time.NewTicker(poll)
@@ -134,7 +134,7 @@ func watch(ctx context.Context, c client.Client, id string, poll time.Duration, 
 			if err != nil {
 				return workflows.ExperimentResult{}, fmt.Errorf("experiment %s failed: %w", id, rootCause(err))
 			}
-			show(res.Rounds, len(res.Rounds))
+			show(res.Rounds)
 			return res, nil
 		case <-ticker.C:
 			value, err := c.QueryWorkflow(ctx, id, "", workflows.ProgressQuery)
@@ -143,7 +143,7 @@ func watch(ctx context.Context, c client.Client, id string, poll time.Duration, 
 			}
 			var p workflows.Progress
 			if value.Get(&p) == nil {
-				show(p.Rounds, p.MaxRounds)
+				show(p.Rounds)
 			}
 		case <-ctx.Done():
 			return workflows.ExperimentResult{}, fmt.Errorf("stopped watching %s (it keeps its state in Temporal; run the starter again to resume): %w", id, ctx.Err())

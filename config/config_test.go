@@ -1,0 +1,186 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+func envOf(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+// The original FedKeeper's sample config loads as it is.
+func TestSeedSampleLoads(t *testing.T) {
+	data, err := os.ReadFile("testdata/config-sample.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(data, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := c.Scenarios.FederatedLearning
+	checks := []struct {
+		name string
+		ok   bool
+	}{
+		{"name", c.Name == "test_mnist_nn_100_clients_adam_10_local_epochs_fixed_final_training_time"},
+		{"openwhisk cluster", c.Providers.OpenWhisk["invasic_cluster"].Configurations.EachHostRAM == "755gb"},
+		{"namespace from base_url", c.Providers.OpenWhisk["invasic_cluster"].Namespace == "guest"},
+		{"google cluster", c.Providers.Google["gcf_cluster"].Auth.Type == "service_account"},
+		{"clients", fl.ClientsInfo.TotalNumClients == 2 && fl.ClientsInfo.OWClientsCount == 1 && fl.ClientsInfo.GCFClientsCount == 1},
+		{"string numbers", fl.ModelParams.LR == 1e-3 && fl.ModelParams.LocalEpochs == 5},
+		{"model", fl.DataSampling.Model == "cnn" && fl.DataSampling.BatchSize == 10},
+		{"bare mongo host", fl.MongoConfig.URL == "mongodb://<ADD_MONGO_IP_HERE>:27017"},
+		{"function memory", fl.Functions["fl_client"].OpenWhisk.Memory == 2048 && fl.Functions["fl_client"].Google.Memory == "2048MB"},
+		{"server functions", len(fl.ServerConfig.ServerManagerFunctions) == 3},
+		{"test scenario", c.Scenarios.Test.Functions["nodeinfo"].Google.EntryPoint == "main"},
+		{"defaults", c.Temporal.TaskQueue == "fedkeeper" && c.Stop.MaxRounds == 50 && c.ResultsDir == "results"},
+	}
+	for _, check := range checks {
+		if !check.ok {
+			t.Errorf("%s: not as in the sample", check.name)
+		}
+	}
+	placements := c.ClientPlacements()
+	if len(placements) != 2 || placements[0].Platform != OpenWhisk || placements[1].Platform != Google || placements[1].Cluster != "gcf_cluster" {
+		t.Errorf("placements %+v", placements)
+	}
+}
+
+func TestEmptyConfigIsTheEmbeddedDefault(t *testing.T) {
+	c, err := Parse([]byte("{}"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !IsEmbedded(c.Temporal.HostPort) || !IsEmbedded(c.Scenarios.FederatedLearning.MongoConfig.URL) {
+		t.Errorf("services not embedded: %+v %+v", c.Temporal, c.Scenarios.FederatedLearning.MongoConfig)
+	}
+	local, ok := c.Providers.OpenWhisk["local"]
+	if !ok || !IsEmbedded(local.Auth.OWAPIHost) {
+		t.Errorf("no embedded OpenWhisk cluster: %+v", c.Providers)
+	}
+	if fn := c.Scenarios.FederatedLearning.Functions[DefaultClientFunction].OpenWhisk; fn == nil || fn.FuncPath == "" || fn.Timeout != 300000 {
+		t.Errorf("default client function %+v", fn)
+	}
+}
+
+func TestEnvironmentOverrides(t *testing.T) {
+	yaml := `
+temporal:
+  host_port: example.org:7233
+providers:
+  openwhisk:
+    edge:
+      auth:
+        ow_auth: "a:b"
+        ow_api_host: https://ow.example.org
+`
+	c, err := Parse([]byte(yaml), envOf(map[string]string{
+		"FEDKEEPER_TEMPORAL_HOST_PORT":                              "temporal.internal:7233",
+		"FEDKEEPER_PROVIDERS_OPENWHISK_EDGE_AUTH_OW_AUTH":           "uuid:secret",
+		"FEDKEEPER_SCENARIOS_FEDERATED_LEARNING_MONGO_CONFIG_URL":   "mongodb://db:27017",
+		"FEDKEEPER_STOP_MAX_ROUNDS":                                 "7",
+		"FEDKEEPER_SCENARIOS_FEDERATED_LEARNING_MODEL_PARAMS_OPTIM": "SGD",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Temporal.HostPort != "temporal.internal:7233" || c.Providers.OpenWhisk["edge"].Auth.OWAuth != "uuid:secret" ||
+		c.Scenarios.FederatedLearning.MongoConfig.URL != "mongodb://db:27017" || c.Stop.MaxRounds != 7 ||
+		c.Scenarios.FederatedLearning.ModelParams.Optim != "sgd" {
+		t.Errorf("overrides not applied: %+v", c)
+	}
+	if _, err := Parse([]byte("{}"), envOf(map[string]string{"FEDKEEPER_STOP_MAX_ROUNDS": "many"})); err == nil ||
+		!strings.Contains(err.Error(), "stop.max_rounds") {
+		t.Errorf("bad override: %v", err)
+	}
+}
+
+func TestInvalidInputNamesTheKey(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		wantKey string
+		wantMsg string
+	}{
+		{"malformed yaml", "scenarios: [\n  - a\n b: c", "", "yaml"},
+		{"wrong type", "stop:\n  max_rounds: many", "stop.max_rounds", "cannot read \"many\" as an integer"},
+		{"list for a number", "scenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: [1, 2]",
+			"scenarios.federated_learning.clients_info.total_num_clients", "expected an integer"},
+		{"unknown key", "scenarios:\n  federated_learning:\n    clients_info:\n      num_client_per_round: 3",
+			"scenarios.federated_learning.clients_info", "num_client_per_round"},
+		{"more per round than total", "scenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 5\n      num_clients_per_round: 6",
+			"scenarios.federated_learning.clients_info.num_clients_per_round", "6 is more than total_num_clients (5)"},
+		{"counts do not add up", "providers:\n  openwhisk:\n    a: {}\n  google:\n    g: {}\nscenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 5\n      num_clients_per_round: 2\n      ow_clients_count: 2\n      gcf_clients_count: 2",
+			"scenarios.federated_learning.clients_info", "= 4, but total_num_clients is 5"},
+		{"gcf clients without a cluster", "scenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 2\n      num_clients_per_round: 2\n      gcf_clients_count: 2",
+			"providers.google", "no Google Cloud Functions cluster"},
+		{"unknown model", "scenarios:\n  federated_learning:\n    data_sampling:\n      model: resnet", "scenarios.federated_learning.data_sampling.model", "must be mlp or cnn"},
+		{"unknown optimiser", "scenarios:\n  federated_learning:\n    model_params:\n      optim: rmsprop", "scenarios.federated_learning.model_params.optim", "must be adam, nadam or sgd"},
+		{"zero learning rate", "scenarios:\n  federated_learning:\n    model_params:\n      lr: 0", "scenarios.federated_learning.model_params.lr", "positive"},
+		{"target above one", "stop:\n  target_accuracy: 97", "stop.target_accuracy", "between 0 and 1"},
+		{"bad temporal address", "temporal:\n  host_port: nowhere", "temporal.host_port", "host:port"},
+		{"server cluster missing", "scenarios:\n  federated_learning:\n    server_config:\n      server_cluster_name: ghost", "scenarios.federated_learning.server_config.server_cluster_name", "no cluster named \"ghost\""},
+		{"client function undescribed", "scenarios:\n  federated_learning:\n    clients_info:\n      client_functions: [trainer]", "scenarios.federated_learning.clients_info.client_functions", "\"trainer\""},
+		{"bad distribution", "scenarios:\n  federated_learning:\n    data_sampling:\n      distribution: dirichlet", "scenarios.federated_learning.data_sampling.distribution", "non_iid or iid"},
+		{"negative timeout", "scenarios:\n  federated_learning:\n    functions:\n      fl_client:\n        openwhisk:\n          timeout: -5", "scenarios.federated_learning.functions.fl_client.openwhisk.timeout", "positive"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml), noEnv)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") {
+				t.Errorf("message spans lines: %q", msg)
+			}
+			if !strings.HasPrefix(msg, "config: "+tc.wantKey) || !strings.Contains(msg, tc.wantMsg) {
+				t.Errorf("got %q, want key %q and %q", msg, tc.wantKey, tc.wantMsg)
+			}
+		})
+	}
+}
+
+func TestPlacementsFollowTheCounts(t *testing.T) {
+	yaml := `
+providers:
+  openwhisk:
+    b: {}
+    a: {}
+  google:
+    g: {}
+scenarios:
+  federated_learning:
+    clients_info:
+      total_num_clients: 5
+      num_clients_per_round: 5
+      ow_clients_count: 3
+      gcf_clients_count: 2
+`
+	c, err := Parse([]byte(yaml), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ""
+	for _, p := range c.ClientPlacements() {
+		got += string(p.Platform) + "/" + p.Cluster + " "
+	}
+	if want := "openwhisk/a openwhisk/b openwhisk/a google/g google/g "; got != want {
+		t.Errorf("placements %q, want %q", got, want)
+	}
+}
+
+func TestLoadReportsMissingFile(t *testing.T) {
+	_, err := Load("testdata/does-not-exist.yaml")
+	if err == nil || !strings.Contains(err.Error(), "does-not-exist.yaml") {
+		t.Errorf("error %v", err)
+	}
+}
