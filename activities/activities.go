@@ -59,9 +59,14 @@ type Activities struct {
 	placements []config.Placement
 
 	mu         sync.Mutex
-	packages   map[string][]byte // built function code by func_path
 	test       *mnist.Dataset
 	evaluators map[model.Spec]*model.Evaluator
+
+	// Builds and redeploys are serialised: when thirty clients find their function gone
+	// at once, one of them redeploys it and the others reuse that deployment.
+	deployMu   sync.Mutex
+	packages   map[string][]byte    // built function code by func_path
+	deployedAt map[string]time.Time // last deployment per platform/cluster/function
 }
 
 // New wires the activities.
@@ -71,7 +76,7 @@ func New(deps Deps) *Activities {
 	}
 	return &Activities{
 		deps: deps, placements: deps.Config.ClientPlacements(),
-		packages: map[string][]byte{}, evaluators: map[model.Spec]*model.Evaluator{},
+		packages: map[string][]byte{}, evaluators: map[model.Spec]*model.Evaluator{}, deployedAt: map[string]time.Time{},
 	}
 }
 

@@ -34,10 +34,11 @@ func (a *Activities) InvokeClient(ctx context.Context, task ClientTask) (Invocat
 		Mongo: a.deps.Mongo,
 	}
 	inv := Invocation{Client: task.Client, Platform: string(p.Platform), Cluster: p.Cluster, Function: p.Function}
+	invokedAt := time.Now()
 	id, err := prov.Invoke(ctx, p.Function, params)
 	if errors.Is(err, faas.ErrFunctionMissing) {
 		activity.GetLogger(ctx).Warn("function missing, redeploying", "function", p.Function, "cluster", p.Cluster)
-		if err := a.deploy(ctx, p); err != nil {
+		if err := a.redeployIfOlder(ctx, p, invokedAt); err != nil {
 			return Invocation{}, err
 		}
 		inv.Redeployed = true

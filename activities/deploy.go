@@ -41,6 +41,26 @@ func (a *Activities) DeployFunctions(ctx context.Context, in DeployInput) (Deplo
 
 // deploy puts one client function on one cluster.
 func (a *Activities) deploy(ctx context.Context, p config.Placement) error {
+	return a.redeployIfOlder(ctx, p, time.Now())
+}
+
+// redeployIfOlder deploys unless a deployment of the same function finished after
+// since: the caller's evidence (a 404) is older than that deployment.
+func (a *Activities) redeployIfOlder(ctx context.Context, p config.Placement, since time.Time) error {
+	a.deployMu.Lock()
+	defer a.deployMu.Unlock()
+	key := providerKey(p.Platform, p.Cluster) + "/" + p.Function
+	if a.deployedAt[key].After(since) {
+		return nil
+	}
+	if err := a.deployLocked(ctx, p); err != nil {
+		return err
+	}
+	a.deployedAt[key] = time.Now()
+	return nil
+}
+
+func (a *Activities) deployLocked(ctx context.Context, p config.Placement) error {
 	if p.Platform != config.OpenWhisk {
 		return badConfig("clients on %s (cluster %q) are not supported yet: this version runs clients on OpenWhisk only", p.Platform, p.Cluster)
 	}
@@ -66,12 +86,10 @@ func (a *Activities) deploy(ctx context.Context, p config.Placement) error {
 	return nil
 }
 
-// packageFor builds (once per worker) the deployable code of a func_path.
+// packageFor builds (once per worker) the deployable code of a func_path; the caller
+// holds deployMu.
 func (a *Activities) packageFor(ctx context.Context, funcPath string) ([]byte, error) {
-	a.mu.Lock()
-	code, ok := a.packages[funcPath]
-	a.mu.Unlock()
-	if ok {
+	if code, ok := a.packages[funcPath]; ok {
 		return code, nil
 	}
 	stop := heartbeatWhile(ctx, "building "+funcPath)
@@ -80,9 +98,7 @@ func (a *Activities) packageFor(ctx context.Context, funcPath string) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
 	a.packages[funcPath] = code
-	a.mu.Unlock()
 	return code, nil
 }
 

@@ -113,7 +113,7 @@ func setup(ctx workflow.Context, p ExperimentParams) error {
 	deployCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		// Building and uploading the function can take minutes on a cold build cache.
 		StartToCloseTimeout: 20 * time.Minute,
-		HeartbeatTimeout:    2 * time.Minute,
+		HeartbeatTimeout:    30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 5,
 			NonRetryableErrorTypes: []string{activities.ErrTypeBadConfig},

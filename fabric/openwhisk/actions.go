@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -61,13 +62,57 @@ type action struct {
 	Parameters  []keyValue
 	Limits      limits
 	Updated     time.Time
-	Dir         string
-	code        string // base64, only served on GET ?code=true
-	generation  int
+	code        *codeDir
+	codeText    string // base64, only served on GET ?code=true
+	generation  int64
+}
+
+// codeDir is an action version's unpacked code. Activations accepted for a version keep
+// its files until they finish, even when the action is updated or deleted meanwhile.
+type codeDir struct {
+	path     string
+	mu       sync.Mutex
+	refs     int
+	obsolete bool
+}
+
+func (d *codeDir) acquire() {
+	d.mu.Lock()
+	d.refs++
+	d.mu.Unlock()
+}
+
+func (d *codeDir) release() {
+	d.mu.Lock()
+	d.refs--
+	gone := d.refs == 0 && d.obsolete
+	d.mu.Unlock()
+	if gone {
+		_ = os.RemoveAll(d.path)
+	}
+}
+
+// retire removes the files once no activation uses them.
+func (d *codeDir) retire() {
+	d.mu.Lock()
+	d.obsolete = true
+	gone := d.refs == 0
+	d.mu.Unlock()
+	if gone {
+		_ = os.RemoveAll(d.path)
+	}
 }
 
 // poolKey names the containers of this exact version.
 func (a *action) poolKey() string { return fmt.Sprintf("%s@%d", a.Name, a.generation) }
+
+// current reports whether a is still the stored version of its action.
+func (s *Server) current(a *action) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	stored, ok := s.actions[a.Name]
+	return ok && stored.generation == a.generation
+}
 
 type actionJSON struct {
 	Namespace   string     `json:"namespace"`
@@ -88,7 +133,7 @@ func (s *Server) actionView(a *action, withCode bool) actionJSON {
 	}
 	ex := a.Exec
 	if withCode {
-		ex.Code = a.code
+		ex.Code = a.codeText
 	}
 	return actionJSON{Namespace: ns, Name: name, Version: a.Version, Publish: a.Publish, Exec: ex,
 		Annotations: nonNil(a.Annotations), Parameters: nonNil(a.Parameters), Limits: a.Limits, Updated: a.Updated.UnixMilli()}
@@ -156,7 +201,7 @@ func (s *Server) putAction(w http.ResponseWriter, r *http.Request) {
 		copyOld := *old
 		next = &copyOld
 	}
-	next.generation++
+	next.generation = s.generations.Add(1)
 	next.Version = bumpVersion(next.Version, put.Version)
 	next.Updated = time.Now()
 	if put.Publish != nil {
@@ -192,8 +237,8 @@ func (s *Server) putAction(w http.ResponseWriter, r *http.Request) {
 			main = "main"
 		}
 		next.Exec = execSpec{Kind: kind, Main: main, Binary: true}
-		next.code = put.Exec.Code
-		next.Dir = dir
+		next.codeText = put.Exec.Code
+		next.code = &codeDir{path: dir}
 		next.Annotations = setKey(next.Annotations, "exec", json.RawMessage(`"go"`))
 	}
 
@@ -202,11 +247,11 @@ func (s *Server) putAction(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if exists {
 		s.pool.purge(func(key string) bool { return strings.HasPrefix(key, name+"@") })
-		if old.Dir != next.Dir {
-			_ = os.RemoveAll(old.Dir)
+		if old.code != next.code {
+			old.code.retire()
 		}
 	}
-	s.log.Info("action stored", "action", name, "version", next.Version)
+	s.log.Debug("action stored", "action", name, "version", next.Version)
 	writeJSON(w, http.StatusOK, s.actionView(next, false))
 }
 
@@ -374,8 +419,8 @@ func (s *Server) deleteAction(w http.ResponseWriter, r *http.Request) {
 	delete(s.actions, a.Name)
 	s.mu.Unlock()
 	s.pool.purge(func(key string) bool { return strings.HasPrefix(key, a.Name+"@") })
-	_ = os.RemoveAll(a.Dir)
-	s.log.Info("action deleted", "action", a.Name)
+	a.code.retire()
+	s.log.Debug("action deleted", "action", a.Name)
 	writeJSON(w, http.StatusOK, s.actionView(a, false))
 }
 

@@ -73,6 +73,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	act := s.activations.create(newID(), a, s.opts.Namespace, s.subject, now)
+	a.code.acquire()
 	s.executions.Add(1)
 	go s.execute(act, a, params)
 
@@ -134,6 +135,7 @@ func mergeParams(defaults []keyValue, body []byte) (json.RawMessage, error) {
 // execute runs one activation to its end and stores the record.
 func (s *Server) execute(act *activation, a *action, params json.RawMessage) {
 	defer s.executions.Done()
+	defer a.code.release()
 	defer func() {
 		s.mu.Lock()
 		s.inFlight--
@@ -147,7 +149,7 @@ func (s *Server) execute(act *activation, a *action, params json.RawMessage) {
 	c, cold, err := s.pool.acquire(ctx, a.poolKey(), func() (*container.Container, error) {
 		startedAt = time.Now()
 		c, err := container.Start(ctx, container.Spec{
-			Path: filepath.Join(a.Dir, "exec"), Dir: a.Dir, Env: s.functionEnv(a), InitTimeout: timeout,
+			Path: filepath.Join(a.code.path, "exec"), Dir: a.code.path, Env: s.functionEnv(a), InitTimeout: timeout,
 		})
 		initTime = time.Since(startedAt)
 		return c, err
@@ -184,7 +186,8 @@ func (s *Server) execute(act *activation, a *action, params json.RawMessage) {
 		s.pool.release(a.poolKey(), c, false)
 		act.finish(statusDeveloperError, errorResult("The action did not produce a valid response and exited unexpectedly."), logs, startedAt, end, initTime, cold, false)
 	default:
-		s.pool.release(a.poolKey(), c, true)
+		// A container of a replaced version is not kept warm.
+		s.pool.release(a.poolKey(), c, s.current(a))
 		status, res := classify(result)
 		act.finish(status, res, logs, startedAt, end, initTime, cold, false)
 	}
@@ -221,7 +224,7 @@ func errorResult(msg string) json.RawMessage {
 func (s *Server) functionEnv(a *action) []string {
 	env := []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
-		"HOME=" + a.Dir,
+		"HOME=" + a.code.path,
 		"TMPDIR=" + os.TempDir(),
 		"GOMAXPROCS=1", // one core per function, as a container's CPU share
 		"__OW_API_HOST=" + s.opts.APIHost,

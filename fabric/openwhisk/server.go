@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -109,6 +110,7 @@ type Server struct {
 	activations *activationStore
 	inFlight    int
 	minute      rateWindow
+	generations atomic.Int64 // numbers every stored action version
 }
 
 // New prepares the server; Close releases its processes.
@@ -120,6 +122,10 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.DataDir == "" {
 		return nil, errors.New("openwhisk: a data directory is required")
+	}
+	// Actions live in memory; code unpacked by an earlier run of the fabric is garbage.
+	if err := os.RemoveAll(filepath.Join(opts.DataDir, "actions")); err != nil {
+		return nil, fmt.Errorf("openwhisk: clear old actions: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Join(opts.DataDir, "actions"), 0o700); err != nil {
 		return nil, fmt.Errorf("openwhisk: create data directory: %w", err)

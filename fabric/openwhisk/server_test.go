@@ -397,3 +397,31 @@ func TestThrottling(t *testing.T) {
 		t.Fatalf("third invoke: %d %v", status, m)
 	}
 }
+
+func TestUpdateKeepsAcceptedActivationsRunning(t *testing.T) {
+	e := start(t, openwhisk.Options{MaxContainers: 1})
+	e.deploy("sleep", nil)
+	ctx := context.Background()
+	// The first runs, the second waits for the only container; then the action changes.
+	var ids []string
+	for i := 0; i < 2; i++ {
+		id, err := e.client.Invoke(ctx, "sleep", map[string]any{"ms": 300})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	e.deploy("sleep", nil)
+	for _, id := range ids {
+		pollCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		rec := pollRecord(pollCtx, t, e.client, id)
+		cancel()
+		if !rec.Response.Success {
+			t.Errorf("activation %s accepted before the update failed: %s", id, rec.Response.Result)
+		}
+	}
+	inv, err := e.client.InvokeAction(ctx, "sleep", map[string]any{"ms": 1}, true)
+	if err != nil || inv.Record == nil || !inv.Record.Response.Success {
+		t.Fatalf("invoke of the new version: %v", err)
+	}
+}

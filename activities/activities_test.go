@@ -1,0 +1,250 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/embedded/mongodb"
+	"github.com/fedkeeper/fedkeeper/faas"
+	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/weights"
+)
+
+// fakeProvider is a FaaS cluster in memory.
+type fakeProvider struct {
+	mu          sync.Mutex
+	deployed    bool
+	deploys     int
+	invokes     int
+	notReady    int // Activation answers ErrNotReady this many times
+	activations map[string]faas.Activation
+}
+
+func (f *fakeProvider) Deploy(_ context.Context, fn faas.Function) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(fn.Code) == 0 || fn.Kind == "" {
+		return errors.New("empty deployment")
+	}
+	f.deployed = true
+	f.deploys++
+	return nil
+}
+
+func (f *fakeProvider) Remove(context.Context, string) error { return nil }
+
+func (f *fakeProvider) Invoke(_ context.Context, name string, params any) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.deployed {
+		return "", fmt.Errorf("invoke %s: %w", name, faas.ErrFunctionMissing)
+	}
+	f.invokes++
+	return fmt.Sprintf("act-%d", f.invokes), nil
+}
+
+func (f *fakeProvider) Activation(_ context.Context, _, id string) (faas.Activation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.notReady > 0 {
+		f.notReady--
+		return faas.Activation{}, faas.ErrNotReady
+	}
+	act, ok := f.activations[id]
+	if !ok {
+		return faas.Activation{}, faas.ErrNotReady
+	}
+	return act, nil
+}
+
+func testConfig(t *testing.T) (*config.Config, string) {
+	t.Helper()
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "client")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	yaml := fmt.Sprintf(`
+data_dir: %s
+scenarios:
+  federated_learning:
+    clients_info: {total_num_clients: 4, num_clients_per_round: 2}
+    functions:
+      fl_client:
+        openwhisk: {func_path: %s}
+`, dir, exe)
+	cfg, err := config.Parse([]byte(yaml), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, dir
+}
+
+func newActivities(t *testing.T, prov faas.Provider, store *weights.Store) *Activities {
+	cfg, dir := testConfig(t)
+	return New(Deps{Config: cfg, BaseDir: dir, BuildDir: filepath.Join(dir, "build"), Store: store,
+		Providers: map[string]faas.Provider{"openwhisk/local": prov}})
+}
+
+func TestMissingFunctionIsRedeployedOnce(t *testing.T) {
+	prov := &fakeProvider{}
+	acts := newActivities(t, prov, nil)
+	var suite testsuite.WorkflowTestSuite
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(client int) {
+			defer wg.Done()
+			env := suite.NewTestActivityEnvironment()
+			env.RegisterActivityWithOptions(acts, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+			val, err := env.ExecuteActivity(acts.InvokeClient, ClientTask{Experiment: "e", Round: 1, Client: client % 4, Attempt: 1})
+			if err != nil {
+				errs <- err
+				return
+			}
+			var inv Invocation
+			if err := val.Get(&inv); err != nil || inv.ActivationID == "" || inv.Platform != "openwhisk" {
+				errs <- fmt.Errorf("invocation %+v: %v", inv, err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if prov.deploys != 1 || prov.invokes != 8 {
+		t.Errorf("%d deployments and %d invocations, want 1 and 8", prov.deploys, prov.invokes)
+	}
+}
+
+func TestPollActivationReadsTheResult(t *testing.T) {
+	ok, _ := json.Marshal(map[string]any{"client": 2, "round": 1, "samples": 600, "loss": 0.25, "train_seconds": 1.5})
+	prov := &fakeProvider{deployed: true, notReady: 3, activations: map[string]faas.Activation{
+		"good":  {ID: "good", Status: "success", Success: true, Result: ok, ColdStart: true, InitTime: 40 * time.Millisecond},
+		"error": {ID: "error", Status: "application error", Result: json.RawMessage(`{"error":"no data"}`)},
+		"liar":  {ID: "liar", Status: "success", Success: true, Result: json.RawMessage(`{"client":3,"samples":600}`)},
+	}}
+	acts := newActivities(t, prov, nil)
+	var suite testsuite.WorkflowTestSuite
+	tests := []struct {
+		id      string
+		success bool
+		errText string
+	}{
+		{"good", true, ""},
+		{"error", false, "no data"},
+		{"liar", false, "function answered for client 3"},
+	}
+	for _, tc := range tests {
+		env := suite.NewTestActivityEnvironment()
+		env.RegisterActivityWithOptions(acts, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+		val, err := env.ExecuteActivity(acts.PollActivation, Invocation{Client: 2, ActivationID: tc.id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var run ClientRun
+		if err := val.Get(&run); err != nil {
+			t.Fatal(err)
+		}
+		if run.Success != tc.success || !strings.Contains(run.Error, tc.errText) {
+			t.Errorf("%s: %+v", tc.id, run)
+		}
+		if tc.id == "good" && (run.Samples != 600 || run.Loss != 0.25 || !run.ColdStart || run.InitSeconds != 0.04) {
+			t.Errorf("good run %+v", run)
+		}
+	}
+}
+
+func openStore(t *testing.T) *weights.Store {
+	t.Helper()
+	srv, err := mongodb.Start(context.Background(), mongodb.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	s, err := weights.Connect(context.Background(), weights.Options{URI: srv.URI(), DB: "t", Collection: "w"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s
+}
+
+func TestAggregateCountsGoodUpdatesOnce(t *testing.T) {
+	store := openStore(t)
+	ctx := context.Background()
+	spec := model.Spec{Kind: model.MLP, Hidden: 2}
+	manifest, _ := spec.Manifest()
+	n := model.NumParams(manifest)
+	filled := func(v float32) []float32 {
+		p := make([]float32, n)
+		for i := range p {
+			p[i] = v
+		}
+		return p
+	}
+	put := func(client, round, base, samples int, params []float32) {
+		if err := store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: round, Client: client, BaseVersion: base,
+			Samples: samples, Manifest: manifest, Params: params}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(0, 3, 2, 100, filled(1))
+	put(1, 3, 2, 300, filled(5))
+	put(2, 3, 1, 100, filled(9)) // trained from a stale version
+	nan := filled(1)
+	nan[7] = float32(math.NaN())
+	put(3, 3, 2, 100, nan)
+	// client 4 never wrote anything
+
+	acts := newActivities(t, &fakeProvider{}, store)
+	var suite testsuite.WorkflowTestSuite
+	run := func() AggregateResult {
+		env := suite.NewTestActivityEnvironment()
+		env.RegisterActivityWithOptions(acts, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+		val, err := env.ExecuteActivity(acts.Aggregate, AggregateInput{Experiment: "e", Round: 3, BaseVersion: 2, Clients: []int{4, 3, 2, 1, 0}, Model: spec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res AggregateResult
+		if err := val.Get(&res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := run()
+	if fmt.Sprint(res.Counted) != "[0 1]" || res.Updates != 2 || res.Samples != 400 || res.Version != 3 || len(res.Rejected) != 3 {
+		t.Fatalf("result %+v", res)
+	}
+	g, err := store.GetGlobal(ctx, "e", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (100*1 + 300*5) / 400 = 4
+	if g.Params[0] != 4 || g.Params[n-1] != 4 {
+		t.Fatalf("global %v…", g.Params[:3])
+	}
+	// A retry finds the version and changes nothing, although the updates are gone.
+	again := run()
+	if fmt.Sprint(again.Counted) != "[0 1]" || again.Samples != 400 {
+		t.Fatalf("retried aggregation %+v", again)
+	}
+	if _, err := store.GetUpdate(ctx, "e", 3, 0); !errors.Is(err, weights.ErrNotFound) {
+		t.Errorf("aggregated updates not deleted: %v", err)
+	}
+}
