@@ -36,7 +36,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/embedded"
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/model"
-	"github.com/fedkeeper/fedkeeper/results"
+	"github.com/fedkeeper/fedkeeper/report"
 	"github.com/fedkeeper/fedkeeper/runner"
 	"github.com/fedkeeper/fedkeeper/weights"
 	"github.com/fedkeeper/fedkeeper/workflows"
@@ -213,7 +213,7 @@ func checkResultFiles(t *testing.T, outcome runner.Outcome, cfg *config.Config) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(rows[0], ",") != strings.Join(results.RoundsHeader, ",") || len(rows) != 3 {
+	if strings.Join(rows[0], ",") != strings.Join(report.RoundsHeader, ",") || len(rows) != 3 {
 		t.Fatalf("rounds.csv: %v", rows)
 	}
 	for i, row := range rows[1:] {

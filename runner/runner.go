@@ -18,7 +18,7 @@ import (
 
 	"github.com/fedkeeper/fedkeeper/bootstrap"
 	"github.com/fedkeeper/fedkeeper/config"
-	"github.com/fedkeeper/fedkeeper/results"
+	"github.com/fedkeeper/fedkeeper/report"
 	"github.com/fedkeeper/fedkeeper/workflows"
 )
 
@@ -37,7 +37,7 @@ type Options struct {
 // Outcome is what a finished run produced.
 type Outcome struct {
 	Result     workflows.ExperimentResult
-	Summary    results.Summary
+	Summary    report.Summary
 	ResultsDir string
 	Resumed    bool
 }
@@ -84,9 +84,9 @@ func Run(ctx context.Context, c client.Client, cfg *config.Config, opts Options)
 	if err != nil {
 		return Outcome{}, err
 	}
-	summary := results.NewSummary(cfg.Name, cfg.Stop.TargetAccuracy, cfg.Stop.MaxRounds, res, time.Now())
+	summary := report.NewSummary(cfg.Name, cfg.Stop.TargetAccuracy, cfg.Stop.MaxRounds, res, time.Now())
 	dir := filepath.Join(cfg.ResultsDir, res.Experiment)
-	if err := results.Write(dir, res, summary); err != nil {
+	if err := report.Write(dir, res, summary); err != nil {
 		return Outcome{}, err
 	}
 	printSummary(out, summary, dir)
@@ -163,7 +163,7 @@ func rootCause(err error) error {
 	}
 }
 
-func printSummary(out io.Writer, s results.Summary, dir string) {
+func printSummary(out io.Writer, s report.Summary, dir string) {
 	fmt.Fprintf(out, "\nexperiment %s finished: %s after %d rounds\n", s.Experiment, strings.ReplaceAll(s.StoppedBecause, "_", " "), s.Rounds)
 	fmt.Fprintf(out, "  final accuracy %.4f, loss %.4f, wall time %.1fs\n", s.FinalAccuracy, s.FinalLoss, s.WallSeconds)
 	fmt.Fprintf(out, "  results in %s\n", dir)

@@ -1,0 +1,94 @@
+// Package report writes an experiment's result files: rounds.csv (one line per round)
+// and summary.json, in <results_dir>/<experiment>/.
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/fedkeeper/fedkeeper/workflows"
+)
+
+// RoundsHeader is the column list of rounds.csv: the seed's figures first, then
+// what FedKeeper adds.
+var RoundsHeader = []string{"round", "clients", "invoke_s", "train_s", "aggregate_s", "total_s", "loss", "accuracy", "retries",
+	"counted", "samples", "eval_s", "version"}
+
+// Summary is summary.json.
+type Summary struct {
+	Experiment     string    `json:"experiment"`
+	Config         string    `json:"config"`
+	Rounds         int       `json:"rounds"`
+	FinalAccuracy  float64   `json:"final_accuracy"`
+	FinalLoss      float64   `json:"final_loss"`
+	WallSeconds    float64   `json:"wall_seconds"`
+	StoppedBecause string    `json:"stopped_because"`
+	TargetAccuracy float64   `json:"target_accuracy,omitempty"`
+	MaxRounds      int       `json:"max_rounds"`
+	Finished       time.Time `json:"finished"`
+}
+
+// Write creates dir and writes both files into it.
+func Write(dir string, res workflows.ExperimentResult, s Summary) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	if err := writeRounds(filepath.Join(dir, "rounds.csv"), res.Rounds); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	return writeAtomically(filepath.Join(dir, "summary.json"), append(data, '\n'))
+}
+
+func writeRounds(path string, rounds []workflows.RoundSummary) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".rounds-*.csv")
+	if err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	defer os.Remove(f.Name())
+	w := csv.NewWriter(f)
+	_ = w.Write(RoundsHeader)
+	num := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+	for _, r := range rounds {
+		_ = w.Write([]string{
+			strconv.Itoa(r.Round), strconv.Itoa(r.Clients), num(r.InvokeSeconds), num(r.TrainSeconds),
+			num(r.AggregateSeconds), num(r.TotalSeconds), strconv.FormatFloat(r.Loss, 'f', 6, 64),
+			strconv.FormatFloat(r.Accuracy, 'f', 4, 64), strconv.Itoa(r.Retries),
+			strconv.Itoa(r.Counted), strconv.Itoa(r.Samples), num(r.EvalSeconds), strconv.Itoa(r.Version),
+		})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return fmt.Errorf("results: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	return os.Rename(f.Name(), path)
+}
+
+func writeAtomically(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// NewSummary summarises an experiment's result.
+func NewSummary(configName string, target float64, maxRounds int, res workflows.ExperimentResult, finished time.Time) Summary {
+	return Summary{
+		Experiment: res.Experiment, Config: configName, Rounds: len(res.Rounds), FinalAccuracy: res.FinalAccuracy,
+		FinalLoss: res.FinalLoss, WallSeconds: res.WallSeconds, StoppedBecause: res.StoppedBecause,
+		TargetAccuracy: target, MaxRounds: maxRounds, Finished: finished.UTC(),
+	}
+}
