@@ -5,14 +5,19 @@ GO      ?= go
 CONFIG  ?= config.yaml
 BIN     := bin
 
-.PHONY: run build test vet fmt clean
+.PHONY: run stack build test vet fmt clean
 
 run: build
 	$(BIN)/starter -config $(CONFIG)
 
+# The embedded stack on its own: the Web UI stays up between experiments.
+stack: build
+	$(BIN)/stack -config $(CONFIG)
+
 build:
 	$(GO) build -o $(BIN)/starter ./starter
 	$(GO) build -o $(BIN)/worker ./worker
+	$(GO) build -o $(BIN)/stack ./stack
 
 # One `go test` for all packages so they share one build; the end-to-end test builds
 # the heavy binaries once itself.

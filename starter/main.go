@@ -51,15 +51,25 @@ func run() int {
 
 	resolved := cfg
 	if discovery.Needed(cfg) {
-		stack, err := embedded.Start(ctx, cfg, embedded.Options{Logger: logger})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "embedded stack:", err)
-			return 1
-		}
-		defer stack.Stop()
-		resolved = stack.Endpoints.Apply(cfg)
-		if stack.UIURL != "" {
-			fmt.Printf("Temporal Web UI: %s/namespaces/%s/workflows\n", stack.UIURL, cfg.Temporal.Namespace)
+		// Join a stack already running for this data_dir (see the stack command), or
+		// bring one up for the length of this run.
+		if endpoints, err := discovery.Find(cfg); err == nil {
+			resolved = endpoints.Apply(cfg)
+			logger.Info("joined the running embedded stack", "pid", endpoints.PID)
+			if endpoints.UIURL != "" {
+				fmt.Printf("Temporal Web UI: %s/namespaces/%s/workflows\n", endpoints.UIURL, cfg.Temporal.Namespace)
+			}
+		} else {
+			stack, err := embedded.Start(ctx, cfg, embedded.Options{Logger: logger})
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "embedded stack:", err)
+				return 1
+			}
+			defer stack.Stop()
+			resolved = stack.Endpoints.Apply(cfg)
+			if stack.UIURL != "" {
+				fmt.Printf("Temporal Web UI: %s/namespaces/%s/workflows (while this runs; `bin/stack` keeps it up)\n", stack.UIURL, cfg.Temporal.Namespace)
+			}
 		}
 	}
 

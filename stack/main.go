@@ -1,0 +1,71 @@
+// Command stack runs the embedded stack on its own: `stack -config config.yaml` brings
+// up what the config leaves embedded (Temporal and its Web UI, the MongoDB-compatible
+// store, the local FaaS fabric) and keeps it up until interrupted. Starters and workers
+// using the same config (and data_dir) join it, and the Web UI stays up between
+// experiments.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/embedded"
+	"github.com/fedkeeper/fedkeeper/embedded/discovery"
+	"github.com/fedkeeper/fedkeeper/logging"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	configPath := flag.String("config", "config.yaml", "experiment config file")
+	jsonLogs := flag.Bool("json-logs", false, "write logs as JSON")
+	flag.Parse()
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	logger, err := logging.New(os.Stderr, cfg.Log.Level, *jsonLogs)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "config: log.level:", err)
+		return 2
+	}
+	if !discovery.Needed(cfg) {
+		fmt.Fprintln(os.Stderr, "stack: the config embeds nothing: Temporal, MongoDB and every OpenWhisk cluster have addresses")
+		return 2
+	}
+	if e, err := discovery.Find(cfg); err == nil {
+		fmt.Fprintf(os.Stderr, "stack: a stack for this data_dir already runs (pid %d)\n", e.PID)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s, err := embedded.Start(ctx, cfg, embedded.Options{Logger: logger})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "stack:", err)
+		return 1
+	}
+	defer s.Stop()
+	if s.UIURL != "" {
+		fmt.Printf("Temporal Web UI: %s/namespaces/%s/workflows\n", s.UIURL, cfg.Temporal.Namespace)
+	}
+	if s.TemporalHostPort != "" {
+		fmt.Printf("Temporal frontend: %s\n", s.TemporalHostPort)
+	}
+	if s.MongoURI != "" {
+		fmt.Printf("MongoDB: %s\n", s.MongoURI)
+	}
+	for name, ow := range s.OpenWhisk {
+		fmt.Printf("OpenWhisk cluster %s: %s\n", name, ow.APIHost)
+	}
+	fmt.Println("running; Ctrl-C stops the stack")
+	<-ctx.Done()
+	return 0
+}
