@@ -89,7 +89,7 @@ func BuildGo(ctx context.Context, dir, buildDir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("pack: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+	cmd := exec.CommandContext(ctx, "go", "build", "-ldflags=-s -w", "-o", out, ".")
 	cmd.Dir = abs
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	if output, err := cmd.CombinedOutput(); err != nil {
