@@ -13,10 +13,9 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/bootstrap"
 	"github.com/fedkeeper/fedkeeper/embedded"
 	"github.com/fedkeeper/fedkeeper/embedded/discovery"
-	"github.com/fedkeeper/fedkeeper/logging"
 )
 
 func main() {
@@ -27,14 +26,9 @@ func run() int {
 	configPath := flag.String("config", "config.yaml", "experiment config file")
 	jsonLogs := flag.Bool("json-logs", false, "write logs as JSON")
 	flag.Parse()
-	cfg, err := config.Load(*configPath)
+	cfg, logger, _, err := bootstrap.Setup(*configPath, *jsonLogs)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	logger, err := logging.New(os.Stderr, cfg.Log.Level, *jsonLogs)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "config: log.level:", err)
 		return 2
 	}
 	if !discovery.Needed(cfg) {

@@ -9,14 +9,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"github.com/fedkeeper/fedkeeper/bootstrap"
-	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/embedded"
 	"github.com/fedkeeper/fedkeeper/embedded/discovery"
-	"github.com/fedkeeper/fedkeeper/logging"
 	"github.com/fedkeeper/fedkeeper/runner"
 )
 
@@ -31,20 +28,10 @@ func run() int {
 	jsonLogs := flag.Bool("json-logs", false, "write logs as JSON")
 	flag.Parse()
 
-	cfg, err := config.Load(*configPath)
+	cfg, logger, baseDir, err := bootstrap.Setup(*configPath, *jsonLogs)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
-	}
-	logger, err := logging.New(os.Stderr, cfg.Log.Level, *jsonLogs)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "config: log.level:", err)
-		return 2
-	}
-	baseDir, err := filepath.Abs(filepath.Dir(*configPath))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
