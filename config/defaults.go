@@ -100,7 +100,7 @@ func (c *Config) normalise() {
 	for name, fn := range fl.Functions {
 		if ow := fn.OpenWhisk; ow != nil {
 			if ow.FuncPath == "" && name == DefaultClientFunction {
-				ow.FuncPath = "./functions/fl_client"
+				ow.FuncPath = "./functions/openwhisk"
 			}
 			if ow.Memory == 0 {
 				ow.Memory = 256

@@ -73,7 +73,7 @@ scenarios:
     functions:
       fl_client:
         openwhisk:
-          func_path: %[2]s/functions/fl_client
+          func_path: %[2]s/functions/openwhisk
           timeout: 180000
 `
 
