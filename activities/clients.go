@@ -15,7 +15,9 @@ import (
 )
 
 // InvokeClient starts a client's function for a round without waiting for it. A
-// function that vanished from its cluster is deployed again and invoked once more.
+// function that vanished from its cluster is deployed again and invoked once more. On
+// platforms that only answer synchronously it only checks the placement: the call
+// itself happens in PollActivation.
 func (a *Activities) InvokeClient(ctx context.Context, task ClientTask) (Invocation, error) {
 	p, err := a.placement(task.Client)
 	if err != nil {
@@ -25,30 +27,66 @@ func (a *Activities) InvokeClient(ctx context.Context, task ClientTask) (Invocat
 	if err != nil {
 		return Invocation{}, err
 	}
-	train := task.Train
-	train.Seed = clientSeed(task.Train.Seed, task.Round, task.Client)
-	params := flclient.Params{
-		Experiment: task.Experiment, Round: task.Round, Client: task.Client, BaseVersion: task.BaseVersion,
-		Model: task.Model, Train: train,
-		Data:  flclient.Data{Train: a.deps.TrainData, Partition: task.Partition},
-		Mongo: a.deps.Mongo,
-	}
 	inv := Invocation{Client: task.Client, Platform: string(p.Platform), Cluster: p.Cluster, Function: p.Function}
+	starter, async := prov.(faas.Starter)
+	if !async {
+		if _, ok := prov.(faas.Caller); !ok {
+			return Invocation{}, badConfig("%s cluster %q can neither start nor call functions", p.Platform, p.Cluster)
+		}
+		t := task
+		inv.Task = &t
+		inv.ActivationID = fmt.Sprintf("sync-%s-r%d-c%d-a%d", task.Experiment, task.Round, task.Client, task.Attempt)
+		return inv, nil
+	}
+	params := a.clientParams(task)
 	invokedAt := time.Now()
-	id, err := prov.Invoke(ctx, p.Function, params)
+	id, err := starter.Invoke(ctx, p.Function, params)
 	if errors.Is(err, faas.ErrFunctionMissing) {
 		activity.GetLogger(ctx).Warn("function missing, redeploying", "function", p.Function, "cluster", p.Cluster)
 		if err := a.redeployIfOlder(ctx, p, invokedAt); err != nil {
 			return Invocation{}, err
 		}
 		inv.Redeployed = true
-		id, err = prov.Invoke(ctx, p.Function, params)
+		id, err = starter.Invoke(ctx, p.Function, params)
 	}
 	if err != nil {
 		return Invocation{}, classify(fmt.Errorf("invoke client %d: %w", task.Client, err))
 	}
 	inv.ActivationID = id
 	return inv, nil
+}
+
+// clientParams is what the client function receives: the task, and from the worker's
+// config where the data and the weights are.
+func (a *Activities) clientParams(task ClientTask) flclient.Params {
+	train := task.Train
+	train.Seed = clientSeed(task.Train.Seed, task.Round, task.Client)
+	return flclient.Params{
+		Experiment: task.Experiment, Round: task.Round, Client: task.Client, BaseVersion: task.BaseVersion,
+		Model: task.Model, Train: train,
+		Data:  flclient.Data{Train: a.deps.TrainData, Partition: task.Partition},
+		Mongo: a.deps.Mongo,
+	}
+}
+
+// call runs a synchronous client invocation, redeploying a vanished function once.
+func (a *Activities) call(ctx context.Context, p config.Placement, caller faas.Caller, inv Invocation) (ClientRun, error) {
+	params := a.clientParams(*inv.Task)
+	stop := heartbeatWhile(ctx, inv.ActivationID)
+	defer stop()
+	calledAt := time.Now()
+	act, err := caller.Call(ctx, p.Function, params)
+	if errors.Is(err, faas.ErrFunctionMissing) {
+		activity.GetLogger(ctx).Warn("function missing, redeploying", "function", p.Function, "cluster", p.Cluster)
+		if err := a.redeployIfOlder(ctx, p, calledAt); err != nil {
+			return ClientRun{}, err
+		}
+		act, err = caller.Call(ctx, p.Function, params)
+	}
+	if err != nil {
+		return ClientRun{}, classify(fmt.Errorf("call client %d: %w", inv.Client, err))
+	}
+	return toClientRun(inv, act), nil
 }
 
 // maxPollDelay bounds the wait between two looks at a running activation: short
@@ -70,11 +108,22 @@ func (a *Activities) PollActivation(ctx context.Context, inv Invocation) (Client
 	if err != nil {
 		return ClientRun{}, err
 	}
+	if inv.Task != nil {
+		caller, ok := prov.(faas.Caller)
+		if !ok {
+			return ClientRun{}, badConfig("%s cluster %q cannot call functions", p.Platform, p.Cluster)
+		}
+		return a.call(ctx, p, caller, inv)
+	}
+	starter, ok := prov.(faas.Starter)
+	if !ok {
+		return ClientRun{}, badConfig("%s cluster %q cannot start functions", p.Platform, p.Cluster)
+	}
 	limit := lostAfter + a.functionTimeout(p)
 	deadline := time.Now().Add(limit)
 	delay := 50 * time.Millisecond
 	for {
-		act, err := prov.Activation(ctx, p.Function, inv.ActivationID)
+		act, err := starter.Activation(ctx, p.Function, inv.ActivationID)
 		if err == nil {
 			return toClientRun(inv, act), nil
 		}

@@ -54,6 +54,9 @@ type Invocation struct {
 	ActivationID string `json:"activation_id"`
 	// Redeployed is set when the function had vanished and was deployed again.
 	Redeployed bool `json:"redeployed,omitempty"`
+	// Task is set for platforms invoked synchronously (Cloud Functions, OpenFaaS): there
+	// PollActivation makes the call, so a crashed worker's call is simply made again.
+	Task *ClientTask `json:"task,omitempty"`
 }
 
 // ClientRun is a finished client activation.

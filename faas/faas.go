@@ -13,12 +13,18 @@ import (
 // Function is what to deploy.
 type Function struct {
 	Name string
-	// Code is the platform's package: for OpenWhisk a zip holding an "exec" binary.
+	// Code is the platform's package: for OpenWhisk a zip holding an "exec" binary, for
+	// Cloud Functions a source zip, for OpenFaaS an image reference in Image.
 	Code []byte
-	// Kind is the runtime, for OpenWhisk for example "go:1.22".
-	Kind        string
+	// Kind is the runtime: "go:1.22" on OpenWhisk, "go122" on Cloud Functions.
+	Kind string
+	// EntryPoint is the function's name in its source (Cloud Functions).
+	EntryPoint string
+	// Image is the container image (OpenFaaS).
+	Image       string
 	MemoryMB    int
 	Timeout     time.Duration
+	Env         map[string]string
 	Parameters  map[string]any
 	Annotations map[string]any
 }
@@ -39,16 +45,29 @@ type Activation struct {
 	TimedOut  bool          `json:"timed_out"`
 }
 
-// Provider is one FaaS cluster.
+// Provider is one FaaS cluster. Every provider deploys and removes; it invokes either
+// asynchronously (Starter: OpenWhisk) or synchronously (Caller: Cloud Functions,
+// OpenFaaS), or both.
 type Provider interface {
 	// Deploy creates or replaces a function.
 	Deploy(ctx context.Context, fn Function) error
 	// Remove deletes a function; removing a missing function is not an error.
 	Remove(ctx context.Context, name string) error
-	// Invoke starts a function without waiting and returns the activation id.
+}
+
+// Starter invokes without waiting and is asked for the result later.
+type Starter interface {
+	// Invoke starts a function and returns the activation id.
 	Invoke(ctx context.Context, name string, params any) (string, error)
 	// Activation returns a finished activation, or ErrNotReady while it runs.
 	Activation(ctx context.Context, name, id string) (Activation, error)
+}
+
+// Caller invokes and waits for the answer in one request.
+type Caller interface {
+	// Call runs the function and returns its finished activation. A function that ran
+	// and failed is an Activation with Success false, not an error.
+	Call(ctx context.Context, name string, params any) (Activation, error)
 }
 
 // Errors the keeper acts on; adapters wrap them.

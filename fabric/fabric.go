@@ -1,6 +1,7 @@
 // Package fabric is the local FaaS fabric: one loopback HTTP server that speaks the
-// platforms' real APIs (today OpenWhisk's REST API) and runs the deployed functions as
-// real processes, so FedKeeper's adapters talk to it exactly as to a real cluster.
+// platforms' real APIs (OpenWhisk's REST API, the Cloud Functions v1 API with its
+// trigger URLs) and runs the deployed functions as real processes, so FedKeeper's
+// adapters talk to it exactly as to a real cluster.
 package fabric
 
 import (
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fabric/gcf"
 	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
 )
 
@@ -23,7 +25,9 @@ type Options struct {
 	// DataDir receives deployed code.
 	DataDir   string
 	OpenWhisk openwhisk.Options
-	Logger    *slog.Logger
+	// GCF enables the Cloud Functions API when its Token is set.
+	GCF    gcf.Options
+	Logger *slog.Logger
 }
 
 // Fabric is a running local fabric.
@@ -31,6 +35,7 @@ type Fabric struct {
 	URL       string
 	server    *http.Server
 	openwhisk *openwhisk.Server
+	gcf       *gcf.Server
 	done      chan struct{}
 }
 
@@ -67,6 +72,24 @@ func Start(ctx context.Context, opts Options) (*Fabric, error) {
 		openwhisk: ow,
 		done:      make(chan struct{}),
 	}
+	if opts.GCF.Token != "" {
+		gcfOpts := opts.GCF
+		gcfOpts.BaseURL = url
+		gcfOpts.DataDir = filepath.Join(opts.DataDir, "gcf")
+		if gcfOpts.Logger == nil {
+			gcfOpts.Logger = opts.Logger
+		}
+		g, err := gcf.New(gcfOpts)
+		if err != nil {
+			ow.Close()
+			ln.Close()
+			return nil, err
+		}
+		f.gcf = g
+		for _, prefix := range []string{gcf.APIPrefix, gcf.UploadPrefix, gcf.TriggerPrefix} {
+			mux.Handle(prefix, g)
+		}
+	}
 	go func() {
 		defer close(f.done)
 		_ = f.server.Serve(ln)
@@ -81,4 +104,7 @@ func (f *Fabric) Stop() {
 	_ = f.server.Shutdown(ctx)
 	<-f.done
 	f.openwhisk.Close()
+	if f.gcf != nil {
+		f.gcf.Close()
+	}
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fedkeeper/fedkeeper/fabric/proclog"
 )
 
 // ErrExited means the process is gone; the container cannot run anything more.
@@ -42,11 +44,9 @@ type Container struct {
 	stdin   io.WriteCloser
 	results chan []byte
 	exited  chan struct{}
-	logs    *logBuffer
+	logs    *proclog.Buffer
 	mu      sync.Mutex // one activation at a time
 }
-
-const endMarker = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 
 // Start launches the process and waits for its acknowledgement.
 func Start(ctx context.Context, spec Spec) (*Container, error) {
@@ -64,7 +64,7 @@ func Start(ctx context.Context, spec Spec) (*Container, error) {
 		resultsW.Close()
 		return nil, fmt.Errorf("container: stdin: %w", err)
 	}
-	c := &Container{cmd: cmd, stdin: stdin, results: make(chan []byte, 1), exited: make(chan struct{}), logs: &logBuffer{}}
+	c := &Container{cmd: cmd, stdin: stdin, results: make(chan []byte, 1), exited: make(chan struct{}), logs: &proclog.Buffer{}}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		resultsR.Close()
@@ -86,8 +86,8 @@ func Start(ctx context.Context, spec Spec) (*Container, error) {
 
 	var streams sync.WaitGroup
 	streams.Add(2)
-	go c.logs.collect(stdout, "stdout", &streams)
-	go c.logs.collect(stderr, "stderr", &streams)
+	go c.logs.Collect(stdout, "stdout", &streams)
+	go c.logs.Collect(stderr, "stderr", &streams)
 	go func() {
 		scanner := bufio.NewScanner(resultsR)
 		scanner.Buffer(make([]byte, 64<<10), 64<<20)
@@ -119,7 +119,7 @@ func Start(ctx context.Context, spec Spec) (*Container, error) {
 		}
 		return c, nil
 	case <-c.exited:
-		return nil, fmt.Errorf("%w during initialisation: %s", ErrExited, truncate(strings.Join(c.logs.take(), " | "), 500))
+		return nil, fmt.Errorf("%w during initialisation: %s", ErrExited, truncate(strings.Join(c.logs.Take(), " | "), 500))
 	case <-timer.C:
 		c.Kill()
 		return nil, fmt.Errorf("%w during initialisation (%v)", ErrTimeout, timeout)
@@ -140,26 +140,26 @@ func (c *Container) Run(ctx context.Context, request any, timeout time.Duration)
 	}
 	select {
 	case <-c.exited:
-		return nil, c.logs.take(), ErrExited
+		return nil, c.logs.Take(), ErrExited
 	default:
 	}
 	if _, err := c.stdin.Write(append(line, '\n')); err != nil {
 		c.Kill()
-		return nil, c.logs.take(), fmt.Errorf("%w: %v", ErrExited, err)
+		return nil, c.logs.Take(), fmt.Errorf("%w: %v", ErrExited, err)
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
 	case result := <-c.results:
-		return result, c.logs.take(), nil
+		return result, c.logs.Take(), nil
 	case <-c.exited:
-		return nil, c.logs.take(), ErrExited
+		return nil, c.logs.Take(), ErrExited
 	case <-timer.C:
 		c.Kill()
-		return nil, c.logs.take(), ErrTimeout
+		return nil, c.logs.Take(), ErrTimeout
 	case <-ctx.Done():
 		c.Kill()
-		return nil, c.logs.take(), ctx.Err()
+		return nil, c.logs.Take(), ctx.Err()
 	}
 }
 
@@ -180,39 +180,6 @@ func (c *Container) Kill() {
 	}
 	_ = c.stdin.Close()
 	<-c.exited
-}
-
-// logBuffer gathers a process's output lines in OpenWhisk's log format.
-type logBuffer struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-const maxLogLines = 1000
-
-func (b *logBuffer) collect(r io.Reader, stream string, wg *sync.WaitGroup) {
-	defer wg.Done()
-	scanner := bufio.NewScanner(r)
-	scanner.Buffer(make([]byte, 64<<10), 1<<20)
-	for scanner.Scan() {
-		text := scanner.Text()
-		if text == endMarker {
-			continue
-		}
-		b.mu.Lock()
-		if len(b.lines) < maxLogLines {
-			b.lines = append(b.lines, fmt.Sprintf("%s %s: %s", time.Now().UTC().Format(time.RFC3339Nano), stream, text))
-		}
-		b.mu.Unlock()
-	}
-}
-
-func (b *logBuffer) take() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	lines := b.lines
-	b.lines = nil
-	return lines
 }
 
 func truncate(s string, n int) string {

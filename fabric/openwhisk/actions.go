@@ -1,8 +1,6 @@
 package openwhisk
 
 import (
-	"archive/zip"
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -16,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fedkeeper/fedkeeper/fabric/archive"
 )
 
 // keyValue is OpenWhisk's {key, value} pair for parameters and annotations.
@@ -246,7 +246,7 @@ func (s *Server) putAction(w http.ResponseWriter, r *http.Request) {
 	s.actions[name] = next
 	s.mu.Unlock()
 	if exists {
-		s.pool.purge(func(key string) bool { return strings.HasPrefix(key, name+"@") })
+		s.pool.Purge(func(key string) bool { return strings.HasPrefix(key, name+"@") })
 		if old.code != next.code {
 			old.code.retire()
 		}
@@ -321,7 +321,7 @@ func setKey(kv []keyValue, key string, value json.RawMessage) []keyValue {
 }
 
 // unpackCode decodes the base64 zip of a native action into dir and checks that it
-// holds an executable "exec" at the top level.
+// holds an "exec" at the top level.
 func unpackCode(code, dir string) error {
 	if strings.TrimSpace(code) == "" {
 		return errors.New("Missing main/no code to execute.")
@@ -330,60 +330,16 @@ func unpackCode(code, dir string) error {
 	if err != nil {
 		return errors.New("the code is not base64: native actions are a zip holding an \"exec\" binary")
 	}
-	zr, err := zip.NewReader(bytes.NewReader(raw), int64(len(raw)))
+	names, err := archive.Unzip(raw, dir)
 	if err != nil {
-		return errors.New("the code is not a zip archive holding an \"exec\" binary")
+		return fmt.Errorf("the code is not a zip archive holding an \"exec\" binary: %w", err)
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	found := false
-	for _, f := range zr.File {
-		clean := filepath.Clean(f.Name)
-		if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
-			return fmt.Errorf("zip entry %q leaves the action folder", f.Name)
-		}
-		target := filepath.Join(dir, clean)
-		if f.FileInfo().IsDir() {
-			if err := os.MkdirAll(target, 0o700); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
-			return err
-		}
-		if err := extract(f, target); err != nil {
-			return err
-		}
-		if clean == "exec" {
-			found = true
+	for _, n := range names {
+		if n == "exec" {
+			return nil
 		}
 	}
-	if !found {
-		return errors.New("the zip has no \"exec\" file at its top level")
-	}
-	return nil
-}
-
-func extract(f *zip.File, target string) error {
-	rc, err := f.Open()
-	if err != nil {
-		return fmt.Errorf("zip entry %s: %w", f.Name, err)
-	}
-	defer rc.Close()
-	out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o700)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, io.LimitReader(rc, 512<<20)); err != nil {
-		out.Close()
-		return fmt.Errorf("zip entry %s: %w", f.Name, err)
-	}
-	return out.Close()
+	return errors.New("the zip has no \"exec\" file at its top level")
 }
 
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (*action, bool) {
@@ -418,7 +374,7 @@ func (s *Server) deleteAction(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	delete(s.actions, a.Name)
 	s.mu.Unlock()
-	s.pool.purge(func(key string) bool { return strings.HasPrefix(key, a.Name+"@") })
+	s.pool.Purge(func(key string) bool { return strings.HasPrefix(key, a.Name+"@") })
 	a.code.retire()
 	s.log.Debug("action deleted", "action", a.Name)
 	writeJSON(w, http.StatusOK, s.actionView(a, false))

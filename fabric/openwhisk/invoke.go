@@ -146,7 +146,7 @@ func (s *Server) execute(act *activation, a *action, params json.RawMessage) {
 
 	var initTime time.Duration
 	var startedAt time.Time
-	c, cold, err := s.pool.acquire(ctx, a.poolKey(), func() (*container.Container, error) {
+	c, cold, err := s.pool.Acquire(ctx, a.poolKey(), func() (*container.Container, error) {
 		startedAt = time.Now()
 		c, err := container.Start(ctx, container.Spec{
 			Path: filepath.Join(a.code.path, "exec"), Dir: a.code.path, Env: s.functionEnv(a), InitTimeout: timeout,
@@ -180,14 +180,14 @@ func (s *Server) execute(act *activation, a *action, params json.RawMessage) {
 	end := time.Now()
 	switch {
 	case errors.Is(err, container.ErrTimeout):
-		s.pool.release(a.poolKey(), c, false)
+		s.pool.Release(a.poolKey(), c, false)
 		act.finish(statusDeveloperError, errorResult(fmt.Sprintf("The action exceeded its time limits of %d milliseconds.", a.Limits.Timeout)), logs, startedAt, end, initTime, cold, true)
 	case err != nil:
-		s.pool.release(a.poolKey(), c, false)
+		s.pool.Release(a.poolKey(), c, false)
 		act.finish(statusDeveloperError, errorResult("The action did not produce a valid response and exited unexpectedly."), logs, startedAt, end, initTime, cold, false)
 	default:
 		// A container of a replaced version is not kept warm.
-		s.pool.release(a.poolKey(), c, s.current(a))
+		s.pool.Release(a.poolKey(), c, s.current(a))
 		status, res := classify(result)
 		act.finish(status, res, logs, startedAt, end, initTime, cold, false)
 	}

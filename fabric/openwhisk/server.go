@@ -21,6 +21,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/fedkeeper/fedkeeper/fabric/container"
+	"github.com/fedkeeper/fedkeeper/fabric/pool"
 )
 
 // GuestAuth is the well-known key of OpenWhisk standalone's guest namespace.
@@ -98,7 +101,7 @@ type Server struct {
 	opts        Options
 	subject     string
 	mux         *http.ServeMux
-	pool        *pool
+	pool        *pool.Pool[*container.Container]
 	log         *slog.Logger
 	baseCtx     context.Context // cancelled by Close, ending running activations
 	cancel      context.CancelFunc
@@ -131,7 +134,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("openwhisk: create data directory: %w", err)
 	}
 	s := &Server{
-		opts: opts, subject: uuid, mux: http.NewServeMux(), pool: newPool(opts.MaxContainers), log: opts.Logger,
+		opts: opts, subject: uuid, mux: http.NewServeMux(), pool: pool.New[*container.Container](opts.MaxContainers), log: opts.Logger,
 		stopReaper: make(chan struct{}), reaperDone: make(chan struct{}),
 		actions: map[string]*action{}, activations: newActivationStore(opts.MaxActivations),
 	}
@@ -180,7 +183,7 @@ func (s *Server) Close() {
 		<-s.reaperDone
 	}
 	s.cancel()
-	s.pool.close()
+	s.pool.Close()
 	s.executions.Wait()
 }
 
@@ -191,7 +194,7 @@ func (s *Server) reaper() {
 	for {
 		select {
 		case <-ticker.C:
-			s.pool.reap(s.opts.IdleTimeout)
+			s.pool.Reap(s.opts.IdleTimeout)
 		case <-s.stopReaper:
 			return
 		}

@@ -1,0 +1,218 @@
+// Package gcf is the local fabric's Google Cloud Functions (1st gen): it serves the
+// Cloud Functions v1 REST API (functions create/get/list/patch/delete/call,
+// generateUploadUrl, operations) and the functions' HTTPS trigger URLs. A deployment
+// builds the uploaded Go source the way the Go buildpack does (a generated main that
+// starts functions-framework-go) and every instance runs as a real process serving
+// HTTP on $PORT, one request at a time.
+package gcf
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
+	"github.com/fedkeeper/fedkeeper/fabric/pool"
+)
+
+// Options configure the Cloud Functions part of the fabric.
+type Options struct {
+	// Token is the bearer token every API and trigger request must carry.
+	Token string
+	// BaseURL is the fabric's own address, for upload and trigger URLs.
+	BaseURL string
+	// DataDir receives uploaded sources and built functions.
+	DataDir string
+	// MaxInstances caps the function processes alive at once (default 2 per core, at least 4).
+	MaxInstances int
+	// CallsPer100s is the quota of the test-only :call method (GCF's is 16).
+	CallsPer100s int
+	// IdleTimeout destroys warm instances unused this long (10 minutes).
+	IdleTimeout time.Duration
+	// GoCommand builds uploaded sources (default "go").
+	GoCommand string
+	Logger    *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.MaxInstances <= 0 {
+		o.MaxInstances = max(4, 2*runtime.NumCPU())
+	}
+	if o.CallsPer100s <= 0 {
+		o.CallsPer100s = 16
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 10 * time.Minute
+	}
+	if o.GoCommand == "" {
+		o.GoCommand = "go"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Server is the Cloud Functions API of the fabric.
+type Server struct {
+	opts    Options
+	mux     *http.ServeMux
+	pool    *pool.Pool[*httpproc.Process]
+	log     *slog.Logger
+	baseCtx context.Context
+	cancel  context.CancelFunc
+	work    sync.WaitGroup
+
+	mu         sync.Mutex
+	functions  map[string]*function // by full resource name
+	operations map[string]*operation
+	uploads    map[string][]byte // by upload token
+	calls      []time.Time       // recent :call requests, for the quota
+}
+
+// New prepares the server; Close releases its processes.
+func New(opts Options) (*Server, error) {
+	opts.defaults()
+	if opts.Token == "" {
+		return nil, errors.New("gcf: a bearer token is required")
+	}
+	if opts.DataDir == "" || opts.BaseURL == "" {
+		return nil, errors.New("gcf: a data directory and the fabric's base URL are required")
+	}
+	// Functions live in memory; what an earlier run built is garbage.
+	if err := os.RemoveAll(opts.DataDir); err != nil {
+		return nil, fmt.Errorf("gcf: clear old functions: %w", err)
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("gcf: create data directory: %w", err)
+	}
+	s := &Server{
+		opts: opts, mux: http.NewServeMux(), pool: pool.New[*httpproc.Process](opts.MaxInstances), log: opts.Logger,
+		functions: map[string]*function{}, operations: map[string]*operation{}, uploads: map[string][]byte{},
+	}
+	s.baseCtx, s.cancel = context.WithCancel(context.Background())
+	s.routes()
+	s.work.Add(1)
+	go s.reaper()
+	return s, nil
+}
+
+// Routes the fabric mounts on its listener.
+const (
+	APIPrefix     = "/v1/"
+	UploadPrefix  = "/gcf-upload/"
+	TriggerPrefix = "/gcf/"
+)
+
+func (s *Server) routes() {
+	const loc = "/v1/projects/{project}/locations/{location}"
+	s.mux.HandleFunc("GET /v1/projects/{project}/locations", s.auth(s.listLocations))
+	s.mux.HandleFunc("POST "+loc+"/functions", s.auth(s.create))
+	s.mux.HandleFunc("GET "+loc+"/functions", s.auth(s.list))
+	s.mux.HandleFunc("POST "+loc+"/{method}", s.auth(s.locationMethod))
+	s.mux.HandleFunc("GET "+loc+"/functions/{fn}", s.auth(s.get))
+	s.mux.HandleFunc("PATCH "+loc+"/functions/{fn}", s.auth(s.patch))
+	s.mux.HandleFunc("DELETE "+loc+"/functions/{fn}", s.auth(s.delete))
+	s.mux.HandleFunc("POST "+loc+"/functions/{fn}", s.auth(s.functionMethod))
+	s.mux.HandleFunc("GET /v1/operations/{op}", s.auth(s.getOperation))
+	s.mux.HandleFunc("GET /v1/operations", s.auth(s.listOperations))
+	s.mux.HandleFunc("PUT "+UploadPrefix+"{token}", s.upload)
+	s.mux.HandleFunc(TriggerPrefix+"{project}/{region}/{fn}/", s.auth(s.trigger))
+	s.mux.HandleFunc(TriggerPrefix+"{project}/{region}/{fn}", s.auth(s.trigger))
+	s.mux.HandleFunc(APIPrefix, func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "Method not found.")
+	})
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// TriggerURL is the HTTPS trigger of a function, as GCF's https://REGION-PROJECT.cloudfunctions.net/NAME.
+func (s *Server) TriggerURL(project, region, fn string) string {
+	return s.opts.BaseURL + TriggerPrefix + project + "/" + region + "/" + fn
+}
+
+// Close cuts running work short and destroys every instance.
+func (s *Server) Close() {
+	s.cancel()
+	s.pool.Close()
+	s.work.Wait()
+}
+
+func (s *Server) reaper() {
+	defer s.work.Done()
+	ticker := time.NewTicker(max(time.Second, s.opts.IdleTimeout/10))
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ticker.C:
+			s.pool.Reap(s.opts.IdleTimeout)
+		case <-s.baseCtx.Done():
+			return
+		}
+	}
+}
+
+// auth requires the fabric's bearer token, as Google requires an OAuth token.
+func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
+	want := []byte("Bearer " + s.opts.Token)
+	return func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if len(got) == 0 {
+			writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "Request is missing required authentication credential. Expected OAuth 2 access token.")
+			return
+		}
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (s *Server) listLocations(w http.ResponseWriter, r *http.Request) {
+	project := r.PathValue("project")
+	var locs []map[string]string
+	for _, l := range []string{"us-central1", "us-east1", "europe-west1", "asia-east2"} {
+		locs = append(locs, map[string]string{"name": "projects/" + project + "/locations/" + l, "locationId": l})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"locations": locs})
+}
+
+// writeError answers in Google's error shape, which googleapi.Error decodes.
+func writeError(w http.ResponseWriter, code int, status, message string) {
+	writeJSON(w, code, map[string]any{"error": map[string]any{"code": code, "message": message, "status": status}})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func newID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// splitMethod parses "name:method" path segments.
+func splitMethod(segment string) (string, string) {
+	name, method, _ := strings.Cut(segment, ":")
+	return name, method
+}
+
+func (s *Server) functionDir(name string, version int64) string {
+	return filepath.Join(s.opts.DataDir, strings.ReplaceAll(name, "/", "_"), fmt.Sprint(version))
+}
