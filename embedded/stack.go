@@ -123,7 +123,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (*Stack, error
 		}
 		f, err := fabric.Start(ctx, fabric.Options{
 			Addr: addr, DataDir: filepath.Join(dataDir, "fabric", name), Logger: logger,
-			OpenWhisk: openwhisk.Options{Namespace: ns, Auth: auth, MaxContainers: cluster.Fabric.MaxContainers, Logger: logger},
+			OpenWhisk: &openwhisk.Options{Namespace: ns, Auth: auth, MaxContainers: cluster.Fabric.MaxContainers, Logger: logger},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("embedded: OpenWhisk cluster %s: %w", name, err)

@@ -1,6 +1,6 @@
 // Package fabric is the local FaaS fabric: one loopback HTTP server that speaks the
 // platforms' real APIs (OpenWhisk's REST API, the Cloud Functions v1 API with its
-// trigger URLs) and runs the deployed functions as real processes, so FedKeeper's
+// trigger URLs, the OpenFaaS gateway) and runs the deployed functions as real processes, so FedKeeper's
 // adapters talk to it exactly as to a real cluster.
 package fabric
 
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/fabric/gcf"
+	"github.com/fedkeeper/fedkeeper/fabric/openfaas"
 	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
 )
 
@@ -23,20 +24,20 @@ type Options struct {
 	// Addr to listen on; default 127.0.0.1:0 (a free port).
 	Addr string
 	// DataDir receives deployed code.
-	DataDir   string
-	OpenWhisk openwhisk.Options
-	// GCF enables the Cloud Functions API when its Token is set.
-	GCF    gcf.Options
-	Logger *slog.Logger
+	DataDir string
+	// Each platform's API is served when its options are given.
+	OpenWhisk *openwhisk.Options
+	GCF       *gcf.Options
+	OpenFaaS  *openfaas.Options
+	Logger    *slog.Logger
 }
 
 // Fabric is a running local fabric.
 type Fabric struct {
-	URL       string
-	server    *http.Server
-	openwhisk *openwhisk.Server
-	gcf       *gcf.Server
-	done      chan struct{}
+	URL     string
+	server  *http.Server
+	closers []func()
+	done    chan struct{}
 }
 
 // Start listens and serves until Stop.
@@ -52,42 +53,55 @@ func Start(ctx context.Context, opts Options) (*Fabric, error) {
 		return nil, fmt.Errorf("fabric: listen on %s: %w", opts.Addr, err)
 	}
 	url := "http://" + ln.Addr().String()
-	owOpts := opts.OpenWhisk
-	owOpts.DataDir = filepath.Join(opts.DataDir, "openwhisk")
-	owOpts.APIHost = url
-	if owOpts.Logger == nil {
-		owOpts.Logger = opts.Logger
-	}
-	ow, err := openwhisk.New(owOpts)
-	if err != nil {
+	mux := http.NewServeMux()
+	f := &Fabric{URL: url, server: &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}, done: make(chan struct{})}
+	fail := func(err error) (*Fabric, error) {
+		f.closeAPIs()
 		ln.Close()
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", ow)
-	mux.Handle("/api/v1", ow)
-	f := &Fabric{
-		URL:       url,
-		server:    &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second},
-		openwhisk: ow,
-		done:      make(chan struct{}),
-	}
-	if opts.GCF.Token != "" {
-		gcfOpts := opts.GCF
-		gcfOpts.BaseURL = url
-		gcfOpts.DataDir = filepath.Join(opts.DataDir, "gcf")
-		if gcfOpts.Logger == nil {
-			gcfOpts.Logger = opts.Logger
+	if opts.OpenWhisk != nil {
+		o := *opts.OpenWhisk
+		o.DataDir, o.APIHost = filepath.Join(opts.DataDir, "openwhisk"), url
+		if o.Logger == nil {
+			o.Logger = opts.Logger
 		}
-		g, err := gcf.New(gcfOpts)
+		ow, err := openwhisk.New(o)
 		if err != nil {
-			ow.Close()
-			ln.Close()
-			return nil, err
+			return fail(err)
 		}
-		f.gcf = g
+		f.closers = append(f.closers, ow.Close)
+		mux.Handle("/api/v1/", ow)
+		mux.Handle("/api/v1", ow)
+	}
+	if opts.GCF != nil {
+		o := *opts.GCF
+		o.BaseURL, o.DataDir = url, filepath.Join(opts.DataDir, "gcf")
+		if o.Logger == nil {
+			o.Logger = opts.Logger
+		}
+		g, err := gcf.New(o)
+		if err != nil {
+			return fail(err)
+		}
+		f.closers = append(f.closers, g.Close)
 		for _, prefix := range []string{gcf.APIPrefix, gcf.UploadPrefix, gcf.TriggerPrefix} {
 			mux.Handle(prefix, g)
+		}
+	}
+	if opts.OpenFaaS != nil {
+		o := *opts.OpenFaaS
+		o.DataDir = filepath.Join(opts.DataDir, "openfaas")
+		if o.Logger == nil {
+			o.Logger = opts.Logger
+		}
+		of, err := openfaas.New(o)
+		if err != nil {
+			return fail(err)
+		}
+		f.closers = append(f.closers, of.Close)
+		for _, prefix := range openfaas.Prefixes {
+			mux.Handle(prefix, of)
 		}
 	}
 	go func() {
@@ -103,8 +117,11 @@ func (f *Fabric) Stop() {
 	defer cancel()
 	_ = f.server.Shutdown(ctx)
 	<-f.done
-	f.openwhisk.Close()
-	if f.gcf != nil {
-		f.gcf.Close()
+	f.closeAPIs()
+}
+
+func (f *Fabric) closeAPIs() {
+	for _, c := range f.closers {
+		c()
 	}
 }

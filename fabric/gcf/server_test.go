@@ -19,10 +19,10 @@ import (
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 
-	"github.com/fedkeeper/fedkeeper/fabric"
-	"github.com/fedkeeper/fedkeeper/fabric/gcf"
 	"github.com/fedkeeper/fedkeeper/faas"
 	gcfclient "github.com/fedkeeper/fedkeeper/faas/gcf"
+	"github.com/fedkeeper/fedkeeper/fabric"
+	"github.com/fedkeeper/fedkeeper/fabric/gcf"
 	"github.com/fedkeeper/fedkeeper/functions/pack"
 )
 
@@ -44,7 +44,7 @@ type env struct {
 func start(t *testing.T, opts gcf.Options) *env {
 	t.Helper()
 	opts.Token = token
-	f, err := fabric.Start(context.Background(), fabric.Options{DataDir: t.TempDir(), GCF: opts})
+	f, err := fabric.Start(context.Background(), fabric.Options{DataDir: t.TempDir(), GCF: &opts})
 	if err != nil {
 		t.Fatal(err)
 	}

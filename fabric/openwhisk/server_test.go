@@ -72,7 +72,7 @@ type env struct {
 
 func start(t *testing.T, opts openwhisk.Options) *env {
 	t.Helper()
-	f, err := fabric.Start(context.Background(), fabric.Options{DataDir: t.TempDir(), OpenWhisk: opts})
+	f, err := fabric.Start(context.Background(), fabric.Options{DataDir: t.TempDir(), OpenWhisk: &opts})
 	if err != nil {
 		t.Fatal(err)
 	}

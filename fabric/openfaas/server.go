@@ -1,0 +1,402 @@
+// Package openfaas is the local fabric's OpenFaaS gateway for edge devices: the
+// /system/* management API with basic authentication, synchronous invocation at
+// /function/NAME and queued invocation at /async-function/NAME with the X-Callback-Url
+// callback. A function's "image" is an executable named by a file:// URL; each replica
+// runs as a real process serving HTTP on $PORT, as an of-watchdog upstream does.
+package openfaas
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
+	"github.com/fedkeeper/fedkeeper/fabric/pool"
+)
+
+// Options configure the OpenFaaS gateway.
+type Options struct {
+	// User and Password of the gateway's basic authentication (default admin and a
+	// generated password).
+	User, Password string
+	// DataDir receives the functions' executables.
+	DataDir string
+	// MaxInstances caps the function processes alive at once (default 2 per core, at least 4).
+	MaxInstances int
+	// Timeout is the gateway's read/write timeout for synchronous calls (default 5 minutes;
+	// OpenFaaS ships 8 seconds, which training outlasts).
+	Timeout     time.Duration
+	IdleTimeout time.Duration
+	Logger      *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.User == "" {
+		o.User = "admin"
+	}
+	if o.MaxInstances <= 0 {
+		o.MaxInstances = max(4, 2*runtime.NumCPU())
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Minute
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 10 * time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Namespace is the only function namespace of the fabric's gateway.
+const Namespace = "openfaas-fn"
+
+// Server is the OpenFaaS gateway of the fabric.
+type Server struct {
+	opts    Options
+	mux     *http.ServeMux
+	pool    *pool.Pool[*httpproc.Process]
+	log     *slog.Logger
+	baseCtx context.Context
+	cancel  context.CancelFunc
+	work    sync.WaitGroup
+	gen     atomic.Int64
+	client  *http.Client // for callbacks
+
+	mu        sync.Mutex
+	functions map[string]*function
+}
+
+// deployment is the body of POST and PUT /system/functions.
+type deployment struct {
+	Service                string            `json:"service"`
+	Image                  string            `json:"image"`
+	Namespace              string            `json:"namespace,omitempty"`
+	EnvProcess             string            `json:"envProcess,omitempty"`
+	EnvVars                map[string]string `json:"envVars,omitempty"`
+	Labels                 map[string]string `json:"labels,omitempty"`
+	Annotations            map[string]string `json:"annotations,omitempty"`
+	Secrets                []string          `json:"secrets,omitempty"`
+	Constraints            []string          `json:"constraints,omitempty"`
+	Limits                 *resources        `json:"limits,omitempty"`
+	Requests               *resources        `json:"requests,omitempty"`
+	ReadOnlyRootFilesystem bool              `json:"readOnlyRootFilesystem,omitempty"`
+}
+
+type resources struct {
+	Memory string `json:"memory,omitempty"`
+	CPU    string `json:"cpu,omitempty"`
+}
+
+type function struct {
+	spec        deployment
+	gen         int64
+	exec        string
+	replicas    int
+	invocations int64
+	created     time.Time
+}
+
+// status is the function status of GET /system/functions.
+type status struct {
+	Name              string            `json:"name"`
+	Image             string            `json:"image"`
+	Namespace         string            `json:"namespace"`
+	EnvProcess        string            `json:"envProcess,omitempty"`
+	EnvVars           map[string]string `json:"envVars,omitempty"`
+	Labels            map[string]string `json:"labels,omitempty"`
+	Annotations       map[string]string `json:"annotations,omitempty"`
+	InvocationCount   float64           `json:"invocationCount"`
+	Replicas          int               `json:"replicas"`
+	AvailableReplicas int               `json:"availableReplicas"`
+	CreatedAt         time.Time         `json:"createdAt"`
+}
+
+// New prepares the gateway; Close releases its processes.
+func New(opts Options) (*Server, error) {
+	opts.defaults()
+	if opts.Password == "" {
+		return nil, errors.New("openfaas: a gateway password is required")
+	}
+	if opts.DataDir == "" {
+		return nil, errors.New("openfaas: a data directory is required")
+	}
+	if err := os.RemoveAll(opts.DataDir); err != nil {
+		return nil, fmt.Errorf("openfaas: clear old functions: %w", err)
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("openfaas: create data directory: %w", err)
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux(), pool: pool.New[*httpproc.Process](opts.MaxInstances), log: opts.Logger,
+		functions: map[string]*function{}, client: &http.Client{Timeout: time.Minute}}
+	s.baseCtx, s.cancel = context.WithCancel(context.Background())
+	s.routes()
+	s.work.Add(1)
+	go s.reaper()
+	return s, nil
+}
+
+// Prefixes the fabric mounts.
+var Prefixes = []string{"/system/", "/function/", "/async-function/"}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /system/functions", s.auth(s.list))
+	s.mux.HandleFunc("POST /system/functions", s.auth(s.deploy))
+	s.mux.HandleFunc("PUT /system/functions", s.auth(s.update))
+	s.mux.HandleFunc("DELETE /system/functions", s.auth(s.remove))
+	s.mux.HandleFunc("GET /system/function/{name}", s.auth(s.get))
+	s.mux.HandleFunc("POST /system/scale-function/{name}", s.auth(s.scale))
+	s.mux.HandleFunc("GET /system/info", s.auth(s.info))
+	s.mux.HandleFunc("GET /system/namespaces", s.auth(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, []string{Namespace})
+	}))
+	s.mux.HandleFunc("/function/{name}", s.auth(s.invoke))
+	s.mux.HandleFunc("/function/{name}/{rest...}", s.auth(s.invoke))
+	s.mux.HandleFunc("POST /async-function/{name}", s.auth(s.invokeAsync))
+	s.mux.HandleFunc("POST /async-function/{name}/{rest...}", s.auth(s.invokeAsync))
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Close cuts running work short and destroys every replica.
+func (s *Server) Close() {
+	s.cancel()
+	s.pool.Close()
+	s.work.Wait()
+}
+
+func (s *Server) reaper() {
+	defer s.work.Done()
+	ticker := time.NewTicker(max(time.Second, s.opts.IdleTimeout/10))
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ticker.C:
+			s.pool.Reap(s.opts.IdleTimeout)
+		case <-s.baseCtx.Done():
+			return
+		}
+	}
+}
+
+// auth checks the gateway's basic credentials on every route. (OpenFaaS leaves
+// /function/ open by default; the fabric serves nothing without credentials.)
+func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
+	want := []byte(s.opts.User + ":" + s.opts.Password)
+	return func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		if !ok || subtle.ConstantTimeCompare([]byte(user+":"+pass), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="Restricted"`)
+			http.Error(w, "invalid credentials", http.StatusUnauthorized)
+			return
+		}
+		next(w, r)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func (s *Server) view(f *function) status {
+	return status{Name: f.spec.Service, Image: f.spec.Image, Namespace: Namespace, EnvProcess: f.spec.EnvProcess,
+		EnvVars: f.spec.EnvVars, Labels: f.spec.Labels, Annotations: f.spec.Annotations,
+		InvocationCount: float64(f.invocations), Replicas: f.replicas, AvailableReplicas: f.replicas, CreatedAt: f.created}
+}
+
+func (s *Server) list(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	out := make([]status, 0, len(s.functions))
+	for _, f := range s.functions {
+		out = append(out, s.view(f))
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	f, ok := s.functions[r.PathValue("name")]
+	var st status
+	if ok {
+		st = s.view(f)
+	}
+	s.mu.Unlock()
+	if !ok {
+		http.Error(w, "function not found", http.StatusNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) info(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"arch":     runtime.GOARCH,
+		"provider": map[string]string{"provider": "fedkeeper-fabric", "orchestration": "process", "version": "1"},
+		"version":  map[string]string{"release": "fabric"},
+	})
+}
+
+// readDeployment decodes and checks a deployment body.
+func readDeployment(w http.ResponseWriter, r *http.Request) (deployment, bool) {
+	var d deployment
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err == nil {
+		err = json.Unmarshal(body, &d)
+	}
+	if err != nil {
+		http.Error(w, "invalid deployment: "+errText(err), http.StatusBadRequest)
+		return d, false
+	}
+	if d.Service == "" || d.Image == "" {
+		http.Error(w, "service and image are required", http.StatusBadRequest)
+		return d, false
+	}
+	if d.Namespace != "" && d.Namespace != Namespace {
+		http.Error(w, fmt.Sprintf("namespace %s is not allowed (only %s)", d.Namespace, Namespace), http.StatusBadRequest)
+		return d, false
+	}
+	return d, true
+}
+
+// pull copies the executable a file:// image names, as a node pulls an image: later
+// changes to the file do not reach deployed replicas.
+func (s *Server) pull(image, service string, gen int64) (string, int, string) {
+	u, err := url.Parse(image)
+	if err != nil || u.Scheme != "file" || u.Path == "" {
+		return "", http.StatusBadRequest, fmt.Sprintf("image %q cannot be pulled: the local fabric runs executables named by file:// images", image)
+	}
+	src, err := os.ReadFile(u.Path)
+	if err != nil {
+		return "", http.StatusBadRequest, fmt.Sprintf("image %q: %s", image, errText(err))
+	}
+	exec := filepath.Join(s.opts.DataDir, service, strconv.FormatInt(gen, 10), "exec")
+	if err := os.MkdirAll(filepath.Dir(exec), 0o700); err == nil {
+		err = os.WriteFile(exec, src, 0o700)
+	}
+	if err != nil {
+		return "", http.StatusInternalServerError, "store image: " + errText(err)
+	}
+	return exec, 0, ""
+}
+
+func errText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func (s *Server) deploy(w http.ResponseWriter, r *http.Request) { s.store(w, r, false) }
+
+func (s *Server) update(w http.ResponseWriter, r *http.Request) { s.store(w, r, true) }
+
+// store deploys (POST, 202) or updates (PUT, 200; 404 when missing) a function.
+func (s *Server) store(w http.ResponseWriter, r *http.Request, update bool) {
+	d, ok := readDeployment(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	_, exists := s.functions[d.Service]
+	s.mu.Unlock()
+	if update && !exists {
+		http.Error(w, "function not found", http.StatusNotFound)
+		return
+	}
+	gen := s.gen.Add(1)
+	exec, code, msg := s.pull(d.Image, d.Service, gen)
+	if code != 0 {
+		http.Error(w, msg, code)
+		return
+	}
+	s.mu.Lock()
+	f := &function{spec: d, gen: gen, exec: exec, replicas: 1, created: time.Now().UTC()}
+	if old, ok := s.functions[d.Service]; ok {
+		f.created, f.replicas, f.invocations = old.created, old.replicas, old.invocations
+	}
+	s.functions[d.Service] = f
+	s.mu.Unlock()
+	s.purgeOld(d.Service, gen)
+	s.log.Debug("function deployed", "function", d.Service)
+	if update {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (s *Server) purgeOld(name string, current int64) {
+	keep := fmt.Sprintf("%s@%d", name, current)
+	s.pool.Purge(func(key string) bool { return strings.HasPrefix(key, name+"@") && key != keep })
+}
+
+func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		FunctionName string `json:"functionName"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil || req.FunctionName == "" {
+		http.Error(w, "functionName is required", http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	_, ok := s.functions[req.FunctionName]
+	delete(s.functions, req.FunctionName)
+	s.mu.Unlock()
+	if !ok {
+		http.Error(w, "function not found", http.StatusNotFound)
+		return
+	}
+	s.purgeOld(req.FunctionName, -1)
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *Server) scale(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Replicas int `json:"replicas"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil || req.Replicas < 0 {
+		http.Error(w, "replicas must be a non-negative number", http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	f, ok := s.functions[r.PathValue("name")]
+	if ok {
+		f.replicas = req.Replicas
+	}
+	s.mu.Unlock()
+	if !ok {
+		http.Error(w, "function not found", http.StatusNotFound)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}

@@ -1,0 +1,193 @@
+package openfaas_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fedkeeper/fedkeeper/fabric"
+	"github.com/fedkeeper/fedkeeper/fabric/openfaas"
+	"github.com/fedkeeper/fedkeeper/faas"
+	ofclient "github.com/fedkeeper/fedkeeper/faas/openfaas"
+	"github.com/fedkeeper/fedkeeper/functions/pack"
+)
+
+var buildDir string
+
+// handler builds functions/openfaas once for all tests.
+var handler = sync.OnceValues(func() (string, error) {
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	return pack.BuildGo(context.Background(), filepath.Join(root, "functions", "openfaas"), buildDir)
+})
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "openfaas-test-")
+	if err != nil {
+		panic(err)
+	}
+	buildDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type env struct {
+	url    string
+	client *ofclient.Client
+	image  string
+}
+
+func start(t *testing.T) *env {
+	t.Helper()
+	f, err := fabric.Start(context.Background(), fabric.Options{DataDir: t.TempDir(), OpenFaaS: &openfaas.Options{Password: "secret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Stop)
+	c, err := ofclient.New(ofclient.Options{Gateway: f.URL, User: "admin", Password: "secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{url: f.URL, client: c, image: "file://" + bin}
+}
+
+type nodeInfo struct {
+	PID      int               `json:"pid"`
+	Platform map[string]string `json:"platform"`
+	Echo     map[string]any    `json:"echo"`
+}
+
+func TestDeployCallAndRemove(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	if err := e.client.Deploy(ctx, faas.Function{Name: "nodeinfo", Image: e.image, MemoryMB: 128}); err != nil {
+		t.Fatal(err)
+	}
+	status, err := e.client.Get(ctx, "nodeinfo")
+	if err != nil || status["image"] != e.image || status["namespace"] != openfaas.Namespace {
+		t.Fatalf("status %v %v", status, err)
+	}
+	first, err := e.client.Call(ctx, "nodeinfo", map[string]string{"from": "edge"})
+	if err != nil || !first.Success || !first.ColdStart || first.ID == "" {
+		t.Fatalf("first call %+v %v", first, err)
+	}
+	var info nodeInfo
+	json.Unmarshal(first.Result, &info)
+	if info.Platform["OPENFAAS_FUNCTION"] != "nodeinfo" || info.Echo["from"] != "edge" {
+		t.Errorf("the function saw %+v", info)
+	}
+	second, err := e.client.Call(ctx, "nodeinfo", nil)
+	var again nodeInfo
+	json.Unmarshal(second.Result, &again)
+	if err != nil || second.ColdStart || again.PID != info.PID {
+		t.Errorf("warm replica not reused: %+v pid %d then %d", second, info.PID, again.PID)
+	}
+	// Deploying again updates in place (PUT) with new replicas.
+	if err := e.client.Deploy(ctx, faas.Function{Name: "nodeinfo", Image: e.image}); err != nil {
+		t.Fatal(err)
+	}
+	third, _ := e.client.Call(ctx, "nodeinfo", nil)
+	if !third.ColdStart {
+		t.Error("the update kept the old replica")
+	}
+	if status, _ := e.client.Get(ctx, "nodeinfo"); status["invocationCount"].(float64) != 3 {
+		t.Errorf("invocation count %v", status["invocationCount"])
+	}
+	if err := e.client.Remove(ctx, "nodeinfo"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.Call(ctx, "nodeinfo", nil); !errors.Is(err, faas.ErrFunctionMissing) {
+		t.Errorf("call after remove: %v", err)
+	}
+	if err := e.client.Remove(ctx, "nodeinfo"); err != nil {
+		t.Errorf("remove of a missing function: %v", err)
+	}
+}
+
+func TestAsyncInvocationCallsBack(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	if err := e.client.Deploy(ctx, faas.Function{Name: "nodeinfo", Image: e.image}); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *http.Request, 1)
+	bodies := make(chan faas.Activation, 1)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		act, err := ofclient.Callback(r)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- r
+		bodies <- act
+	}))
+	defer receiver.Close()
+	id, err := e.client.InvokeAsync(ctx, "nodeinfo", map[string]string{"async": "yes"}, receiver.URL+"/done")
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-got:
+		act := <-bodies
+		if r.Header.Get("X-Call-Id") != id || r.Header.Get("X-Function-Name") != "nodeinfo" || r.Header.Get("X-Function-Status") != "200" || !act.Success {
+			t.Errorf("callback headers %v, activation %+v", r.Header, act)
+		}
+		var info nodeInfo
+		json.Unmarshal(act.Result, &info)
+		if info.Echo["async"] != "yes" {
+			t.Errorf("callback body %s", act.Result)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("no callback")
+	}
+}
+
+func TestGatewayRefusals(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	if err := e.client.Deploy(ctx, faas.Function{Name: "f", Image: "ghcr.io/example/fn:latest"}); !errors.Is(err, faas.ErrRejected) ||
+		!strings.Contains(err.Error(), "cannot be pulled") {
+		t.Errorf("registry image: %v", err)
+	}
+	if err := e.client.Deploy(ctx, faas.Function{Name: "nodeinfo", Image: e.image}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.InvokeAsync(ctx, "nodeinfo", nil, "::not a url"); !errors.Is(err, faas.ErrRejected) {
+		t.Errorf("bad callback URL: %v", err)
+	}
+	if _, err := e.client.InvokeAsync(ctx, "ghost", nil, ""); !errors.Is(err, faas.ErrFunctionMissing) {
+		t.Errorf("async call of a missing function: %v", err)
+	}
+	wrong, _ := ofclient.New(ofclient.Options{Gateway: e.url, User: "admin", Password: "nope"})
+	for _, c := range []*ofclient.Client{wrong} {
+		if _, err := c.Call(ctx, "nodeinfo", nil); !errors.Is(err, faas.ErrRejected) {
+			t.Errorf("call with the wrong password: %v", err)
+		}
+		if err := c.Deploy(ctx, faas.Function{Name: "x", Image: e.image}); !errors.Is(err, faas.ErrRejected) {
+			t.Errorf("deploy with the wrong password: %v", err)
+		}
+	}
+	for _, path := range []string{"/system/functions", "/function/nodeinfo"} {
+		resp, err := http.Get(e.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s without credentials: %d", path, resp.StatusCode)
+		}
+	}
+}
