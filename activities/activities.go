@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/deploy"
 	"github.com/fedkeeper/fedkeeper/faas"
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/model"
@@ -65,7 +66,7 @@ type Activities struct {
 	// Builds and redeploys are serialised: when thirty clients find their function gone
 	// at once, one of them redeploys it and the others reuse that deployment.
 	deployMu   sync.Mutex
-	packages   map[string][]byte    // built function code by func_path
+	builder    *deploy.Builder
 	deployedAt map[string]time.Time // last deployment per platform/cluster/function
 }
 
@@ -76,7 +77,8 @@ func New(deps Deps) *Activities {
 	}
 	return &Activities{
 		deps: deps, placements: deps.Config.ClientPlacements(),
-		packages: map[string][]byte{}, evaluators: map[model.Spec]*model.Evaluator{}, deployedAt: map[string]time.Time{},
+		evaluators: map[model.Spec]*model.Evaluator{}, deployedAt: map[string]time.Time{},
+		builder: deploy.NewBuilder(deps.Config, deps.BaseDir, deps.BuildDir),
 	}
 }
 
@@ -109,7 +111,7 @@ func providerKey(platform config.Platform, cluster string) string {
 func (a *Activities) provider(p config.Placement) (faas.Provider, error) {
 	prov, ok := a.deps.Providers[providerKey(p.Platform, p.Cluster)]
 	if !ok {
-		return nil, badConfig("client %d is placed on %s cluster %q, which this worker cannot reach (only OpenWhisk clusters are supported so far)", p.Client, p.Platform, p.Cluster)
+		return nil, badConfig("client %d is placed on %s cluster %q, which is not configured on this worker", p.Client, p.Platform, p.Cluster)
 	}
 	return prov, nil
 }

@@ -149,8 +149,13 @@ func (a *Activities) PollActivation(ctx context.Context, inv Invocation) (Client
 
 func (a *Activities) functionTimeout(p config.Placement) time.Duration {
 	fn := a.deps.Config.Scenarios.FederatedLearning.Functions[p.Function]
-	if fn.OpenWhisk != nil && fn.OpenWhisk.Timeout > 0 {
+	switch {
+	case p.Platform == config.OpenWhisk && fn.OpenWhisk != nil && fn.OpenWhisk.Timeout > 0:
 		return time.Duration(fn.OpenWhisk.Timeout) * time.Millisecond
+	case p.Platform == config.Google && fn.Google != nil:
+		if d, err := fn.Google.TimeoutDuration(); err == nil && d > 0 {
+			return d
+		}
 	}
 	return 5 * time.Minute
 }

@@ -3,16 +3,13 @@ package activities
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 
 	"github.com/fedkeeper/fedkeeper/config"
-	"github.com/fedkeeper/fedkeeper/faas"
 	"github.com/fedkeeper/fedkeeper/fl/model"
-	"github.com/fedkeeper/fedkeeper/functions/pack"
 	"github.com/fedkeeper/fedkeeper/weights"
 )
 
@@ -61,45 +58,20 @@ func (a *Activities) redeployIfOlder(ctx context.Context, p config.Placement, si
 }
 
 func (a *Activities) deployLocked(ctx context.Context, p config.Placement) error {
-	if p.Platform != config.OpenWhisk {
-		return badConfig("clients on %s (cluster %q) are not supported yet: this version runs clients on OpenWhisk only", p.Platform, p.Cluster)
-	}
 	prov, err := a.provider(p)
 	if err != nil {
 		return err
 	}
-	fn := a.deps.Config.Scenarios.FederatedLearning.Functions[p.Function]
-	if fn.OpenWhisk == nil {
-		return badConfig("function %q has no openwhisk section under scenarios.federated_learning.functions", p.Function)
-	}
-	code, err := a.packageFor(ctx, fn.OpenWhisk.FuncPath)
+	stop := heartbeatWhile(ctx, "packaging "+p.Function)
+	fn, err := a.builder.Function(ctx, p.Platform, p.Cluster, p.Function, a.deps.Config.Scenarios.FederatedLearning.Functions[p.Function])
+	stop()
 	if err != nil {
-		return badConfig("package function %q: %v", p.Function, err)
+		return badConfig("package %s for %s cluster %q: %v", p.Function, p.Platform, p.Cluster, err)
 	}
-	err = prov.Deploy(ctx, faas.Function{
-		Name: p.Function, Code: code, Kind: "go:1.22",
-		MemoryMB: fn.OpenWhisk.Memory, Timeout: time.Duration(fn.OpenWhisk.Timeout) * time.Millisecond,
-	})
-	if err != nil {
+	if err := prov.Deploy(ctx, fn); err != nil {
 		return classify(fmt.Errorf("deploy %s to %s cluster %q: %w", p.Function, p.Platform, p.Cluster, err))
 	}
 	return nil
-}
-
-// packageFor builds (once per worker) the deployable code of a func_path; the caller
-// holds deployMu.
-func (a *Activities) packageFor(ctx context.Context, funcPath string) ([]byte, error) {
-	if code, ok := a.packages[funcPath]; ok {
-		return code, nil
-	}
-	stop := heartbeatWhile(ctx, "building "+funcPath)
-	defer stop()
-	code, err := pack.OpenWhiskZip(ctx, funcPath, a.deps.BaseDir, filepath.Join(a.deps.BuildDir, "openwhisk"))
-	if err != nil {
-		return nil, err
-	}
-	a.packages[funcPath] = code
-	return code, nil
 }
 
 // InitGlobal writes the initial global model, version 0. Running it again is harmless:

@@ -6,6 +6,7 @@ package bootstrap
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -19,6 +20,8 @@ import (
 	"github.com/fedkeeper/fedkeeper/activities"
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/faas"
+	gcfclient "github.com/fedkeeper/fedkeeper/faas/gcf"
+	ofclient "github.com/fedkeeper/fedkeeper/faas/openfaas"
 	owclient "github.com/fedkeeper/fedkeeper/faas/openwhisk"
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/model"
@@ -65,8 +68,8 @@ func Sources(cfg *config.Config) (train, test mnist.Source, err error) {
 	return train, test, nil
 }
 
-// Providers builds an adapter for every configured cluster this version can drive.
-func Providers(cfg *config.Config) (map[string]faas.Provider, error) {
+// Providers builds an adapter for every configured cluster.
+func Providers(ctx context.Context, cfg *config.Config) (map[string]faas.Provider, error) {
 	out := map[string]faas.Provider{}
 	for name, c := range cfg.Providers.OpenWhisk {
 		if config.IsEmbedded(c.Auth.OWAPIHost) {
@@ -77,6 +80,35 @@ func Providers(cfg *config.Config) (map[string]faas.Provider, error) {
 			return nil, fmt.Errorf("providers.openwhisk.%s: %w", name, err)
 		}
 		out[string(config.OpenWhisk)+"/"+name] = cl
+	}
+	for name, c := range cfg.Providers.Google {
+		if c.Embedded() {
+			return nil, fmt.Errorf("Google cluster %s: no API endpoint (the embedded fabric is not running)", name)
+		}
+		project, region := c.ProjectAndRegion()
+		opts := gcfclient.Options{Endpoint: c.APIEndpoint, Project: project, Region: region, Token: c.AccessToken}
+		if opts.Token == "" && c.Auth.PrivateKey != "" {
+			key, err := json.Marshal(c.Auth)
+			if err != nil {
+				return nil, fmt.Errorf("providers.google.%s.auth: %w", name, err)
+			}
+			opts.CredentialsJSON = key
+		}
+		cl, err := gcfclient.New(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("providers.google.%s: %w", name, err)
+		}
+		out[string(config.Google)+"/"+name] = cl
+	}
+	for name, c := range cfg.Providers.OpenFaaS {
+		if c.Embedded() {
+			return nil, fmt.Errorf("OpenFaaS gateway %s: no address (the embedded fabric is not running)", name)
+		}
+		cl, err := ofclient.New(ofclient.Options{Gateway: c.Gateway, User: c.Auth.User, Password: c.Auth.Password})
+		if err != nil {
+			return nil, fmt.Errorf("providers.openfaas.%s: %w", name, err)
+		}
+		out[string(config.OpenFaaS)+"/"+name] = cl
 	}
 	return out, nil
 }
@@ -89,7 +121,7 @@ func Activities(ctx context.Context, cfg *config.Config, baseDir string, logger 
 	if err != nil {
 		return nil, nil, err
 	}
-	providers, err := Providers(cfg)
+	providers, err := Providers(ctx, cfg)
 	if err != nil {
 		_ = store.Close(context.Background())
 		return nil, nil, err

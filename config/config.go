@@ -8,6 +8,12 @@
 // FEDKEEPER_TEMPORAL_HOST_PORT or FEDKEEPER_SCENARIOS_FEDERATED_LEARNING_MONGO_CONFIG_URL.
 package config
 
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
 // EnvPrefix starts every environment variable that overrides a config key.
 const EnvPrefix = "FEDKEEPER"
 
@@ -61,6 +67,7 @@ type Stop struct {
 type Providers struct {
 	OpenWhisk map[string]OpenWhiskCluster `mapstructure:"openwhisk"`
 	Google    map[string]GoogleCluster    `mapstructure:"google"`
+	OpenFaaS  map[string]OpenFaaSCluster  `mapstructure:"openfaas"`
 }
 
 // OpenWhiskCluster is one OpenWhisk deployment.
@@ -113,22 +120,50 @@ type ClusterDescription struct {
 
 // GoogleCluster is one Google Cloud Functions project and region.
 type GoogleCluster struct {
+	// BaseURL is the seed's https://REGION-PROJECT.cloudfunctions.net/; region and
+	// project are read from it when not given.
 	BaseURL string     `mapstructure:"base_url"`
 	Auth    GoogleAuth `mapstructure:"auth"`
+	// APIEndpoint of the Cloud Functions API: empty means Google's (or, when base_url is
+	// empty too, the local fabric); "embedded" is the local fabric.
+	APIEndpoint string `mapstructure:"api_endpoint"`
+	Project     string `mapstructure:"project"`
+	Region      string `mapstructure:"region"`
+	// AccessToken is a static OAuth token used instead of the service-account key
+	// (for example from `gcloud auth print-access-token`); the local fabric's own.
+	AccessToken string              `mapstructure:"access_token"`
+	Fabric      FabricConfiguration `mapstructure:"fabric"`
 }
 
 // GoogleAuth is a service-account key as Google hands it out.
 type GoogleAuth struct {
-	Type                    string `mapstructure:"type"`
-	ProjectID               string `mapstructure:"project_id"`
-	PrivateKeyID            string `mapstructure:"private_key_id"`
-	PrivateKey              string `mapstructure:"private_key"`
-	ClientEmail             string `mapstructure:"client_email"`
-	ClientID                string `mapstructure:"client_id"`
-	AuthURI                 string `mapstructure:"auth_uri"`
-	TokenURI                string `mapstructure:"token_uri"`
-	AuthProviderX509CertURL string `mapstructure:"auth_provider_x509_cert_url"`
-	ClientX509CertURL       string `mapstructure:"client_x509_cert_url"`
+	Type                    string `mapstructure:"type" json:"type"`
+	ProjectID               string `mapstructure:"project_id" json:"project_id"`
+	PrivateKeyID            string `mapstructure:"private_key_id" json:"private_key_id"`
+	PrivateKey              string `mapstructure:"private_key" json:"private_key"`
+	ClientEmail             string `mapstructure:"client_email" json:"client_email"`
+	ClientID                string `mapstructure:"client_id" json:"client_id"`
+	AuthURI                 string `mapstructure:"auth_uri" json:"auth_uri"`
+	TokenURI                string `mapstructure:"token_uri" json:"token_uri"`
+	AuthProviderX509CertURL string `mapstructure:"auth_provider_x509_cert_url" json:"auth_provider_x509_cert_url"`
+	ClientX509CertURL       string `mapstructure:"client_x509_cert_url" json:"client_x509_cert_url"`
+}
+
+// OpenFaaSCluster is one OpenFaaS gateway, typically in front of edge devices.
+type OpenFaaSCluster struct {
+	// Gateway URL; empty or "embedded" starts the local fabric's gateway.
+	Gateway string       `mapstructure:"gateway"`
+	Auth    OpenFaaSAuth `mapstructure:"auth"`
+	// LocalImages says the gateway runs executables named by file:// images (the local
+	// fabric does); a real gateway pulls the docker_image of each function.
+	LocalImages bool                `mapstructure:"local_images"`
+	Fabric      FabricConfiguration `mapstructure:"fabric"`
+}
+
+// OpenFaaSAuth is the gateway's basic authentication.
+type OpenFaaSAuth struct {
+	User     string `mapstructure:"user"`
+	Password string `mapstructure:"password"`
 }
 
 // Scenarios are the seed's two scenarios: the FL experiment and the cluster test.
@@ -243,6 +278,7 @@ type OpenWhiskFunction struct {
 
 // GoogleFunction is a Cloud Function's deployment settings.
 type GoogleFunction struct {
+	// FuncPath is a Go package registering the function with functions-framework-go.
 	FuncPath       string `mapstructure:"func_path"`
 	Memory         string `mapstructure:"memory"`
 	Timeout        string `mapstructure:"timeout"`
@@ -254,12 +290,82 @@ type GoogleFunction struct {
 
 // OpenFaaSFunction is an OpenFaaS function's deployment settings.
 type OpenFaaSFunction struct {
-	FuncPath       string `mapstructure:"func_path"`
+	// FuncPath is a Go main package serving HTTP on $PORT, built for gateways that run
+	// local executables (the local fabric).
+	FuncPath string `mapstructure:"func_path"`
+	// DockerImage is what a real gateway pulls.
 	DockerImage    string `mapstructure:"docker_image"`
 	ParamsFilePath string `mapstructure:"params_file_path"`
+	Memory         int    `mapstructure:"memory"`
 }
 
 // IsEmbedded reports whether an address selects a built-in service.
 func IsEmbedded(address string) bool {
 	return address == "" || address == Embedded
+}
+
+// Embedded reports whether the cluster is the local fabric's.
+func (g GoogleCluster) Embedded() bool {
+	return g.APIEndpoint == Embedded || (g.APIEndpoint == "" && g.BaseURL == "")
+}
+
+// ProjectAndRegion are the cluster's: given, or read from base_url
+// (https://REGION-PROJECT.cloudfunctions.net/), or the service account's project.
+func (g GoogleCluster) ProjectAndRegion() (project, region string) {
+	project, region = g.Project, g.Region
+	host := strings.TrimPrefix(strings.TrimPrefix(g.BaseURL, "https://"), "http://")
+	host, _, _ = strings.Cut(host, "/")
+	if name, ok := strings.CutSuffix(host, ".cloudfunctions.net"); ok {
+		// Regions are two dash-separated words: us-central1, europe-west1.
+		if parts := strings.SplitN(name, "-", 3); len(parts) == 3 {
+			if region == "" {
+				region = parts[0] + "-" + parts[1]
+			}
+			if project == "" {
+				project = parts[2]
+			}
+		}
+	}
+	if project == "" {
+		project = g.Auth.ProjectID
+	}
+	if region == "" {
+		region = "us-central1"
+	}
+	return project, region
+}
+
+// Embedded reports whether the gateway is the local fabric's.
+func (o OpenFaaSCluster) Embedded() bool { return IsEmbedded(o.Gateway) }
+
+// MemoryMB reads the seed's memory notation ("2048MB", "2GB" or a number of MB).
+func (g GoogleFunction) MemoryMB() (int, error) {
+	m := strings.ToUpper(strings.TrimSpace(g.Memory))
+	if m == "" {
+		return 0, nil
+	}
+	mult := 1
+	switch {
+	case strings.HasSuffix(m, "GB"), strings.HasSuffix(m, "GI"):
+		mult, m = 1024, m[:len(m)-2]
+	case strings.HasSuffix(m, "MB"), strings.HasSuffix(m, "MI"):
+		m = m[:len(m)-2]
+	}
+	var n int
+	if _, err := fmt.Sscan(m, &n); err != nil || n <= 0 {
+		return 0, fmt.Errorf("must be a size like 512MB or 2GB, got %q", g.Memory)
+	}
+	return n * mult, nil
+}
+
+// TimeoutDuration reads the seed's timeout notation ("300s").
+func (g GoogleFunction) TimeoutDuration() (time.Duration, error) {
+	if g.Timeout == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(g.Timeout)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("must be a duration like 300s, got %q", g.Timeout)
+	}
+	return d, nil
 }

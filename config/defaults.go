@@ -78,7 +78,7 @@ func (c *Config) normalise() {
 		fl.MongoConfig.URL = "mongodb://" + u
 	}
 
-	if len(c.Providers.OpenWhisk) == 0 && len(c.Providers.Google) == 0 {
+	if len(c.Providers.OpenWhisk) == 0 && len(c.Providers.Google) == 0 && len(c.Providers.OpenFaaS) == 0 {
 		c.Providers.OpenWhisk = map[string]OpenWhiskCluster{"local": {}}
 	}
 	for name, cluster := range c.Providers.OpenWhisk {
@@ -94,12 +94,44 @@ func (c *Config) normalise() {
 	if fl.Functions == nil {
 		fl.Functions = map[string]Function{}
 	}
-	if _, ok := fl.Functions[DefaultClientFunction]; !ok && fl.ClientsInfo.ClientFunctions[0] == DefaultClientFunction {
-		fl.Functions[DefaultClientFunction] = Function{OpenWhisk: &OpenWhiskFunction{}}
+	if client, ok := fl.Functions[DefaultClientFunction]; fl.ClientsInfo.ClientFunctions[0] == DefaultClientFunction {
+		// The built-in client function gets a section for every platform its clients
+		// run on; a config that names its own function describes it itself.
+		if !ok || client.OpenWhisk == nil {
+			client.OpenWhisk = &OpenWhiskFunction{}
+		}
+		if client.Google == nil && (fl.ClientsInfo.GCFClientsCount > 0 || (len(c.Providers.OpenWhisk) == 0 && len(c.Providers.Google) > 0)) {
+			client.Google = &GoogleFunction{}
+		}
+		if client.OpenFaaS == nil && fl.ClientsInfo.EdgeClientsCount > 0 {
+			client.OpenFaaS = &OpenFaaSFunction{}
+		}
+		fl.Functions[DefaultClientFunction] = client
 	}
 	for name, fn := range fl.Functions {
+		builtIn := name == DefaultClientFunction || name == "nodeinfo"
+		if g := fn.Google; g != nil {
+			if g.FuncPath == "" && builtIn {
+				g.FuncPath = "./functions/gcf"
+			}
+			if g.Runtime == "" {
+				g.Runtime = "go122"
+			}
+			if g.EntryPoint == "" {
+				g.EntryPoint = name
+			}
+			if g.Memory == "" {
+				g.Memory = "512MB"
+			}
+			if g.Timeout == "" {
+				g.Timeout = "300s"
+			}
+		}
+		if of := fn.OpenFaaS; of != nil && of.FuncPath == "" && builtIn {
+			of.FuncPath = "./functions/openfaas"
+		}
 		if ow := fn.OpenWhisk; ow != nil {
-			if ow.FuncPath == "" && name == DefaultClientFunction {
+			if ow.FuncPath == "" && builtIn {
 				ow.FuncPath = "./functions/openwhisk"
 			}
 			if ow.Memory == 0 {

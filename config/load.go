@@ -105,6 +105,14 @@ func keepEmptySections(v *viper.Viper, cfg *Config) {
 			cfg.Providers.Google[name] = GoogleCluster{}
 		}
 	}
+	for _, name := range names("providers.openfaas") {
+		if _, ok := cfg.Providers.OpenFaaS[name]; !ok {
+			if cfg.Providers.OpenFaaS == nil {
+				cfg.Providers.OpenFaaS = map[string]OpenFaaSCluster{}
+			}
+			cfg.Providers.OpenFaaS[name] = OpenFaaSCluster{}
+		}
+	}
 	fixFunctions := func(prefix string, fns *map[string]Function) {
 		for _, name := range names(prefix) {
 			if *fns == nil {

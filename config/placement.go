@@ -20,7 +20,7 @@ type Placement struct {
 
 // ClientPlacements assigns every client to a platform and cluster the way the seed did:
 // the first ow_clients_count clients go to OpenWhisk, then gcf_clients_count to Google
-// Cloud Functions, then edge_clients_count to OpenFaaS edge devices; within a platform
+// Cloud Functions, then edge_clients_count to OpenFaaS gateways of edge devices; within a platform
 // the clients go round-robin over its clusters in name order. When no count is given,
 // every client runs on OpenWhisk (or on Google if no OpenWhisk cluster is configured).
 func (c *Config) ClientPlacements() []Placement {
@@ -35,6 +35,7 @@ func (c *Config) ClientPlacements() []Placement {
 	}
 	owClusters := sortedKeys(c.Providers.OpenWhisk)
 	gcfClusters := sortedKeys(c.Providers.Google)
+	edgeClusters := sortedKeys(c.Providers.OpenFaaS)
 	fn := ci.ClientFunctions[0]
 
 	placements := make([]Placement, 0, ci.TotalNumClients)
@@ -49,6 +50,6 @@ func (c *Config) ClientPlacements() []Placement {
 	}
 	add(ow, OpenWhisk, owClusters)
 	add(gcf, Google, gcfClusters)
-	add(edge, OpenFaaS, nil)
+	add(edge, OpenFaaS, edgeClusters)
 	return placements
 }

@@ -77,6 +77,9 @@ func (c *Config) Validate() error {
 	if ci.GCFClientsCount > 0 && len(c.Providers.Google) == 0 {
 		return keyErr("providers.google", "gcf_clients_count is %d but no Google Cloud Functions cluster is configured", ci.GCFClientsCount)
 	}
+	if ci.EdgeClientsCount > 0 && len(c.Providers.OpenFaaS) == 0 {
+		return keyErr("providers.openfaas", "edge_clients_count is %d but no OpenFaaS gateway is configured", ci.EdgeClientsCount)
+	}
 
 	if name := f.ServerConfig.ServerClusterName; name != "" {
 		_, ow := c.Providers.OpenWhisk[name]
@@ -103,7 +106,28 @@ func (c *Config) Validate() error {
 			return keyErr(key+".fabric.max_containers", "must not be negative, got %d", cluster.Fabric.MaxContainers)
 		}
 	}
+	for _, name := range sortedKeys(c.Providers.Google) {
+		g := c.Providers.Google[name]
+		if ep := g.APIEndpoint; ep != "" && ep != Embedded && !strings.HasPrefix(ep, "http://") && !strings.HasPrefix(ep, "https://") {
+			return keyErr("providers.google."+name+".api_endpoint", "must be an http(s) URL or %q, got %q", Embedded, ep)
+		}
+	}
+	for _, name := range sortedKeys(c.Providers.OpenFaaS) {
+		o := c.Providers.OpenFaaS[name]
+		if gw := o.Gateway; !IsEmbedded(gw) && !strings.HasPrefix(gw, "http://") && !strings.HasPrefix(gw, "https://") {
+			return keyErr("providers.openfaas."+name+".gateway", "must be an http(s) URL or %q, got %q", Embedded, gw)
+		}
+	}
 	for _, name := range sortedKeys(f.Functions) {
+		if g := f.Functions[name].Google; g != nil {
+			key := fl + ".functions." + name + ".google"
+			if _, err := g.MemoryMB(); err != nil {
+				return keyErr(key+".memory", "%v", err)
+			}
+			if _, err := g.TimeoutDuration(); err != nil {
+				return keyErr(key+".timeout", "%v", err)
+			}
+		}
 		if ow := f.Functions[name].OpenWhisk; ow != nil {
 			key := fl + ".functions." + name + ".openwhisk"
 			if ow.Memory < 0 {
@@ -119,7 +143,8 @@ func (c *Config) Validate() error {
 
 // ClusterNames lists every configured cluster, OpenWhisk first, each sorted.
 func (c *Config) ClusterNames() []string {
-	return append(sortedKeys(c.Providers.OpenWhisk), sortedKeys(c.Providers.Google)...)
+	names := append(sortedKeys(c.Providers.OpenWhisk), sortedKeys(c.Providers.Google)...)
+	return append(names, sortedKeys(c.Providers.OpenFaaS)...)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -56,11 +56,25 @@ temporal:
   task_queue: e2e
 stop:
   max_rounds: 2
+providers:
+  openwhisk:
+    local:
+      auth:
+        ow_api_host: embedded
+  google:
+    local:
+      api_endpoint: embedded
+  openfaas:
+    edge:
+      gateway: embedded
 scenarios:
   federated_learning:
     clients_info:
-      total_num_clients: 4
-      num_clients_per_round: 3
+      total_num_clients: 6
+      num_clients_per_round: 6
+      ow_clients_count: 2
+      gcf_clients_count: 2
+      edge_clients_count: 2
     data_sampling:
       model: mlp
       distribution: iid
@@ -75,6 +89,11 @@ scenarios:
         openwhisk:
           func_path: %[2]s/functions/openwhisk
           timeout: 180000
+        google:
+          func_path: %[2]s/functions/gcf
+          timeout: 180s
+        openfaas:
+          func_path: %[2]s/functions/openfaas
 `
 
 func TestExperimentEndToEnd(t *testing.T) {
@@ -217,7 +236,7 @@ func checkResultFiles(t *testing.T, outcome runner.Outcome, cfg *config.Config) 
 		t.Fatalf("rounds.csv: %v", rows)
 	}
 	for i, row := range rows[1:] {
-		if row[0] != fmt.Sprint(i+1) || row[1] != "3" {
+		if row[0] != fmt.Sprint(i+1) || row[1] != "6" {
 			t.Errorf("row %d: %v", i+1, row)
 		}
 		r := outcome.Result.Rounds[i]
@@ -267,7 +286,7 @@ func checkMongo(ctx context.Context, t *testing.T, cfg *config.Config, id string
 	}
 	for i, info := range infos[1:] {
 		r := outcome.Result.Rounds[i]
-		if info.Version != r.Version || info.Metrics == nil || info.Metrics.Accuracy != r.Accuracy || info.Updates != 3 || len(info.Clients) != 3 {
+		if info.Version != r.Version || info.Metrics == nil || info.Metrics.Accuracy != r.Accuracy || info.Updates != 6 || len(info.Clients) != 6 {
 			t.Errorf("stored v%d %+v does not match round %+v", info.Version, info, r)
 		}
 	}
@@ -354,21 +373,28 @@ var activationID = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 func checkRoundRecords(ctx context.Context, t *testing.T, c client.Client, id string) {
 	cold := 0
+	platforms := map[string]int{}
 	for round := 1; round <= 2; round++ {
 		var res workflows.RoundResult
 		if err := c.GetWorkflow(ctx, workflows.RoundWorkflowID(id, round), "").Get(ctx, &res); err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Selected) != 3 || len(res.Outcomes) != 3 {
+		if len(res.Selected) != 6 || len(res.Outcomes) != 6 {
 			t.Fatalf("round %d: %+v", round, res)
 		}
 		for _, o := range res.Outcomes {
-			if !o.Counted || o.Platform != "openwhisk" || o.Cluster != "local" || len(o.Runs) == 0 {
+			// Clients 0-1 on OpenWhisk, 2-3 on Cloud Functions, 4-5 on the OpenFaaS edge.
+			want := map[int]string{0: "openwhisk/local", 1: "openwhisk/local", 2: "google/local", 3: "google/local", 4: "openfaas/edge", 5: "openfaas/edge"}[o.Client]
+			platforms[o.Platform]++
+			if !o.Counted || o.Platform+"/"+o.Cluster != want || len(o.Runs) == 0 {
 				t.Errorf("round %d client %d: %+v", round, o.Client, o)
 				continue
 			}
 			run := o.Runs[len(o.Runs)-1]
-			if !activationID.MatchString(run.ActivationID) || run.Status != "success" || run.Samples != 600 || run.End.Before(run.Start) {
+			if o.Platform == "openwhisk" && !activationID.MatchString(run.ActivationID) {
+				t.Errorf("round %d client %d: activation id %q", round, o.Client, run.ActivationID)
+			}
+			if run.ActivationID == "" || run.Status != "success" || run.Samples != 600 || run.End.Before(run.Start) {
 				t.Errorf("round %d client %d run %+v", round, o.Client, run)
 			}
 			if run.ColdStart {
@@ -376,8 +402,11 @@ func checkRoundRecords(ctx context.Context, t *testing.T, c client.Client, id st
 			}
 		}
 	}
-	if cold == 0 {
-		t.Error("no activation was a cold start: the functions did not start as processes")
+	if cold < 3 {
+		t.Errorf("%d cold starts, want one per platform at least: the functions did not start as processes", cold)
+	}
+	if platforms["openwhisk"] != 4 || platforms["google"] != 4 || platforms["openfaas"] != 4 {
+		t.Errorf("clients per platform over two rounds: %v", platforms)
 	}
 }
 

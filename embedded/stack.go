@@ -21,6 +21,8 @@ import (
 	"github.com/fedkeeper/fedkeeper/embedded/mongodb"
 	"github.com/fedkeeper/fedkeeper/embedded/temporal"
 	"github.com/fedkeeper/fedkeeper/fabric"
+	"github.com/fedkeeper/fedkeeper/fabric/gcf"
+	"github.com/fedkeeper/fedkeeper/fabric/openfaas"
 	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
 	"github.com/fedkeeper/fedkeeper/logging"
 )
@@ -60,7 +62,8 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (*Stack, error
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded: create data directory: %w", err)
 	}
-	s := &Stack{Endpoints: discovery.Endpoints{OpenWhisk: map[string]discovery.FabricEndpoint{}, PID: os.Getpid(), Started: time.Now().UTC()},
+	s := &Stack{Endpoints: discovery.Endpoints{OpenWhisk: map[string]discovery.FabricEndpoint{},
+		Google: map[string]discovery.GoogleEndpoint{}, OpenFaaS: map[string]discovery.OpenFaaSEndpoint{}, PID: os.Getpid(), Started: time.Now().UTC()},
 		file: discovery.File(dataDir)}
 	ok := false
 	defer func() {
@@ -99,12 +102,35 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (*Stack, error
 		logger.Info("embedded MongoDB-compatible store started", "uri", s.MongoURI)
 	}
 
-	names := make([]string, 0, len(cfg.Providers.OpenWhisk))
-	for name := range cfg.Providers.OpenWhisk {
-		names = append(names, name)
+	if err := s.startFabrics(ctx, cfg, dataDir, logger); err != nil {
+		return nil, err
 	}
-	sort.Strings(names)
-	for _, name := range names {
+
+	if err := discovery.Write(s.file, s.Endpoints); err != nil {
+		return nil, err
+	}
+	ok = true
+	return s, nil
+}
+
+// startFabrics brings up one local fabric per embedded cluster, each speaking its
+// platform's API with credentials of its own.
+func (s *Stack) startFabrics(ctx context.Context, cfg *config.Config, dataDir string, logger *slog.Logger) error {
+	start := func(platform, name string, port int, opts fabric.Options) (*fabric.Fabric, error) {
+		opts.Addr = "127.0.0.1:0"
+		if port != 0 {
+			opts.Addr = fmt.Sprintf("127.0.0.1:%d", port)
+		}
+		opts.DataDir, opts.Logger = filepath.Join(dataDir, "fabric", platform+"-"+name), logger
+		f, err := fabric.Start(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("embedded: %s cluster %s: %w", platform, name, err)
+		}
+		s.fabrics = append(s.fabrics, f)
+		logger.Info("local FaaS fabric started", "platform", platform, "cluster", name, "url", f.URL)
+		return f, nil
+	}
+	for _, name := range sortedKeys(cfg.Providers.OpenWhisk) {
 		cluster := cfg.Providers.OpenWhisk[name]
 		if !config.IsEmbedded(cluster.Auth.OWAPIHost) {
 			continue
@@ -113,31 +139,71 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (*Stack, error
 		if auth == "" {
 			auth = randomAuth()
 		}
-		addr := "127.0.0.1:0"
-		if cluster.Fabric.Port != 0 {
-			addr = fmt.Sprintf("127.0.0.1:%d", cluster.Fabric.Port)
-		}
 		ns := cluster.Namespace
 		if ns == "" || ns == "_" {
 			ns = "guest"
 		}
-		f, err := fabric.Start(ctx, fabric.Options{
-			Addr: addr, DataDir: filepath.Join(dataDir, "fabric", name), Logger: logger,
+		f, err := start("openwhisk", name, cluster.Fabric.Port, fabric.Options{
 			OpenWhisk: &openwhisk.Options{Namespace: ns, Auth: auth, MaxContainers: cluster.Fabric.MaxContainers, Logger: logger},
 		})
 		if err != nil {
-			return nil, fmt.Errorf("embedded: OpenWhisk cluster %s: %w", name, err)
+			return err
 		}
-		s.fabrics = append(s.fabrics, f)
 		s.OpenWhisk[name] = discovery.FabricEndpoint{APIHost: f.URL, Auth: auth}
-		logger.Info("local FaaS fabric started", "cluster", name, "api_host", f.URL)
 	}
+	for _, name := range sortedKeys(cfg.Providers.Google) {
+		cluster := cfg.Providers.Google[name]
+		if !cluster.Embedded() {
+			continue
+		}
+		token := cluster.AccessToken
+		if token == "" {
+			token = randomHex(32)
+		}
+		f, err := start("google", name, cluster.Fabric.Port, fabric.Options{
+			GCF: &gcf.Options{Token: token, MaxInstances: cluster.Fabric.MaxContainers, Logger: logger},
+		})
+		if err != nil {
+			return err
+		}
+		s.Google[name] = discovery.GoogleEndpoint{APIEndpoint: f.URL + "/", Token: token}
+	}
+	for _, name := range sortedKeys(cfg.Providers.OpenFaaS) {
+		cluster := cfg.Providers.OpenFaaS[name]
+		if !cluster.Embedded() {
+			continue
+		}
+		user, password := cluster.Auth.User, cluster.Auth.Password
+		if user == "" {
+			user = "admin"
+		}
+		if password == "" {
+			password = randomHex(24)
+		}
+		f, err := start("openfaas", name, cluster.Fabric.Port, fabric.Options{
+			OpenFaaS: &openfaas.Options{User: user, Password: password, MaxInstances: cluster.Fabric.MaxContainers, Logger: logger},
+		})
+		if err != nil {
+			return err
+		}
+		s.OpenFaaS[name] = discovery.OpenFaaSEndpoint{Gateway: f.URL, User: user, Password: password}
+	}
+	return nil
+}
 
-	if err := discovery.Write(s.file, s.Endpoints); err != nil {
-		return nil, err
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	ok = true
-	return s, nil
+	sort.Strings(keys)
+	return keys
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // randomAuth makes an OpenWhisk-style uuid:key credential for an embedded fabric.

@@ -20,18 +20,33 @@ import (
 // Endpoints are the addresses of a running stack. They include the fabric's generated
 // credentials, so the file holding them is readable by its owner only.
 type Endpoints struct {
-	TemporalHostPort string                    `json:"temporal_host_port,omitempty"`
-	UIURL            string                    `json:"ui_url,omitempty"`
-	MongoURI         string                    `json:"mongo_uri,omitempty"`
-	OpenWhisk        map[string]FabricEndpoint `json:"openwhisk,omitempty"`
-	PID              int                       `json:"pid"`
-	Started          time.Time                 `json:"started"`
+	TemporalHostPort string                      `json:"temporal_host_port,omitempty"`
+	UIURL            string                      `json:"ui_url,omitempty"`
+	MongoURI         string                      `json:"mongo_uri,omitempty"`
+	OpenWhisk        map[string]FabricEndpoint   `json:"openwhisk,omitempty"`
+	Google           map[string]GoogleEndpoint   `json:"google,omitempty"`
+	OpenFaaS         map[string]OpenFaaSEndpoint `json:"openfaas,omitempty"`
+	PID              int                         `json:"pid"`
+	Started          time.Time                   `json:"started"`
 }
 
 // FabricEndpoint is one embedded OpenWhisk cluster.
 type FabricEndpoint struct {
 	APIHost string `json:"api_host"`
 	Auth    string `json:"auth"`
+}
+
+// GoogleEndpoint is one embedded Cloud Functions cluster.
+type GoogleEndpoint struct {
+	APIEndpoint string `json:"api_endpoint"`
+	Token       string `json:"token"`
+}
+
+// OpenFaaSEndpoint is one embedded OpenFaaS gateway.
+type OpenFaaSEndpoint struct {
+	Gateway  string `json:"gateway"`
+	User     string `json:"user"`
+	Password string `json:"password"`
 }
 
 // Needed reports whether the config asks for any embedded service.
@@ -41,6 +56,16 @@ func Needed(cfg *config.Config) bool {
 	}
 	for _, c := range cfg.Providers.OpenWhisk {
 		if config.IsEmbedded(c.Auth.OWAPIHost) {
+			return true
+		}
+	}
+	for _, c := range cfg.Providers.Google {
+		if c.Embedded() {
+			return true
+		}
+	}
+	for _, c := range cfg.Providers.OpenFaaS {
+		if c.Embedded() {
 			return true
 		}
 	}
@@ -136,5 +161,24 @@ func (e Endpoints) Apply(cfg *config.Config) *config.Config {
 		clusters[name] = c
 	}
 	out.Providers.OpenWhisk = clusters
+	google := make(map[string]config.GoogleCluster, len(out.Providers.Google))
+	for name, c := range out.Providers.Google {
+		if ep, ok := e.Google[name]; ok && c.Embedded() {
+			c.APIEndpoint, c.AccessToken = ep.APIEndpoint, ep.Token
+			if c.Project == "" {
+				c.Project = "fedkeeper-local"
+			}
+		}
+		google[name] = c
+	}
+	out.Providers.Google = google
+	faas := make(map[string]config.OpenFaaSCluster, len(out.Providers.OpenFaaS))
+	for name, c := range out.Providers.OpenFaaS {
+		if ep, ok := e.OpenFaaS[name]; ok && c.Embedded() {
+			c.Gateway, c.Auth.User, c.Auth.Password, c.LocalImages = ep.Gateway, ep.User, ep.Password, true
+		}
+		faas[name] = c
+	}
+	out.Providers.OpenFaaS = faas
 	return &out
 }
