@@ -124,10 +124,14 @@ func (a *Activities) placement(client int) (config.Placement, error) {
 }
 
 // heartbeatWhile records heartbeats every few seconds until stop is called, for
-// activities that block in one long call.
+// activities that block in one long call. stop returns once the heartbeats have ended,
+// so none is sent after the activity finished.
 func heartbeatWhile(ctx context.Context, details ...any) (stop func()) {
 	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		ticker := time.NewTicker(5 * time.Second)
 		defer ticker.Stop()
 		for {
@@ -141,7 +145,10 @@ func heartbeatWhile(ctx context.Context, details ...any) (stop func()) {
 			}
 		}
 	}()
-	return func() { close(done) }
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }
 
 // clientSeed derives a client's training seed from the experiment's, so every client

@@ -35,38 +35,51 @@ func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (Aggregat
 	if err != nil {
 		return AggregateResult{}, badConfig("%v", err)
 	}
-	clients := append([]int(nil), in.Clients...)
-	sort.Ints(clients)
+	wanted := map[int]bool{}
+	for _, c := range in.Clients {
+		wanted[c] = true
+	}
 	acc := fedavg.NewAccumulator(model.NumParams(manifest))
 	res := AggregateResult{Version: version}
-	for _, client := range clients {
+	seen := map[int]bool{}
+	reject := func(client int, reason string) {
+		res.Rejected = append(res.Rejected, Rejection{Client: client, Reason: reason})
+	}
+	err = store.EachUpdate(ctx, in.Experiment, in.Round, func(client int, u weights.Update, damaged error) error {
 		activity.RecordHeartbeat(ctx, client)
-		u, err := store.GetUpdate(ctx, in.Experiment, in.Round, client)
-		if err != nil && !errors.Is(err, weights.ErrNotFound) && !errors.Is(err, weights.ErrDamaged) {
-			return AggregateResult{}, err // the store is unwell: retry the whole aggregation
+		if !wanted[client] || seen[client] {
+			return nil // a client that did not report in time, or a duplicate
 		}
-		reason := ""
+		seen[client] = true
 		switch {
-		case err != nil:
-			reason = err.Error()
-		case u.Round != in.Round || u.BaseVersion != in.BaseVersion:
-			reason = fmt.Sprintf("update is for round %d from version %d, want round %d from version %d", u.Round, u.BaseVersion, in.Round, in.BaseVersion)
+		case damaged != nil:
+			reject(client, damaged.Error())
+		case u.BaseVersion != in.BaseVersion:
+			reject(client, fmt.Sprintf("update is for round %d from version %d, want round %d from version %d", u.Round, u.BaseVersion, in.Round, in.BaseVersion))
 		case !model.SameManifest(u.Manifest, manifest):
-			reason = "update has another model's shape"
+			reject(client, "update has another model's shape")
 		default:
 			if err := acc.Add(u.Params, u.Samples); err != nil {
-				reason = err.Error()
+				reject(client, err.Error())
+				return nil
 			}
+			res.Counted = append(res.Counted, client)
 		}
-		if reason != "" {
-			res.Rejected = append(res.Rejected, Rejection{Client: client, Reason: reason})
-			continue
-		}
-		res.Counted = append(res.Counted, client)
+		return nil
+	})
+	if err != nil {
+		return AggregateResult{}, err // the store is unwell: retry the whole aggregation
 	}
+	for _, c := range in.Clients {
+		if !seen[c] {
+			reject(c, "no update stored")
+		}
+	}
+	sort.Ints(res.Counted)
+	sort.Slice(res.Rejected, func(i, j int) bool { return res.Rejected[i].Client < res.Rejected[j].Client })
 	if acc.Count() == 0 {
 		return AggregateResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("round %d: none of %d updates could be aggregated", in.Round, len(clients)), ErrTypeNoUpdates, nil)
+			fmt.Sprintf("round %d: none of %d updates could be aggregated", in.Round, len(in.Clients)), ErrTypeNoUpdates, nil)
 	}
 	avg, err := acc.Average()
 	if err != nil {

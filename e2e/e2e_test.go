@@ -270,8 +270,24 @@ func checkMongo(ctx context.Context, t *testing.T, cfg *config.Config, id string
 		if fmt.Sprint(doc["version"]) != fmt.Sprint(v) && !(v == 0 && doc["version"] == nil) {
 			t.Errorf("doc %d has version %v", v, doc["version"])
 		}
-		if data, ok := doc["data"].(primitive.Binary); !ok || len(data.Data) != 4*397510 {
-			t.Errorf("v%d: data is %T, want %d bytes of float32", v, doc["data"], 4*397510)
+		// The parameters are in the collection the document names, in chunks.
+		blob, _ := doc["blob"].(string)
+		chunks, err := mongoClient.Database(mc.DB).Collection(blob).Find(ctx, bson.M{}, options.Find().SetBatchSize(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := 0
+		for chunks.Next(ctx) {
+			var chunk struct {
+				Data primitive.Binary `bson:"data"`
+			}
+			if err := chunks.Decode(&chunk); err != nil {
+				t.Fatal(err)
+			}
+			size += len(chunk.Data.Data)
+		}
+		if size != 4*397510 {
+			t.Errorf("v%d: %d bytes in %q, want %d bytes of float32", v, size, blob, 4*397510)
 		}
 	}
 	// The weights decode and the final version beats the initial one on the test set.
@@ -316,6 +332,10 @@ func checkMongo(ctx context.Context, t *testing.T, cfg *config.Config, id string
 	n, err := mongoClient.Database(mc.DB).Collection(mc.Collection+"_updates").CountDocuments(ctx, bson.M{"experiment": id})
 	if err != nil || n != 0 {
 		t.Errorf("%d client updates left after aggregation (%v)", n, err)
+	}
+	blobs, err := mongoClient.Database(mc.DB).ListCollectionNames(ctx, bson.M{"name": bson.M{"$regex": "^" + mc.Collection + "_blob_"}})
+	if err != nil || len(blobs) != 3 {
+		t.Errorf("%d parameter collections, want one per global version (3): %v %v", len(blobs), blobs, err)
 	}
 }
 

@@ -25,13 +25,16 @@ var ErrConflict = errors.New("weights: version already stored with different con
 type Options struct {
 	URI string
 	DB  string
-	// Collection holds the global versions; client updates go to Collection+"_updates".
+	// Collection describes the global versions; client updates are described in
+	// Collection+"_updates"; the parameters of each live in Collection+"_blob_…".
 	Collection string
 }
 
 // Store reads and writes weights in MongoDB.
 type Store struct {
 	client  *mongo.Client
+	db      *mongo.Database
+	prefix  string
 	globals *mongo.Collection
 	updates *mongo.Collection
 }
@@ -54,7 +57,8 @@ func Connect(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("weights: MongoDB at %s does not answer: %w", redact(opts.URI), err)
 	}
 	db := client.Database(opts.DB)
-	return &Store{client: client, globals: db.Collection(opts.Collection), updates: db.Collection(opts.Collection + "_updates")}, nil
+	return &Store{client: client, db: db, prefix: opts.Collection,
+		globals: db.Collection(opts.Collection), updates: db.Collection(opts.Collection + "_updates")}, nil
 }
 
 // Close disconnects.
@@ -139,7 +143,7 @@ type weightsDoc struct {
 	DType       string     `bson:"dtype"`
 	Count       int        `bson:"count"`
 	Checksum    string     `bson:"sha256"`
-	Data        []byte     `bson:"data"`
+	Blob        string     `bson:"blob"`
 	Created     time.Time  `bson:"created"`
 	Metrics     *Evaluated `bson:"metrics,omitempty"`
 }
@@ -174,25 +178,40 @@ func (s *Store) PutGlobal(ctx context.Context, g Global) (GlobalInfo, error) {
 	if model.NumParams(g.Manifest) != len(g.Params) {
 		return GlobalInfo{}, fmt.Errorf("weights: global v%d has %d values, manifest needs %d", g.Version, len(g.Params), model.NumParams(g.Manifest))
 	}
+	id := globalID(g.Experiment, g.Version)
 	data, sum := Encode(g.Params)
-	doc := weightsDoc{
-		ID: globalID(g.Experiment, g.Version), Experiment: g.Experiment, Version: g.Version, Round: g.Version,
-		Updates: g.Updates, Samples: g.Samples, Clients: g.Clients, Manifest: toManifestDocs(g.Manifest), DType: "float32",
-		Count: len(g.Params), Checksum: sum, Data: data, Created: time.Now().UTC().Truncate(time.Millisecond),
-	}
-	_, err := s.globals.InsertOne(ctx, doc)
-	if err == nil {
-		return infoOf(doc), nil
-	}
-	if !mongo.IsDuplicateKeyError(err) {
-		return GlobalInfo{}, fmt.Errorf("weights: store global v%d of %s: %w", g.Version, g.Experiment, err)
-	}
-	existing, err := s.GlobalInfo(ctx, g.Experiment, g.Version)
-	if err != nil {
+	if existing, err := s.GlobalInfo(ctx, g.Experiment, g.Version); err == nil {
+		return sameOrConflict(existing, sum)
+	} else if !errors.Is(err, ErrNotFound) {
 		return GlobalInfo{}, err
 	}
+	doc := weightsDoc{
+		ID: id, Experiment: g.Experiment, Version: g.Version, Round: g.Version,
+		Updates: g.Updates, Samples: g.Samples, Clients: g.Clients, Manifest: toManifestDocs(g.Manifest), DType: "float32",
+		Count: len(g.Params), Checksum: sum, Blob: s.blobName(id), Created: time.Now().UTC().Truncate(time.Millisecond),
+	}
+	// The bytes first: a description is only written once what it describes is stored.
+	if err := s.putBlob(ctx, doc.Blob, data); err != nil {
+		return GlobalInfo{}, fmt.Errorf("store global v%d of %s: %w", g.Version, g.Experiment, err)
+	}
+	_, err := s.globals.InsertOne(ctx, doc)
+	if mongo.IsDuplicateKeyError(err) {
+		// Another writer won the race; both wrote the same id's blob.
+		existing, err := s.GlobalInfo(ctx, g.Experiment, g.Version)
+		if err != nil {
+			return GlobalInfo{}, err
+		}
+		return sameOrConflict(existing, sum)
+	}
+	if err != nil {
+		return GlobalInfo{}, fmt.Errorf("weights: store global v%d of %s: %w", g.Version, g.Experiment, err)
+	}
+	return infoOf(doc), nil
+}
+
+func sameOrConflict(existing GlobalInfo, sum string) (GlobalInfo, error) {
 	if existing.Checksum != sum {
-		return GlobalInfo{}, fmt.Errorf("%w: %s v%d", ErrConflict, g.Experiment, g.Version)
+		return GlobalInfo{}, fmt.Errorf("%w: %s v%d", ErrConflict, existing.Experiment, existing.Version)
 	}
 	return existing, nil
 }
@@ -200,6 +219,20 @@ func (s *Store) PutGlobal(ctx context.Context, g Global) (GlobalInfo, error) {
 func infoOf(d weightsDoc) GlobalInfo {
 	return GlobalInfo{Experiment: d.Experiment, Version: d.Version, Updates: d.Updates, Samples: d.Samples, Clients: d.Clients,
 		Checksum: d.Checksum, Created: d.Created, Metrics: d.Metrics}
+}
+
+// readParams loads and verifies the parameters a description points at.
+func (s *Store) readParams(ctx context.Context, doc weightsDoc) ([]model.Param, []float32, error) {
+	manifest := fromManifestDocs(doc.Manifest)
+	data, err := s.getBlob(ctx, doc.Blob, 4*doc.Count)
+	if err != nil {
+		return nil, nil, err
+	}
+	params, err := Decode(data, manifest, doc.Checksum)
+	if err != nil {
+		return nil, nil, err
+	}
+	return manifest, params, nil
 }
 
 // GetGlobal reads and verifies a global version.
@@ -211,8 +244,7 @@ func (s *Store) GetGlobal(ctx context.Context, experiment string, version int) (
 		}
 		return Global{}, fmt.Errorf("weights: read global v%d of %s: %w", version, experiment, err)
 	}
-	manifest := fromManifestDocs(doc.Manifest)
-	params, err := Decode(doc.Data, manifest, doc.Checksum)
+	manifest, params, err := s.readParams(ctx, doc)
 	if err != nil {
 		return Global{}, fmt.Errorf("global v%d of %s: %w", version, experiment, err)
 	}
@@ -220,8 +252,8 @@ func (s *Store) GetGlobal(ctx context.Context, experiment string, version int) (
 		Updates: doc.Updates, Samples: doc.Samples, Clients: doc.Clients}, nil
 }
 
-// infoProjection leaves out the parameters.
-var infoProjection = bson.M{"data": 0, "manifest": 0}
+// infoProjection leaves out the manifest.
+var infoProjection = bson.M{"manifest": 0}
 
 // GlobalInfo reads a global version's description without its parameters.
 func (s *Store) GlobalInfo(ctx context.Context, experiment string, version int) (GlobalInfo, error) {
@@ -238,7 +270,6 @@ func (s *Store) GlobalInfo(ctx context.Context, experiment string, version int) 
 
 // ListGlobals describes every stored version of an experiment, oldest first.
 func (s *Store) ListGlobals(ctx context.Context, experiment string) ([]GlobalInfo, error) {
-	// A small batch size: FerretDB does not cap reply batches by size.
 	cur, err := s.globals.Find(ctx, bson.M{"experiment": experiment},
 		options.Find().SetProjection(infoProjection).SetSort(bson.M{"version": 1}).SetBatchSize(100))
 	if err != nil {
@@ -277,7 +308,10 @@ func (s *Store) PutUpdate(ctx context.Context, u Update) error {
 	doc := weightsDoc{
 		ID: id, Experiment: u.Experiment, Round: u.Round, Client: u.Client, BaseVersion: u.BaseVersion,
 		Samples: u.Samples, Loss: u.Loss, Manifest: toManifestDocs(u.Manifest), DType: "float32",
-		Count: len(u.Params), Checksum: sum, Data: data, Created: time.Now().UTC().Truncate(time.Millisecond),
+		Count: len(u.Params), Checksum: sum, Blob: s.blobName(id), Created: time.Now().UTC().Truncate(time.Millisecond),
+	}
+	if err := s.putBlob(ctx, doc.Blob, data); err != nil {
+		return fmt.Errorf("store update %s: %w", id, err)
 	}
 	if _, err := s.updates.ReplaceOne(ctx, bson.M{"_id": id}, doc, options.Replace().SetUpsert(true)); err != nil {
 		return fmt.Errorf("weights: store update %s: %w", id, err)
@@ -295,17 +329,61 @@ func (s *Store) GetUpdate(ctx context.Context, experiment string, round, client 
 		}
 		return Update{}, fmt.Errorf("weights: read update %s: %w", id, err)
 	}
-	manifest := fromManifestDocs(doc.Manifest)
-	params, err := Decode(doc.Data, manifest, doc.Checksum)
+	return s.update(ctx, doc)
+}
+
+func (s *Store) update(ctx context.Context, doc weightsDoc) (Update, error) {
+	manifest, params, err := s.readParams(ctx, doc)
 	if err != nil {
-		return Update{}, fmt.Errorf("update %s: %w", id, err)
+		return Update{}, fmt.Errorf("update %s: %w", doc.ID, err)
 	}
-	return Update{Experiment: experiment, Round: doc.Round, Client: doc.Client, BaseVersion: doc.BaseVersion,
+	return Update{Experiment: doc.Experiment, Round: doc.Round, Client: doc.Client, BaseVersion: doc.BaseVersion,
 		Samples: doc.Samples, Loss: doc.Loss, Manifest: manifest, Params: params}, nil
+}
+
+// roundUpdates lists a round's update descriptions.
+func (s *Store) roundUpdates(ctx context.Context, experiment string, round int) ([]weightsDoc, error) {
+	cur, err := s.updates.Find(ctx, bson.M{"experiment": experiment, "round": round}, options.Find().SetSort(bson.M{"client": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("weights: list updates of %s round %d: %w", experiment, round, err)
+	}
+	var docs []weightsDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("weights: list updates of %s round %d: %w", experiment, round, err)
+	}
+	return docs, nil
+}
+
+// EachUpdate streams a round's stored updates in client order. fn gets each update, or
+// the error that makes it unusable (damaged data); an error returned by fn stops the pass.
+func (s *Store) EachUpdate(ctx context.Context, experiment string, round int, fn func(client int, u Update, err error) error) error {
+	docs, err := s.roundUpdates(ctx, experiment, round)
+	if err != nil {
+		return err
+	}
+	for _, doc := range docs {
+		u, err := s.update(ctx, doc)
+		if err != nil && !errors.Is(err, ErrDamaged) {
+			return err
+		}
+		if err := fn(doc.Client, u, err); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DeleteRoundUpdates removes a round's client updates once its global version holds them.
 func (s *Store) DeleteRoundUpdates(ctx context.Context, experiment string, round int) (int, error) {
+	docs, err := s.roundUpdates(ctx, experiment, round)
+	if err != nil {
+		return 0, err
+	}
+	for _, doc := range docs {
+		if err := s.dropBlob(ctx, doc.Blob); err != nil {
+			return 0, err
+		}
+	}
 	res, err := s.updates.DeleteMany(ctx, bson.M{"experiment": experiment, "round": round})
 	if err != nil {
 		return 0, fmt.Errorf("weights: delete updates of %s round %d: %w", experiment, round, err)

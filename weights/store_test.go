@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"go.mongodb.org/mongo-driver/bson"
+
 	"github.com/fedkeeper/fedkeeper/embedded/mongodb"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 )
@@ -125,4 +127,36 @@ func TestDecodeRefusesDamage(t *testing.T) {
 func nanValue() float64 {
 	zero := 0.0
 	return zero / zero
+}
+
+func TestLargeTensorsAreChunkedAndDamageIsCaught(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	// 3M values = 12 MB: three chunks, each far below the 16 MB document limit.
+	manifest := []model.Param{{Name: "big", Shape: []int{3, 1000, 1000}}}
+	params := make([]float32, 3_000_000)
+	for i := range params {
+		params[i] = float32(i%1000) / 7
+	}
+	if _, err := s.PutGlobal(ctx, Global{Experiment: "big", Version: 0, Manifest: manifest, Params: params}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetGlobal(ctx, "big", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Params) != len(params) || got.Params[2_999_999] != params[2_999_999] {
+		t.Fatalf("read back %d values", len(got.Params))
+	}
+	blob := s.db.Collection(s.blobName(globalID("big", 0)))
+	if n, _ := blob.CountDocuments(ctx, bson.M{}); n != 3 {
+		t.Errorf("%d chunks, want 3", n)
+	}
+	// A lost chunk is detected, not read as a shorter model.
+	if _, err := blob.DeleteOne(ctx, bson.M{"_id": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetGlobal(ctx, "big", 0); !errors.Is(err, ErrDamaged) {
+		t.Errorf("read with a chunk missing: %v", err)
+	}
 }
