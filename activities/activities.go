@@ -58,6 +58,7 @@ type Deps struct {
 type Activities struct {
 	deps       Deps
 	placements []config.Placement
+	checkEvery time.Duration
 
 	mu         sync.Mutex
 	test       *mnist.Dataset
@@ -76,7 +77,7 @@ func New(deps Deps) *Activities {
 		deps.Logger = slog.Default()
 	}
 	return &Activities{
-		deps: deps, placements: deps.Config.ClientPlacements(),
+		deps: deps, placements: deps.Config.ClientPlacements(), checkEvery: checkEvery,
 		evaluators: map[model.Spec]*model.Evaluator{}, deployedAt: map[string]time.Time{},
 		builder: deploy.NewBuilder(deps.Config, deps.BaseDir, deps.BuildDir),
 	}

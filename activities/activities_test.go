@@ -248,3 +248,28 @@ func TestAggregateCountsGoodUpdatesOnce(t *testing.T) {
 		t.Errorf("aggregated updates not deleted: %v", err)
 	}
 }
+
+// vanishingProvider never finishes an activation and has lost its function.
+type vanishingProvider struct{ fakeProvider }
+
+func (v *vanishingProvider) Exists(context.Context, string) (bool, error) { return false, nil }
+
+func TestPendingActivationOfAVanishedFunctionIsLost(t *testing.T) {
+	prov := &vanishingProvider{fakeProvider{deployed: true, activations: map[string]faas.Activation{}}}
+	acts := newActivities(t, prov, nil)
+	acts.checkEvery = time.Millisecond
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivityWithOptions(acts, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+	val, err := env.ExecuteActivity(acts.PollActivation, Invocation{Client: 1, ActivationID: "gone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run ClientRun
+	if err := val.Get(&run); err != nil {
+		t.Fatal(err)
+	}
+	if run.Success || run.Status != "lost" || !strings.Contains(run.Error, "disappeared") {
+		t.Errorf("run %+v", run)
+	}
+}

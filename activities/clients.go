@@ -94,8 +94,12 @@ func (a *Activities) call(ctx context.Context, p config.Placement, caller faas.C
 const maxPollDelay = 250 * time.Millisecond
 
 // lostAfter is how long past a function's own time limit an activation may stay
-// unreported before the keeper counts it lost and invokes the client again.
+// unreported before the keeper counts it lost and invokes the client again (it may
+// have queued that long on a busy cluster).
 const lostAfter = 30 * time.Minute
+
+// checkEvery is how often a long-pending activation's function is checked for existence.
+const checkEvery = 5 * time.Second
 
 // PollActivation waits for a client's activation to finish, heartbeating meanwhile.
 // A retried poll resumes waiting for the same activation instead of starting a new one.
@@ -122,10 +126,21 @@ func (a *Activities) PollActivation(ctx context.Context, inv Invocation) (Client
 	limit := lostAfter + a.functionTimeout(p)
 	deadline := time.Now().Add(limit)
 	delay := 50 * time.Millisecond
+	checker, canCheck := prov.(faas.Checker)
+	nextCheck := time.Now().Add(a.checkEvery)
 	for {
 		act, err := starter.Activation(ctx, p.Function, inv.ActivationID)
 		if err == nil {
 			return toClientRun(inv, act), nil
+		}
+		if canCheck && errors.Is(err, faas.ErrNotReady) && time.Now().After(nextCheck) {
+			// A platform that lost its functions (a restarted cluster) lost their
+			// activations too: say so now instead of waiting out the deadline.
+			nextCheck = time.Now().Add(a.checkEvery)
+			if exists, cerr := checker.Exists(ctx, p.Function); cerr == nil && !exists {
+				return ClientRun{Client: inv.Client, ActivationID: inv.ActivationID, Status: "lost",
+					Error: "the function disappeared from its cluster while the activation was pending"}, nil
+			}
 		}
 		if !errors.Is(err, faas.ErrNotReady) {
 			if errors.Is(err, faas.ErrRejected) {

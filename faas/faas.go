@@ -63,6 +63,12 @@ type Starter interface {
 	Activation(ctx context.Context, name, id string) (Activation, error)
 }
 
+// Checker tells whether a function is deployed. A poller uses it to tell a slow
+// activation from a lost one: an activation of a function that is gone will never finish.
+type Checker interface {
+	Exists(ctx context.Context, name string) (bool, error)
+}
+
 // Caller invokes and waits for the answer in one request.
 type Caller interface {
 	// Call runs the function and returns its finished activation. A function that ran

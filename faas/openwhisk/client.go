@@ -45,7 +45,11 @@ type Client struct {
 	http      *http.Client
 }
 
-var _ faas.Provider = (*Client)(nil)
+var (
+	_ faas.Provider = (*Client)(nil)
+	_ faas.Starter  = (*Client)(nil)
+	_ faas.Checker  = (*Client)(nil)
+)
 
 // New checks the options and builds a client; it does not contact the cluster.
 func New(opts Options) (*Client, error) {
@@ -340,6 +344,15 @@ func (c *Client) Remove(ctx context.Context, name string) error {
 		return nil
 	}
 	return err
+}
+
+// Exists implements faas.Checker.
+func (c *Client) Exists(ctx context.Context, name string) (bool, error) {
+	_, err := c.GetAction(ctx, name)
+	if errors.Is(err, faas.ErrFunctionMissing) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // Invoke implements faas.Provider.
