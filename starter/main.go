@@ -1,6 +1,8 @@
 // Command starter runs a FedKeeper experiment: `starter -config config.yaml`. When the
-// config leaves Temporal, MongoDB or an OpenWhisk cluster empty (or "embedded"), it
-// brings those up in process first; it also runs a worker unless told not to.
+// config leaves Temporal, MongoDB or a cluster empty (or "embedded"), it brings those up
+// in process first; it also runs a worker unless told not to. Like the seed's main.py,
+// -r removes the experiment's functions from their clusters, -d deploys them and -s
+// starts learning (the default when neither -r nor -d is given).
 package main
 
 import (
@@ -9,11 +11,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/fedkeeper/fedkeeper/bootstrap"
+	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/deploy"
 	"github.com/fedkeeper/fedkeeper/embedded"
-	"github.com/fedkeeper/fedkeeper/embedded/discovery"
 	"github.com/fedkeeper/fedkeeper/runner"
 )
 
@@ -26,7 +30,13 @@ func run() int {
 	forceNew := flag.Bool("new", false, "start a new experiment even if one of this config is still running")
 	noWorker := flag.Bool("no-worker", false, "do not run a worker in this process (use separate `worker` processes)")
 	jsonLogs := flag.Bool("json-logs", false, "write logs as JSON")
+	remove := flag.Bool("r", false, "remove the experiment's client and server functions from their clusters")
+	deployFns := flag.Bool("d", false, "deploy the experiment's client and server functions")
+	learn := flag.Bool("s", false, "start learning (the default unless -r or -d is given)")
 	flag.Parse()
+	if !*remove && !*deployFns {
+		*learn = true
+	}
 
 	cfg, logger, baseDir, err := bootstrap.Setup(*configPath, *jsonLogs)
 	if err != nil {
@@ -36,27 +46,20 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	resolved := cfg
-	if discovery.Needed(cfg) {
-		// Join a stack already running for this data_dir (see the stack command), or
-		// bring one up for the length of this run.
-		if endpoints, err := discovery.Find(cfg); err == nil {
-			resolved = endpoints.Apply(cfg)
-			logger.Info("joined the running embedded stack", "pid", endpoints.PID)
-			if endpoints.UIURL != "" {
-				fmt.Printf("Temporal Web UI: %s/namespaces/%s/workflows\n", endpoints.UIURL, cfg.Temporal.Namespace)
-			}
-		} else {
-			stack, err := embedded.Start(ctx, cfg, embedded.Options{Logger: logger})
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "embedded stack:", err)
-				return 1
-			}
-			defer stack.Stop()
-			resolved = stack.Endpoints.Apply(cfg)
-			if stack.UIURL != "" {
-				fmt.Printf("Temporal Web UI: %s/namespaces/%s/workflows (while this runs; `bin/stack` keeps it up)\n", stack.UIURL, cfg.Temporal.Namespace)
-			}
+	resolved, stopStack, err := embedded.Resolve(ctx, cfg, logger, os.Stdout)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer stopStack()
+
+	if *remove || *deployFns {
+		if err := manageFunctions(ctx, resolved, baseDir, *remove, *deployFns); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if !*learn {
+			return 0
 		}
 	}
 
@@ -87,4 +90,30 @@ func run() int {
 		return 1
 	}
 	return 0
+}
+
+// manageFunctions removes and then deploys the experiment's functions, as main.py -r -d.
+func manageFunctions(ctx context.Context, cfg *config.Config, baseDir string, remove, deployFns bool) error {
+	targets, err := deploy.ExperimentTargets(cfg)
+	if err != nil {
+		return err
+	}
+	providers, err := bootstrap.Providers(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if remove {
+		fmt.Println("removing the experiment's functions")
+		if err := deploy.Remove(ctx, providers, targets, os.Stdout); err != nil {
+			return err
+		}
+	}
+	if deployFns {
+		fmt.Println("deploying the experiment's functions")
+		builder := deploy.NewBuilder(cfg, baseDir, filepath.Join(cfg.DataDir, "build"))
+		if err := deploy.Deploy(ctx, builder, providers, cfg.Scenarios.FederatedLearning.Functions, targets, os.Stdout); err != nil {
+			return err
+		}
+	}
+	return nil
 }

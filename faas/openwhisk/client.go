@@ -49,6 +49,7 @@ var (
 	_ faas.Provider = (*Client)(nil)
 	_ faas.Starter  = (*Client)(nil)
 	_ faas.Checker  = (*Client)(nil)
+	_ faas.Caller   = (*Client)(nil)
 )
 
 // New checks the options and builds a client; it does not contact the cluster.
@@ -344,6 +345,35 @@ func (c *Client) Remove(ctx context.Context, name string) error {
 		return nil
 	}
 	return err
+}
+
+// Call implements faas.Caller with a blocking invocation. OpenWhisk waits at most 60 s
+// for a blocking call and then answers 202 with only the activation id; Call then polls
+// the activation until it finishes or ctx ends.
+func (c *Client) Call(ctx context.Context, name string, params any) (faas.Activation, error) {
+	inv, err := c.InvokeAction(ctx, name, params, true)
+	if err != nil {
+		return faas.Activation{}, err
+	}
+	if inv.Record != nil {
+		return ToActivation(*inv.Record), nil
+	}
+	delay := 100 * time.Millisecond
+	for {
+		rec, err := c.GetActivation(ctx, inv.ActivationID)
+		if err == nil {
+			return ToActivation(rec), nil
+		}
+		if !errors.Is(err, faas.ErrNotReady) {
+			return faas.Activation{}, err
+		}
+		select {
+		case <-ctx.Done():
+			return faas.Activation{}, fmt.Errorf("openwhisk: call %s: %w", name, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, time.Second)
+	}
 }
 
 // Exists implements faas.Checker.

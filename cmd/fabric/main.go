@@ -1,0 +1,94 @@
+// Command fabric runs the local FaaS fabric on its own, like OpenWhisk standalone: by
+// default on 127.0.0.1:3233 with namespace guest and the well-known guest key. The same
+// listener serves the OpenWhisk REST API (/api/v1), the Cloud Functions v1 API (/v1 and
+// the trigger URLs under /gcf) and the OpenFaaS gateway (/system, /function,
+// /async-function). Credentials for the last two are generated unless given.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/fedkeeper/fedkeeper/fabric"
+	"github.com/fedkeeper/fedkeeper/fabric/gcf"
+	"github.com/fedkeeper/fedkeeper/fabric/openfaas"
+	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
+	"github.com/fedkeeper/fedkeeper/logging"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func random(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func run() int {
+	addr := flag.String("addr", "127.0.0.1:3233", "address to listen on")
+	dataDir := flag.String("data", ".fedkeeper/fabric-standalone", "folder for deployed code")
+	namespace := flag.String("namespace", "guest", "OpenWhisk namespace")
+	auth := flag.String("auth", openwhisk.GuestAuth, "OpenWhisk uuid:key")
+	gcfToken := flag.String("gcf-token", "", "bearer token of the Cloud Functions API and triggers (generated when empty)")
+	ofUser := flag.String("openfaas-user", "admin", "OpenFaaS gateway user")
+	ofPassword := flag.String("openfaas-password", "", "OpenFaaS gateway password (generated when empty)")
+	containers := flag.Int("max-containers", 0, "function processes per platform at once (default 2 per core)")
+	perMinute := flag.Int("invocations-per-minute", 0, "OpenWhisk invocations per minute before 429 (0: unlimited)")
+	level := flag.String("log", "info", "log level")
+	flag.Parse()
+
+	logger, err := logging.New(os.Stderr, *level, false)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if *gcfToken == "" {
+		*gcfToken = random(24)
+	}
+	if *ofPassword == "" {
+		*ofPassword = random(16)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	f, err := fabric.Start(ctx, fabric.Options{
+		Addr: *addr, DataDir: *dataDir, Logger: logger,
+		OpenWhisk: &openwhisk.Options{Namespace: *namespace, Auth: *auth, MaxContainers: *containers,
+			InvocationsPerMinute: *perMinute, Logger: logger},
+		GCF:      &gcf.Options{Token: *gcfToken, MaxInstances: *containers, Logger: logger},
+		OpenFaaS: &openfaas.Options{User: *ofUser, Password: *ofPassword, MaxInstances: *containers, Logger: logger},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer f.Stop()
+	// Secrets go to a file only its owner reads, not to the terminal or the logs.
+	creds := filepath.Join(*dataDir, "credentials.json")
+	data, _ := json.MarshalIndent(map[string]string{
+		"openwhisk_api_host": f.URL, "openwhisk_auth": *auth, "openwhisk_namespace": *namespace,
+		"gcf_endpoint": f.URL + "/", "gcf_token": *gcfToken,
+		"openfaas_gateway": f.URL, "openfaas_user": *ofUser, "openfaas_password": *ofPassword,
+	}, "", "  ")
+	if err := os.WriteFile(creds, data, 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("local FaaS fabric on %s\n", f.URL)
+	fmt.Printf("  OpenWhisk:       API host %s, namespace %s\n", f.URL, *namespace)
+	fmt.Printf("  Cloud Functions: endpoint %s/ (any project and region; bearer token required)\n", f.URL)
+	fmt.Printf("  OpenFaaS:        gateway %s (basic auth, user %s)\n", f.URL, *ofUser)
+	fmt.Printf("  credentials:     %s\n", creds)
+	fmt.Println("Ctrl-C stops it")
+	<-ctx.Done()
+	return 0
+}
