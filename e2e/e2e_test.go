@@ -8,7 +8,9 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -33,7 +35,9 @@ import (
 
 	"github.com/fedkeeper/fedkeeper/bootstrap"
 	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/deploy"
 	"github.com/fedkeeper/fedkeeper/embedded"
+	"github.com/fedkeeper/fedkeeper/faas"
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/report"
@@ -92,6 +96,15 @@ scenarios:
         google:
           func_path: %[2]s/functions/gcf
           timeout: 180s
+        openfaas:
+          func_path: %[2]s/functions/openfaas
+  test:
+    functions:
+      nodeinfo:
+        openwhisk:
+          func_path: %[2]s/functions/openwhisk
+        google:
+          func_path: %[2]s/functions/gcf
         openfaas:
           func_path: %[2]s/functions/openfaas
 `
@@ -170,6 +183,9 @@ func TestExperimentEndToEnd(t *testing.T) {
 	t.Run("mongodb holds every global version", func(t *testing.T) { checkMongo(ctx, t, resolved, id, outcome) })
 	t.Run("temporal lists the experiment and its rounds", func(t *testing.T) { checkTemporal(ctx, t, c, resolved, id) })
 	t.Run("round records show real activations", func(t *testing.T) { checkRoundRecords(ctx, t, c, id) })
+	t.Run("deploy commands create and remove every function", func(t *testing.T) {
+		checkDeployCommands(ctx, t, root, dir, cfgPath, resolved)
+	})
 
 	if os.Getenv("FEDKEEPER_RECORD_HISTORY") != "" {
 		recordHistory(ctx, t, c, id, filepath.Join(root, "workflows", "testdata", "experiment_history.json"))
@@ -466,4 +482,63 @@ func recordHistory(ctx context.Context, t *testing.T, c client.Client, id, path 
 		t.Fatal(err)
 	}
 	t.Logf("recorded %d events of %s in %s", len(h.Events), id, path)
+}
+
+// checkDeployCommands runs the cluster test (the seed's deploy.py) as a user would,
+// against the running stack, and removes the experiment's functions as starter -r does.
+func checkDeployCommands(ctx context.Context, t *testing.T, root, dir, cfgPath string, cfg *config.Config) {
+	bin := filepath.Join(dir, "deploy")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/deploy")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build deploy: %v\n%s", err, out)
+	}
+	run := func(args ...string) string {
+		cmd := exec.CommandContext(ctx, bin, append([]string{"-config", cfgPath}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("deploy %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	out := run("-a", "-s", "test", "-f", "nodeinfo", "-d")
+	for _, target := range []string{"openwhisk/local/nodeinfo", "google/local/nodeinfo", "openfaas/edge/nodeinfo"} {
+		if !regexp.MustCompile(`deployed\s+`+target).MatchString(out) || !regexp.MustCompile(`called\s+`+target+`\s+host `).MatchString(out) {
+			t.Errorf("%s not deployed and called:\n%s", target, out)
+		}
+	}
+	providers, err := bootstrap.Providers(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exists := func(key, name string) bool {
+		caller := providers[key].(faas.Caller)
+		_, err := caller.Call(ctx, name, map[string]string{})
+		return !errors.Is(err, faas.ErrFunctionMissing)
+	}
+	if !exists("openfaas/edge", "nodeinfo") {
+		t.Error("nodeinfo is not on the edge gateway after deploy -d")
+	}
+	out = run("-o", "local", "-g", "local", "-e", "edge", "-s", "test", "-f", "nodeinfo", "-r")
+	for _, key := range []string{"openwhisk/local", "google/local", "openfaas/edge"} {
+		if !strings.Contains(out, "removed   "+key+"/nodeinfo") {
+			t.Errorf("%s/nodeinfo not removed:\n%s", key, out)
+		}
+		if exists(key, "nodeinfo") {
+			t.Errorf("%s/nodeinfo still answers after deploy -r", key)
+		}
+	}
+	// starter -r: the experiment's client functions leave every cluster.
+	targets, err := deploy.ExperimentTargets(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := deploy.Remove(ctx, providers, targets, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range targets {
+		if exists(target.ProviderKey(), target.Function) {
+			t.Errorf("%s still answers after removal", target)
+		}
+	}
 }
