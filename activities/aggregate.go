@@ -2,99 +2,88 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/fedkeeper/fedkeeper/fl/fedavg"
-	"github.com/fedkeeper/fedkeeper/fl/model"
-	"github.com/fedkeeper/fedkeeper/weights"
+	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/faas"
+	"github.com/fedkeeper/fedkeeper/functions/flserver"
 )
 
-// Aggregate averages the round's updates of the given clients (FedAvg, weighted by
-// sample count) into global version Round. Updates that are missing, damaged, of
-// another model, round or base version are rejected and listed. A round that was already
+// Aggregate averages the round's updates of the given clients into global version Round
+// (see flserver.Aggregate): here, or by invoking fl_server_aggregator on the server
+// cluster when the config asks for aggregation as a function. A round already
 // aggregated returns the stored version unchanged, so a retry never counts an update twice.
 func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (AggregateResult, error) {
 	start := time.Now()
-	store := a.deps.Store
-	version := in.Round
-	if info, err := store.GlobalInfo(ctx, in.Experiment, version); err == nil {
-		activity.GetLogger(ctx).Info("round already aggregated", "experiment", in.Experiment, "version", version)
-		return AggregateResult{Version: version, Updates: info.Updates, Samples: info.Samples, Counted: info.Clients,
-			Seconds: time.Since(start).Seconds()}, nil
-	} else if !errors.Is(err, weights.ErrNotFound) {
+	params := flserver.AggregateParams{Experiment: in.Experiment, Round: in.Round, BaseVersion: in.BaseVersion,
+		Clients: in.Clients, Model: in.Model, Mongo: a.deps.Mongo}
+	var res flserver.AggregateResult
+	var err error
+	if a.serverMode(a.deps.Config.Scenarios.FederatedLearning.ServerConfig.Aggregation) {
+		err = a.callServer(ctx, "fl_server_aggregator", params, &res)
+	} else {
+		res, err = flserver.Aggregate(ctx, a.deps.Store, params, func(client int) { activity.RecordHeartbeat(ctx, client) })
+	}
+	if errors.Is(err, flserver.ErrNoUpdates) {
+		return AggregateResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNoUpdates, nil)
+	}
+	if err != nil {
 		return AggregateResult{}, err
 	}
+	if res.Existing {
+		activity.GetLogger(ctx).Info("round already aggregated", "experiment", in.Experiment, "version", res.Version)
+	}
+	return AggregateResult{Version: res.Version, Updates: res.Updates, Samples: res.Samples, Counted: res.Counted,
+		Rejected: res.Rejected, Seconds: time.Since(start).Seconds()}, nil
+}
 
-	manifest, err := in.Model.Manifest()
+// serverMode reports whether a server step runs as a function on the server cluster.
+func (a *Activities) serverMode(mode string) bool { return mode == config.ServerFunction }
+
+// callServer invokes one of the server's functions on the server cluster and decodes
+// its result into out.
+func (a *Activities) callServer(ctx context.Context, function string, params any, out any) error {
+	cluster := a.deps.Config.Scenarios.FederatedLearning.ServerConfig.ServerClusterName
+	p := config.Placement{Platform: a.deps.Config.PlatformOf(cluster), Cluster: cluster, Function: function}
+	prov, err := a.provider(p)
 	if err != nil {
-		return AggregateResult{}, badConfig("%v", err)
+		return err
 	}
-	wanted := map[int]bool{}
-	for _, c := range in.Clients {
-		wanted[c] = true
+	caller, ok := prov.(faas.Caller)
+	if !ok {
+		return badConfig("the server cluster %q cannot call functions", cluster)
 	}
-	acc := fedavg.NewAccumulator(model.NumParams(manifest))
-	res := AggregateResult{Version: version}
-	seen := map[int]bool{}
-	reject := func(client int, reason string) {
-		res.Rejected = append(res.Rejected, Rejection{Client: client, Reason: reason})
-	}
-	err = store.EachUpdate(ctx, in.Experiment, in.Round, func(client int, u weights.Update, damaged error) error {
-		activity.RecordHeartbeat(ctx, client)
-		if !wanted[client] || seen[client] {
-			return nil // a client that did not report in time, or a duplicate
+	stop := heartbeatWhile(ctx, function)
+	defer stop()
+	act, err := caller.Call(ctx, function, params)
+	if errors.Is(err, faas.ErrFunctionMissing) {
+		if err := a.redeployIfOlder(ctx, p, time.Now()); err != nil {
+			return err
 		}
-		seen[client] = true
-		switch {
-		case damaged != nil:
-			reject(client, damaged.Error())
-		case u.BaseVersion != in.BaseVersion:
-			reject(client, fmt.Sprintf("update is for round %d from version %d, want round %d from version %d", u.Round, u.BaseVersion, in.Round, in.BaseVersion))
-		case !model.SameManifest(u.Manifest, manifest):
-			reject(client, "update has another model's shape")
-		default:
-			if err := acc.Add(u.Params, u.Samples); err != nil {
-				reject(client, err.Error())
-				return nil
-			}
-			res.Counted = append(res.Counted, client)
-		}
-		return nil
-	})
+		act, err = caller.Call(ctx, function, params)
+	}
 	if err != nil {
-		return AggregateResult{}, err // the store is unwell: retry the whole aggregation
+		return classify(fmt.Errorf("%s on %q: %w", function, cluster, err))
 	}
-	for _, c := range in.Clients {
-		if !seen[c] {
-			reject(c, "no update stored")
+	if !act.Success {
+		var body struct {
+			Error string `json:"error"`
 		}
+		_ = json.Unmarshal(act.Result, &body)
+		if strings.Contains(body.Error, flserver.ErrNoUpdates.Error()) {
+			return fmt.Errorf("%s: %w", function, flserver.ErrNoUpdates)
+		}
+		return fmt.Errorf("%s on %q failed (%s): %s", function, cluster, act.Status, body.Error)
 	}
-	sort.Ints(res.Counted)
-	sort.Slice(res.Rejected, func(i, j int) bool { return res.Rejected[i].Client < res.Rejected[j].Client })
-	if acc.Count() == 0 {
-		return AggregateResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("round %d: none of %d updates could be aggregated", in.Round, len(in.Clients)), ErrTypeNoUpdates, nil)
+	if err := json.Unmarshal(act.Result, out); err != nil {
+		return fmt.Errorf("%s on %q: result: %w", function, cluster, err)
 	}
-	avg, err := acc.Average()
-	if err != nil {
-		return AggregateResult{}, err
-	}
-	res.Updates, res.Samples = acc.Count(), acc.Samples()
-	if _, err := store.PutGlobal(ctx, weights.Global{Experiment: in.Experiment, Version: version, Manifest: manifest,
-		Params: avg, Updates: res.Updates, Samples: res.Samples, Clients: res.Counted}); err != nil {
-		return AggregateResult{}, err
-	}
-	// The round's updates now live in the global version; dropping them keeps the
-	// collection (and FerretDB's full scans of it) small.
-	if _, err := store.DeleteRoundUpdates(ctx, in.Experiment, in.Round); err != nil {
-		activity.GetLogger(ctx).Warn("could not delete aggregated updates", "round", in.Round, "error", err)
-	}
-	res.Seconds = time.Since(start).Seconds()
-	return res, nil
+	return nil
 }

@@ -3,40 +3,35 @@ package activities
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 
 	"github.com/fedkeeper/fedkeeper/config"
-	"github.com/fedkeeper/fedkeeper/fl/model"
-	"github.com/fedkeeper/fedkeeper/weights"
+	"github.com/fedkeeper/fedkeeper/deploy"
+	"github.com/fedkeeper/fedkeeper/functions/flserver"
 )
 
-// DeployFunctions deploys the client function to every cluster that hosts clients.
+// DeployFunctions deploys the client function to every cluster that hosts clients, and
+// the server's functions to the server cluster.
 func (a *Activities) DeployFunctions(ctx context.Context, in DeployInput) (DeployResult, error) {
-	targets := map[string]config.Placement{}
-	for _, p := range a.placements {
-		targets[providerKey(p.Platform, p.Cluster)+"/"+p.Function] = p
+	targets, err := deploy.ExperimentTargets(a.deps.Config)
+	if err != nil {
+		return DeployResult{}, badConfig("%v", err)
 	}
-	keys := make([]string, 0, len(targets))
-	for k := range targets {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var res DeployResult
-	for _, k := range keys {
-		if err := a.deploy(ctx, targets[k]); err != nil {
+	for _, t := range targets {
+		if err := a.deploy(ctx, config.Placement{Platform: t.Platform, Cluster: t.Cluster, Function: t.Function}); err != nil {
 			return res, err
 		}
-		res.Functions = append(res.Functions, k)
-		activity.RecordHeartbeat(ctx, k)
+		res.Functions = append(res.Functions, t.String())
+		activity.RecordHeartbeat(ctx, t.String())
 	}
 	activity.GetLogger(ctx).Info("functions deployed", "experiment", in.Experiment, "functions", res.Functions)
 	return res, nil
 }
 
-// deploy puts one client function on one cluster.
+// deploy puts one function on one cluster.
 func (a *Activities) deploy(ctx context.Context, p config.Placement) error {
 	return a.redeployIfOlder(ctx, p, time.Now())
 }
@@ -74,16 +69,21 @@ func (a *Activities) deployLocked(ctx context.Context, p config.Placement) error
 	return nil
 }
 
-// InitGlobal writes the initial global model, version 0. Running it again is harmless:
-// the same seed gives the same weights, and a stored version 0 is kept.
+// InitGlobal writes the initial global model (version 0) and the record of the clients'
+// data partitions: here, or by invoking fl_server_init on the server cluster. Running it
+// again is harmless: the same seed gives the same weights, and a stored version 0 is kept.
 func (a *Activities) InitGlobal(ctx context.Context, in InitInput) (InitResult, error) {
-	manifest, err := in.Model.Manifest()
-	if err != nil {
+	if _, err := in.Model.Manifest(); err != nil {
 		return InitResult{}, badConfig("%v", err)
 	}
-	params := model.Init(manifest, in.Seed)
-	if _, err := a.deps.Store.PutGlobal(ctx, weights.Global{Experiment: in.Experiment, Version: 0, Manifest: manifest, Params: params}); err != nil {
-		return InitResult{}, fmt.Errorf("initial model of %s: %w", in.Experiment, err)
+	params := flserver.InitParams{Experiment: in.Experiment, Model: in.Model, Seed: in.Seed, Partition: in.Partition,
+		Train: a.deps.TrainData, Mongo: a.deps.Mongo}
+	if a.serverMode(a.deps.Config.Scenarios.FederatedLearning.ServerConfig.Initialisation) {
+		var res InitResult
+		err := a.callServer(ctx, "fl_server_init", params, &res)
+		return res, err
 	}
-	return InitResult{Version: 0, NumParams: len(params)}, nil
+	stop := heartbeatWhile(ctx, "init")
+	defer stop()
+	return flserver.Init(ctx, a.deps.Store, params)
 }

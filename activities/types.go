@@ -5,6 +5,7 @@ import (
 
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
+	"github.com/fedkeeper/fedkeeper/functions/flserver"
 )
 
 // Everything here travels through Temporal, so it holds references and small figures
@@ -20,18 +21,16 @@ type DeployResult struct {
 	Functions []string `json:"functions"`
 }
 
-// InitInput asks for the initial global model (version 0).
+// InitInput asks for the initial global model (version 0) and the partition record.
 type InitInput struct {
-	Experiment string     `json:"experiment"`
-	Model      model.Spec `json:"model"`
-	Seed       uint64     `json:"seed"`
+	Experiment string         `json:"experiment"`
+	Model      model.Spec     `json:"model"`
+	Seed       uint64         `json:"seed"`
+	Partition  partition.Spec `json:"partition"`
 }
 
 // InitResult describes version 0.
-type InitResult struct {
-	Version   int `json:"version"`
-	NumParams int `json:"num_params"`
-}
+type InitResult = flserver.InitResult
 
 // ClientTask is one client's training job in a round.
 type ClientTask struct {
@@ -97,10 +96,7 @@ type AggregateResult struct {
 }
 
 // Rejection says why a client's update was not aggregated.
-type Rejection struct {
-	Client int    `json:"client"`
-	Reason string `json:"reason"`
-}
+type Rejection = flserver.Rejection
 
 // EvaluateInput asks for a global version to be scored on the test set.
 type EvaluateInput struct {

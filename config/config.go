@@ -194,6 +194,30 @@ type FederatedLearning struct {
 type ServerConfig struct {
 	ServerClusterName      string   `mapstructure:"server_cluster_name"`
 	ServerManagerFunctions []string `mapstructure:"server_manager_functions"`
+	// Initialisation and Aggregation run as "activity" (in the worker) or as "function"
+	// (fl_server_init and fl_server_aggregator on the server cluster, as the seed did).
+	Initialisation string `mapstructure:"initialisation"`
+	Aggregation    string `mapstructure:"aggregation"`
+}
+
+// Where the server's steps run.
+const (
+	ServerActivity = "activity"
+	ServerFunction = "function"
+)
+
+// PlatformOf returns the platform of a configured cluster ("" if there is none).
+func (c *Config) PlatformOf(cluster string) Platform {
+	if _, ok := c.Providers.OpenWhisk[cluster]; ok {
+		return OpenWhisk
+	}
+	if _, ok := c.Providers.Google[cluster]; ok {
+		return Google
+	}
+	if _, ok := c.Providers.OpenFaaS[cluster]; ok {
+		return OpenFaaS
+	}
+	return ""
 }
 
 // ClientsInfo says how many clients exist, how many train per round and where they run.

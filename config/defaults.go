@@ -24,6 +24,8 @@ func registerDefaults(v *viper.Viper) {
 		"seed":                   1,
 		"log.level":              "info",
 		"scenarios.federated_learning.server_config.server_cluster_name":   "",
+		"scenarios.federated_learning.server_config.initialisation":        ServerActivity,
+		"scenarios.federated_learning.server_config.aggregation":           ServerActivity,
 		"scenarios.federated_learning.clients_info.total_num_clients":      10,
 		"scenarios.federated_learning.clients_info.num_clients_per_round":  10,
 		"scenarios.federated_learning.clients_info.edge_clients_count":     0,
@@ -108,8 +110,32 @@ func (c *Config) normalise() {
 		}
 		fl.Functions[DefaultClientFunction] = client
 	}
+	sc := &fl.ServerConfig
+	sc.Initialisation = strings.ToLower(strings.TrimSpace(sc.Initialisation))
+	sc.Aggregation = strings.ToLower(strings.TrimSpace(sc.Aggregation))
+	for fn, mode := range map[string]string{"fl_server_init": sc.Initialisation, "fl_server_aggregator": sc.Aggregation} {
+		if mode != ServerFunction {
+			continue
+		}
+		// A server step that runs as a function is one of the server's functions, and
+		// the built-in one needs no description beyond its platform's defaults.
+		if !contains(sc.ServerManagerFunctions, fn) {
+			sc.ServerManagerFunctions = append(sc.ServerManagerFunctions, fn)
+		}
+		if _, ok := fl.Functions[fn]; !ok {
+			switch c.PlatformOf(sc.ServerClusterName) {
+			case OpenWhisk:
+				fl.Functions[fn] = Function{OpenWhisk: &OpenWhiskFunction{}}
+			case Google:
+				fl.Functions[fn] = Function{Google: &GoogleFunction{}}
+			case OpenFaaS:
+				fl.Functions[fn] = Function{OpenFaaS: &OpenFaaSFunction{}}
+			}
+		}
+	}
 	for name, fn := range fl.Functions {
-		builtIn := name == DefaultClientFunction || name == "nodeinfo"
+		builtIn := name == DefaultClientFunction || name == "nodeinfo" || name == "fl_server_init" ||
+			name == "fl_server_aggregator" || name == "fl_invoker_weights_update"
 		if g := fn.Google; g != nil {
 			if g.FuncPath == "" && builtIn {
 				g.FuncPath = "./functions/gcf"
@@ -159,4 +185,13 @@ func namespaceFromBaseURL(baseURL string) string {
 		return "_"
 	}
 	return ns
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }

@@ -81,6 +81,14 @@ func (c *Config) Validate() error {
 		return keyErr("providers.openfaas", "edge_clients_count is %d but no OpenFaaS gateway is configured", ci.EdgeClientsCount)
 	}
 
+	for key, mode := range map[string]string{"initialisation": f.ServerConfig.Initialisation, "aggregation": f.ServerConfig.Aggregation} {
+		if mode != ServerActivity && mode != ServerFunction {
+			return keyErr(fl+".server_config."+key, "must be %s or %s, got %q", ServerActivity, ServerFunction, mode)
+		}
+		if mode == ServerFunction && f.ServerConfig.ServerClusterName == "" {
+			return keyErr(fl+".server_config.server_cluster_name", "is needed to run the %s as a function", key)
+		}
+	}
 	if name := f.ServerConfig.ServerClusterName; name != "" {
 		_, ow := c.Providers.OpenWhisk[name]
 		_, g := c.Providers.Google[name]

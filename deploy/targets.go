@@ -44,8 +44,8 @@ func ExperimentTargets(cfg *config.Config) ([]Target, error) {
 	}
 	sc := cfg.Scenarios.FederatedLearning.ServerConfig
 	if len(sc.ServerManagerFunctions) > 0 {
-		platform, ok := platformOf(cfg, sc.ServerClusterName)
-		if !ok {
+		platform := cfg.PlatformOf(sc.ServerClusterName)
+		if platform == "" {
 			return nil, fmt.Errorf("scenarios.federated_learning.server_config.server_cluster_name: no cluster named %q", sc.ServerClusterName)
 		}
 		for _, fn := range sc.ServerManagerFunctions {
@@ -56,19 +56,6 @@ func ExperimentTargets(cfg *config.Config) ([]Target, error) {
 		}
 	}
 	return out, nil
-}
-
-func platformOf(cfg *config.Config, cluster string) (config.Platform, bool) {
-	if _, ok := cfg.Providers.OpenWhisk[cluster]; ok {
-		return config.OpenWhisk, true
-	}
-	if _, ok := cfg.Providers.Google[cluster]; ok {
-		return config.Google, true
-	}
-	if _, ok := cfg.Providers.OpenFaaS[cluster]; ok {
-		return config.OpenFaaS, true
-	}
-	return "", false
 }
 
 // Selection picks clusters as the seed's deploy.py does: all of them, or named

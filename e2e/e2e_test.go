@@ -73,6 +73,10 @@ providers:
       gateway: embedded
 scenarios:
   federated_learning:
+    server_config:                 # the seed's layout: the server's steps as functions
+      server_cluster_name: local
+      initialisation: function
+      aggregation: function
     clients_info:
       total_num_clients: 6
       num_clients_per_round: 6
@@ -98,6 +102,12 @@ scenarios:
           timeout: 180s
         openfaas:
           func_path: %[2]s/functions/openfaas
+      fl_server_init:
+        openwhisk:
+          func_path: %[2]s/functions/openwhisk
+      fl_server_aggregator:
+        openwhisk:
+          func_path: %[2]s/functions/openwhisk
   test:
     functions:
       nodeinfo:
@@ -348,6 +358,11 @@ func checkMongo(ctx context.Context, t *testing.T, cfg *config.Config, id string
 	n, err := mongoClient.Database(mc.DB).Collection(mc.Collection+"_updates").CountDocuments(ctx, bson.M{"experiment": id})
 	if err != nil || n != 0 {
 		t.Errorf("%d client updates left after aggregation (%v)", n, err)
+	}
+	// fl_server_init recorded every client's share of the data.
+	parts, err := store.GetPartitions(ctx, id)
+	if err != nil || len(parts.Clients) != 6 || parts.Clients[5].Samples != 600 || parts.Scheme != "iid" {
+		t.Errorf("partitions %+v %v", parts, err)
 	}
 	blobs, err := mongoClient.Database(mc.DB).ListCollectionNames(ctx, bson.M{"name": bson.M{"$regex": "^" + mc.Collection + "_blob_"}})
 	if err != nil || len(blobs) != 3 {

@@ -129,7 +129,7 @@ func setup(ctx workflow.Context, p ExperimentParams) error {
 			NonRetryableErrorTypes: []string{activities.ErrTypeBadConfig},
 		},
 	})
-	if err := workflow.ExecuteActivity(initCtx, a.InitGlobal, activities.InitInput{Experiment: p.Experiment, Model: p.Model, Seed: p.Seed}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(initCtx, a.InitGlobal, activities.InitInput{Experiment: p.Experiment, Model: p.Model, Seed: p.Seed, Partition: p.Partition}).Get(ctx, nil); err != nil {
 		return fmt.Errorf("write the initial model: %w", err)
 	}
 	return nil

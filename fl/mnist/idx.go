@@ -160,3 +160,8 @@ func (r *Raw) All() *Dataset {
 	}
 	return r.Subset(indices)
 }
+
+// ParseLabels reads a label file (plain or gzipped).
+func ParseLabels(data []byte) ([]uint8, error) {
+	return ReadLabels(bytes.NewReader(data))
+}

@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
+	"github.com/fedkeeper/fedkeeper/functions/flserver"
 	"github.com/fedkeeper/fedkeeper/functions/nodeinfo"
 )
 
@@ -19,9 +20,12 @@ type Handler func(ctx context.Context, params json.RawMessage) (any, error)
 // Functions returns a fresh instance of every function by name. Instances keep their
 // caches (data, connections) between invocations, as warm FaaS instances do.
 func Functions() map[string]Handler {
+	server := flserver.New()
 	return map[string]Handler{
-		"fl_client": flclient.New().Handle,
-		"nodeinfo":  nodeinfo.Handle,
+		"fl_client":            flclient.New().Handle,
+		"fl_server_init":       server.HandleInit,
+		"fl_server_aggregator": server.HandleAggregate,
+		"nodeinfo":             nodeinfo.Handle,
 	}
 }
 

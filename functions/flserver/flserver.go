@@ -1,0 +1,241 @@
+// Package flserver is the server side of an experiment: writing the initial model with
+// the clients' data partitions (fl_server_init) and averaging a round's updates into the
+// next global version (fl_server_aggregator). The keeper's activities call it directly,
+// or, when the config says so, invoke it as functions on the server cluster, as the
+// seed did.
+package flserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/fedkeeper/fedkeeper/fl/fedavg"
+	"github.com/fedkeeper/fedkeeper/fl/mnist"
+	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/fl/partition"
+	"github.com/fedkeeper/fedkeeper/functions/flclient"
+	"github.com/fedkeeper/fedkeeper/weights"
+)
+
+// ErrNoUpdates means none of a round's updates could be aggregated.
+var ErrNoUpdates = errors.New("flserver: no update could be aggregated")
+
+// InitParams ask for an experiment's version 0 and partitions.
+type InitParams struct {
+	Experiment string         `json:"experiment"`
+	Model      model.Spec     `json:"model"`
+	Seed       uint64         `json:"seed"`
+	Partition  partition.Spec `json:"partition"`
+	// Train locates the training split, whose labels the partition record needs.
+	Train mnist.Source   `json:"train"`
+	Mongo flclient.Mongo `json:"mongo"`
+}
+
+// InitResult describes what was written.
+type InitResult struct {
+	Version   int `json:"version"`
+	NumParams int `json:"num_params"`
+	Clients   int `json:"clients"`
+	Samples   int `json:"samples"`
+}
+
+// Init writes global version 0 from the seed and records every client's share of the
+// data. Running it again finds both and changes nothing.
+func Init(ctx context.Context, store *weights.Store, p InitParams) (InitResult, error) {
+	manifest, err := p.Model.Manifest()
+	if err != nil {
+		return InitResult{}, err
+	}
+	params := model.Init(manifest, p.Seed)
+	if _, err := store.PutGlobal(ctx, weights.Global{Experiment: p.Experiment, Version: 0, Manifest: manifest, Params: params}); err != nil {
+		return InitResult{}, fmt.Errorf("initial model of %s: %w", p.Experiment, err)
+	}
+	res := InitResult{Version: 0, NumParams: len(params)}
+	if p.Train.LabelsURL == "" {
+		return res, nil
+	}
+	labelData, err := mnist.Fetch(ctx, p.Train.LabelsURL)
+	if err != nil {
+		return InitResult{}, err
+	}
+	labels, err := mnist.ParseLabels(labelData)
+	if err != nil {
+		return InitResult{}, err
+	}
+	parts, err := partition.Split(labels, p.Partition)
+	if err != nil {
+		return InitResult{}, err
+	}
+	rec := weights.Partitions{Experiment: p.Experiment, Scheme: string(p.Partition.Scheme), Seed: p.Partition.Seed}
+	for c, idx := range parts {
+		share := weights.Share{Client: c, Samples: len(idx), Labels: make([]int, mnist.Classes)}
+		for _, i := range idx {
+			share.Labels[labels[i]]++
+		}
+		rec.Clients = append(rec.Clients, share)
+		res.Samples += len(idx)
+	}
+	res.Clients = len(parts)
+	if err := store.PutPartitions(ctx, rec); err != nil {
+		return InitResult{}, err
+	}
+	return res, nil
+}
+
+// AggregateParams ask for a round's aggregation.
+type AggregateParams struct {
+	Experiment  string         `json:"experiment"`
+	Round       int            `json:"round"`
+	BaseVersion int            `json:"base_version"`
+	Clients     []int          `json:"clients"`
+	Model       model.Spec     `json:"model"`
+	Mongo       flclient.Mongo `json:"mongo"`
+}
+
+// Rejection says why a client's update was not aggregated.
+type Rejection struct {
+	Client int    `json:"client"`
+	Reason string `json:"reason"`
+}
+
+// AggregateResult describes the new global version.
+type AggregateResult struct {
+	Version  int         `json:"version"`
+	Updates  int         `json:"updates"`
+	Samples  int         `json:"samples"`
+	Counted  []int       `json:"counted"`
+	Rejected []Rejection `json:"rejected,omitempty"`
+	// Existing is set when the version was already stored (a retried aggregation).
+	Existing bool `json:"existing,omitempty"`
+}
+
+// Aggregate averages the round's updates of the given clients (FedAvg, weighted by
+// sample count) into global version Round. Updates that are missing, damaged, of another
+// model or from another base version are rejected and listed. A round already aggregated
+// returns the stored version unchanged, so a retry never counts an update twice.
+// progress is called for every update read.
+func Aggregate(ctx context.Context, store *weights.Store, p AggregateParams, progress func(client int)) (AggregateResult, error) {
+	version := p.Round
+	if info, err := store.GlobalInfo(ctx, p.Experiment, version); err == nil {
+		return AggregateResult{Version: version, Updates: info.Updates, Samples: info.Samples, Counted: info.Clients, Existing: true}, nil
+	} else if !errors.Is(err, weights.ErrNotFound) {
+		return AggregateResult{}, err
+	}
+	manifest, err := p.Model.Manifest()
+	if err != nil {
+		return AggregateResult{}, err
+	}
+	wanted := map[int]bool{}
+	for _, c := range p.Clients {
+		wanted[c] = true
+	}
+	acc := fedavg.NewAccumulator(model.NumParams(manifest))
+	res := AggregateResult{Version: version}
+	seen := map[int]bool{}
+	reject := func(client int, reason string) {
+		res.Rejected = append(res.Rejected, Rejection{Client: client, Reason: reason})
+	}
+	err = store.EachUpdate(ctx, p.Experiment, p.Round, func(client int, u weights.Update, damaged error) error {
+		if progress != nil {
+			progress(client)
+		}
+		if !wanted[client] || seen[client] {
+			return nil // a client that did not report in time, or a duplicate
+		}
+		seen[client] = true
+		switch {
+		case damaged != nil:
+			reject(client, damaged.Error())
+		case u.BaseVersion != p.BaseVersion:
+			reject(client, fmt.Sprintf("update is for round %d from version %d, want round %d from version %d", u.Round, u.BaseVersion, p.Round, p.BaseVersion))
+		case !model.SameManifest(u.Manifest, manifest):
+			reject(client, "update has another model's shape")
+		default:
+			if err := acc.Add(u.Params, u.Samples); err != nil {
+				reject(client, err.Error())
+				return nil
+			}
+			res.Counted = append(res.Counted, client)
+		}
+		return nil
+	})
+	if err != nil {
+		return AggregateResult{}, err
+	}
+	for _, c := range p.Clients {
+		if !seen[c] {
+			reject(c, "no update stored")
+		}
+	}
+	sort.Ints(res.Counted)
+	sort.Slice(res.Rejected, func(i, j int) bool { return res.Rejected[i].Client < res.Rejected[j].Client })
+	if acc.Count() == 0 {
+		return AggregateResult{}, fmt.Errorf("%w: round %d had %d clients", ErrNoUpdates, p.Round, len(p.Clients))
+	}
+	avg, err := acc.Average()
+	if err != nil {
+		return AggregateResult{}, err
+	}
+	res.Updates, res.Samples = acc.Count(), acc.Samples()
+	if _, err := store.PutGlobal(ctx, weights.Global{Experiment: p.Experiment, Version: version, Manifest: manifest,
+		Params: avg, Updates: res.Updates, Samples: res.Samples, Clients: res.Counted}); err != nil {
+		return AggregateResult{}, err
+	}
+	// The round's updates now live in the global version; dropping them keeps the store
+	// small. A failure here loses nothing.
+	_, _ = store.DeleteRoundUpdates(ctx, p.Experiment, p.Round)
+	return res, nil
+}
+
+// Function serves fl_server_init and fl_server_aggregator, keeping its connections warm.
+type Function struct {
+	mu     sync.Mutex
+	stores map[flclient.Mongo]*weights.Store
+}
+
+// New returns a cold instance.
+func New() *Function { return &Function{stores: map[flclient.Mongo]*weights.Store{}} }
+
+func (f *Function) store(ctx context.Context, m flclient.Mongo) (*weights.Store, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s, ok := f.stores[m]; ok {
+		return s, nil
+	}
+	s, err := weights.Connect(ctx, weights.Options{URI: m.URI, DB: m.DB, Collection: m.Collection})
+	if err != nil {
+		return nil, err
+	}
+	f.stores[m] = s
+	return s, nil
+}
+
+// HandleInit is fl_server_init.
+func (f *Function) HandleInit(ctx context.Context, raw json.RawMessage) (any, error) {
+	var p InitParams
+	if err := json.Unmarshal(raw, &p); err != nil || p.Experiment == "" {
+		return nil, fmt.Errorf("fl_server_init: bad parameters: %v", err)
+	}
+	store, err := f.store(ctx, p.Mongo)
+	if err != nil {
+		return nil, err
+	}
+	return Init(ctx, store, p)
+}
+
+// HandleAggregate is fl_server_aggregator.
+func (f *Function) HandleAggregate(ctx context.Context, raw json.RawMessage) (any, error) {
+	var p AggregateParams
+	if err := json.Unmarshal(raw, &p); err != nil || p.Experiment == "" || p.Round < 1 {
+		return nil, fmt.Errorf("fl_server_aggregator: bad parameters: %v", err)
+	}
+	store, err := f.store(ctx, p.Mongo)
+	if err != nil {
+		return nil, err
+	}
+	return Aggregate(ctx, store, p, nil)
+}
