@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedkeeper/fedkeeper/fabric"
-	"github.com/fedkeeper/fedkeeper/fabric/openfaas"
 	"github.com/fedkeeper/fedkeeper/faas"
 	ofclient "github.com/fedkeeper/fedkeeper/faas/openfaas"
+	"github.com/fedkeeper/fedkeeper/fabric"
+	"github.com/fedkeeper/fedkeeper/fabric/openfaas"
 	"github.com/fedkeeper/fedkeeper/functions/pack"
 )
 
