@@ -23,6 +23,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
+	"github.com/fedkeeper/fedkeeper/functions/relay"
 	"github.com/fedkeeper/fedkeeper/weights"
 )
 
@@ -61,6 +62,7 @@ type Activities struct {
 	checkEvery time.Duration
 
 	mu         sync.Mutex
+	globals    relay.Cache // the global model clients of relayed clusters need
 	test       *mnist.Dataset
 	evaluators map[model.Spec]*model.Evaluator
 

@@ -12,6 +12,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/faas"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
+	"github.com/fedkeeper/fedkeeper/functions/relay"
 )
 
 // InvokeClient starts a client's function for a round without waiting for it. A
@@ -74,19 +75,63 @@ func (a *Activities) call(ctx context.Context, p config.Placement, caller faas.C
 	params := a.clientParams(*inv.Task)
 	stop := heartbeatWhile(ctx, inv.ActivationID)
 	defer stop()
+	if !a.deps.Config.RelaysWeights(p.Platform, p.Cluster) {
+		act, err := a.callOnce(ctx, p, caller, params)
+		if err != nil {
+			return ClientRun{}, err
+		}
+		return toClientRun(inv, act), nil
+	}
+	// The cluster cannot reach MongoDB: the weights travel in the request and the
+	// answer, and the keeper stores the update.
+	var act faas.Activation
+	res, err := relay.Relay(ctx, a.deps.Store, &a.globals, params, func(ctx context.Context, q flclient.Params) (flclient.Result, error) {
+		var err error
+		if act, err = a.callOnce(ctx, p, caller, q); err != nil {
+			return flclient.Result{}, err
+		}
+		if !act.Success {
+			return flclient.Result{}, errFunctionFailed
+		}
+		var r flclient.Result
+		if err := json.Unmarshal(act.Result, &r); err != nil {
+			return flclient.Result{}, fmt.Errorf("client %d: result: %w", inv.Client, err)
+		}
+		return r, nil
+	})
+	switch {
+	case errors.Is(err, errFunctionFailed):
+		return toClientRun(inv, act), nil
+	case errors.Is(err, faas.ErrUnavailable), errors.Is(err, faas.ErrThrottled), errors.Is(err, faas.ErrRejected):
+		return ClientRun{}, classify(err)
+	case err != nil:
+		run := toClientRun(inv, act)
+		run.Success, run.Status, run.Error = false, "relay failed", err.Error()
+		return run, nil
+	}
+	// The answer's bytes stay out of the record; only the figures are kept.
+	act.Result, _ = json.Marshal(res)
+	return toClientRun(inv, act), nil
+}
+
+// errFunctionFailed marks a relayed client whose function ran and failed.
+var errFunctionFailed = errors.New("the function failed")
+
+// callOnce calls a client function, redeploying it once if it vanished.
+func (a *Activities) callOnce(ctx context.Context, p config.Placement, caller faas.Caller, params flclient.Params) (faas.Activation, error) {
 	calledAt := time.Now()
 	act, err := caller.Call(ctx, p.Function, params)
 	if errors.Is(err, faas.ErrFunctionMissing) {
 		activity.GetLogger(ctx).Warn("function missing, redeploying", "function", p.Function, "cluster", p.Cluster)
 		if err := a.redeployIfOlder(ctx, p, calledAt); err != nil {
-			return ClientRun{}, err
+			return faas.Activation{}, err
 		}
 		act, err = caller.Call(ctx, p.Function, params)
 	}
 	if err != nil {
-		return ClientRun{}, classify(fmt.Errorf("call client %d: %w", inv.Client, err))
+		return faas.Activation{}, classify(fmt.Errorf("call client %d: %w", params.Client, err))
 	}
-	return toClientRun(inv, act), nil
+	return act, nil
 }
 
 // maxPollDelay bounds the wait between two looks at a running activation: short

@@ -131,8 +131,11 @@ type GoogleCluster struct {
 	Region      string `mapstructure:"region"`
 	// AccessToken is a static OAuth token used instead of the service-account key
 	// (for example from `gcloud auth print-access-token`); the local fabric's own.
-	AccessToken string              `mapstructure:"access_token"`
-	Fabric      FabricConfiguration `mapstructure:"fabric"`
+	AccessToken string `mapstructure:"access_token"`
+	// RelayWeights says the functions cannot reach MongoDB: the keeper sends the global
+	// model inside each request and stores the update that comes back.
+	RelayWeights bool                `mapstructure:"relay_weights"`
+	Fabric       FabricConfiguration `mapstructure:"fabric"`
 }
 
 // GoogleAuth is a service-account key as Google hands it out.
@@ -156,8 +159,10 @@ type OpenFaaSCluster struct {
 	Auth    OpenFaaSAuth `mapstructure:"auth"`
 	// LocalImages says the gateway runs executables named by file:// images (the local
 	// fabric does); a real gateway pulls the docker_image of each function.
-	LocalImages bool                `mapstructure:"local_images"`
-	Fabric      FabricConfiguration `mapstructure:"fabric"`
+	LocalImages bool `mapstructure:"local_images"`
+	// RelayWeights, as for Google clusters: edge devices often cannot reach MongoDB.
+	RelayWeights bool                `mapstructure:"relay_weights"`
+	Fabric       FabricConfiguration `mapstructure:"fabric"`
 }
 
 // OpenFaaSAuth is the gateway's basic authentication.
@@ -392,4 +397,17 @@ func (g GoogleFunction) TimeoutDuration() (time.Duration, error) {
 		return 0, fmt.Errorf("must be a duration like 300s, got %q", g.Timeout)
 	}
 	return d, nil
+}
+
+// RelaysWeights reports whether the keeper carries the weights for a cluster's clients.
+// OpenWhisk clusters always reach MongoDB themselves: their 1 MB parameter limit is too
+// small for a model.
+func (c *Config) RelaysWeights(platform Platform, cluster string) bool {
+	switch platform {
+	case Google:
+		return c.Providers.Google[cluster].RelayWeights
+	case OpenFaaS:
+		return c.Providers.OpenFaaS[cluster].RelayWeights
+	}
+	return false
 }

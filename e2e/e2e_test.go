@@ -71,6 +71,7 @@ providers:
   openfaas:
     edge:
       gateway: embedded
+      relay_weights: true          # edge devices that cannot reach MongoDB
 scenarios:
   federated_learning:
     server_config:                 # the seed's layout: the server's steps as functions

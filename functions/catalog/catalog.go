@@ -12,6 +12,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
 	"github.com/fedkeeper/fedkeeper/functions/flserver"
 	"github.com/fedkeeper/fedkeeper/functions/nodeinfo"
+	"github.com/fedkeeper/fedkeeper/functions/relay"
 )
 
 // Handler runs one invocation on JSON parameters and returns a JSON-able result.
@@ -25,7 +26,9 @@ func Functions() map[string]Handler {
 		"fl_client":            flclient.New().Handle,
 		"fl_server_init":       server.HandleInit,
 		"fl_server_aggregator": server.HandleAggregate,
-		"nodeinfo":             nodeinfo.Handle,
+		// fl_invoker_weights_update carries weights for clients that cannot reach MongoDB.
+		"fl_invoker_weights_update": relay.NewInvoker().Handle,
+		"nodeinfo":                  nodeinfo.Handle,
 	}
 }
 

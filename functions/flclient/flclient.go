@@ -27,7 +27,18 @@ type Params struct {
 	Model       model.Spec         `json:"model"`
 	Train       model.TrainOptions `json:"train"`
 	Data        Data               `json:"data"`
-	Mongo       Mongo              `json:"mongo"`
+	// Mongo locates the weights; empty when they travel inline.
+	Mongo Mongo `json:"mongo"`
+	// Inline carries the global model in the request (for clients that cannot reach
+	// MongoDB); the update then comes back in the result.
+	Inline *Weights `json:"inline,omitempty"`
+}
+
+// Weights are parameters in transit: float32 little-endian bytes (base64 in JSON) with
+// their SHA-256.
+type Weights struct {
+	Data     []byte `json:"data"`
+	Checksum string `json:"sha256"`
 }
 
 // Data says where the training split is and how it is partitioned.
@@ -54,6 +65,8 @@ type Result struct {
 	TrainSeconds float64 `json:"train_seconds"`
 	LoadSeconds  float64 `json:"load_seconds"`
 	WarmData     bool    `json:"warm_data"`
+	// Update is the trained model, for inline requests only.
+	Update *Weights `json:"update,omitempty"`
 }
 
 func (p Params) validate() error {
@@ -66,8 +79,8 @@ func (p Params) validate() error {
 		return fmt.Errorf("client %d is outside 0..%d", p.Client, p.Data.Partition.NumClients-1)
 	case p.BaseVersion < 0:
 		return fmt.Errorf("base_version must not be negative, got %d", p.BaseVersion)
-	case p.Mongo.URI == "" || p.Mongo.DB == "" || p.Mongo.Collection == "":
-		return errors.New("mongo uri, db and collection are required")
+	case p.Inline == nil && (p.Mongo.URI == "" || p.Mongo.DB == "" || p.Mongo.Collection == ""):
+		return errors.New("mongo uri, db and collection are required (or inline weights)")
 	case p.Data.Train.ImagesURL == "" || p.Data.Train.LabelsURL == "":
 		return errors.New("data.train images_url and labels_url are required")
 	}
@@ -116,41 +129,55 @@ func (f *Function) Run(ctx context.Context, p Params) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("fl_client: client %d: %w", p.Client, err)
 	}
-	store, err := f.store(ctx, p.Mongo)
-	if err != nil {
-		return Result{}, fmt.Errorf("fl_client: %w", err)
-	}
-	global, err := store.GetGlobal(ctx, p.Experiment, p.BaseVersion)
-	if err != nil {
-		return Result{}, fmt.Errorf("fl_client: read the global model: %w", err)
-	}
 	manifest, err := p.Model.Manifest()
 	if err != nil {
 		return Result{}, fmt.Errorf("fl_client: %w", err)
 	}
-	if !model.SameManifest(manifest, global.Manifest) {
-		return Result{}, fmt.Errorf("fl_client: stored global v%d is not a %s model", p.BaseVersion, p.Model.Kind)
+	var params []float32
+	var store *weights.Store
+	if p.Inline != nil {
+		if params, err = weights.Decode(p.Inline.Data, manifest, p.Inline.Checksum); err != nil {
+			return Result{}, fmt.Errorf("fl_client: inline global model: %w", err)
+		}
+	} else {
+		if store, err = f.store(ctx, p.Mongo); err != nil {
+			return Result{}, fmt.Errorf("fl_client: %w", err)
+		}
+		global, err := store.GetGlobal(ctx, p.Experiment, p.BaseVersion)
+		if err != nil {
+			return Result{}, fmt.Errorf("fl_client: read the global model: %w", err)
+		}
+		if !model.SameManifest(manifest, global.Manifest) {
+			return Result{}, fmt.Errorf("fl_client: stored global v%d is not a %s model", p.BaseVersion, p.Model.Kind)
+		}
+		params = global.Params
 	}
 	loadSeconds := time.Since(loadStart).Seconds()
 
 	trainStart := time.Now()
-	params := global.Params
 	res, err := model.Train(ctx, p.Model, params, local.Images, local.Labels, p.Train)
 	if err != nil {
 		return Result{}, fmt.Errorf("fl_client: client %d: %w", p.Client, err)
 	}
 	trainSeconds := time.Since(trainStart).Seconds()
 
-	err = store.PutUpdate(ctx, weights.Update{
-		Experiment: p.Experiment, Round: p.Round, Client: p.Client, BaseVersion: p.BaseVersion,
-		Samples: res.Samples, Loss: res.Loss, Manifest: manifest, Params: params,
-	})
-	if err != nil {
-		return Result{}, fmt.Errorf("fl_client: %w", err)
+	var update *Weights
+	if store != nil {
+		err = store.PutUpdate(ctx, weights.Update{
+			Experiment: p.Experiment, Round: p.Round, Client: p.Client, BaseVersion: p.BaseVersion,
+			Samples: res.Samples, Loss: res.Loss, Manifest: manifest, Params: params,
+		})
+		if err != nil {
+			return Result{}, fmt.Errorf("fl_client: %w", err)
+		}
+	} else {
+		data, sum := weights.Encode(params)
+		update = &Weights{Data: data, Checksum: sum}
 	}
 	return Result{
 		Experiment: p.Experiment, Round: p.Round, Client: p.Client, BaseVersion: p.BaseVersion,
 		Samples: res.Samples, Loss: res.Loss, TrainSeconds: trainSeconds, LoadSeconds: loadSeconds, WarmData: warm,
+		Update: update,
 	}, nil
 }
 
