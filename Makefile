@@ -18,6 +18,8 @@ build:
 	$(GO) build -o $(BIN)/starter ./starter
 	$(GO) build -o $(BIN)/worker ./worker
 	$(GO) build -o $(BIN)/stack ./stack
+	$(GO) build -o $(BIN)/deploy ./cmd/deploy
+	$(GO) build -o $(BIN)/fabric ./cmd/fabric
 
 # One `go test` for all packages so they share one build; the end-to-end test builds
 # the heavy binaries once itself.

@@ -303,6 +303,9 @@ type OpenWhiskFunction struct {
 	ParamsFilePath string `mapstructure:"params_file_path"`
 	BlockingCLI    bool   `mapstructure:"blocking_cli"`
 	Concurrency    int    `mapstructure:"concurrency"`
+	// Web exports the action as a web action: "true", or "raw" as the seed's --web raw.
+	// Callers then need the namespace key or the generated require-whisk-auth secret.
+	Web string `mapstructure:"web"`
 }
 
 // GoogleFunction is a Cloud Function's deployment settings.

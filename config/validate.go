@@ -144,6 +144,9 @@ func (c *Config) Validate() error {
 			if ow.Timeout < 0 {
 				return keyErr(key+".timeout", "must be positive milliseconds, got %d", ow.Timeout)
 			}
+			if ow.Web != "" && ow.Web != "true" && ow.Web != "raw" && ow.Web != "false" {
+				return keyErr(key+".web", "must be true, raw or false, got %q", ow.Web)
+			}
 		}
 	}
 	return nil

@@ -6,6 +6,8 @@ package deploy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -45,8 +47,15 @@ func (b *Builder) Function(ctx context.Context, platform config.Platform, cluste
 		if err != nil {
 			return faas.Function{}, err
 		}
-		return faas.Function{Name: name, Code: code, Kind: "go:1.22", MemoryMB: ow.Memory,
-			Timeout: time.Duration(ow.Timeout) * time.Millisecond}, nil
+		fn := faas.Function{Name: name, Code: code, Kind: "go:1.22", MemoryMB: ow.Memory,
+			Timeout: time.Duration(ow.Timeout) * time.Millisecond}
+		if ow.Web == "true" || ow.Web == "raw" {
+			// As `wsk action create --web raw`, but never open to anyone: callers need the
+			// namespace key (basic authentication) or this secret in X-Require-Whisk-Auth.
+			fn.Annotations = map[string]any{"web-export": true, "raw-http": ow.Web == "raw", "final": true,
+				"require-whisk-auth": b.webSecret(name)}
+		}
+		return fn, nil
 	case config.Google:
 		g := fn.Google
 		if g == nil {
@@ -89,6 +98,17 @@ func (b *Builder) Function(ctx context.Context, platform config.Platform, cluste
 		return faas.Function{Name: name, Image: "file://" + string(path), MemoryMB: of.Memory}, nil
 	}
 	return faas.Function{}, fmt.Errorf("unknown platform %q", platform)
+}
+
+// webSecret is the require-whisk-auth secret of a web action: stable for a config and
+// function, so redeploying keeps it, and secret as long as the namespace key is.
+func (b *Builder) webSecret(function string) string {
+	key := ""
+	for _, c := range b.cfg.Providers.OpenWhisk {
+		key += c.Auth.OWAuth
+	}
+	sum := sha256.Sum256([]byte("fedkeeper web action|" + function + "|" + key))
+	return hex.EncodeToString(sum[:16])
 }
 
 func (b *Builder) resolve(path string) string {

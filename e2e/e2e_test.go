@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,6 +39,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/deploy"
 	"github.com/fedkeeper/fedkeeper/embedded"
 	"github.com/fedkeeper/fedkeeper/faas"
+	owclient "github.com/fedkeeper/fedkeeper/faas/openwhisk"
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/report"
@@ -114,6 +116,7 @@ scenarios:
       nodeinfo:
         openwhisk:
           func_path: %[2]s/functions/openwhisk
+          web: raw                 # as the seed's wsk action create --web raw
         google:
           func_path: %[2]s/functions/gcf
         openfaas:
@@ -534,6 +537,24 @@ func checkDeployCommands(ctx context.Context, t *testing.T, root, dir, cfgPath s
 	}
 	if !exists("openfaas/edge", "nodeinfo") {
 		t.Error("nodeinfo is not on the edge gateway after deploy -d")
+	}
+	// The OpenWhisk action is a raw web action too, for callers with the namespace key.
+	webURL := providers["openwhisk/local"].(*owclient.Client).WebURL("nodeinfo")
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, webURL, strings.NewReader(`{"via":"web"}`))
+	user, pass, _ := strings.Cut(cfg.Providers.OpenWhisk["local"].Auth.OWAuth, ":")
+	req.SetBasicAuth(user, pass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		Hostname string            `json:"hostname"`
+		Echo     map[string]string `json:"echo"`
+	}
+	json.NewDecoder(resp.Body).Decode(&info)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || info.Hostname == "" || info.Echo["via"] != "web" {
+		t.Errorf("web action: HTTP %d, %+v", resp.StatusCode, info)
 	}
 	out = run("-o", "local", "-g", "local", "-e", "edge", "-s", "test", "-f", "nodeinfo", "-r")
 	for _, key := range []string{"openwhisk/local", "google/local", "openfaas/edge"} {

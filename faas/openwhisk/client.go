@@ -376,6 +376,14 @@ func (c *Client) Call(ctx context.Context, name string, params any) (faas.Activa
 	}
 }
 
+// WebURL is the address of a web action (one outside any package).
+func (c *Client) WebURL(name string) string {
+	u := *c.base
+	ns := c.namespace
+	u.Path += "/api/v1/web/" + ns + "/default/" + name
+	return u.String()
+}
+
 // Exists implements faas.Checker.
 func (c *Client) Exists(ctx context.Context, name string) (bool, error) {
 	_, err := c.GetAction(ctx, name)

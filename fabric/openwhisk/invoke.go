@@ -56,26 +56,11 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	now := time.Now()
-	s.mu.Lock()
-	if s.inFlight >= s.opts.ConcurrentInvocations {
-		n := s.inFlight
-		s.mu.Unlock()
-		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("Too many concurrent requests in flight (count: %d, allowed: %d).", n, s.opts.ConcurrentInvocations))
+	act, status, msg := s.start(a, params)
+	if act == nil {
+		writeError(w, status, msg)
 		return
 	}
-	if n, ok := s.minute.allow(now, s.opts.InvocationsPerMinute); !ok {
-		s.mu.Unlock()
-		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("Too many requests in the last minute (count: %d, allowed: %d).", n, s.opts.InvocationsPerMinute))
-		return
-	}
-	s.inFlight++
-	s.mu.Unlock()
-
-	act := s.activations.create(newID(), a, s.opts.Namespace, s.subject, now)
-	a.code.acquire()
-	s.executions.Add(1)
-	go s.execute(act, a, params)
 
 	w.Header().Set("x-openwhisk-activation-id", act.id)
 	if !blocking {
@@ -93,7 +78,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec := act.record()
-	status := http.StatusOK
+	status = http.StatusOK
 	switch rec.Response.Status {
 	case statusApplicationError, statusDeveloperError:
 		status = http.StatusBadGateway
@@ -107,6 +92,30 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, status, rec)
+}
+
+// start admits an activation (or answers 429 under the namespace's limits) and runs it
+// in the background.
+func (s *Server) start(a *action, params json.RawMessage) (*activation, int, string) {
+	now := time.Now()
+	s.mu.Lock()
+	if s.inFlight >= s.opts.ConcurrentInvocations {
+		n := s.inFlight
+		s.mu.Unlock()
+		return nil, http.StatusTooManyRequests, fmt.Sprintf("Too many concurrent requests in flight (count: %d, allowed: %d).", n, s.opts.ConcurrentInvocations)
+	}
+	if n, ok := s.minute.allow(now, s.opts.InvocationsPerMinute); !ok {
+		s.mu.Unlock()
+		return nil, http.StatusTooManyRequests, fmt.Sprintf("Too many requests in the last minute (count: %d, allowed: %d).", n, s.opts.InvocationsPerMinute)
+	}
+	s.inFlight++
+	s.mu.Unlock()
+
+	act := s.activations.create(newID(), a, s.opts.Namespace, s.subject, now)
+	a.code.acquire()
+	s.executions.Add(1)
+	go s.execute(act, a, params)
+	return act, 0, ""
 }
 
 func isArray(raw json.RawMessage) bool {

@@ -157,6 +157,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET "+base+"/{ns}/activations/{id}", s.auth(s.namespaced(s.getActivation)))
 	s.mux.HandleFunc("GET "+base+"/{ns}/activations/{id}/result", s.auth(s.namespaced(s.getActivationResult)))
 	s.mux.HandleFunc("GET "+base+"/{ns}/activations/{id}/logs", s.auth(s.namespaced(s.getActivationLogs)))
+	s.webRoutes()
 	s.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodOptions {
 			w.Header().Set("Access-Control-Allow-Origin", "*")

@@ -26,7 +26,7 @@ import (
 // action's "exec", and the action name (in __OW_ACTION_NAME) picks the behaviour.
 func TestMain(m *testing.M) {
 	if name := os.Getenv("__OW_ACTION_NAME"); name != "" {
-		if err := actionloop.Serve(testFunction(path.Base(name))); err != nil {
+		if err := actionloop.Serve(actionloop.Web(testFunction(path.Base(name)))); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -423,5 +423,71 @@ func TestUpdateKeepsAcceptedActivationsRunning(t *testing.T) {
 	inv, err := e.client.InvokeAction(ctx, "sleep", map[string]any{"ms": 1}, true)
 	if err != nil || inv.Record == nil || !inv.Record.Response.Success {
 		t.Fatalf("invoke of the new version: %v", err)
+	}
+}
+
+func TestWebActions(t *testing.T) {
+	e := start(t, openwhisk.Options{})
+	put := func(name string, annotations []map[string]any) {
+		body := map[string]any{"exec": map[string]any{"kind": "go:1.22", "code": e.code}, "annotations": annotations}
+		if status, _, m, _ := e.call("PUT", "/api/v1/namespaces/guest/actions/"+name+"?overwrite=true", body, e.auth); status != 200 {
+			t.Fatalf("deploy %s: %d %v", name, status, m)
+		}
+	}
+	put("echo", []map[string]any{{"key": "web-export", "value": true}, {"key": "raw-http", "value": true},
+		{"key": "require-whisk-auth", "value": "s3cret"}})
+	put("count", nil) // not exported
+
+	webCall := func(path string, header map[string]string, auth string) (int, http.Header, map[string]any) {
+		req, _ := http.NewRequest(http.MethodPost, e.url+path, strings.NewReader(`{"hello":"web"}`))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		if auth != "" {
+			user, pass, _ := strings.Cut(auth, ":")
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, resp.Header, m
+	}
+	tests := []struct {
+		name   string
+		path   string
+		header map[string]string
+		auth   string
+		want   int
+	}{
+		{"with the namespace key", "/api/v1/web/guest/default/echo", nil, e.auth, 200},
+		{"with the action's secret", "/api/v1/web/guest/default/echo", map[string]string{"X-Require-Whisk-Auth": "s3cret"}, "", 200},
+		{"without credentials", "/api/v1/web/guest/default/echo", nil, "", 401},
+		{"with a wrong secret", "/api/v1/web/guest/default/echo", map[string]string{"X-Require-Whisk-Auth": "guess"}, "", 401},
+		{"not exported", "/api/v1/web/guest/default/count", nil, e.auth, 404},
+		{"other namespace", "/api/v1/web/other/default/echo", nil, e.auth, 404},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, hdr, m := webCall(tc.path, tc.header, tc.auth)
+			if status != tc.want {
+				t.Fatalf("HTTP %d, want %d (%v)", status, tc.want, m)
+			}
+			if status == 200 {
+				// The raw body reached the function and its result came back as the body.
+				if m["hello"] != "web" || hdr.Get("x-openwhisk-activation-id") == "" || hdr.Get("Content-Type") != "application/json" {
+					t.Errorf("answer %v %v", m, hdr)
+				}
+			}
+		})
+	}
+	// .json answers with the whole result object.
+	status, _, m := webCall("/api/v1/web/guest/default/echo.json", nil, e.auth)
+	if status != 200 || m["statusCode"].(float64) != 200 {
+		t.Errorf(".json: %d %v", status, m)
 	}
 }

@@ -20,7 +20,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "openwhisk:", err)
 		os.Exit(1)
 	}
-	if err := actionloop.Serve(actionloop.Handler(fn)); err != nil {
+	// Web actions (the seed deployed with --web raw) get the same functions.
+	if err := actionloop.Serve(actionloop.Web(actionloop.Handler(fn))); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
