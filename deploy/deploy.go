@@ -48,7 +48,7 @@ func (b *Builder) Function(ctx context.Context, platform config.Platform, cluste
 			return faas.Function{}, err
 		}
 		fn := faas.Function{Name: name, Code: code, Kind: "go:1.22", MemoryMB: ow.Memory,
-			Timeout: time.Duration(ow.Timeout) * time.Millisecond}
+			Timeout: time.Duration(ow.Timeout) * time.Millisecond, Concurrency: ow.Concurrency}
 		if ow.Web == "true" || ow.Web == "raw" {
 			// As `wsk action create --web raw`, but never open to anyone: callers need the
 			// namespace key (basic authentication) or this secret in X-Require-Whisk-Auth.

@@ -21,8 +21,10 @@ type Function struct {
 	// EntryPoint is the function's name in its source (Cloud Functions).
 	EntryPoint string
 	// Image is the container image (OpenFaaS).
-	Image       string
-	MemoryMB    int
+	Image    string
+	MemoryMB int
+	// Concurrency is OpenWhisk's activations per container.
+	Concurrency int
 	Timeout     time.Duration
 	Env         map[string]string
 	Parameters  map[string]any

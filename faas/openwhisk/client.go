@@ -326,7 +326,7 @@ func (c *Client) Deploy(ctx context.Context, fn faas.Function) error {
 	}
 	action := Action{
 		Exec:   Exec{Kind: kind, Code: base64.StdEncoding.EncodeToString(fn.Code), Binary: true},
-		Limits: Limits{Memory: fn.MemoryMB, Timeout: int(fn.Timeout.Milliseconds())},
+		Limits: Limits{Memory: fn.MemoryMB, Timeout: int(fn.Timeout.Milliseconds()), Concurrency: fn.Concurrency},
 	}
 	for k, v := range fn.Parameters {
 		action.Parameters = append(action.Parameters, KeyValue{Key: k, Value: v})
