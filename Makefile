@@ -5,7 +5,7 @@ GO      ?= go
 CONFIG  ?= config.yaml
 BIN     := bin
 
-.PHONY: run stack build test vet fmt clean
+.PHONY: run stack build test fuzz vet fmt clean
 
 run: build
 	$(BIN)/starter -config $(CONFIG)
@@ -26,6 +26,13 @@ build:
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
+
+# Fuzz the config loader and the weights decoder (FUZZTIME each; go test runs their
+# seed corpora every time).
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./config
+	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./weights
 
 vet:
 	$(GO) vet ./...
