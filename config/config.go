@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/fedkeeper/fedkeeper/fabric/faults"
 )
 
 // EnvPrefix starts every environment variable that overrides a config key.
@@ -97,6 +99,8 @@ type FabricConfiguration struct {
 	Port int `mapstructure:"port"`
 	// MaxContainers caps the function processes running at once; 0 picks a default.
 	MaxContainers int `mapstructure:"max_containers"`
+	// Faults the fabric injects into invocations (see fabric/faults).
+	Faults faults.Faults `mapstructure:"faults"`
 }
 
 // PrometheusConfig is kept from the seed's format; FedKeeper does not read it yet.

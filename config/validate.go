@@ -107,11 +107,27 @@ func (c *Config) Validate() error {
 		if auth := cluster.Auth.OWAuth; auth != "" && !IsEmbedded(cluster.Auth.OWAPIHost) && !strings.Contains(auth, ":") && !strings.Contains(auth, "<") {
 			return keyErr(key+".auth.ow_auth", "must be uuid:key")
 		}
-		if cluster.Fabric.Port < 0 || cluster.Fabric.Port > 65535 {
-			return keyErr(key+".fabric.port", "must be a port number, got %d", cluster.Fabric.Port)
+	}
+	fabrics := map[string]FabricConfiguration{}
+	for name, cl := range c.Providers.OpenWhisk {
+		fabrics["providers.openwhisk."+name+".fabric"] = cl.Fabric
+	}
+	for name, cl := range c.Providers.Google {
+		fabrics["providers.google."+name+".fabric"] = cl.Fabric
+	}
+	for name, cl := range c.Providers.OpenFaaS {
+		fabrics["providers.openfaas."+name+".fabric"] = cl.Fabric
+	}
+	for _, key := range sortedKeys(fabrics) {
+		fab := fabrics[key]
+		if fab.Port < 0 || fab.Port > 65535 {
+			return keyErr(key+".port", "must be a port number, got %d", fab.Port)
 		}
-		if cluster.Fabric.MaxContainers < 0 {
-			return keyErr(key+".fabric.max_containers", "must not be negative, got %d", cluster.Fabric.MaxContainers)
+		if fab.MaxContainers < 0 {
+			return keyErr(key+".max_containers", "must not be negative, got %d", fab.MaxContainers)
+		}
+		if err := fab.Faults.Check(); err != nil {
+			return keyErr(key+".faults", "%v", err)
 		}
 	}
 	for _, name := range sortedKeys(c.Providers.Google) {

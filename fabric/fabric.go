@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/gcf"
 	"github.com/fedkeeper/fedkeeper/fabric/openfaas"
 	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
@@ -29,7 +30,10 @@ type Options struct {
 	OpenWhisk *openwhisk.Options
 	GCF       *gcf.Options
 	OpenFaaS  *openfaas.Options
-	Logger    *slog.Logger
+	// Faults are injected into every platform's invocations; /fabric/faults reads and
+	// changes them at run time.
+	Faults *faults.Injector
+	Logger *slog.Logger
 }
 
 // Fabric is a running local fabric.
@@ -60,9 +64,17 @@ func Start(ctx context.Context, opts Options) (*Fabric, error) {
 		ln.Close()
 		return nil, err
 	}
+	if opts.Faults == nil {
+		opts.Faults = faults.New(faults.Faults{})
+	}
+	var admin []credential
 	if opts.OpenWhisk != nil {
 		o := *opts.OpenWhisk
 		o.DataDir, o.APIHost = filepath.Join(opts.DataDir, "openwhisk"), url
+		if o.Faults == nil {
+			o.Faults = opts.Faults
+		}
+		admin = append(admin, basicCredential(o.Auth))
 		if o.Logger == nil {
 			o.Logger = opts.Logger
 		}
@@ -77,6 +89,10 @@ func Start(ctx context.Context, opts Options) (*Fabric, error) {
 	if opts.GCF != nil {
 		o := *opts.GCF
 		o.BaseURL, o.DataDir = url, filepath.Join(opts.DataDir, "gcf")
+		if o.Faults == nil {
+			o.Faults = opts.Faults
+		}
+		admin = append(admin, bearerCredential(o.Token))
 		if o.Logger == nil {
 			o.Logger = opts.Logger
 		}
@@ -92,6 +108,13 @@ func Start(ctx context.Context, opts Options) (*Fabric, error) {
 	if opts.OpenFaaS != nil {
 		o := *opts.OpenFaaS
 		o.DataDir = filepath.Join(opts.DataDir, "openfaas")
+		if o.Faults == nil {
+			o.Faults = opts.Faults
+		}
+		if o.User == "" {
+			o.User = "admin"
+		}
+		admin = append(admin, basicCredential(o.User+":"+o.Password))
 		if o.Logger == nil {
 			o.Logger = opts.Logger
 		}
@@ -104,6 +127,7 @@ func Start(ctx context.Context, opts Options) (*Fabric, error) {
 			mux.Handle(prefix, of)
 		}
 	}
+	mux.Handle(FaultsPath, faultsHandler(opts.Faults, admin))
 	go func() {
 		defer close(f.done)
 		_ = f.server.Serve(ln)

@@ -16,6 +16,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/embedded/discovery"
 	"github.com/fedkeeper/fedkeeper/fabric"
+	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/gcf"
 	"github.com/fedkeeper/fedkeeper/fabric/openfaas"
 	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
@@ -57,11 +58,12 @@ func (s *Set) Stop() {
 // startFabrics brings up one local fabric per embedded cluster, each speaking its
 // platform's API with credentials of its own.
 func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, logger *slog.Logger, e *discovery.Endpoints) error {
-	start := func(platform, name string, port int, opts fabric.Options) (*fabric.Fabric, error) {
+	start := func(platform, name string, conf config.FabricConfiguration, opts fabric.Options) (*fabric.Fabric, error) {
 		opts.Addr = "127.0.0.1:0"
-		if port != 0 {
-			opts.Addr = fmt.Sprintf("127.0.0.1:%d", port)
+		if conf.Port != 0 {
+			opts.Addr = fmt.Sprintf("127.0.0.1:%d", conf.Port)
 		}
+		opts.Faults = faults.New(conf.Faults)
 		opts.DataDir, opts.Logger = filepath.Join(dataDir, "fabric", platform+"-"+name), logger
 		f, err := fabric.Start(ctx, opts)
 		if err != nil {
@@ -84,7 +86,7 @@ func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, log
 		if ns == "" || ns == "_" {
 			ns = "guest"
 		}
-		f, err := start("openwhisk", name, cluster.Fabric.Port, fabric.Options{
+		f, err := start("openwhisk", name, cluster.Fabric, fabric.Options{
 			OpenWhisk: &openwhisk.Options{Namespace: ns, Auth: auth, MaxContainers: cluster.Fabric.MaxContainers, Logger: logger},
 		})
 		if err != nil {
@@ -101,7 +103,7 @@ func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, log
 		if token == "" {
 			token = randomHex(32)
 		}
-		f, err := start("google", name, cluster.Fabric.Port, fabric.Options{
+		f, err := start("google", name, cluster.Fabric, fabric.Options{
 			GCF: &gcf.Options{Token: token, MaxInstances: cluster.Fabric.MaxContainers, Logger: logger},
 		})
 		if err != nil {
@@ -121,7 +123,7 @@ func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, log
 		if password == "" {
 			password = randomHex(24)
 		}
-		f, err := start("openfaas", name, cluster.Fabric.Port, fabric.Options{
+		f, err := start("openfaas", name, cluster.Fabric, fabric.Options{
 			OpenFaaS: &openfaas.Options{User: user, Password: password, MaxInstances: cluster.Fabric.MaxContainers, Logger: logger},
 		})
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
 )
 
@@ -43,7 +44,7 @@ var (
 )
 
 // execute runs one request on an instance of the function's active version.
-func (s *Server) execute(ctx context.Context, f *function, method, path string, header http.Header, body []byte) (execution, error) {
+func (s *Server) execute(ctx context.Context, f *function, method, path string, header http.Header, body []byte, fault faults.Kind) (execution, error) {
 	received := time.Now()
 	s.mu.Lock()
 	version, binary, dir, timeout := f.active, f.exec, f.dir, f.timeout
@@ -54,6 +55,13 @@ func (s *Server) execute(ctx context.Context, f *function, method, path string, 
 	var started time.Time
 	proc, cold, err := s.pool.Acquire(ctx, fmt.Sprintf("%s@%d", name, version), func() (*httpproc.Process, error) {
 		started = time.Now()
+		if d := s.opts.Faults.ColdStart(); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
 		p, err := httpproc.Start(ctx, httpproc.Spec{Path: binary, Dir: dir, Env: env, StartTimeout: timeout})
 		ex.init = time.Since(started)
 		return p, err
@@ -65,9 +73,26 @@ func (s *Server) execute(ctx context.Context, f *function, method, path string, 
 	if err != nil {
 		return ex, fmt.Errorf("%w: start-up failed: %v", errCrash, err)
 	}
+	key := fmt.Sprintf("%s@%d", name, version)
+	switch fault {
+	case faults.Crash:
+		s.pool.Release(key, proc, false)
+		return ex, fmt.Errorf("%w: an injected fault", errCrash)
+	case faults.Hang:
+		select {
+		case <-time.After(timeout):
+		case <-ctx.Done():
+		}
+		s.pool.Release(key, proc, false)
+		return ex, errTimeout
+	case faults.Error:
+		s.pool.Release(key, proc, true)
+		ex.response = httpproc.Response{Status: http.StatusInternalServerError, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: []byte(`{"error":"an injected fault: the function failed"}`)}
+		return ex, nil
+	}
 	resp, logs, err := proc.Forward(ctx, method, path, header, body, timeout)
 	ex.response, ex.logs = resp, logs
-	key := fmt.Sprintf("%s@%d", name, version)
 	switch {
 	case errors.Is(err, httpproc.ErrTimeout):
 		s.pool.Release(key, proc, false)
@@ -126,6 +151,10 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Error: request body exceeds 10 MB", http.StatusRequestEntityTooLarge)
 		return
 	}
+	fault, ok := s.platformFault(w, f)
+	if !ok {
+		return
+	}
 	prefix := TriggerPrefix + r.PathValue("project") + "/" + r.PathValue("region") + "/" + r.PathValue("fn")
 	path := strings.TrimPrefix(r.URL.Path, prefix)
 	if path == "" {
@@ -134,7 +163,7 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	if r.URL.RawQuery != "" {
 		path += "?" + r.URL.RawQuery
 	}
-	ex, err := s.execute(s.requestContext(r), f, r.Method, path, r.Header, body)
+	ex, err := s.execute(s.requestContext(r), f, r.Method, path, r.Header, body, fault)
 	h := w.Header()
 	h.Set(HeaderExecutionID, ex.id)
 	h.Set(HeaderColdStart, strconv.FormatBool(ex.cold))
@@ -156,6 +185,31 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(ex.response.Status)
 	_, _ = w.Write(ex.response.Body)
+}
+
+// platformFault answers for the platform when an injected fault says so (429, 503, or
+// the function deleted and 404), and otherwise passes the function's fault on.
+func (s *Server) platformFault(w http.ResponseWriter, f *function) (faults.Kind, bool) {
+	fault, _ := s.opts.Faults.Draw()
+	switch fault {
+	case faults.Throttle:
+		http.Error(w, "Rate exceeded (an injected fault).", http.StatusTooManyRequests)
+		return fault, false
+	case faults.ServerError:
+		http.Error(w, "Service Unavailable (an injected fault).", http.StatusServiceUnavailable)
+		return fault, false
+	case faults.Delete:
+		s.mu.Lock()
+		name := f.resource.Name
+		if s.functions[name] == f {
+			delete(s.functions, name)
+		}
+		s.mu.Unlock()
+		s.pool.Purge(func(key string) bool { return strings.HasPrefix(key, name+"@") })
+		http.Error(w, "Error: Page not found. The requested URL was not found on this server.", http.StatusNotFound)
+		return fault, false
+	}
+	return fault, true
 }
 
 // requestContext ends with the caller's request or the server.
@@ -201,7 +255,8 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	header := http.Header{"Content-Type": []string{"application/json"}}
-	ex, err := s.execute(s.requestContext(r), f, http.MethodPost, "/", header, []byte(req.Data))
+	fault, _ := s.opts.Faults.Draw()
+	ex, err := s.execute(s.requestContext(r), f, http.MethodPost, "/", header, []byte(req.Data), fault)
 	out := map[string]string{"executionId": ex.id}
 	switch {
 	case err != nil:

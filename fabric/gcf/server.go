@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
 	"github.com/fedkeeper/fedkeeper/fabric/pool"
 )
@@ -43,7 +44,9 @@ type Options struct {
 	IdleTimeout time.Duration
 	// GoCommand builds uploaded sources (default "go").
 	GoCommand string
-	Logger    *slog.Logger
+	// Faults are injected into invocations when set.
+	Faults *faults.Injector
+	Logger *slog.Logger
 }
 
 func (o *Options) defaults() {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
 )
 
@@ -39,7 +40,7 @@ type result struct {
 }
 
 // run executes one request on a replica of the function.
-func (s *Server) run(ctx context.Context, name, method, path string, header http.Header, body []byte) (result, bool) {
+func (s *Server) run(ctx context.Context, name, method, path string, header http.Header, body []byte, fault faults.Kind) (result, bool) {
 	res := result{callID: header.Get("X-Call-Id"), start: time.Now()}
 	if res.callID == "" {
 		res.callID = newID()
@@ -61,6 +62,13 @@ func (s *Server) run(ctx context.Context, name, method, path string, header http
 	var started time.Time
 	proc, cold, err := s.pool.Acquire(ctx, key, func() (*httpproc.Process, error) {
 		started = time.Now()
+		if d := s.opts.Faults.ColdStart(); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
 		p, err := httpproc.Start(ctx, httpproc.Spec{Path: exec, Dir: strings.TrimSuffix(exec, "/exec"), Env: env, StartTimeout: s.opts.Timeout})
 		res.init = time.Since(started)
 		return p, err
@@ -75,7 +83,24 @@ func (s *Server) run(ctx context.Context, name, method, path string, header http
 		res.duration = time.Since(res.start)
 		return res, true
 	}
-	resp, _, err := proc.Forward(ctx, method, path, header, body, s.opts.Timeout)
+	var resp httpproc.Response
+	switch fault {
+	case faults.Crash:
+		proc.Kill()
+		err = httpproc.ErrExited
+	case faults.Hang:
+		select {
+		case <-time.After(s.opts.Timeout):
+		case <-ctx.Done():
+		}
+		proc.Kill()
+		err = httpproc.ErrTimeout
+	case faults.Error:
+		resp = httpproc.Response{Status: http.StatusInternalServerError, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: []byte(`{"error":"an injected fault: the function failed"}`)}
+	default:
+		resp, _, err = proc.Forward(ctx, method, path, header, body, s.opts.Timeout)
+	}
 	res.duration = time.Since(res.start)
 	switch {
 	case errors.Is(err, httpproc.ErrTimeout):
@@ -138,7 +163,21 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		case <-ctx.Done():
 		}
 	}()
-	res, ok := s.run(ctx, name, r.Method, forwardPath(r), r.Header, body)
+	fault, _ := s.opts.Faults.Draw()
+	switch fault {
+	case faults.Throttle:
+		http.Error(w, "Too many requests (an injected fault).", http.StatusTooManyRequests)
+		return
+	case faults.ServerError:
+		http.Error(w, "Service unavailable (an injected fault).", http.StatusServiceUnavailable)
+		return
+	case faults.Delete:
+		s.mu.Lock()
+		delete(s.functions, name)
+		s.mu.Unlock()
+		s.purgeOld(name, -1)
+	}
+	res, ok := s.run(ctx, name, r.Method, forwardPath(r), r.Header, body, fault)
 	if !ok {
 		http.Error(w, "error finding function "+name+": not found", http.StatusNotFound)
 		return
@@ -197,7 +236,8 @@ func (s *Server) invokeAsync(w http.ResponseWriter, r *http.Request) {
 	s.work.Add(1)
 	go func() {
 		defer s.work.Done()
-		res, ok := s.run(s.baseCtx, name, http.MethodPost, path, header, body)
+		fault, _ := s.opts.Faults.Draw()
+		res, ok := s.run(s.baseCtx, name, http.MethodPost, path, header, body, fault)
 		if !ok || callback == "" {
 			return
 		}

@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
 	"github.com/fedkeeper/fedkeeper/fabric/pool"
 )
@@ -44,7 +45,9 @@ type Options struct {
 	// OpenFaaS ships 8 seconds, which training outlasts).
 	Timeout     time.Duration
 	IdleTimeout time.Duration
-	Logger      *slog.Logger
+	// Faults are injected into invocations when set.
+	Faults *faults.Injector
+	Logger *slog.Logger
 }
 
 func (o *Options) defaults() {

@@ -371,13 +371,20 @@ func (s *Server) deleteAction(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.remove(a)
+	writeJSON(w, http.StatusOK, s.actionView(a, false))
+}
+
+// remove deletes an action and its warm containers.
+func (s *Server) remove(a *action) {
 	s.mu.Lock()
-	delete(s.actions, a.Name)
+	if s.actions[a.Name] == a {
+		delete(s.actions, a.Name)
+	}
 	s.mu.Unlock()
 	s.pool.Purge(func(key string) bool { return strings.HasPrefix(key, a.Name+"@") })
 	a.code.retire()
 	s.log.Debug("action deleted", "action", a.Name)
-	writeJSON(w, http.StatusOK, s.actionView(a, false))
 }
 
 func (s *Server) listActions(w http.ResponseWriter, r *http.Request) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/fabric/container"
+	"github.com/fedkeeper/fedkeeper/fabric/faults"
 )
 
 // Status texts of an activation's response, with their codes.
@@ -97,6 +98,16 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 // start admits an activation (or answers 429 under the namespace's limits) and runs it
 // in the background.
 func (s *Server) start(a *action, params json.RawMessage) (*activation, int, string) {
+	fault, _ := s.opts.Faults.Draw()
+	switch fault {
+	case faults.Throttle:
+		return nil, http.StatusTooManyRequests, "Too many requests in the last minute (an injected fault)."
+	case faults.ServerError:
+		return nil, http.StatusServiceUnavailable, "The server is currently unavailable (an injected fault)."
+	case faults.Delete:
+		s.remove(a)
+		return nil, http.StatusNotFound, "The requested resource does not exist."
+	}
 	now := time.Now()
 	s.mu.Lock()
 	if s.inFlight >= s.opts.ConcurrentInvocations {
@@ -114,7 +125,7 @@ func (s *Server) start(a *action, params json.RawMessage) (*activation, int, str
 	act := s.activations.create(newID(), a, s.opts.Namespace, s.subject, now)
 	a.code.acquire()
 	s.executions.Add(1)
-	go s.execute(act, a, params)
+	go s.execute(act, a, params, fault)
 	return act, 0, ""
 }
 
@@ -142,7 +153,7 @@ func mergeParams(defaults []keyValue, body []byte) (json.RawMessage, error) {
 }
 
 // execute runs one activation to its end and stores the record.
-func (s *Server) execute(act *activation, a *action, params json.RawMessage) {
+func (s *Server) execute(act *activation, a *action, params json.RawMessage, fault faults.Kind) {
 	defer s.executions.Done()
 	defer a.code.release()
 	defer func() {
@@ -157,6 +168,13 @@ func (s *Server) execute(act *activation, a *action, params json.RawMessage) {
 	var startedAt time.Time
 	c, cold, err := s.pool.Acquire(ctx, a.poolKey(), func() (*container.Container, error) {
 		startedAt = time.Now()
+		if d := s.opts.Faults.ColdStart(); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
 		c, err := container.Start(ctx, container.Spec{
 			Path: filepath.Join(a.code.path, "exec"), Dir: a.code.path, Env: s.functionEnv(a), InitTimeout: timeout,
 		})
@@ -185,7 +203,25 @@ func (s *Server) execute(act *activation, a *action, params json.RawMessage) {
 		"transaction_id": newID(),
 		"deadline":       strconv.FormatInt(deadline.UnixMilli(), 10),
 	}
-	result, logs, err := c.Run(ctx, request, timeout)
+	var result json.RawMessage
+	var logs []string
+	switch fault {
+	case faults.Crash:
+		c.Kill()
+		_, logs, err = c.Run(ctx, request, timeout)
+	case faults.Hang:
+		select {
+		case <-time.After(timeout):
+			err = container.ErrTimeout
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		c.Kill()
+	case faults.Error:
+		result = errorResult("an injected fault: the function failed")
+	default:
+		result, logs, err = c.Run(ctx, request, timeout)
+	}
 	end := time.Now()
 	switch {
 	case errors.Is(err, container.ErrTimeout):

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/fabric/container"
+	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/pool"
 )
 
@@ -54,7 +55,9 @@ type Options struct {
 	// Limits of this deployment.
 	MinMemory, MaxMemory   int
 	MinTimeout, MaxTimeout int
-	Logger                 *slog.Logger
+	// Faults are injected into invocations when set.
+	Faults *faults.Injector
+	Logger *slog.Logger
 }
 
 func (o *Options) defaults() {

@@ -18,6 +18,7 @@ import (
 
 	owclient "github.com/fedkeeper/fedkeeper/faas/openwhisk"
 	"github.com/fedkeeper/fedkeeper/fabric"
+	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
 	"github.com/fedkeeper/fedkeeper/functions/actionloop"
 )
@@ -489,5 +490,56 @@ func TestWebActions(t *testing.T) {
 	status, _, m := webCall("/api/v1/web/guest/default/echo.json", nil, e.auth)
 	if status != 200 || m["statusCode"].(float64) != 200 {
 		t.Errorf(".json: %d %v", status, m)
+	}
+}
+
+func TestInjectedFaults(t *testing.T) {
+	inj := faults.New(faults.Faults{})
+	e := start(t, openwhisk.Options{Faults: inj})
+	e.deploy("echo", map[string]any{"timeout": 300})
+	invoke := func() (int, map[string]any) {
+		status, _, m, _ := e.call("POST", "/api/v1/namespaces/guest/actions/echo?blocking=true", map[string]any{"x": 1}, e.auth)
+		return status, m
+	}
+	tests := []struct {
+		fault      faults.Faults
+		wantHTTP   int
+		wantStatus string
+	}{
+		{faults.Faults{ThrottleRate: 1}, 429, ""},
+		{faults.Faults{ServerErrorRate: 1}, 503, ""},
+		{faults.Faults{CrashRate: 1}, 502, "action developer error"},
+		{faults.Faults{HangRate: 1}, 502, "action developer error"},
+		{faults.Faults{ErrorRate: 1}, 502, "application error"},
+		{faults.Faults{}, 200, "success"},
+		{faults.Faults{DeleteRate: 1}, 404, ""},
+	}
+	for _, tc := range tests {
+		inj.Set(tc.fault)
+		status, m := invoke()
+		if status != tc.wantHTTP {
+			t.Errorf("%+v: HTTP %d, want %d (%v)", tc.fault, status, tc.wantHTTP, m)
+			continue
+		}
+		if tc.wantStatus != "" && m["response"].(map[string]any)["status"] != tc.wantStatus {
+			t.Errorf("%+v: status %v, want %s", tc.fault, m["response"], tc.wantStatus)
+		}
+	}
+	// The deletion was real: the action is gone until deployed again.
+	inj.Set(faults.Faults{ColdStartDelay: "400ms"})
+	if status, _, _, _ := e.call("GET", "/api/v1/namespaces/guest/actions/echo", nil, e.auth); status != 404 {
+		t.Errorf("action after an injected deletion: %d", status)
+	}
+	e.deploy("echo", nil)
+	inv, err := e.client.InvokeAction(context.Background(), "echo", nil, true)
+	if err != nil || inv.Record == nil {
+		t.Fatal(err)
+	}
+	if ms, ok := inv.Record.Annotation("initTime"); !ok || ms.(float64) < 400 {
+		t.Errorf("cold start with a 400ms injected delay took %v ms", ms)
+	}
+	counts := inj.Counts()
+	if counts[faults.Crash] != 1 || counts[faults.Delete] != 1 || counts[faults.ColdDelay] != 1 {
+		t.Errorf("injected %v", counts)
 	}
 }
