@@ -285,6 +285,12 @@ type RoundConfig struct {
 	MaxAttempts int `mapstructure:"max_attempts"`
 	// MinClientsFraction of the selected clients must report, or the round fails.
 	MinClientsFraction float64 `mapstructure:"min_clients_fraction"`
+	// DeadlineSeconds bounds a round's wait for its clients (0: no deadline).
+	DeadlineSeconds float64 `mapstructure:"deadline_seconds"`
+	// LateUpdates says what happens to clients still running at the deadline: "drop"
+	// (aggregate without them, refuse their updates) or "accept" (wait for them, but
+	// invoke no failed client again).
+	LateUpdates string `mapstructure:"late_updates"`
 }
 
 // Function is one function's deployment per platform.

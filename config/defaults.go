@@ -53,6 +53,8 @@ func registerDefaults(v *viper.Viper) {
 		"scenarios.federated_learning.model_params.local_epochs":           1,
 		"scenarios.federated_learning.round.max_attempts":                  3,
 		"scenarios.federated_learning.round.min_clients_fraction":          0.5,
+		"scenarios.federated_learning.round.deadline_seconds":              0.0,
+		"scenarios.federated_learning.round.late_updates":                  "drop",
 	}
 	for key, value := range defaults {
 		v.SetDefault(key, value)

@@ -298,8 +298,17 @@ func (s *Store) SetMetrics(ctx context.Context, experiment string, version int, 
 	return nil
 }
 
-// PutUpdate stores a client's update for a round, replacing an earlier attempt's.
+// ErrRoundClosed refuses an update for a round already aggregated (a late client).
+var ErrRoundClosed = errors.New("weights: the round is already aggregated")
+
+// PutUpdate stores a client's update for a round, replacing an earlier attempt's. An
+// update for a round whose global version exists is refused: it came too late.
 func (s *Store) PutUpdate(ctx context.Context, u Update) error {
+	if _, err := s.GlobalInfo(ctx, u.Experiment, u.Round); err == nil {
+		return fmt.Errorf("%w: %s round %d", ErrRoundClosed, u.Experiment, u.Round)
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
 	if model.NumParams(u.Manifest) != len(u.Params) {
 		return fmt.Errorf("weights: update of client %d has %d values, manifest needs %d", u.Client, len(u.Params), model.NumParams(u.Manifest))
 	}

@@ -160,3 +160,20 @@ func TestLargeTensorsAreChunkedAndDamageIsCaught(t *testing.T) {
 		t.Errorf("read with a chunk missing: %v", err)
 	}
 }
+
+func TestLateUpdatesAreRefused(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	u := Update{Experiment: "e", Round: 1, Client: 2, BaseVersion: 0, Samples: 10, Manifest: tinyManifest,
+		Params: []float32{1, 2, 3, 4, 5, 6, 7, 8, 9}}
+	if err := s.PutUpdate(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutGlobal(ctx, Global{Experiment: "e", Version: 1, Manifest: tinyManifest, Params: u.Params}); err != nil {
+		t.Fatal(err)
+	}
+	u.Client = 3
+	if err := s.PutUpdate(ctx, u); !errors.Is(err, ErrRoundClosed) {
+		t.Fatalf("update after aggregation: %v", err)
+	}
+}

@@ -60,28 +60,41 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 
 	outcomes := make([]ClientOutcome, len(selected))
 	var lastAccepted, lastDone time.Time
-	wg := workflow.NewWaitGroup(ctx)
+	// pastDeadline stops new attempts once the round's deadline has passed.
+	pastDeadline := false
+	// Buffered: a client never blocks on reporting, even after it was cancelled.
+	finished := workflow.NewBufferedChannel(ctx, len(selected))
+	cancels := make([]workflow.CancelFunc, len(selected))
 	for i, client := range selected {
-		wg.Add(1)
-		workflow.Go(ctx, func(ctx workflow.Context) {
-			defer wg.Done()
-			outcomes[i] = runClient(ctx, p, client, func(at time.Time) {
+		clientCtx, cancel := workflow.WithCancel(ctx)
+		cancels[i] = cancel
+		workflow.Go(clientCtx, func(clientCtx workflow.Context) {
+			outcomes[i] = runClient(clientCtx, p, client, &pastDeadline, func(at time.Time) {
 				if at.After(lastAccepted) {
 					lastAccepted = at
 				}
 			})
-			if now := workflow.Now(ctx); now.After(lastDone) {
+			if now := workflow.Now(clientCtx); now.After(lastDone) {
 				lastDone = now
 			}
+			finished.Send(clientCtx, i)
 		})
 	}
-	wg.Wait(ctx)
+	waitForClients(ctx, p, finished, len(selected), &pastDeadline, func() {
+		// Late updates are dropped: stop waiting for the clients still running.
+		for _, cancel := range cancels {
+			cancel()
+		}
+	})
 
 	var counted []int
-	retries := 0
+	retries, late := 0, 0
 	for _, o := range outcomes {
 		if o.Counted {
 			counted = append(counted, o.Client)
+		}
+		if o.Late {
+			late++
 		}
 		retries += max(0, o.Attempts-1)
 	}
@@ -127,7 +140,7 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 	res := RoundResult{
 		RoundSummary: RoundSummary{
 			Round: p.Round, Version: agg.Version, Clients: len(selected), Counted: len(agg.Counted), Samples: agg.Samples,
-			Retries: retries, InvokeSeconds: lastAccepted.Sub(start).Seconds(), TrainSeconds: lastDone.Sub(lastAccepted).Seconds(),
+			Retries: retries, Late: late, InvokeSeconds: lastAccepted.Sub(start).Seconds(), TrainSeconds: lastDone.Sub(lastAccepted).Seconds(),
 			AggregateSeconds: aggSeconds, EvalSeconds: end.Sub(evalStart).Seconds(), TotalSeconds: end.Sub(start).Seconds(),
 			Loss: eval.Loss, Accuracy: eval.Accuracy,
 		},
@@ -137,21 +150,60 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 	return res, nil
 }
 
+// waitForClients receives n finished clients. With a deadline, it marks the deadline
+// when its timer fires and, when late updates are dropped, calls dropLate.
+func waitForClients(ctx workflow.Context, p RoundParams, finished workflow.ReceiveChannel, n int, pastDeadline *bool, dropLate func()) {
+	var deadline workflow.Future
+	cancelTimer := func() {}
+	if p.DeadlineSeconds > 0 {
+		timerCtx, cancel := workflow.WithCancel(ctx)
+		cancelTimer = cancel
+		deadline = workflow.NewTimer(timerCtx, time.Duration(p.DeadlineSeconds*float64(time.Second)))
+	}
+	defer cancelTimer()
+	for pending := n; pending > 0; {
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(finished, func(c workflow.ReceiveChannel, _ bool) {
+			var i int
+			c.Receive(ctx, &i)
+			pending--
+		})
+		if deadline != nil && !*pastDeadline {
+			sel.AddFuture(deadline, func(workflow.Future) {
+				*pastDeadline = true
+				if p.LateUpdates != LateAccept {
+					dropLate()
+				}
+			})
+		}
+		sel.Select(ctx)
+	}
+}
+
 // runClient invokes one client's function and waits for it, re-invoking after a failed
-// or lost activation up to MaxAttempts times.
-func runClient(ctx workflow.Context, p RoundParams, client int, accepted func(time.Time)) ClientOutcome {
+// or lost activation up to MaxAttempts times, but never after the round's deadline.
+// Every attempt is recorded.
+func runClient(ctx workflow.Context, p RoundParams, client int, pastDeadline *bool, accepted func(time.Time)) ClientOutcome {
 	var a *activities.Activities
 	out := ClientOutcome{Client: client}
 	reported := false
 	for attempt := 1; attempt <= p.MaxAttempts; attempt++ {
+		if attempt > 1 && *pastDeadline {
+			out.Error += " (not invoked again: the round's deadline passed)"
+			break
+		}
 		out.Attempts = attempt
 		var inv activities.Invocation
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, invokeOptions), a.InvokeClient, activities.ClientTask{
 			Experiment: p.Experiment, Round: p.Round, Client: client, Attempt: attempt, BaseVersion: p.BaseVersion,
 			Model: p.Model, Train: p.Train, Partition: p.Partition,
 		}).Get(ctx, &inv)
+		if ctx.Err() != nil {
+			return dropped(out)
+		}
 		if err != nil {
 			out.Error = "invoke: " + err.Error()
+			out.Runs = append(out.Runs, activities.ClientRun{Client: client, Status: "not invoked", Error: err.Error()})
 			continue
 		}
 		if !reported {
@@ -161,8 +213,12 @@ func runClient(ctx workflow.Context, p RoundParams, client int, accepted func(ti
 		out.Platform, out.Cluster = inv.Platform, inv.Cluster
 		var run activities.ClientRun
 		err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, pollOptions), a.PollActivation, inv).Get(ctx, &run)
+		if ctx.Err() != nil {
+			return dropped(out)
+		}
 		if err != nil {
 			out.Error = "poll: " + err.Error()
+			out.Runs = append(out.Runs, activities.ClientRun{Client: client, ActivationID: inv.ActivationID, Status: "poll failed", Error: err.Error()})
 			continue
 		}
 		out.Runs = append(out.Runs, run)
@@ -173,6 +229,14 @@ func runClient(ctx workflow.Context, p RoundParams, client int, accepted func(ti
 		}
 		out.Error = run.Status + ": " + run.Error
 	}
+	return out
+}
+
+// dropped marks a client still running when the round's deadline dropped it.
+func dropped(out ClientOutcome) ClientOutcome {
+	out.Late = true
+	out.Counted = false
+	out.Error = "dropped: still running at the round's deadline"
 	return out
 }
 

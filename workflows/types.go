@@ -27,6 +27,9 @@ type ExperimentParams struct {
 	MinClientsFraction float64 `json:"min_clients_fraction"`
 	// RoundsPerRun bounds the rounds of one workflow run before it continues as new.
 	RoundsPerRun int `json:"rounds_per_run"`
+	// DeadlineSeconds and LateUpdates handle stragglers (see RoundParams).
+	DeadlineSeconds float64 `json:"deadline_seconds,omitempty"`
+	LateUpdates     string  `json:"late_updates,omitempty"`
 
 	// State carried across continue-as-new.
 	NextRound int            `json:"next_round,omitempty"`
@@ -48,17 +51,29 @@ type RoundParams struct {
 	Seed               uint64             `json:"seed"`
 	MaxAttempts        int                `json:"max_attempts"`
 	MinClientsFraction float64            `json:"min_clients_fraction"`
+	// DeadlineSeconds bounds the wait for clients (0: none); LateUpdates says what
+	// happens to the clients still running then: dropped, or awaited without new attempts.
+	DeadlineSeconds float64 `json:"deadline_seconds,omitempty"`
+	LateUpdates     string  `json:"late_updates,omitempty"`
 }
+
+// What happens to clients still running at a round's deadline.
+const (
+	LateDrop   = "drop"
+	LateAccept = "accept"
+)
 
 // ClientOutcome is what happened to one selected client in a round.
 type ClientOutcome struct {
-	Client   int                    `json:"client"`
-	Platform string                 `json:"platform,omitempty"`
-	Cluster  string                 `json:"cluster,omitempty"`
-	Attempts int                    `json:"attempts"`
-	Counted  bool                   `json:"counted"`
-	Error    string                 `json:"error,omitempty"`
-	Runs     []activities.ClientRun `json:"runs"`
+	Client   int    `json:"client"`
+	Platform string `json:"platform,omitempty"`
+	Cluster  string `json:"cluster,omitempty"`
+	Attempts int    `json:"attempts"`
+	Counted  bool   `json:"counted"`
+	// Late is set for a client dropped at the round's deadline.
+	Late  bool                   `json:"late,omitempty"`
+	Error string                 `json:"error,omitempty"`
+	Runs  []activities.ClientRun `json:"runs"`
 }
 
 // RoundResult is a round's full record, the child workflow's result.
@@ -77,6 +92,7 @@ type RoundSummary struct {
 	Counted          int     `json:"counted"`
 	Samples          int     `json:"samples"`
 	Retries          int     `json:"retries"`
+	Late             int     `json:"late,omitempty"`
 	InvokeSeconds    float64 `json:"invoke_s"`
 	TrainSeconds     float64 `json:"train_s"`
 	AggregateSeconds float64 `json:"aggregate_s"`

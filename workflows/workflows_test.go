@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
@@ -288,5 +290,79 @@ func TestContinueAsNewCarriesState(t *testing.T) {
 	}
 	if next.NextRound != 3 || len(next.Rounds) != 2 || !next.SetupDone || next.StartedAt.IsZero() {
 		t.Fatalf("carried state %+v", next)
+	}
+}
+
+// stragglerEnv mocks a round of three clients where the first selected one takes a
+// minute and the others a second.
+func stragglerEnv(t *testing.T, slow int, failFast int) (*testsuite.TestWorkflowEnvironment, *[]activities.AggregateInput, *int) {
+	env := newEnv(t)
+	var a *activities.Activities
+	env.RegisterActivityWithOptions(&activities.Activities{}, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+	var aggs []activities.AggregateInput
+	invokes := 0
+	env.OnActivity(a.InvokeClient, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, task activities.ClientTask) (activities.Invocation, error) {
+			invokes++
+			return activities.Invocation{Client: task.Client, ActivationID: fmt.Sprintf("c%d-a%d", task.Client, task.Attempt)}, nil
+		})
+	env.OnActivity(a.PollActivation, mock.Anything, mock.MatchedBy(func(inv activities.Invocation) bool { return inv.Client == slow })).
+		After(time.Minute).Return(activities.ClientRun{Status: "success", Success: true, Samples: 600}, nil)
+	env.OnActivity(a.PollActivation, mock.Anything, mock.MatchedBy(func(inv activities.Invocation) bool { return inv.Client == failFast })).
+		After(20*time.Second).Return(activities.ClientRun{Status: "action developer error", Error: "crashed"}, nil)
+	env.OnActivity(a.PollActivation, mock.Anything, mock.Anything).
+		After(time.Second).Return(activities.ClientRun{Status: "success", Success: true, Samples: 600}, nil)
+	env.OnActivity(a.Aggregate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.AggregateInput) (activities.AggregateResult, error) {
+			aggs = append(aggs, in)
+			return activities.AggregateResult{Version: 1, Counted: in.Clients, Updates: len(in.Clients)}, nil
+		})
+	env.OnActivity(a.Evaluate, mock.Anything, mock.Anything).Return(activities.EvaluateResult{Accuracy: 0.5}, nil)
+	return env, &aggs, &invokes
+}
+
+func TestDeadlineDropsStragglers(t *testing.T) {
+	selected := SelectClients(7, 1, 6, 3)
+	env, aggs, _ := stragglerEnv(t, selected[0], -1)
+	p := params()
+	env.ExecuteWorkflow(RoundWorkflowName, RoundParams{Experiment: "exp", Round: 1, Model: p.Model, TotalClients: 6,
+		ClientsPerRound: 3, Seed: 7, MaxAttempts: 2, MinClientsFraction: 0.5, DeadlineSeconds: 10, LateUpdates: LateDrop})
+	var res RoundResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Counted != 2 || res.Late != 1 || len(*aggs) != 1 || len((*aggs)[0].Clients) != 2 {
+		t.Fatalf("counted %d late %d aggregated %v", res.Counted, res.Late, *aggs)
+	}
+	for _, o := range res.Outcomes {
+		if (o.Client == selected[0]) != o.Late || (o.Client == selected[0]) == o.Counted {
+			t.Errorf("outcome %+v", o)
+		}
+	}
+	// The round ended at its deadline, not when the straggler would have finished.
+	if res.TotalSeconds >= 60 {
+		t.Errorf("round took %.0f s", res.TotalSeconds)
+	}
+}
+
+func TestDeadlineAcceptsLateUpdatesButStopsRetrying(t *testing.T) {
+	selected := SelectClients(7, 1, 6, 3)
+	env, aggs, invokes := stragglerEnv(t, selected[0], selected[1])
+	p := params()
+	env.ExecuteWorkflow(RoundWorkflowName, RoundParams{Experiment: "exp", Round: 1, Model: p.Model, TotalClients: 6,
+		ClientsPerRound: 3, Seed: 7, MaxAttempts: 3, MinClientsFraction: 0.5, DeadlineSeconds: 10, LateUpdates: LateAccept})
+	var res RoundResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	// The straggler counts; the client that failed at 20 s (after the deadline) is not
+	// invoked again.
+	if res.Counted != 2 || res.Late != 0 || *invokes != 3 || len((*aggs)[0].Clients) != 2 {
+		t.Fatalf("counted %d late %d invokes %d aggregated %v", res.Counted, res.Late, *invokes, *aggs)
+	}
+	for _, o := range res.Outcomes {
+		if o.Client == selected[1] && (o.Counted || o.Attempts != 1 || !strings.Contains(o.Error, "deadline")) {
+			t.Errorf("failed client %+v", o)
+		}
 	}
 }
