@@ -52,7 +52,9 @@ type Deps struct {
 	Mongo     flclient.Mongo
 	TrainData mnist.Source
 	TestData  mnist.Source
-	Logger    *slog.Logger
+	// TokenKey signs every invocation; the deployed functions hold it too.
+	TokenKey string
+	Logger   *slog.Logger
 }
 
 // Activities is the receiver of every activity.
@@ -81,7 +83,7 @@ func New(deps Deps) *Activities {
 	return &Activities{
 		deps: deps, placements: deps.Config.ClientPlacements(), checkEvery: checkEvery,
 		evaluators: map[model.Spec]*model.Evaluator{}, deployedAt: map[string]time.Time{},
-		builder: deploy.NewBuilder(deps.Config, deps.BaseDir, deps.BuildDir),
+		builder: deploy.NewBuilder(deps.Config, deps.BaseDir, deps.BuildDir, deps.TokenKey),
 	}
 }
 

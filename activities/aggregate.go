@@ -14,6 +14,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/faas"
 	"github.com/fedkeeper/fedkeeper/functions/flserver"
+	"github.com/fedkeeper/fedkeeper/functions/token"
 )
 
 // Aggregate averages the round's updates of the given clients into global version Round
@@ -27,6 +28,7 @@ func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (Aggregat
 	var res flserver.AggregateResult
 	var err error
 	if a.serverMode(a.deps.Config.Scenarios.FederatedLearning.ServerConfig.Aggregation) {
+		params.Token = token.Sign(a.deps.TokenKey, params.TokenParts()...)
 		err = a.callServer(ctx, "fl_server_aggregator", params, &res)
 	} else {
 		res, err = flserver.Aggregate(ctx, a.deps.Store, params, func(client int) { activity.RecordHeartbeat(ctx, client) })

@@ -13,6 +13,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/faas"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
 	"github.com/fedkeeper/fedkeeper/functions/relay"
+	"github.com/fedkeeper/fedkeeper/functions/token"
 )
 
 // InvokeClient starts a client's function for a round without waiting for it. A
@@ -62,12 +63,14 @@ func (a *Activities) InvokeClient(ctx context.Context, task ClientTask) (Invocat
 func (a *Activities) clientParams(task ClientTask) flclient.Params {
 	train := task.Train
 	train.Seed = clientSeed(task.Train.Seed, task.Round, task.Client)
-	return flclient.Params{
+	p := flclient.Params{
 		Experiment: task.Experiment, Round: task.Round, Client: task.Client, BaseVersion: task.BaseVersion,
 		Model: task.Model, Train: train,
 		Data:  flclient.Data{Train: a.deps.TrainData, Partition: task.Partition},
 		Mongo: a.deps.Mongo,
 	}
+	p.Token = token.Sign(a.deps.TokenKey, p.TokenParts()...)
+	return p
 }
 
 // call runs a synchronous client invocation, redeploying a vanished function once.

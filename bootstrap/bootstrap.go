@@ -27,6 +27,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
+	"github.com/fedkeeper/fedkeeper/functions/token"
 	"github.com/fedkeeper/fedkeeper/logging"
 	"github.com/fedkeeper/fedkeeper/weights"
 	"github.com/fedkeeper/fedkeeper/workflows"
@@ -131,8 +132,14 @@ func Activities(ctx context.Context, cfg *config.Config, baseDir string, logger 
 		_ = store.Close(context.Background())
 		return nil, nil, err
 	}
+	key, err := TokenKey(cfg)
+	if err != nil {
+		_ = store.Close(context.Background())
+		return nil, nil, err
+	}
 	acts := activities.New(activities.Deps{
-		Config: cfg, BaseDir: baseDir, BuildDir: filepath.Join(cfg.DataDir, "build"),
+		TokenKey: key,
+		Config:   cfg, BaseDir: baseDir, BuildDir: filepath.Join(cfg.DataDir, "build"),
 		Store: store, Providers: providers,
 		Mongo:     flclient.Mongo{URI: mc.URL, DB: mc.DB, Collection: mc.Collection},
 		TrainData: train, TestData: test, Logger: logger,
@@ -141,6 +148,19 @@ func Activities(ctx context.Context, cfg *config.Config, baseDir string, logger 
 		acts.Close()
 		_ = store.Close(context.Background())
 	}, nil
+}
+
+// TokenKey is the key invocations are signed with: the config's, or the one kept in
+// the data directory (created on first use).
+func TokenKey(cfg *config.Config) (string, error) {
+	if cfg.Security.TokenKey != "" {
+		return cfg.Security.TokenKey, nil
+	}
+	key, err := token.LoadOrCreate(filepath.Join(cfg.DataDir, "token.key"))
+	if err != nil {
+		return "", fmt.Errorf("security.token_key is empty and %s cannot hold a generated one: %w", filepath.Join(cfg.DataDir, "token.key"), err)
+	}
+	return key, nil
 }
 
 // NewWorker registers the workflows and activities on the config's task queue.

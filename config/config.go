@@ -39,6 +39,15 @@ type Config struct {
 	Seed    int64  `mapstructure:"seed"`
 	// Log selects the log level of the binaries: debug, info, warn or error.
 	Log Log `mapstructure:"log"`
+	// Security holds the key the keeper signs invocations with.
+	Security Security `mapstructure:"security"`
+}
+
+// Security configures the tokens that keep forged calls from reaching the functions.
+type Security struct {
+	// TokenKey is shared by the workers and the deployed functions; empty means a key
+	// generated once and kept in data_dir/token.key (enough for workers on one machine).
+	TokenKey string `mapstructure:"token_key"`
 }
 
 // Log configures the structured logs.

@@ -16,6 +16,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/faas"
 	"github.com/fedkeeper/fedkeeper/functions/pack"
+	"github.com/fedkeeper/fedkeeper/functions/token"
 )
 
 // Builder packages functions.
@@ -23,14 +24,16 @@ type Builder struct {
 	cfg      *config.Config
 	baseDir  string
 	buildDir string
+	key      string // the token key every function is deployed with
 
 	mu    sync.Mutex
 	built map[string][]byte // package bytes (or an executable's path) by platform and func_path
 }
 
-// NewBuilder packages relative func_path values against baseDir and builds into buildDir.
-func NewBuilder(cfg *config.Config, baseDir, buildDir string) *Builder {
-	return &Builder{cfg: cfg, baseDir: baseDir, buildDir: buildDir, built: map[string][]byte{}}
+// NewBuilder packages relative func_path values against baseDir and builds into
+// buildDir; every function is deployed with the token key (see package token).
+func NewBuilder(cfg *config.Config, baseDir, buildDir, key string) *Builder {
+	return &Builder{cfg: cfg, baseDir: baseDir, buildDir: buildDir, key: key, built: map[string][]byte{}}
 }
 
 // Function returns the deployable form of the named function for a cluster.
@@ -48,7 +51,8 @@ func (b *Builder) Function(ctx context.Context, platform config.Platform, cluste
 			return faas.Function{}, err
 		}
 		fn := faas.Function{Name: name, Code: code, Kind: "go:1.22", MemoryMB: ow.Memory,
-			Timeout: time.Duration(ow.Timeout) * time.Millisecond, Concurrency: ow.Concurrency}
+			Timeout: time.Duration(ow.Timeout) * time.Millisecond, Concurrency: ow.Concurrency,
+			Parameters: map[string]any{token.Param: b.key}}
 		if ow.Web == "true" || ow.Web == "raw" {
 			// As `wsk action create --web raw`, but never open to anyone: callers need the
 			// namespace key (basic authentication) or this secret in X-Require-Whisk-Auth.
@@ -75,7 +79,8 @@ func (b *Builder) Function(ctx context.Context, platform config.Platform, cluste
 		if err != nil {
 			return faas.Function{}, fmt.Errorf("function %q: google.timeout %w", name, err)
 		}
-		return faas.Function{Name: name, Code: code, Kind: g.Runtime, EntryPoint: g.EntryPoint, MemoryMB: memory, Timeout: timeout}, nil
+		return faas.Function{Name: name, Code: code, Kind: g.Runtime, EntryPoint: g.EntryPoint, MemoryMB: memory, Timeout: timeout,
+			Env: map[string]string{token.EnvVar: b.key}}, nil
 	case config.OpenFaaS:
 		of := fn.OpenFaaS
 		if of == nil {
@@ -86,7 +91,7 @@ func (b *Builder) Function(ctx context.Context, platform config.Platform, cluste
 			if of.DockerImage == "" {
 				return faas.Function{}, fmt.Errorf("function %q: set openfaas.docker_image, the image gateway %q pulls", name, cluster)
 			}
-			return faas.Function{Name: name, Image: of.DockerImage, MemoryMB: of.Memory}, nil
+			return faas.Function{Name: name, Image: of.DockerImage, MemoryMB: of.Memory, Env: map[string]string{token.EnvVar: b.key}}, nil
 		}
 		path, err := b.cached(ctx, "openfaas", of.FuncPath, func() ([]byte, error) {
 			p, err := pack.BuildGo(ctx, b.resolve(of.FuncPath), filepath.Join(b.buildDir, "openfaas"))
@@ -95,7 +100,7 @@ func (b *Builder) Function(ctx context.Context, platform config.Platform, cluste
 		if err != nil {
 			return faas.Function{}, err
 		}
-		return faas.Function{Name: name, Image: "file://" + string(path), MemoryMB: of.Memory}, nil
+		return faas.Function{Name: name, Image: "file://" + string(path), MemoryMB: of.Memory, Env: map[string]string{token.EnvVar: b.key}}, nil
 	}
 	return faas.Function{}, fmt.Errorf("unknown platform %q", platform)
 }

@@ -42,6 +42,9 @@ import (
 	owclient "github.com/fedkeeper/fedkeeper/faas/openwhisk"
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/fl/partition"
+	"github.com/fedkeeper/fedkeeper/functions/flclient"
+	"github.com/fedkeeper/fedkeeper/functions/token"
 	"github.com/fedkeeper/fedkeeper/report"
 	"github.com/fedkeeper/fedkeeper/runner"
 	"github.com/fedkeeper/fedkeeper/weights"
@@ -136,7 +139,8 @@ func TestExperimentEndToEnd(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, &logs), &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	stack, err := embedded.Start(ctx, cfg, embedded.Options{FreePorts: true, Logger: logger})
 	if err != nil {
@@ -197,6 +201,10 @@ func TestExperimentEndToEnd(t *testing.T) {
 	t.Run("mongodb holds every global version", func(t *testing.T) { checkMongo(ctx, t, resolved, id, outcome) })
 	t.Run("temporal lists the experiment and its rounds", func(t *testing.T) { checkTemporal(ctx, t, c, resolved, id) })
 	t.Run("round records show real activations", func(t *testing.T) { checkRoundRecords(ctx, t, c, id) })
+	t.Run("forged calls cannot inject updates", func(t *testing.T) { checkForgedCalls(ctx, t, resolved, id) })
+	t.Run("secrets stay out of histories, results and logs", func(t *testing.T) {
+		checkSecrets(ctx, t, c, resolved, id, outcome.ResultsDir, logs.String()+out.String()+workerLog.String())
+	})
 	t.Run("deploy commands create and remove every function", func(t *testing.T) {
 		checkDeployCommands(ctx, t, root, dir, cfgPath, resolved)
 	})
@@ -576,6 +584,103 @@ func checkDeployCommands(ctx context.Context, t *testing.T, root, dir, cfgPath s
 	for _, target := range targets {
 		if exists(target.ProviderKey(), target.Function) {
 			t.Errorf("%s still answers after removal", target)
+		}
+	}
+}
+
+// checkForgedCalls calls the deployed client functions directly, as an attacker who
+// can reach the platforms but lacks the keeper's key would: every call is refused and
+// nothing reaches MongoDB.
+func checkForgedCalls(ctx context.Context, t *testing.T, cfg *config.Config, id string) {
+	providers, err := bootstrap.Providers(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	train, _, err := bootstrap.Sources(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc := cfg.Scenarios.FederatedLearning.MongoConfig
+	forged := flclient.Params{
+		Experiment: id, Round: 9, Client: 0, BaseVersion: 2, Model: model.Spec{Kind: model.MLP, Hidden: 500},
+		Train: model.TrainOptions{Optimizer: "sgd", LR: 10, Epochs: 1, BatchSize: 10},
+		Data:  flclient.Data{Train: train, Partition: partition.Spec{Scheme: partition.IID, NumClients: 6, ShardsPerClient: 2, ShardSize: 300}},
+		Mongo: flclient.Mongo{URI: mc.URL, DB: mc.DB, Collection: mc.Collection},
+		Token: token.Sign("a guessed key", "client", id, 9, 0, 2),
+	}
+	for _, key := range []string{"openwhisk/local", "google/local"} {
+		act, err := providers[key].(faas.Caller).Call(ctx, "fl_client", forged)
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		if act.Success || !strings.Contains(string(act.Result), "invalid token") {
+			t.Errorf("%s accepted a forged call: %s", key, act.Result)
+		}
+	}
+	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close(context.Background())
+	if _, err := store.GetUpdate(ctx, id, 9, 0); !errors.Is(err, weights.ErrNotFound) {
+		t.Errorf("a forged call left an update: %v", err)
+	}
+}
+
+// checkSecrets looks for every credential of the run in what users and operators read:
+// the workflow histories (the Web UI), the result files and the logs.
+func checkSecrets(ctx context.Context, t *testing.T, c client.Client, cfg *config.Config, id, resultsDir, logs string) {
+	key, err := bootstrap.TokenKey(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := map[string]string{"token key": key}
+	for name, ow := range cfg.Providers.OpenWhisk {
+		_, k, _ := strings.Cut(ow.Auth.OWAuth, ":")
+		secrets["OpenWhisk key of "+name] = k
+	}
+	for name, g := range cfg.Providers.Google {
+		secrets["Cloud Functions token of "+name] = g.AccessToken
+	}
+	for name, o := range cfg.Providers.OpenFaaS {
+		secrets["OpenFaaS password of "+name] = o.Auth.Password
+	}
+	var texts []string
+	ids := []string{id, workflows.RoundWorkflowID(id, 1), workflows.RoundWorkflowID(id, 2)}
+	for _, wid := range ids {
+		iter := c.GetWorkflowHistory(ctx, wid, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		var h historypb.History
+		for iter.HasNext() {
+			ev, err := iter.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Events = append(h.Events, ev)
+		}
+		data, _ := protojson.Marshal(&h)
+		texts = append(texts, "history of "+wid+"\x00"+string(data))
+	}
+	for _, f := range []string{"rounds.csv", "summary.json"} {
+		data, err := os.ReadFile(filepath.Join(resultsDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts = append(texts, f+"\x00"+string(data))
+	}
+	texts = append(texts, "logs\x00"+logs)
+	if !strings.Contains(logs, "embedded") {
+		t.Fatal("the logs were not captured")
+	}
+	for _, text := range texts {
+		where, body, _ := strings.Cut(text, "\x00")
+		for what, secret := range secrets {
+			if secret == "" {
+				t.Errorf("%s is empty", what)
+				continue
+			}
+			if strings.Contains(body, secret) {
+				t.Errorf("the %s appears in the %s", what, where)
+			}
 		}
 	}
 }

@@ -110,7 +110,11 @@ func manageFunctions(ctx context.Context, cfg *config.Config, baseDir string, re
 	}
 	if deployFns {
 		fmt.Println("deploying the experiment's functions")
-		builder := deploy.NewBuilder(cfg, baseDir, filepath.Join(cfg.DataDir, "build"))
+		key, err := bootstrap.TokenKey(cfg)
+		if err != nil {
+			return err
+		}
+		builder := deploy.NewBuilder(cfg, baseDir, filepath.Join(cfg.DataDir, "build"), key)
 		if err := deploy.Deploy(ctx, builder, providers, cfg.Scenarios.FederatedLearning.Functions, targets, os.Stdout); err != nil {
 			return err
 		}

@@ -102,7 +102,12 @@ func run() int {
 		}
 		return 0
 	}
-	builder := deploy.NewBuilder(resolved, baseDir, filepath.Join(resolved.DataDir, "build"))
+	key, err := bootstrap.TokenKey(resolved)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	builder := deploy.NewBuilder(resolved, baseDir, filepath.Join(resolved.DataDir, "build"), key)
 	if err := deploy.Deploy(ctx, builder, providers, deploy.Functions(resolved, *scenario), targets, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -15,6 +15,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
+	"github.com/fedkeeper/fedkeeper/functions/token"
 	"github.com/fedkeeper/fedkeeper/weights"
 )
 
@@ -32,6 +33,16 @@ type Params struct {
 	// Inline carries the global model in the request (for clients that cannot reach
 	// MongoDB); the update then comes back in the result.
 	Inline *Weights `json:"inline,omitempty"`
+	// Token proves the call comes from the experiment's keeper (see package token).
+	Token string `json:"token"`
+	// Key is the token key an OpenWhisk action is deployed with (a default parameter);
+	// the keeper never sends it.
+	Key string `json:"fedkeeper_key,omitempty"`
+}
+
+// TokenParts are what a client's token signs.
+func (p Params) TokenParts() []any {
+	return []any{"client", p.Experiment, p.Round, p.Client, p.BaseVersion}
 }
 
 // Weights are parameters in transit: float32 little-endian bytes (base64 in JSON) with
@@ -117,6 +128,9 @@ func (f *Function) Handle(ctx context.Context, raw json.RawMessage) (any, error)
 // Run trains one client for one round.
 func (f *Function) Run(ctx context.Context, p Params) (Result, error) {
 	if err := p.validate(); err != nil {
+		return Result{}, fmt.Errorf("fl_client: %w", err)
+	}
+	if err := token.Verify(token.Key(p.Key), p.Token, p.TokenParts()...); err != nil {
 		return Result{}, fmt.Errorf("fl_client: %w", err)
 	}
 	// Invocations of one instance never overlap (concurrency 1), but keep the caches

@@ -18,6 +18,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
+	"github.com/fedkeeper/fedkeeper/functions/token"
 	"github.com/fedkeeper/fedkeeper/weights"
 )
 
@@ -33,7 +34,13 @@ type InitParams struct {
 	// Train locates the training split, whose labels the partition record needs.
 	Train mnist.Source   `json:"train"`
 	Mongo flclient.Mongo `json:"mongo"`
+	// Token and Key as for fl_client (see package token).
+	Token string `json:"token,omitempty"`
+	Key   string `json:"fedkeeper_key,omitempty"`
 }
+
+// TokenParts are what fl_server_init's token signs.
+func (p InitParams) TokenParts() []any { return []any{"init", p.Experiment} }
 
 // InitResult describes what was written.
 type InitResult struct {
@@ -94,6 +101,13 @@ type AggregateParams struct {
 	Clients     []int          `json:"clients"`
 	Model       model.Spec     `json:"model"`
 	Mongo       flclient.Mongo `json:"mongo"`
+	Token       string         `json:"token,omitempty"`
+	Key         string         `json:"fedkeeper_key,omitempty"`
+}
+
+// TokenParts are what fl_server_aggregator's token signs.
+func (p AggregateParams) TokenParts() []any {
+	return []any{"aggregate", p.Experiment, p.Round, p.BaseVersion}
 }
 
 // Rejection says why a client's update was not aggregated.
@@ -220,6 +234,9 @@ func (f *Function) HandleInit(ctx context.Context, raw json.RawMessage) (any, er
 	if err := json.Unmarshal(raw, &p); err != nil || p.Experiment == "" {
 		return nil, fmt.Errorf("fl_server_init: bad parameters: %v", err)
 	}
+	if err := token.Verify(token.Key(p.Key), p.Token, p.TokenParts()...); err != nil {
+		return nil, fmt.Errorf("fl_server_init: %w", err)
+	}
 	store, err := f.store(ctx, p.Mongo)
 	if err != nil {
 		return nil, err
@@ -232,6 +249,9 @@ func (f *Function) HandleAggregate(ctx context.Context, raw json.RawMessage) (an
 	var p AggregateParams
 	if err := json.Unmarshal(raw, &p); err != nil || p.Experiment == "" || p.Round < 1 {
 		return nil, fmt.Errorf("fl_server_aggregator: bad parameters: %v", err)
+	}
+	if err := token.Verify(token.Key(p.Key), p.Token, p.TokenParts()...); err != nil {
+		return nil, fmt.Errorf("fl_server_aggregator: %w", err)
 	}
 	store, err := f.store(ctx, p.Mongo)
 	if err != nil {

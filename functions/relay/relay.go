@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
+	"github.com/fedkeeper/fedkeeper/functions/token"
 	"github.com/fedkeeper/fedkeeper/weights"
 )
 
@@ -34,7 +35,8 @@ func Relay(ctx context.Context, store *weights.Store, globals *Cache, p flclient
 	if err != nil {
 		return flclient.Result{}, err
 	}
-	p.Mongo = flclient.Mongo{}
+	// The client gets neither the database's address nor any key bound to the relay.
+	p.Mongo, p.Key = flclient.Mongo{}, ""
 	p.Inline = &flclient.Weights{Data: data, Checksum: sum}
 	res, err := call(ctx, p)
 	if err != nil {
@@ -134,6 +136,8 @@ func HTTPCall(client *http.Client, t Target) Call {
 // its endpoint. Client parameters carry the MongoDB address the relay itself uses.
 type InvokerParams struct {
 	Clients []InvokerClient `json:"clients"`
+	// Key is the token key bound to the deployed invoker (OpenWhisk); see package token.
+	Key string `json:"fedkeeper_key,omitempty"`
 }
 
 // InvokerClient is one client to relay.
@@ -169,6 +173,11 @@ func (inv *Invoker) Handle(ctx context.Context, raw json.RawMessage) (any, error
 	}
 	out := InvokerResult{Errors: map[int]string{}}
 	for _, c := range p.Clients {
+		// The relay writes updates: it takes only calls signed by the keeper.
+		if err := token.Verify(token.Key(p.Key), c.Params.Token, c.Params.TokenParts()...); err != nil {
+			out.Errors[c.Params.Client] = err.Error()
+			continue
+		}
 		store, err := inv.store(ctx, c.Params.Mongo)
 		if err == nil {
 			var res flclient.Result

@@ -17,6 +17,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
 	"github.com/fedkeeper/fedkeeper/functions/httpfn"
 	"github.com/fedkeeper/fedkeeper/functions/relay"
+	"github.com/fedkeeper/fedkeeper/functions/token"
 	"github.com/fedkeeper/fedkeeper/weights"
 )
 
@@ -24,6 +25,8 @@ import (
 // and stores the update the client sends back.
 func TestInvokerCarriesWeightsBothWays(t *testing.T) {
 	ctx := context.Background()
+	// Both the invoker and the client (in this process) are deployed with the key.
+	t.Setenv(token.EnvVar, "test-key")
 	srv, err := mongodb.Start(ctx, mongodb.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -69,9 +72,17 @@ func TestInvokerCarriesWeightsBothWays(t *testing.T) {
 		Data:  flclient.Data{Train: train, Partition: partition.Spec{Scheme: partition.IID, NumClients: 10, ShardsPerClient: 1, ShardSize: 50, Seed: 1}},
 		Mongo: mongo,
 	}
+	params.Token = token.Sign("test-key", params.TokenParts()...)
+	unauthenticated := params
+	unauthenticated.Client = 4
+	unauthenticated.Token = token.Sign("test-key", unauthenticated.TokenParts()...)
+	forged := params
+	forged.Client = 5
+	forged.Token = token.Sign("guessed-key", forged.TokenParts()...)
 	raw, _ := json.Marshal(relay.InvokerParams{Clients: []relay.InvokerClient{
 		{Target: relay.Target{URL: edge.URL, Header: map[string]string{"Authorization": "Bearer edge-key"}}, Params: params},
-		{Target: relay.Target{URL: edge.URL}, Params: func() flclient.Params { p := params; p.Client = 4; return p }()},
+		{Target: relay.Target{URL: edge.URL}, Params: unauthenticated},
+		{Target: relay.Target{URL: edge.URL, Header: map[string]string{"Authorization": "Bearer edge-key"}}, Params: forged},
 	}})
 	out, err := relay.NewInvoker().Handle(ctx, raw)
 	if err != nil {
@@ -83,6 +94,12 @@ func TestInvokerCarriesWeightsBothWays(t *testing.T) {
 	}
 	if !strings.Contains(res.Errors[4], "401") {
 		t.Errorf("client 4 without credentials: %v", res.Errors)
+	}
+	if !strings.Contains(res.Errors[5], "invalid token") {
+		t.Errorf("client 5 with a forged token: %v", res.Errors)
+	}
+	if _, err := store.GetUpdate(ctx, "e", 1, 5); err == nil {
+		t.Error("a forged call stored an update")
 	}
 	if sawMongo.Load() {
 		t.Error("the client received the MongoDB address")
