@@ -40,6 +40,8 @@ func (a *Activities) deploy(ctx context.Context, p config.Placement) error {
 // redeployIfOlder deploys unless a deployment of the same function finished after
 // since: the caller's evidence (a 404) is older than that deployment.
 func (a *Activities) redeployIfOlder(ctx context.Context, p config.Placement, since time.Time) error {
+	stop := heartbeatWhile(ctx, "deploying "+p.Function)
+	defer stop()
 	a.deployMu.Lock()
 	defer a.deployMu.Unlock()
 	key := providerKey(p.Platform, p.Cluster) + "/" + p.Function
@@ -58,9 +60,7 @@ func (a *Activities) deployLocked(ctx context.Context, p config.Placement) error
 	if err != nil {
 		return err
 	}
-	stop := heartbeatWhile(ctx, "packaging "+p.Function)
 	fn, err := a.builder.Function(ctx, p.Platform, p.Cluster, p.Function, a.deps.Config.Scenarios.FederatedLearning.Functions[p.Function])
-	stop()
 	if err != nil {
 		return badConfig("package %s for %s cluster %q: %v", p.Function, p.Platform, p.Cluster, err)
 	}

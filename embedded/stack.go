@@ -66,10 +66,25 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (*Stack, error
 		}
 	}()
 
+	// A stack that starts again takes the ports (and credentials) it had, when free.
+	prev, _ := discovery.Read(dataDir)
+	sticky := func(addr string) int {
+		if port := discovery.PortOf(addr); discovery.Free(port) {
+			return port
+		}
+		return 0
+	}
+
 	if config.IsEmbedded(cfg.Temporal.HostPort) {
 		frontend, ui := cfg.Temporal.FrontendPort, cfg.Temporal.UIPort
+		if frontend == 0 {
+			frontend = sticky(prev.TemporalHostPort)
+		}
 		if frontend == 0 && !opts.FreePorts {
 			frontend = DefaultFrontendPort
+		}
+		if ui == 0 {
+			ui = sticky(prev.UIURL)
 		}
 		if ui == 0 && !opts.FreePorts {
 			ui = DefaultUIPort
@@ -87,7 +102,8 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (*Stack, error
 	}
 
 	if config.IsEmbedded(cfg.Scenarios.FederatedLearning.MongoConfig.URL) {
-		srv, err := mongodb.Start(ctx, mongodb.Options{Dir: filepath.Join(dataDir, "mongodb"), Logger: logging.AtLeast(logger, slog.LevelError)})
+		srv, err := mongodb.Start(ctx, mongodb.Options{Dir: filepath.Join(dataDir, "mongodb"), Port: sticky(prev.MongoURI),
+			Logger: logging.AtLeast(logger, slog.LevelError)})
 		if err != nil {
 			return nil, err
 		}
@@ -96,7 +112,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (*Stack, error
 		logger.Info("embedded MongoDB-compatible store started", "uri", s.MongoURI)
 	}
 
-	set, err := fabrics.Start(ctx, cfg, dataDir, logger, &s.Endpoints)
+	set, err := fabrics.Start(ctx, cfg, dataDir, logger, &s.Endpoints, prev)
 	if err != nil {
 		return nil, err
 	}
@@ -109,8 +125,8 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (*Stack, error
 	return s, nil
 }
 
-// Stop shuts everything down, fabric first (its functions write to the store), and
-// removes the endpoints file.
+// Stop shuts everything down, fabric first (its functions write to the store). The
+// endpoints file stays: the next start reuses its ports.
 func (s *Stack) Stop() {
 	if s.fabrics != nil {
 		s.fabrics.Stop()
@@ -121,7 +137,5 @@ func (s *Stack) Stop() {
 	if s.temporal != nil {
 		s.temporal.Stop()
 	}
-	if s.file != "" {
-		discovery.Remove(s.file, os.Getpid())
-	}
+
 }

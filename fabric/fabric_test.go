@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/faas"
+	gcfclient "github.com/fedkeeper/fedkeeper/faas/gcf"
+	ofclient "github.com/fedkeeper/fedkeeper/faas/openfaas"
 	"github.com/fedkeeper/fedkeeper/fabric"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/gcf"
 	"github.com/fedkeeper/fedkeeper/fabric/openfaas"
-	"github.com/fedkeeper/fedkeeper/faas"
-	gcfclient "github.com/fedkeeper/fedkeeper/faas/gcf"
-	ofclient "github.com/fedkeeper/fedkeeper/faas/openfaas"
 	"github.com/fedkeeper/fedkeeper/functions/pack"
 )
 

@@ -15,6 +15,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/fedkeeper/fedkeeper/bootstrap"
 	"github.com/fedkeeper/fedkeeper/config"
@@ -113,10 +114,14 @@ func findRunning(ctx context.Context, c client.Client, cfg *config.Config) (stri
 
 // watch prints each round as it finishes and returns the experiment's result.
 func watch(ctx context.Context, c client.Client, id string, maxRounds int, poll time.Duration, out io.Writer) (workflows.ExperimentResult, error) {
-	run := c.GetWorkflow(ctx, id, "")
 	done := make(chan error, 1)
 	var res workflows.ExperimentResult
-	go func() { done <- run.Get(ctx, &res) }()
+	wait := func() {
+		run := c.GetWorkflow(ctx, id, "")
+		go func() { done <- run.Get(ctx, &res) }()
+	}
+	wait()
+	waiting := true
 
 	shown := 0
 	show := func(rounds []workflows.RoundSummary) {
@@ -131,12 +136,23 @@ func watch(ctx context.Context, c client.Client, id string, maxRounds int, poll 
 	for {
 		select {
 		case err := <-done:
+			waiting = false
+			var failed *temporal.WorkflowExecutionError
+			if err != nil && !errors.As(err, &failed) && ctx.Err() == nil {
+				// The server is unreachable (restarting, say): the experiment lives on in
+				// it, so keep asking.
+				continue
+			}
 			if err != nil {
 				return workflows.ExperimentResult{}, fmt.Errorf("experiment %s failed: %w", id, rootCause(err))
 			}
 			show(res.Rounds)
 			return res, nil
 		case <-ticker.C:
+			if !waiting {
+				wait()
+				waiting = true
+			}
 			value, err := c.QueryWorkflow(ctx, id, "", workflows.ProgressQuery)
 			if err != nil {
 				continue // the workflow may be between runs (continue-as-new) or busy

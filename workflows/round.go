@@ -16,7 +16,9 @@ const ErrTypeTooFewClients = "TooFewClients"
 
 var (
 	invokeOptions = workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
+		StartToCloseTimeout: 30 * time.Minute, // a vanished function is rebuilt and redeployed inside
+		// The invocation itself is one quick request; the heartbeat catches a dead worker.
+		HeartbeatTimeout: 15 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 8,
 			NonRetryableErrorTypes: []string{activities.ErrTypeBadConfig, activities.ErrTypeRejected},
@@ -34,7 +36,7 @@ var (
 	}
 	aggregateOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Minute,
-		HeartbeatTimeout:    30 * time.Second,
+		HeartbeatTimeout:    15 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 5,
 			NonRetryableErrorTypes: []string{activities.ErrTypeBadConfig, activities.ErrTypeNoUpdates},
@@ -42,7 +44,7 @@ var (
 	}
 	evaluateOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Minute,
-		HeartbeatTimeout:    30 * time.Second,
+		HeartbeatTimeout:    15 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 5,
 			NonRetryableErrorTypes: []string{activities.ErrTypeBadConfig},

@@ -80,7 +80,7 @@ func run() int {
 				return 1
 			}
 			var endpoints discovery.Endpoints
-			set, err := fabrics.Start(ctx, cfg, dataDir, logger, &endpoints)
+			set, err := fabrics.Start(ctx, cfg, dataDir, logger, &endpoints, discovery.Endpoints{})
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 1

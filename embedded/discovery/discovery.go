@@ -88,6 +88,49 @@ func Write(file string, e Endpoints) error {
 	return os.Rename(tmp, file)
 }
 
+// Read returns the endpoints recorded in a data directory, running or not: a stack
+// that starts again reuses their ports and credentials, so processes that knew the old
+// stack (workers that outlived a crash) find the new one where they left it.
+func Read(dataDir string) (Endpoints, bool) {
+	data, err := os.ReadFile(File(dataDir))
+	if err != nil {
+		return Endpoints{}, false
+	}
+	var e Endpoints
+	if json.Unmarshal(data, &e) != nil {
+		return Endpoints{}, false
+	}
+	return e, true
+}
+
+// PortOf returns the port of an address or URL (0 if it has none).
+func PortOf(addr string) int {
+	addr = strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(addr, "http://"), "https://"), "mongodb://")
+	if i := strings.IndexAny(addr, "/?"); i >= 0 {
+		addr = addr[:i]
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	fmt.Sscan(port, &n)
+	return n
+}
+
+// Free reports whether a loopback port can be listened on.
+func Free(port int) bool {
+	if port <= 0 {
+		return false
+	}
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
 // Remove deletes the file if the process pid wrote it.
 func Remove(file string, pid int) {
 	data, err := os.ReadFile(file)

@@ -29,7 +29,8 @@ type Set struct {
 
 // Start brings up a fabric for every embedded cluster of cfg and records its address
 // and credentials in e. On error the fabrics started so far are stopped.
-func Start(ctx context.Context, cfg *config.Config, dataDir string, logger *slog.Logger, e *discovery.Endpoints) (*Set, error) {
+// prev are the endpoints of an earlier run: their free ports and credentials are reused.
+func Start(ctx context.Context, cfg *config.Config, dataDir string, logger *slog.Logger, e *discovery.Endpoints, prev discovery.Endpoints) (*Set, error) {
 	s := &Set{}
 	if e.OpenWhisk == nil {
 		e.OpenWhisk = map[string]discovery.FabricEndpoint{}
@@ -40,7 +41,7 @@ func Start(ctx context.Context, cfg *config.Config, dataDir string, logger *slog
 	if e.OpenFaaS == nil {
 		e.OpenFaaS = map[string]discovery.OpenFaaSEndpoint{}
 	}
-	if err := s.start(ctx, cfg, dataDir, logger, e); err != nil {
+	if err := s.start(ctx, cfg, dataDir, logger, e, prev); err != nil {
 		s.Stop()
 		return nil, err
 	}
@@ -57,9 +58,12 @@ func (s *Set) Stop() {
 
 // startFabrics brings up one local fabric per embedded cluster, each speaking its
 // platform's API with credentials of its own.
-func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, logger *slog.Logger, e *discovery.Endpoints) error {
-	start := func(platform, name string, conf config.FabricConfiguration, opts fabric.Options) (*fabric.Fabric, error) {
+func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, logger *slog.Logger, e *discovery.Endpoints, prev discovery.Endpoints) error {
+	start := func(platform, name string, conf config.FabricConfiguration, prevURL string, opts fabric.Options) (*fabric.Fabric, error) {
 		opts.Addr = "127.0.0.1:0"
+		if port := discovery.PortOf(prevURL); conf.Port == 0 && discovery.Free(port) {
+			opts.Addr = fmt.Sprintf("127.0.0.1:%d", port)
+		}
 		if conf.Port != 0 {
 			opts.Addr = fmt.Sprintf("127.0.0.1:%d", conf.Port)
 		}
@@ -80,13 +84,16 @@ func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, log
 		}
 		auth := cluster.Auth.OWAuth
 		if auth == "" {
+			auth = prev.OpenWhisk[name].Auth
+		}
+		if auth == "" {
 			auth = randomAuth()
 		}
 		ns := cluster.Namespace
 		if ns == "" || ns == "_" {
 			ns = "guest"
 		}
-		f, err := start("openwhisk", name, cluster.Fabric, fabric.Options{
+		f, err := start("openwhisk", name, cluster.Fabric, prev.OpenWhisk[name].APIHost, fabric.Options{
 			OpenWhisk: &openwhisk.Options{Namespace: ns, Auth: auth, MaxContainers: cluster.Fabric.MaxContainers, Logger: logger},
 		})
 		if err != nil {
@@ -101,9 +108,12 @@ func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, log
 		}
 		token := cluster.AccessToken
 		if token == "" {
+			token = prev.Google[name].Token
+		}
+		if token == "" {
 			token = randomHex(32)
 		}
-		f, err := start("google", name, cluster.Fabric, fabric.Options{
+		f, err := start("google", name, cluster.Fabric, prev.Google[name].APIEndpoint, fabric.Options{
 			GCF: &gcf.Options{Token: token, MaxInstances: cluster.Fabric.MaxContainers, Logger: logger},
 		})
 		if err != nil {
@@ -120,10 +130,13 @@ func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, log
 		if user == "" {
 			user = "admin"
 		}
+		if password == "" && prev.OpenFaaS[name].User == user {
+			password = prev.OpenFaaS[name].Password
+		}
 		if password == "" {
 			password = randomHex(24)
 		}
-		f, err := start("openfaas", name, cluster.Fabric, fabric.Options{
+		f, err := start("openfaas", name, cluster.Fabric, prev.OpenFaaS[name].Gateway, fabric.Options{
 			OpenFaaS: &openfaas.Options{User: user, Password: password, MaxInstances: cluster.Fabric.MaxContainers, Logger: logger},
 		})
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fabric/procattr"
 	"github.com/fedkeeper/fedkeeper/fabric/proclog"
 )
 
@@ -58,6 +59,7 @@ func Start(ctx context.Context, spec Spec) (*Container, error) {
 	cmd.Dir = spec.Dir
 	cmd.Env = append(append([]string(nil), spec.Env...), "__OW_WAIT_FOR_ACK=1")
 	cmd.ExtraFiles = []*os.File{resultsW}
+	procattr.Bind(cmd)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		resultsR.Close()

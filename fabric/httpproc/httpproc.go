@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fabric/procattr"
 	"github.com/fedkeeper/fedkeeper/fabric/proclog"
 )
 
@@ -66,6 +67,7 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	cmd := exec.Command(spec.Path)
 	cmd.Dir = spec.Dir
 	cmd.Env = append(append([]string(nil), spec.Env...), "PORT="+strconv.Itoa(port))
+	procattr.Bind(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("httpproc: stdout: %w", err)

@@ -1,0 +1,498 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/fedkeeper/fedkeeper/bootstrap"
+	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/embedded"
+	"github.com/fedkeeper/fedkeeper/embedded/discovery"
+	"github.com/fedkeeper/fedkeeper/runner"
+	"github.com/fedkeeper/fedkeeper/weights"
+	"github.com/fedkeeper/fedkeeper/workflows"
+)
+
+// crashConfig is a three-round experiment on all three platforms. Every client trains
+// in every round and training is deterministic, so a run that loses or double-counts
+// nothing ends with exactly the models of an uninterrupted run. The Temporal frontend
+// has a fixed port, so a restarted stack comes back where it was.
+const crashConfig = `name: crash
+data_dir: %[1]s/data
+results_dir: %[1]s/results
+seed: 5
+temporal:
+  task_queue: crash
+  frontend_port: %[3]d
+  ui_port: -1
+stop:
+  max_rounds: 3
+providers:
+  openwhisk:
+    local:
+      auth:
+        ow_api_host: embedded
+  google:
+    local:
+      api_endpoint: embedded
+  openfaas:
+    edge:
+      gateway: embedded
+      relay_weights: true
+scenarios:
+  federated_learning:
+    clients_info:
+      total_num_clients: 6
+      num_clients_per_round: 6
+      ow_clients_count: 2
+      gcf_clients_count: 2
+      edge_clients_count: 2
+    data_sampling:
+      distribution: iid
+    model_params:
+      optim: sgd
+      lr: 0.05
+      local_epochs: 1
+    round:
+      max_attempts: 5
+      min_clients_fraction: 1
+    functions:
+      fl_client:
+        openwhisk:
+          func_path: %[2]s/functions/openwhisk
+          timeout: 120000
+        google:
+          func_path: %[2]s/functions/gcf
+          timeout: 120s
+        openfaas:
+          func_path: %[2]s/functions/openfaas
+`
+
+// crashEnv is one scenario's folder, config and binaries.
+type crashEnv struct {
+	t      *testing.T
+	root   string
+	dir    string
+	path   string
+	cfg    *config.Config
+	logger *slog.Logger
+}
+
+func newCrashEnv(t *testing.T, root string) *crashEnv {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(crashConfig, dir, root, freePort(t))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &crashEnv{t: t, root: root, dir: dir, path: path, cfg: cfg,
+		logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func listRunning(cfg *config.Config) *workflowservice.ListWorkflowExecutionsRequest {
+	return &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: cfg.Temporal.Namespace,
+		Query:     fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running'", workflows.ExperimentWorkflowName),
+	}
+}
+
+// binaries are built once for all scenarios.
+var binaries sync.Map
+
+func binary(t *testing.T, root, pkg string) string {
+	t.Helper()
+	if path, ok := binaries.Load(pkg); ok {
+		return path.(string)
+	}
+	out := filepath.Join(os.TempDir(), fmt.Sprintf("fedkeeper-e2e-%d-%s", os.Getpid(), filepath.Base(pkg)))
+	build := exec.Command("go", "build", "-o", out, "./"+pkg)
+	build.Dir = root
+	if msg, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, msg)
+	}
+	binaries.Store(pkg, out)
+	return out
+}
+
+// proc is a running binary whose output the test watches.
+type proc struct {
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	lines []string
+	seen  chan struct{} // closed and replaced at every new line
+	done  chan struct{}
+}
+
+func (e *crashEnv) start(bin string, args ...string) *proc {
+	e.t.Helper()
+	cmd := exec.Command(bin, append([]string{"-config", e.path}, args...)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	p := &proc{cmd: cmd, seen: make(chan struct{}), done: make(chan struct{})}
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	go func() {
+		defer close(p.done)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.lines = append(p.lines, sc.Text())
+			close(p.seen)
+			p.seen = make(chan struct{})
+			p.mu.Unlock()
+		}
+		_ = cmd.Wait()
+	}()
+	e.t.Cleanup(func() {
+		p.kill()
+		if e.t.Failed() {
+			e.t.Logf("output of %s:\n%s", filepath.Base(bin), p.output())
+		}
+	})
+	return p
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := ""
+	for _, l := range p.lines {
+		s += l + "\n"
+	}
+	return s
+}
+
+// waitFor returns the first output line matching re, waiting for it.
+func (p *proc) waitFor(t *testing.T, re *regexp.Regexp, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.After(timeout)
+	for next := 0; ; {
+		p.mu.Lock()
+		for ; next < len(p.lines); next++ {
+			if re.MatchString(p.lines[next]) {
+				line := p.lines[next]
+				p.mu.Unlock()
+				return line
+			}
+		}
+		seen := p.seen
+		p.mu.Unlock()
+		select {
+		case <-seen:
+		case <-p.done:
+			p.mu.Lock()
+			for ; next < len(p.lines); next++ {
+				if re.MatchString(p.lines[next]) {
+					line := p.lines[next]
+					p.mu.Unlock()
+					return line
+				}
+			}
+			p.mu.Unlock()
+			t.Fatalf("the process ended without printing %q:\n%s", re, p.output())
+		case <-deadline:
+			t.Fatalf("no line matching %q after %v:\n%s", re, timeout, p.output())
+		}
+	}
+}
+
+// kill is kill -9.
+func (p *proc) kill() {
+	if p.cmd.Process != nil {
+		_ = p.cmd.Process.Kill()
+	}
+	<-p.done
+}
+
+// waitExit waits for the process to end and returns its exit code.
+func (p *proc) waitExit(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(timeout):
+		t.Fatalf("still running after %v:\n%s", timeout, p.output())
+	}
+	return -1
+}
+
+// waitForRound returns once round n of the experiment has started.
+func waitForRound(ctx context.Context, t *testing.T, c client.Client, id string, n int) {
+	t.Helper()
+	ticker := time.NewTicker(100 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		if value, err := c.QueryWorkflow(ctx, id, "", workflows.ProgressQuery); err == nil {
+			var p workflows.Progress
+			if value.Get(&p) == nil && p.CurrentRound >= n {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("round %d never started", n)
+		case <-ticker.C:
+		}
+	}
+}
+
+// runningExperiment returns the id of the config's running experiment.
+func runningExperiment(ctx context.Context, t *testing.T, c client.Client, cfg *config.Config) string {
+	t.Helper()
+	ticker := time.NewTicker(100 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		resp, err := c.ListWorkflow(ctx, listRunning(cfg))
+		if err == nil {
+			for _, e := range resp.Executions {
+				return e.GetExecution().GetWorkflowId()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("no experiment started")
+		case <-ticker.C:
+		}
+	}
+}
+
+// check compares a finished experiment with the uninterrupted baseline and looks in
+// MongoDB for lost or double-counted updates.
+func check(ctx context.Context, t *testing.T, cfg *config.Config, res workflows.ExperimentResult, baseline []float64) {
+	t.Helper()
+	if len(res.Rounds) != len(baseline) || res.StoppedBecause != workflows.StopMaxRounds {
+		t.Fatalf("result %+v, want %d rounds", res, len(baseline))
+	}
+	for i, r := range res.Rounds {
+		if r.Accuracy != baseline[i] {
+			t.Errorf("round %d: accuracy %v, the uninterrupted run reached %v", i+1, r.Accuracy, baseline[i])
+		}
+	}
+	mc := cfg.Scenarios.FederatedLearning.MongoConfig
+	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close(context.Background())
+	infos, err := store.ListGlobals(ctx, res.Experiment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(infos) != len(baseline)+1 {
+		t.Fatalf("%d global versions, want %d", len(infos), len(baseline)+1)
+	}
+	for v, info := range infos {
+		if info.Version != v {
+			t.Errorf("version %d stored as %d: versions must move forward one by one", v, info.Version)
+		}
+		if v == 0 {
+			continue
+		}
+		seen := map[int]bool{}
+		for _, c := range info.Clients {
+			if seen[c] {
+				t.Errorf("v%d counted client %d twice", v, c)
+			}
+			seen[c] = true
+		}
+		// Six clients of 600 examples each: nothing lost, nothing counted twice.
+		if info.Updates != 6 || len(info.Clients) != 6 || info.Samples != 3600 {
+			t.Errorf("v%d aggregated %d updates of clients %v, %d samples; want all 6 once", v, info.Updates, info.Clients, info.Samples)
+		}
+	}
+}
+
+func TestCrashRecovery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash recovery runs whole experiments; -short leaves it out")
+	}
+	root := repoRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	t.Cleanup(func() {
+		binaries.Range(func(_, path any) bool {
+			os.Remove(path.(string))
+			return true
+		})
+	})
+
+	// The uninterrupted run, in process.
+	var baseline []float64
+	{
+		e := newCrashEnv(t, root)
+		stack, err := embedded.Start(ctx, e.cfg, embedded.Options{FreePorts: true, Logger: e.logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resolved := stack.Endpoints.Apply(e.cfg)
+		c, err := bootstrap.Dial(ctx, resolved, e.logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acts, release, err := bootstrap.Activities(ctx, resolved, e.dir, e.logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := bootstrap.NewWorker(c, resolved, acts)
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		out, err := runner.Run(ctx, c, resolved, runner.Options{Poll: 200 * time.Millisecond})
+		w.Stop()
+		release()
+		c.Close()
+		stack.Stop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range out.Result.Rounds {
+			baseline = append(baseline, r.Accuracy)
+		}
+	}
+
+	t.Run("a worker killed mid-round", func(t *testing.T) {
+		e := newCrashEnv(t, root)
+		stack, err := embedded.Start(ctx, e.cfg, embedded.Options{FreePorts: true, Logger: e.logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stack.Stop()
+		resolved := stack.Endpoints.Apply(e.cfg)
+		c, err := bootstrap.Dial(ctx, resolved, e.logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		workerBin := binary(t, root, "worker")
+		doomed := e.start(workerBin)
+		e.start(workerBin)
+		waitForPollers(ctx, t, c, resolved.Temporal.TaskQueue, 2)
+		done := make(chan runner.Outcome, 1)
+		failed := make(chan error, 1)
+		go func() {
+			out, err := runner.Run(ctx, c, resolved, runner.Options{Poll: 200 * time.Millisecond})
+			if err != nil {
+				failed <- err
+				return
+			}
+			done <- out
+		}()
+		id := runningExperiment(ctx, t, c, resolved)
+		waitForRound(ctx, t, c, id, 2)
+		doomed.kill()
+		select {
+		case out := <-done:
+			check(ctx, t, resolved, out.Result, baseline)
+		case err := <-failed:
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("the starter killed mid-round and started again", func(t *testing.T) {
+		e := newCrashEnv(t, root)
+		starterBin := binary(t, root, "starter")
+		first := e.start(starterBin)
+		first.waitFor(t, regexp.MustCompile(`^round +1/3`), 5*time.Minute)
+		first.kill()
+		second := e.start(starterBin)
+		second.waitFor(t, regexp.MustCompile(`still running: resuming`), time.Minute)
+		if code := second.waitExit(t, 10*time.Minute); code != 0 {
+			t.Fatalf("the resumed starter exited %d:\n%s", code, second.output())
+		}
+		// Look at what it left with the stack brought up again on the same data.
+		stack, err := embedded.Start(ctx, e.cfg, embedded.Options{FreePorts: true, Logger: e.logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stack.Stop()
+		resolved := stack.Endpoints.Apply(e.cfg)
+		c, err := bootstrap.Dial(ctx, resolved, e.logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		id := regexp.MustCompile(`experiment (crash-\S+) finished`).FindStringSubmatch(second.output())
+		if id == nil {
+			t.Fatalf("no finished experiment in:\n%s", second.output())
+		}
+		var res workflows.ExperimentResult
+		if err := c.GetWorkflow(ctx, id[1], "").Get(ctx, &res); err != nil {
+			t.Fatal(err)
+		}
+		check(ctx, t, resolved, res, baseline)
+	})
+
+	t.Run("the process hosting Temporal killed mid-round and started again", func(t *testing.T) {
+		e := newCrashEnv(t, root)
+		stackBin := binary(t, root, "stack")
+		host := e.start(stackBin)
+		host.waitFor(t, regexp.MustCompile(`^running`), 2*time.Minute)
+		endpoints, err := discovery.Find(e.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resolved := endpoints.Apply(e.cfg)
+		e.start(binary(t, root, "worker"))
+		c, err := bootstrap.Dial(ctx, resolved, e.logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		waitForPollers(ctx, t, c, resolved.Temporal.TaskQueue, 1)
+		done := make(chan runner.Outcome, 1)
+		failed := make(chan error, 1)
+		go func() {
+			out, err := runner.Run(ctx, c, resolved, runner.Options{Poll: 200 * time.Millisecond})
+			if err != nil {
+				failed <- err
+				return
+			}
+			done <- out
+		}()
+		id := runningExperiment(ctx, t, c, resolved)
+		waitForRound(ctx, t, c, id, 2)
+		host.kill()
+		again := e.start(stackBin)
+		again.waitFor(t, regexp.MustCompile(`^running`), 2*time.Minute)
+		if now, err := discovery.Find(e.cfg); err != nil || now.TemporalHostPort != endpoints.TemporalHostPort || now.MongoURI != endpoints.MongoURI {
+			t.Fatalf("the stack came back elsewhere: %+v (was %+v) %v", now, endpoints, err)
+		}
+		select {
+		case out := <-done:
+			check(ctx, t, resolved, out.Result, baseline)
+		case err := <-failed:
+			t.Fatal(err)
+		}
+	})
+}

@@ -1,0 +1,10 @@
+//go:build !linux
+
+// Package procattr makes function processes die with the fabric that started them
+// where the system allows it (Linux); elsewhere it does nothing.
+package procattr
+
+import "os/exec"
+
+// Bind does nothing on this system.
+func Bind(*exec.Cmd) {}
