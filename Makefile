@@ -5,7 +5,7 @@ GO      ?= go
 CONFIG  ?= config.yaml
 BIN     := bin
 
-.PHONY: run stack build test fuzz vet fmt clean
+.PHONY: run stack build test fuzz chaos vet fmt clean
 
 run: build
 	$(BIN)/starter -config $(CONFIG)
@@ -33,6 +33,11 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./config
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./weights
+
+# The chaos suite: the same seeded experiment without and with injected faults
+# (several minutes); writes results/chaos.md.
+chaos:
+	$(GO) run ./cmd/chaos
 
 vet:
 	$(GO) vet ./...

@@ -18,6 +18,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/embedded/fabrics"
 	"github.com/fedkeeper/fedkeeper/embedded/mongodb"
 	"github.com/fedkeeper/fedkeeper/embedded/temporal"
+	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/logging"
 )
 
@@ -123,6 +124,14 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (*Stack, error
 	}
 	ok = true
 	return s, nil
+}
+
+// Injected sums the faults the stack's fabrics injected so far.
+func (s *Stack) Injected() map[faults.Kind]int {
+	if s.fabrics == nil {
+		return map[faults.Kind]int{}
+	}
+	return s.fabrics.Injected()
 }
 
 // Stop shuts everything down, fabric first (its functions write to the store). The

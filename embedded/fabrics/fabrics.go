@@ -24,7 +24,19 @@ import (
 
 // Set is the running fabrics and their endpoints.
 type Set struct {
-	fabrics []*fabric.Fabric
+	fabrics   []*fabric.Fabric
+	injectors []*faults.Injector
+}
+
+// Injected sums the faults every fabric injected so far.
+func (s *Set) Injected() map[faults.Kind]int {
+	out := map[faults.Kind]int{}
+	for _, inj := range s.injectors {
+		for k, v := range inj.Counts() {
+			out[k] += v
+		}
+	}
+	return out
 }
 
 // Start brings up a fabric for every embedded cluster of cfg and records its address
@@ -68,6 +80,7 @@ func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, log
 			opts.Addr = fmt.Sprintf("127.0.0.1:%d", conf.Port)
 		}
 		opts.Faults = faults.New(conf.Faults)
+		s.injectors = append(s.injectors, opts.Faults)
 		opts.DataDir, opts.Logger = filepath.Join(dataDir, "fabric", platform+"-"+name), logger
 		f, err := fabric.Start(ctx, opts)
 		if err != nil {
