@@ -211,13 +211,19 @@ func TestAggregateCountsGoodUpdatesOnce(t *testing.T) {
 	nan[7] = float32(math.NaN())
 	put(3, 3, 2, 100, nan)
 	// client 4 never wrote anything
+	// client 5 trained another model: an MLP with a wider hidden layer.
+	wide, _ := model.Spec{Kind: model.MLP, Hidden: 3}.Manifest()
+	if err := store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 3, Client: 5, BaseVersion: 2, Samples: 100,
+		Manifest: wide, Params: make([]float32, model.NumParams(wide))}); err != nil {
+		t.Fatal(err)
+	}
 
 	acts := newActivities(t, &fakeProvider{}, store)
 	var suite testsuite.WorkflowTestSuite
 	run := func() AggregateResult {
 		env := suite.NewTestActivityEnvironment()
 		env.RegisterActivityWithOptions(acts, activity.RegisterOptions{SkipInvalidStructFunctions: true})
-		val, err := env.ExecuteActivity(acts.Aggregate, AggregateInput{Experiment: "e", Round: 3, BaseVersion: 2, Clients: []int{4, 3, 2, 1, 0}, Model: spec})
+		val, err := env.ExecuteActivity(acts.Aggregate, AggregateInput{Experiment: "e", Round: 3, BaseVersion: 2, Clients: []int{5, 4, 3, 2, 1, 0}, Model: spec})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,8 +234,20 @@ func TestAggregateCountsGoodUpdatesOnce(t *testing.T) {
 		return res
 	}
 	res := run()
-	if fmt.Sprint(res.Counted) != "[0 1]" || res.Updates != 2 || res.Samples != 400 || res.Version != 3 || len(res.Rejected) != 3 {
+	if fmt.Sprint(res.Counted) != "[0 1]" || res.Updates != 2 || res.Samples != 400 || res.Version != 3 || len(res.Rejected) != 4 {
 		t.Fatalf("result %+v", res)
+	}
+	// Each rejection is recorded with its reason.
+	reasons := map[int]string{
+		2: "from version 1, want round 3 from version 2",
+		3: "value 7 is NaN",
+		4: "no update stored",
+		5: "another model's shape",
+	}
+	for _, r := range res.Rejected {
+		if !strings.Contains(r.Reason, reasons[r.Client]) {
+			t.Errorf("client %d rejected for %q, want %q", r.Client, r.Reason, reasons[r.Client])
+		}
 	}
 	g, err := store.GetGlobal(ctx, "e", 3)
 	if err != nil {

@@ -58,6 +58,8 @@ func testFunction(name string) actionloop.Handler {
 			return "not a dictionary", nil
 		case "count":
 			return map[string]any{"pid": os.Getpid(), "calls": calls}, nil
+		case "big":
+			return map[string]any{"blob": strings.Repeat("y", 3<<19)}, nil
 		}
 		return nil, fmt.Errorf("unknown test function %s", name)
 	}
@@ -541,5 +543,22 @@ func TestInjectedFaults(t *testing.T) {
 	counts := inj.Counts()
 	if counts[faults.Crash] != 1 || counts[faults.Delete] != 1 || counts[faults.ColdDelay] != 1 {
 		t.Errorf("injected %v", counts)
+	}
+}
+
+func TestOversizedPayloadsAreRefused(t *testing.T) {
+	e := start(t, openwhisk.Options{})
+	e.deploy("echo", nil)
+	big := map[string]string{"blob": strings.Repeat("x", 1<<20)}
+	status, _, m, _ := e.call("POST", "/api/v1/namespaces/guest/actions/echo?blocking=true", big, e.auth)
+	if status != 413 || !strings.Contains(m["error"].(string), "too large") {
+		t.Fatalf("a 1 MB parameter object: %d %v", status, m)
+	}
+	// A result over 1 MB is refused and reported as the action's error.
+	e.deploy("big", nil)
+	status, _, m, _ = e.call("POST", "/api/v1/namespaces/guest/actions/big?blocking=true", nil, e.auth)
+	resp, _ := m["response"].(map[string]any)
+	if status != 502 || resp["status"] != "application error" || !strings.Contains(fmt.Sprint(resp["result"]), "exceeded the allowable length") {
+		t.Fatalf("a 1.5 MB result: %d %v", status, resp)
 	}
 }
