@@ -219,6 +219,10 @@ func (a *Activities) functionTimeout(p config.Placement) time.Duration {
 		if d, err := fn.Google.TimeoutDuration(); err == nil && d > 0 {
 			return d
 		}
+	case p.Platform == config.OpenFaaS && fn.OpenFaaS != nil:
+		if d, err := fn.OpenFaaS.TimeoutDuration(); err == nil && d > 0 {
+			return d
+		}
 	}
 	return 5 * time.Minute
 }

@@ -348,6 +348,14 @@ type OpenFaaSFunction struct {
 	DockerImage    string `mapstructure:"docker_image"`
 	ParamsFilePath string `mapstructure:"params_file_path"`
 	Memory         int    `mapstructure:"memory"`
+	// Timeout is the function's time limit ("300s"), set as the watchdog's
+	// exec_timeout, read_timeout and write_timeout.
+	Timeout string `mapstructure:"timeout"`
+}
+
+// TimeoutDuration reads the function's time limit.
+func (o OpenFaaSFunction) TimeoutDuration() (time.Duration, error) {
+	return parseTimeout(o.Timeout)
 }
 
 // IsEmbedded reports whether an address selects a built-in service.
@@ -411,12 +419,16 @@ func (g GoogleFunction) MemoryMB() (int, error) {
 
 // TimeoutDuration reads the seed's timeout notation ("300s").
 func (g GoogleFunction) TimeoutDuration() (time.Duration, error) {
-	if g.Timeout == "" {
+	return parseTimeout(g.Timeout)
+}
+
+func parseTimeout(s string) (time.Duration, error) {
+	if s == "" {
 		return 0, nil
 	}
-	d, err := time.ParseDuration(g.Timeout)
+	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("must be a duration like 300s, got %q", g.Timeout)
+		return 0, fmt.Errorf("must be a duration like 300s, got %q", s)
 	}
 	return d, nil
 }

@@ -131,6 +131,7 @@ func TestInvalidInputNamesTheKey(t *testing.T) {
 		{"client function undescribed", "scenarios:\n  federated_learning:\n    clients_info:\n      client_functions: [trainer]", "scenarios.federated_learning.clients_info.client_functions", "\"trainer\""},
 		{"bad distribution", "scenarios:\n  federated_learning:\n    data_sampling:\n      distribution: dirichlet", "scenarios.federated_learning.data_sampling.distribution", "non_iid or iid"},
 		{"negative timeout", "scenarios:\n  federated_learning:\n    functions:\n      fl_client:\n        openwhisk:\n          timeout: -5", "scenarios.federated_learning.functions.fl_client.openwhisk.timeout", "positive"},
+		{"edge timeout without unit", "scenarios:\n  federated_learning:\n    functions:\n      fl_client:\n        openfaas:\n          timeout: 30", "scenarios.federated_learning.functions.fl_client.openfaas.timeout", "a duration like 300s, got \"30\""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -155,8 +155,13 @@ func (c *Config) normalise() {
 				g.Timeout = "300s"
 			}
 		}
-		if of := fn.OpenFaaS; of != nil && of.FuncPath == "" && builtIn {
-			of.FuncPath = "./functions/openfaas"
+		if of := fn.OpenFaaS; of != nil {
+			if of.FuncPath == "" && builtIn {
+				of.FuncPath = "./functions/openfaas"
+			}
+			if of.Timeout == "" {
+				of.Timeout = "300s"
+			}
 		}
 		if ow := fn.OpenWhisk; ow != nil {
 			if ow.FuncPath == "" && builtIn {

@@ -154,6 +154,11 @@ func (c *Config) Validate() error {
 				return keyErr(key+".timeout", "%v", err)
 			}
 		}
+		if of := f.Functions[name].OpenFaaS; of != nil {
+			if _, err := of.TimeoutDuration(); err != nil {
+				return keyErr(fl+".functions."+name+".openfaas.timeout", "%v", err)
+			}
+		}
 		if ow := f.Functions[name].OpenWhisk; ow != nil {
 			key := fl + ".functions." + name + ".openwhisk"
 			if ow.Memory < 0 {

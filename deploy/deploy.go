@@ -87,11 +87,16 @@ func (b *Builder) Function(ctx context.Context, platform config.Platform, cluste
 			return faas.Function{}, fmt.Errorf("function %q has no openfaas section", name)
 		}
 		gateway := b.cfg.Providers.OpenFaaS[cluster]
+		timeout, err := of.TimeoutDuration()
+		if err != nil {
+			return faas.Function{}, fmt.Errorf("function %q: openfaas.timeout %w", name, err)
+		}
 		if !gateway.LocalImages {
 			if of.DockerImage == "" {
 				return faas.Function{}, fmt.Errorf("function %q: set openfaas.docker_image, the image gateway %q pulls", name, cluster)
 			}
-			return faas.Function{Name: name, Image: of.DockerImage, MemoryMB: of.Memory, Env: map[string]string{token.EnvVar: b.key}}, nil
+			return faas.Function{Name: name, Image: of.DockerImage, MemoryMB: of.Memory, Timeout: timeout,
+				Env: map[string]string{token.EnvVar: b.key}}, nil
 		}
 		path, err := b.cached(ctx, "openfaas", of.FuncPath, func() ([]byte, error) {
 			p, err := pack.BuildGo(ctx, b.resolve(of.FuncPath), filepath.Join(b.buildDir, "openfaas"))
@@ -100,7 +105,8 @@ func (b *Builder) Function(ctx context.Context, platform config.Platform, cluste
 		if err != nil {
 			return faas.Function{}, err
 		}
-		return faas.Function{Name: name, Image: "file://" + string(path), MemoryMB: of.Memory, Env: map[string]string{token.EnvVar: b.key}}, nil
+		return faas.Function{Name: name, Image: "file://" + string(path), MemoryMB: of.Memory, Timeout: timeout,
+			Env: map[string]string{token.EnvVar: b.key}}, nil
 	}
 	return faas.Function{}, fmt.Errorf("unknown platform %q", platform)
 }

@@ -7,10 +7,13 @@ package embedded
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/config"
@@ -103,7 +106,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (*Stack, error
 	}
 
 	if config.IsEmbedded(cfg.Scenarios.FederatedLearning.MongoConfig.URL) {
-		srv, err := mongodb.Start(ctx, mongodb.Options{Dir: filepath.Join(dataDir, "mongodb"), Port: sticky(prev.MongoURI),
+		srv, err := mongodb.Start(ctx, mongodb.Options{Dir: filepath.Join(dataDir, "mongodb"), Socket: socketFor(dataDir),
 			Logger: logging.AtLeast(logger, slog.LevelError)})
 		if err != nil {
 			return nil, err
@@ -124,6 +127,21 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (*Stack, error
 	}
 	ok = true
 	return s, nil
+}
+
+// socketFor is the embedded store's Unix socket for a data directory: in a private
+// folder of the temporary directory (socket paths are short, and the MongoDB driver
+// lower-cases them), named after the data directory so every process finds it.
+func socketFor(dataDir string) string {
+	if abs, err := filepath.Abs(dataDir); err == nil {
+		dataDir = abs
+	}
+	sum := sha256.Sum256([]byte(dataDir))
+	base := os.TempDir()
+	if base != strings.ToLower(base) {
+		base = "/tmp"
+	}
+	return filepath.Join(base, fmt.Sprintf("fedkeeper-%d-%s", os.Getuid(), hex.EncodeToString(sum[:6])), "mongodb.sock")
 }
 
 // Injected sums the faults the stack's fabrics injected so far.

@@ -84,6 +84,7 @@ scenarios:
           timeout: 10s
         openfaas:
           func_path: ./functions/openfaas
+          timeout: 10s
 `
 
 type scenario struct {
@@ -94,13 +95,13 @@ type scenario struct {
 var scenarios = []scenario{
 	{"no faults", faults.Faults{}},
 	{"crashes 20%", faults.Faults{CrashRate: 0.2, Seed: 1}},
-	{"hangs 10%", faults.Faults{HangRate: 0.1, Seed: 2}},
+	{"hangs 20%", faults.Faults{HangRate: 0.2, Seed: 12}},
 	{"error results 20%", faults.Faults{ErrorRate: 0.2, Seed: 3}},
 	{"5xx answers 20%", faults.Faults{ServerErrorRate: 0.2, Seed: 4}},
 	{"throttling 30%", faults.Faults{ThrottleRate: 0.3, Seed: 5}},
 	{"deletions 10%, cold starts +1s", faults.Faults{DeleteRate: 0.1, ColdStartDelay: "1s", Seed: 6}},
-	{"all of them", faults.Faults{CrashRate: 0.1, HangRate: 0.05, ErrorRate: 0.1, ServerErrorRate: 0.1,
-		ThrottleRate: 0.1, DeleteRate: 0.05, ColdStartDelay: "500ms", Seed: 7}},
+	{"all of them", faults.Faults{CrashRate: 0.1, HangRate: 0.1, ErrorRate: 0.1, ServerErrorRate: 0.1,
+		ThrottleRate: 0.1, DeleteRate: 0.1, ColdStartDelay: "500ms", Seed: 17}},
 }
 
 // row is one scenario's line of the table.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,7 +166,11 @@ func Find(cfg *config.Config) (Endpoints, error) {
 		if addr == "" {
 			continue
 		}
-		conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		network := "tcp"
+		if socket, err := url.PathUnescape(addr); err == nil && strings.HasPrefix(socket, "/") {
+			network, addr = "unix", socket
+		}
+		conn, err := net.DialTimeout(network, addr, 2*time.Second)
 		if err != nil {
 			return Endpoints{}, fmt.Errorf("%w: the stack recorded in %s (pid %d) does not answer at %s", ErrNoStack, dataDir, e.PID, addr)
 		}

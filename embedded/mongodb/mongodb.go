@@ -1,6 +1,7 @@
 // Package mongodb runs the embedded MongoDB-compatible store: FerretDB with its SQLite
-// backend, in process, listening on a loopback address. FerretDB has no authentication,
-// so it never listens on anything but 127.0.0.1.
+// backend, in process. FerretDB has no authentication, so it listens on a Unix socket in
+// a folder only its owner may enter (the operating system checks who connects), or, when
+// asked for a port, on 127.0.0.1 only.
 package mongodb
 
 import (
@@ -11,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -19,7 +21,10 @@ import (
 type Options struct {
 	// Dir holds the SQLite files; it is created if missing.
 	Dir string
-	// Port on 127.0.0.1; 0 picks a free one.
+	// Socket is the Unix socket to listen on; its folder is made private (0700). The
+	// MongoDB driver lower-cases socket paths, so the path must be lower case.
+	Socket string
+	// Port on 127.0.0.1 when no Socket is given; 0 picks a free one.
 	Port   int
 	Logger *slog.Logger
 }
@@ -47,9 +52,23 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	addr := net.JoinHostPort("127.0.0.1", fmt.Sprint(opts.Port))
+	listener := ferretdb.ListenerConfig{TCP: net.JoinHostPort("127.0.0.1", fmt.Sprint(opts.Port))}
+	addr := listener.TCP
+	if opts.Socket != "" {
+		if opts.Socket != strings.ToLower(opts.Socket) {
+			return nil, fmt.Errorf("mongodb: socket path %s must be lower case", opts.Socket)
+		}
+		if err := os.MkdirAll(filepath.Dir(opts.Socket), 0o700); err != nil {
+			return nil, fmt.Errorf("mongodb: socket folder: %w", err)
+		}
+		if err := os.Chmod(filepath.Dir(opts.Socket), 0o700); err != nil {
+			return nil, fmt.Errorf("mongodb: socket folder: %w", err)
+		}
+		_ = os.Remove(opts.Socket) // left by a crashed run
+		listener, addr = ferretdb.ListenerConfig{Unix: opts.Socket}, opts.Socket
+	}
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: addr},
+		Listener:  listener,
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + filepath.ToSlash(dir) + "/",
 		Logger:    logger,

@@ -120,6 +120,12 @@ func (c *Client) Deploy(ctx context.Context, fn faas.Function) error {
 		return fmt.Errorf("openfaas: deploy %s: no image: %w", fn.Name, faas.ErrRejected)
 	}
 	env := map[string]string{"OPENFAAS_FUNCTION": fn.Name}
+	if fn.Timeout > 0 {
+		// The watchdog's limits: a function stops after exec_timeout, and its HTTP
+		// server must wait as long for the request and the answer.
+		limit := fn.Timeout.String()
+		env["exec_timeout"], env["read_timeout"], env["write_timeout"] = limit, limit, limit
+	}
 	for k, v := range fn.Env {
 		env[k] = v
 	}

@@ -50,9 +50,11 @@ func (s *Server) run(ctx context.Context, name, method, path string, header http
 	var gen int64
 	var exec string
 	var env []string
+	timeout := s.opts.Timeout
 	if ok {
 		f.invocations++
 		gen, exec, env = f.gen, f.exec, functionEnv(f.spec)
+		timeout = execTimeout(f.spec, s.opts.Timeout)
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -90,7 +92,7 @@ func (s *Server) run(ctx context.Context, name, method, path string, header http
 		err = httpproc.ErrExited
 	case faults.Hang:
 		select {
-		case <-time.After(s.opts.Timeout):
+		case <-time.After(timeout):
 		case <-ctx.Done():
 		}
 		proc.Kill()
@@ -99,14 +101,14 @@ func (s *Server) run(ctx context.Context, name, method, path string, header http
 		resp = httpproc.Response{Status: http.StatusInternalServerError, Header: http.Header{"Content-Type": {"application/json"}},
 			Body: []byte(`{"error":"an injected fault: the function failed"}`)}
 	default:
-		resp, _, err = proc.Forward(ctx, method, path, header, body, s.opts.Timeout)
+		resp, _, err = proc.Forward(ctx, method, path, header, body, timeout)
 	}
 	res.duration = time.Since(res.start)
 	switch {
 	case errors.Is(err, httpproc.ErrTimeout):
 		s.pool.Release(key, proc, false)
 		res.status = http.StatusGatewayTimeout
-		res.response.Body = []byte("Function timed out after " + s.opts.Timeout.String())
+		res.response.Body = []byte("Function timed out after " + timeout.String())
 	case err != nil:
 		s.pool.Release(key, proc, false)
 		res.status = http.StatusBadGateway
@@ -137,6 +139,28 @@ func functionEnv(d deployment) []string {
 		env = append(env, k+"="+v)
 	}
 	return env
+}
+
+// execTimeout is the function's time limit: its watchdog's exec_timeout when the
+// deployment sets one (as a stack.yml environment does), bounded by the gateway's own.
+func execTimeout(d deployment, gateway time.Duration) time.Duration {
+	v, ok := d.EnvVars["exec_timeout"]
+	if !ok {
+		return gateway
+	}
+	t, err := time.ParseDuration(v)
+	if err != nil {
+		// The watchdog also reads bare seconds.
+		n, nerr := strconv.Atoi(v)
+		if nerr != nil {
+			return gateway
+		}
+		t = time.Duration(n) * time.Second
+	}
+	if t <= 0 || t > gateway {
+		return gateway
+	}
+	return t
 }
 
 func forwardPath(r *http.Request) string {

@@ -17,6 +17,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/faas"
 	ofclient "github.com/fedkeeper/fedkeeper/faas/openfaas"
 	"github.com/fedkeeper/fedkeeper/fabric"
+	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/openfaas"
 	"github.com/fedkeeper/fedkeeper/functions/pack"
 )
@@ -49,7 +50,13 @@ type env struct {
 
 func start(t *testing.T) *env {
 	t.Helper()
-	f, err := fabric.Start(context.Background(), fabric.Options{DataDir: t.TempDir(), OpenFaaS: &openfaas.Options{Password: "secret"}})
+	return startWith(t, faults.Faults{})
+}
+
+func startWith(t *testing.T, injected faults.Faults) *env {
+	t.Helper()
+	f, err := fabric.Start(context.Background(), fabric.Options{DataDir: t.TempDir(), Faults: faults.New(injected),
+		OpenFaaS: &openfaas.Options{Password: "secret"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +122,32 @@ func TestDeployCallAndRemove(t *testing.T) {
 	}
 	if err := e.client.Remove(ctx, "nodeinfo"); err != nil {
 		t.Errorf("remove of a missing function: %v", err)
+	}
+}
+
+// A hung function is stopped at its own time limit, the watchdog's exec_timeout
+// the client sets from the function's timeout, not at the gateway's five minutes.
+func TestHungFunctionStopsAtItsTimeout(t *testing.T) {
+	e := startWith(t, faults.Faults{HangRate: 1})
+	ctx := context.Background()
+	if err := e.client.Deploy(ctx, faas.Function{Name: "nodeinfo", Image: e.image, Timeout: 300 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	status, err := e.client.Get(ctx, "nodeinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env, _ := status["envVars"].(map[string]any); env["exec_timeout"] != "300ms" || env["write_timeout"] != "300ms" {
+		t.Errorf("deployed env %v", status["envVars"])
+	}
+	callCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	act, err := e.client.Call(callCtx, "nodeinfo", nil)
+	if err != nil || act.Success || !act.TimedOut || act.Status != "timeout" {
+		t.Fatalf("hung call: %+v %v", act, err)
+	}
+	if !strings.Contains(string(act.Result), "300ms") {
+		t.Errorf("timeout answer %s", act.Result)
 	}
 }
 
