@@ -101,7 +101,7 @@ var scenarios = []scenario{
 	{"throttling 30%", faults.Faults{ThrottleRate: 0.3, Seed: 5}},
 	{"deletions 10%, cold starts +1s", faults.Faults{DeleteRate: 0.1, ColdStartDelay: "1s", Seed: 6}},
 	{"all of them", faults.Faults{CrashRate: 0.1, HangRate: 0.1, ErrorRate: 0.1, ServerErrorRate: 0.1,
-		ThrottleRate: 0.1, DeleteRate: 0.1, ColdStartDelay: "500ms", Seed: 17}},
+		ThrottleRate: 0.1, DeleteRate: 0.1, ColdStartDelay: "500ms", Seed: 19}},
 }
 
 // row is one scenario's line of the table.
