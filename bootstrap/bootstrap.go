@@ -35,11 +35,16 @@ import (
 
 // Dial connects to the config's Temporal frontend.
 func Dial(ctx context.Context, cfg *config.Config, logger *slog.Logger) (client.Client, error) {
-	c, err := client.DialContext(ctx, client.Options{
+	opts := client.Options{
 		HostPort:  cfg.Temporal.HostPort,
 		Namespace: cfg.Temporal.Namespace,
 		Logger:    sdklog.NewStructuredLogger(logging.AtLeast(logger, slog.LevelWarn)),
-	})
+	}
+	if cfg.Temporal.APIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.Temporal.APIKey)
+		opts.ConnectionOptions.TLSDisabled = cfg.Temporal.Plaintext
+	}
+	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.Temporal.HostPort, cfg.Temporal.Namespace, err)
 	}

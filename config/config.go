@@ -65,6 +65,12 @@ type Temporal struct {
 	UIPort int `mapstructure:"ui_port"`
 	// FrontendPort of the embedded server; 0 picks the default.
 	FrontendPort int `mapstructure:"frontend_port"`
+	// APIKey is sent as "authorization: Bearer KEY" (Temporal Cloud API keys, or a server
+	// with an authorizer); the embedded server's own is filled in from the data
+	// directory. Setting it turns TLS on unless Plaintext is set.
+	APIKey string `mapstructure:"api_key"`
+	// Plaintext sends the API key without TLS; only for a server on this machine.
+	Plaintext bool `mapstructure:"plaintext"`
 }
 
 // Stop says when an experiment ends.

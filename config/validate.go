@@ -106,6 +106,9 @@ func (c *Config) Validate() error {
 	for _, name := range sortedKeys(c.Providers.OpenWhisk) {
 		cluster := c.Providers.OpenWhisk[name]
 		key := "providers.openwhisk." + name
+		if !IsEmbedded(cluster.Auth.OWAPIHost) && cluster.Auth.OWAuth == "" {
+			return keyErr(key+".auth.ow_auth", "is missing: the cluster at %s needs its uuid:key (or set FEDKEEPER_PROVIDERS_OPENWHISK_%s_AUTH_OW_AUTH)", cluster.Auth.OWAPIHost, strings.ToUpper(name))
+		}
 		if auth := cluster.Auth.OWAuth; auth != "" && !IsEmbedded(cluster.Auth.OWAPIHost) && !strings.Contains(auth, ":") && !strings.Contains(auth, "<") {
 			return keyErr(key+".auth.ow_auth", "must be uuid:key")
 		}
@@ -134,6 +137,11 @@ func (c *Config) Validate() error {
 	}
 	for _, name := range sortedKeys(c.Providers.Google) {
 		g := c.Providers.Google[name]
+		if !g.Embedded() {
+			if project, region := g.ProjectAndRegion(); project == "" || region == "" {
+				return keyErr("providers.google."+name+".project", "is missing: a real Cloud Functions cluster needs project and region (or a base_url https://REGION-PROJECT.cloudfunctions.net/)")
+			}
+		}
 		if ep := g.APIEndpoint; ep != "" && ep != Embedded && !strings.HasPrefix(ep, "http://") && !strings.HasPrefix(ep, "https://") {
 			return keyErr("providers.google."+name+".api_endpoint", "must be an http(s) URL or %q, got %q", Embedded, ep)
 		}

@@ -201,6 +201,7 @@ func TestExperimentEndToEnd(t *testing.T) {
 	t.Run("mongodb holds every global version", func(t *testing.T) { checkMongo(ctx, t, resolved, id, outcome) })
 	t.Run("temporal lists the experiment and its rounds", func(t *testing.T) { checkTemporal(ctx, t, c, resolved, id) })
 	t.Run("round records show real activations", func(t *testing.T) { checkRoundRecords(ctx, t, c, id) })
+	t.Run("temporal and its web UI want the API key", func(t *testing.T) { checkTemporalAccess(ctx, t, resolved, stack.UIURL, stack.TemporalInternode(), id) })
 	t.Run("forged calls cannot inject updates", func(t *testing.T) { checkForgedCalls(ctx, t, resolved, id) })
 	t.Run("secrets stay out of histories, results and logs", func(t *testing.T) {
 		checkSecrets(ctx, t, c, resolved, id, outcome.ResultsDir, logs.String()+out.String()+workerLog.String())
@@ -634,7 +635,7 @@ func checkSecrets(ctx context.Context, t *testing.T, c client.Client, cfg *confi
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets := map[string]string{"token key": key}
+	secrets := map[string]string{"token key": key, "Temporal API key": cfg.Temporal.APIKey}
 	for name, ow := range cfg.Providers.OpenWhisk {
 		_, k, _ := strings.Cut(ow.Auth.OWAuth, ":")
 		secrets["OpenWhisk key of "+name] = k

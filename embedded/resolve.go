@@ -20,7 +20,7 @@ func Resolve(ctx context.Context, cfg *config.Config, logger *slog.Logger, out i
 	if endpoints, err := discovery.Find(cfg); err == nil {
 		logger.Info("joined the running embedded stack", "pid", endpoints.PID)
 		if endpoints.UIURL != "" {
-			fmt.Fprintf(out, "Temporal Web UI: %s/namespaces/%s/workflows\n", endpoints.UIURL, cfg.Temporal.Namespace)
+			fmt.Fprintln(out, UIHint(endpoints.UIURL, cfg))
 		}
 		return endpoints.Apply(cfg), func() {}, nil
 	}
@@ -29,7 +29,13 @@ func Resolve(ctx context.Context, cfg *config.Config, logger *slog.Logger, out i
 		return nil, nil, fmt.Errorf("embedded stack: %w", err)
 	}
 	if stack.UIURL != "" {
-		fmt.Fprintf(out, "Temporal Web UI: %s/namespaces/%s/workflows (while this runs; `bin/stack` keeps it up)\n", stack.UIURL, cfg.Temporal.Namespace)
+		fmt.Fprintln(out, UIHint(stack.UIURL, cfg)+"; up while this runs, `bin/stack` keeps it up")
 	}
 	return stack.Endpoints.Apply(cfg), stack.Stop, nil
+}
+
+// UIHint tells where the Web UI is and how to log in to it, without the password.
+func UIHint(uiURL string, cfg *config.Config) string {
+	return fmt.Sprintf("Temporal Web UI: %s/namespaces/%s/workflows (any user name; password: temporal_api_key in %s)",
+		uiURL, cfg.Temporal.Namespace, discovery.File(cfg.DataDir))
 }

@@ -93,15 +93,22 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (*Stack, error
 		if ui == 0 && !opts.FreePorts {
 			ui = DefaultUIPort
 		}
+		// Like the fabrics' credentials, the key survives a restart, so workers that
+		// outlived the stack keep their connection.
+		apiKey := prev.TemporalAPIKey
+		if apiKey == "" {
+			apiKey = fabrics.NewSecret(32)
+		}
 		srv, err := temporal.Start(temporal.Options{
 			DBPath: filepath.Join(dataDir, "temporal.db"), FrontendPort: frontend, UIPort: ui,
 			Namespaces: []string{cfg.Temporal.Namespace}, LogFile: filepath.Join(dataDir, "temporal.log"),
+			APIKey: apiKey,
 		})
 		if err != nil {
 			return nil, err
 		}
 		s.temporal = srv
-		s.TemporalHostPort, s.UIURL = srv.HostPort(), srv.UIURL()
+		s.TemporalHostPort, s.UIURL, s.TemporalAPIKey = srv.HostPort(), srv.UIURL(), apiKey
 		logger.Info("embedded Temporal server started", "host_port", s.TemporalHostPort, "ui", s.UIURL)
 	}
 
@@ -142,6 +149,15 @@ func socketFor(dataDir string) string {
 		base = "/tmp"
 	}
 	return filepath.Join(base, fmt.Sprintf("fedkeeper-%d-%s", os.Getuid(), hex.EncodeToString(sum[:6])), "mongodb.sock")
+}
+
+// TemporalInternode lists the embedded Temporal services' own addresses, which answer
+// only callers holding the server's certificate.
+func (s *Stack) TemporalInternode() []string {
+	if s.temporal == nil {
+		return nil
+	}
+	return s.temporal.InternodeAddresses()
 }
 
 // Injected sums the faults the stack's fabrics injected so far.

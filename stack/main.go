@@ -48,7 +48,7 @@ func run() int {
 	}
 	defer s.Stop()
 	if s.UIURL != "" {
-		fmt.Printf("Temporal Web UI: %s/namespaces/%s/workflows\n", s.UIURL, cfg.Temporal.Namespace)
+		fmt.Println(embedded.UIHint(s.UIURL, cfg))
 	}
 	if s.TemporalHostPort != "" {
 		fmt.Printf("Temporal frontend: %s\n", s.TemporalHostPort)

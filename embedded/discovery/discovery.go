@@ -22,6 +22,7 @@ import (
 // credentials, so the file holding them is readable by its owner only.
 type Endpoints struct {
 	TemporalHostPort string                      `json:"temporal_host_port,omitempty"`
+	TemporalAPIKey   string                      `json:"temporal_api_key,omitempty"`
 	UIURL            string                      `json:"ui_url,omitempty"`
 	MongoURI         string                      `json:"mongo_uri,omitempty"`
 	OpenWhisk        map[string]FabricEndpoint   `json:"openwhisk,omitempty"`
@@ -192,6 +193,8 @@ func (e Endpoints) Apply(cfg *config.Config) *config.Config {
 	out := *cfg
 	if config.IsEmbedded(out.Temporal.HostPort) && e.TemporalHostPort != "" {
 		out.Temporal.HostPort = e.TemporalHostPort
+		// The embedded frontend listens on loopback only, where TLS would add nothing.
+		out.Temporal.APIKey, out.Temporal.Plaintext = e.TemporalAPIKey, true
 	}
 	fl := out.Scenarios.FederatedLearning
 	if config.IsEmbedded(fl.MongoConfig.URL) && e.MongoURI != "" {

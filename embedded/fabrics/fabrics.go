@@ -124,7 +124,7 @@ func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, log
 			token = prev.Google[name].Token
 		}
 		if token == "" {
-			token = randomHex(32)
+			token = NewSecret(32)
 		}
 		f, err := start("google", name, cluster.Fabric, prev.Google[name].APIEndpoint, fabric.Options{
 			GCF: &gcf.Options{Token: token, MaxInstances: cluster.Fabric.MaxContainers, Logger: logger},
@@ -147,7 +147,7 @@ func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, log
 			password = prev.OpenFaaS[name].Password
 		}
 		if password == "" {
-			password = randomHex(24)
+			password = NewSecret(24)
 		}
 		f, err := start("openfaas", name, cluster.Fabric, prev.OpenFaaS[name].Gateway, fabric.Options{
 			OpenFaaS: &openfaas.Options{User: user, Password: password, MaxInstances: cluster.Fabric.MaxContainers, Logger: logger},
@@ -169,7 +169,8 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func randomHex(n int) string {
+// NewSecret returns n random bytes in hex, for generated credentials.
+func NewSecret(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)

@@ -1,12 +1,15 @@
 // Package temporal runs the embedded Temporal server (all four services in process,
 // SQLite persistence in a WAL file so a rerun finds the earlier histories) and,
-// optionally, the Temporal Web UI. Everything listens on 127.0.0.1 only.
+// optionally, the Temporal Web UI. Everything listens on 127.0.0.1 only, and nothing
+// answers without credentials: the frontend and the UI want the API key, and the
+// services speak among themselves over mutual TLS.
 package temporal
 
 import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -24,8 +27,6 @@ import (
 	"go.temporal.io/server/temporal"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
-	uiconfig "github.com/temporalio/ui-server/v2/server/config"
-	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
 )
 
 // Options configure the embedded server.
@@ -42,19 +43,28 @@ type Options struct {
 	SearchAttributes map[string]enumspb.IndexedValueType
 	// LogFile receives the server's own log; empty discards it.
 	LogFile string
+	// APIKey is what clients must send ("authorization: Bearer KEY") and what the Web UI
+	// asks for as its password. Required.
+	APIKey string
 }
 
 // Server is a running embedded Temporal.
 type Server struct {
-	server   temporal.Server
-	ui       *uiserver.Server
-	uiDone   chan struct{}
-	hostPort string
-	uiURL    string
+	server     temporal.Server
+	ui         *uiserver.Server
+	uiDone     chan struct{}
+	uiGate     *http.Server
+	uiGateDone chan struct{}
+	hostPort   string
+	internode  []string
+	uiURL      string
 }
 
 // HostPort is the frontend's gRPC address.
 func (s *Server) HostPort() string { return s.hostPort }
+
+// InternodeAddresses are where the other services listen (mutual TLS only).
+func (s *Server) InternodeAddresses() []string { return s.internode }
 
 // UIURL is the Web UI's address, or "" when disabled.
 func (s *Server) UIURL() string { return s.uiURL }
@@ -65,6 +75,9 @@ const localIP = "127.0.0.1"
 func Start(opts Options) (*Server, error) {
 	if opts.DBPath == "" {
 		return nil, errors.New("temporal: a database path is required")
+	}
+	if opts.APIKey == "" {
+		return nil, errors.New("temporal: an API key is required")
 	}
 	if err := os.MkdirAll(filepath.Dir(opts.DBPath), 0o700); err != nil {
 		return nil, fmt.Errorf("temporal: create data directory: %w", err)
@@ -80,7 +93,9 @@ func Start(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("temporal: frontend port %d: %w (set temporal.frontend_port)", frontendPort, err)
 	}
 	ports := map[primitives.ServiceName]int{primitives.FrontendService: frontendPort}
-	for _, svc := range []primitives.ServiceName{primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
+	// The system workers reach the server through the internal frontend, which trusts
+	// its (mutually authenticated) callers, so they need no API key.
+	for _, svc := range []primitives.ServiceName{primitives.InternalFrontendService, primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
 		p, err := freePort()
 		if err != nil {
 			return nil, err
@@ -115,7 +130,12 @@ func Start(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("temporal: create namespaces: %w", err)
 	}
 
+	internode, err := internodeTLS()
+	if err != nil {
+		return nil, err
+	}
 	cfg := &config.Config{
+		Global: config.Global{TLS: config.RootTLS{Internode: internode}},
 		// No Global.Metrics: the server then reports to a no-op handler instead of
 		// opening a Prometheus port.
 		Persistence: config.Persistence{
@@ -139,15 +159,17 @@ func Start(opts Options) (*Server, error) {
 			History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
 			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
 		}},
-		PublicClient: config.PublicClient{HostPort: hostPort},
 	}
 	hosts := map[primitives.ServiceName]static.Hosts{}
-	var services []string
+	var services, internodeAddrs []string
 	for svc, port := range ports {
 		addr := net.JoinHostPort(localIP, strconv.Itoa(port))
 		cfg.Services[string(svc)] = config.Service{RPC: config.RPC{GRPCPort: port, BindOnIP: localIP}}
 		hosts[svc] = static.SingleLocalHost(addr)
 		services = append(services, string(svc))
+		if svc != primitives.FrontendService {
+			internodeAddrs = append(internodeAddrs, addr)
+		}
 	}
 
 	logger := log.NewNoopLogger()
@@ -159,6 +181,8 @@ func Start(opts Options) (*Server, error) {
 		temporal.WithConfig(cfg),
 		temporal.ForServices(services),
 		temporal.WithStaticHosts(hosts),
+		temporal.WithClaimMapper(claimMapperFor(opts.APIKey)),
+		temporal.WithAuthorizer(adminOnly{}),
 		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
 			// Otherwise the server phones home for a version check at start.
 			dynamicconfig.EnableServerVersionCheck.Key(): []dynamicconfig.ConstrainedValue{{Value: false}},
@@ -178,13 +202,13 @@ func Start(opts Options) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("temporal: start server: %w", err)
 	}
-	s := &Server{server: srv, hostPort: hostPort}
+	s := &Server{server: srv, hostPort: hostPort, internode: internodeAddrs}
 	if err := waitListening(hostPort, 30*time.Second); err != nil {
 		_ = srv.Stop()
 		return nil, err
 	}
 	if opts.UIPort >= 0 {
-		if err := s.startUI(opts.UIPort, opts.Namespaces); err != nil {
+		if err := s.startUI(opts.UIPort, opts.Namespaces, opts.APIKey); err != nil {
 			s.Stop()
 			return nil, err
 		}
@@ -192,46 +216,12 @@ func Start(opts Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) startUI(port int, namespaces []string) error {
-	if port == 0 {
-		p, err := freePort()
-		if err != nil {
-			return err
-		}
-		port = p
-	} else if err := portFree(port); err != nil {
-		return fmt.Errorf("temporal: UI port %d: %w (set temporal.ui_port, or -1 to disable the UI)", port, err)
-	}
-	defaultNS := "default"
-	if len(namespaces) > 0 {
-		defaultNS = namespaces[0]
-	}
-	cfg := &uiconfig.Config{
-		Host:                localIP,
-		Port:                port,
-		TemporalGRPCAddress: s.hostPort,
-		EnableUI:            true,
-		DefaultNamespace:    defaultNS,
-		HideLogs:            true,
-		CORS:                uiconfig.CORS{CookieInsecure: true},
-		DisableNewsFetch:    true,
-	}
-	s.ui = uiserver.NewServer(uioptions.WithConfigProvider(cfg))
-	s.uiDone = make(chan struct{})
-	go func() {
-		defer close(s.uiDone)
-		_ = s.ui.Start()
-	}()
-	addr := net.JoinHostPort(localIP, strconv.Itoa(port))
-	if err := waitListening(addr, 10*time.Second); err != nil {
-		return fmt.Errorf("temporal: Web UI: %w", err)
-	}
-	s.uiURL = "http://" + addr
-	return nil
-}
-
 // Stop shuts the UI and the server down.
 func (s *Server) Stop() {
+	if s.uiGate != nil {
+		_ = s.uiGate.Close()
+		<-s.uiGateDone
+	}
 	if s.ui != nil {
 		s.ui.Stop()
 		<-s.uiDone
