@@ -102,6 +102,12 @@ func newCrashEnv(t *testing.T, root string) *crashEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		// The server's own warnings explain a stuck run.
+		if log, err := os.ReadFile(filepath.Join(dir, "data", "temporal.log")); err == nil && t.Failed() {
+			t.Logf("temporal.log (last 8 KB):\n%s", log[max(0, len(log)-8192):])
+		}
+	})
 	return &crashEnv{t: t, root: root, dir: dir, path: path, cfg: cfg,
 		logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 }
@@ -252,16 +258,31 @@ func waitForRound(ctx context.Context, t *testing.T, c client.Client, id string,
 	t.Helper()
 	ticker := time.NewTicker(100 * time.Millisecond)
 	defer ticker.Stop()
+	// A round takes seconds; five minutes without one means the run is stuck, and the
+	// other cases should keep their time.
+	deadline := time.After(5 * time.Minute)
+	var last string
 	for {
-		if value, err := c.QueryWorkflow(ctx, id, "", workflows.ProgressQuery); err == nil {
+		// A query waits for a worker to answer until its context ends; without a bound of
+		// its own one unanswered query would use up the whole test's time.
+		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		value, err := c.QueryWorkflow(qctx, id, "", workflows.ProgressQuery)
+		cancel()
+		if err == nil {
 			var p workflows.Progress
-			if value.Get(&p) == nil && p.CurrentRound >= n {
+			if err = value.Get(&p); err == nil && p.CurrentRound >= n {
 				return
 			}
+			last = fmt.Sprintf("progress %+v", p)
+		}
+		if err != nil {
+			last = "query: " + err.Error()
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("round %d never started", n)
+			t.Fatalf("round %d never started (last %s)", n, last)
+		case <-deadline:
+			t.Fatalf("round %d not started after 5 minutes (last %s)", n, last)
 		case <-ticker.C:
 		}
 	}

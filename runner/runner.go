@@ -153,7 +153,11 @@ func watch(ctx context.Context, c client.Client, id string, maxRounds int, poll 
 				wait()
 				waiting = true
 			}
-			value, err := c.QueryWorkflow(ctx, id, "", workflows.ProgressQuery)
+			// A query waits for a worker to answer for as long as its context lasts; bound
+			// it so that a busy or restarting worker only skips one update.
+			qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			value, err := c.QueryWorkflow(qctx, id, "", workflows.ProgressQuery)
+			cancel()
 			if err != nil {
 				continue // the workflow may be between runs (continue-as-new) or busy
 			}
