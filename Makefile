@@ -20,6 +20,7 @@ build:
 	$(GO) build -o $(BIN)/stack ./stack
 	$(GO) build -o $(BIN)/deploy ./cmd/deploy
 	$(GO) build -o $(BIN)/fabric ./cmd/fabric
+	$(GO) build -o $(BIN)/plot ./cmd/plot
 
 # One `go test` for all packages so they share one build; the end-to-end test builds
 # the heavy binaries once itself.

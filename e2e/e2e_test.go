@@ -201,6 +201,8 @@ func TestExperimentEndToEnd(t *testing.T) {
 	t.Run("mongodb holds every global version", func(t *testing.T) { checkMongo(ctx, t, resolved, id, outcome) })
 	t.Run("temporal lists the experiment and its rounds", func(t *testing.T) { checkTemporal(ctx, t, c, resolved, id) })
 	t.Run("round records show real activations", func(t *testing.T) { checkRoundRecords(ctx, t, c, id) })
+	t.Run("the web UI filters rounds by their search attributes", func(t *testing.T) { checkSearchAttributes(ctx, t, c, resolved, outcome) })
+	t.Run("clients.csv and the figures", func(t *testing.T) { checkClientsAndPlots(ctx, t, c, outcome) })
 	t.Run("temporal and its web UI want the API key", func(t *testing.T) { checkTemporalAccess(ctx, t, resolved, stack.UIURL, stack.TemporalInternode(), id) })
 	t.Run("forged calls cannot inject updates", func(t *testing.T) { checkForgedCalls(ctx, t, resolved, id) })
 	t.Run("secrets stay out of histories, results and logs", func(t *testing.T) {

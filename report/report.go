@@ -1,5 +1,6 @@
-// Package report writes an experiment's result files: rounds.csv (one line per round)
-// and summary.json, in <results_dir>/<experiment>/.
+// Package report writes an experiment's result files in <results_dir>/<experiment>/:
+// rounds.csv (one line per round), clients.csv (one line per activation) and
+// summary.json.
 package report
 
 import (
@@ -49,28 +50,37 @@ func Write(dir string, res workflows.ExperimentResult, s Summary) error {
 }
 
 func writeRounds(path string, rounds []workflows.RoundSummary) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".rounds-*.csv")
-	if err != nil {
-		return fmt.Errorf("results: %w", err)
-	}
-	defer os.Remove(f.Name())
-	w := csv.NewWriter(f)
-	_ = w.Write(RoundsHeader)
 	num := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+	rows := make([][]string, 0, len(rounds))
 	for _, r := range rounds {
-		_ = w.Write([]string{
+		rows = append(rows, []string{
 			strconv.Itoa(r.Round), strconv.Itoa(r.Clients), num(r.InvokeSeconds), num(r.TrainSeconds),
 			num(r.AggregateSeconds), num(r.TotalSeconds), strconv.FormatFloat(r.Loss, 'f', 6, 64),
 			strconv.FormatFloat(r.Accuracy, 'f', 4, 64), strconv.Itoa(r.Retries),
 			strconv.Itoa(r.Counted), strconv.Itoa(r.Samples), num(r.EvalSeconds), strconv.Itoa(r.Version),
 		})
 	}
-	w.Flush()
+	return writeCSV(path, RoundsHeader, rows)
+}
+
+// writeCSV replaces path with a header and rows, never leaving a half-written file.
+func writeCSV(path string, header []string, rows [][]string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*.csv")
+	if err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	defer os.Remove(f.Name())
+	w := csv.NewWriter(f)
+	_ = w.Write(header)
+	_ = w.WriteAll(rows)
 	if err := w.Error(); err != nil {
 		f.Close()
 		return fmt.Errorf("results: %w", err)
 	}
 	if err := f.Close(); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
 		return fmt.Errorf("results: %w", err)
 	}
 	return os.Rename(f.Name(), path)

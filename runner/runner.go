@@ -33,6 +33,15 @@ type Options struct {
 	Poll time.Duration
 	// Now stamps new experiment ids (default time.Now).
 	Now func() time.Time
+	// Live redraws a status line of the running round (clients done, retries, elapsed)
+	// between the round lines; for terminals.
+	Live bool
+	// JSON writes one JSON object per finished round and the summary as the last line,
+	// instead of the text lines.
+	JSON bool
+	// Attach only watches: the experiment with this id, or with "latest" the config's
+	// running one; it never starts one.
+	Attach string
 }
 
 // Outcome is what a finished run produced.
@@ -57,7 +66,19 @@ func Run(ctx context.Context, c client.Client, cfg *config.Config, opts Options)
 		out = io.Discard
 	}
 	id, resumed := "", false
-	if !opts.ForceNew {
+	if opts.Attach != "" {
+		id, resumed = opts.Attach, true
+		if opts.Attach == "latest" {
+			running, err := findRunning(ctx, c, cfg)
+			if err != nil {
+				return Outcome{}, err
+			}
+			if running == "" {
+				return Outcome{}, fmt.Errorf("no experiment of config %q is running", cfg.Name)
+			}
+			id = running
+		}
+	} else if !opts.ForceNew {
 		running, err := findRunning(ctx, c, cfg)
 		if err != nil {
 			return Outcome{}, err
@@ -67,30 +88,45 @@ func Run(ctx context.Context, c client.Client, cfg *config.Config, opts Options)
 	if id == "" {
 		id = fmt.Sprintf("%s-%s", cfg.Name, opts.Now().UTC().Format("20060102-150405"))
 		params := bootstrap.Experiment(cfg, id)
-		_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		start := client.StartWorkflowOptions{
 			ID: id, TaskQueue: cfg.Temporal.TaskQueue,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-			Memo:                     map[string]any{"config": cfg.Name, "model": params.Model.Kind, "clients_per_round": params.ClientsPerRound},
-		}, workflows.ExperimentWorkflowName, params)
+			Memo: map[string]any{"config": cfg.Name, "model": params.Model.Kind, "clients_per_round": params.ClientsPerRound,
+				"total_clients": params.TotalClients, "max_rounds": params.MaxRounds, "target_accuracy": params.TargetAccuracy},
+		}
+		if err := EnsureSearchAttributes(ctx, c, cfg.Temporal.Namespace); err != nil {
+			fmt.Fprintf(out, "note: the Web UI will not filter by round or accuracy: %v\n", err)
+		} else {
+			params.Index = true
+			start.TypedSearchAttributes = temporal.NewSearchAttributes(workflows.ExperimentAttr.ValueSet(id))
+		}
+		_, err := c.ExecuteWorkflow(ctx, start, workflows.ExperimentWorkflowName, params)
 		if err != nil {
 			return Outcome{}, fmt.Errorf("start experiment %s: %w", id, err)
 		}
-		fmt.Fprintf(out, "experiment %s started: %d of %d clients per round, %s, at most %d rounds\n",
-			id, params.ClientsPerRound, params.TotalClients, params.Model.Kind, params.MaxRounds)
-	} else {
-		fmt.Fprintf(out, "experiment %s is still running: resuming it (use -new to start another)\n", id)
+		if !opts.JSON {
+			fmt.Fprintf(out, "experiment %s started: %d of %d clients per round, %s, at most %d rounds\n",
+				id, params.ClientsPerRound, params.TotalClients, params.Model.Kind, params.MaxRounds)
+		}
+	} else if !opts.JSON {
+		verb := "resuming it (use -new to start another)"
+		if opts.Attach != "" {
+			verb = "watching it"
+		}
+		fmt.Fprintf(out, "experiment %s is still running: %s\n", id, verb)
 	}
 
-	res, err := watch(ctx, c, id, cfg.Stop.MaxRounds, opts.Poll, out)
+	display := newDisplay(out, cfg.Stop.MaxRounds, opts.Live, opts.JSON)
+	res, err := watch(ctx, c, id, opts.Poll, display)
 	if err != nil {
 		return Outcome{}, err
 	}
 	summary := report.NewSummary(cfg.Name, cfg.Stop.TargetAccuracy, cfg.Stop.MaxRounds, res, time.Now())
 	dir := filepath.Join(cfg.ResultsDir, res.Experiment)
-	if err := report.Write(dir, res, summary); err != nil {
+	if err := writeResults(ctx, c, dir, res, summary); err != nil {
 		return Outcome{}, err
 	}
-	printSummary(out, summary, dir)
+	display.summary(summary, dir)
 	return Outcome{Result: res, Summary: summary, ResultsDir: dir, Resumed: resumed}, nil
 }
 
@@ -112,8 +148,9 @@ func findRunning(ctx context.Context, c client.Client, cfg *config.Config) (stri
 	return "", nil
 }
 
-// watch prints each round as it finishes and returns the experiment's result.
-func watch(ctx context.Context, c client.Client, id string, maxRounds int, poll time.Duration, out io.Writer) (workflows.ExperimentResult, error) {
+// watch shows each round as it finishes, and the running round live, and returns the
+// experiment's result.
+func watch(ctx context.Context, c client.Client, id string, poll time.Duration, d *display) (workflows.ExperimentResult, error) {
 	done := make(chan error, 1)
 	var res workflows.ExperimentResult
 	wait := func() {
@@ -123,14 +160,6 @@ func watch(ctx context.Context, c client.Client, id string, maxRounds int, poll 
 	wait()
 	waiting := true
 
-	shown := 0
-	show := func(rounds []workflows.RoundSummary) {
-		for ; shown < len(rounds); shown++ {
-			r := rounds[shown]
-			fmt.Fprintf(out, "round %3d/%d  clients %d/%d  accuracy %.4f  loss %.4f  invoke %.2fs  train %.2fs  aggregate %.2fs  total %.2fs  retries %d\n",
-				r.Round, maxRounds, r.Counted, r.Clients, r.Accuracy, r.Loss, r.InvokeSeconds, r.TrainSeconds, r.AggregateSeconds, r.TotalSeconds, r.Retries)
-		}
-	}
 	ticker := time.NewTicker(poll)
 	defer ticker.Stop()
 	for {
@@ -144,31 +173,45 @@ func watch(ctx context.Context, c client.Client, id string, maxRounds int, poll 
 				continue
 			}
 			if err != nil {
+				d.clearLive()
 				return workflows.ExperimentResult{}, fmt.Errorf("experiment %s failed: %w", id, rootCause(err))
 			}
-			show(res.Rounds)
+			d.rounds(res.Rounds)
 			return res, nil
 		case <-ticker.C:
 			if !waiting {
 				wait()
 				waiting = true
 			}
-			// A query waits for a worker to answer for as long as its context lasts; bound
-			// it so that a busy or restarting worker only skips one update.
-			qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			value, err := c.QueryWorkflow(qctx, id, "", workflows.ProgressQuery)
-			cancel()
-			if err != nil {
+			var p workflows.Progress
+			if query(ctx, c, id, workflows.ProgressQuery, &p) != nil {
 				continue // the workflow may be between runs (continue-as-new) or busy
 			}
-			var p workflows.Progress
-			if value.Get(&p) == nil {
-				show(p.Rounds)
+			d.rounds(p.Rounds)
+			if d.liveOn && p.CurrentRound > len(p.Rounds) {
+				var live workflows.RoundProgress
+				if query(ctx, c, workflows.RoundWorkflowID(id, p.CurrentRound), workflows.RoundProgressQuery, &live) == nil {
+					d.live(live, time.Now())
+				}
 			}
 		case <-ctx.Done():
+			d.clearLive()
 			return workflows.ExperimentResult{}, fmt.Errorf("stopped watching %s (it keeps its state in Temporal; run the starter again to resume): %w", id, ctx.Err())
 		}
 	}
+}
+
+// query asks a workflow, bounding the wait: a query waits for a worker to answer for as
+// long as its context lasts, and a busy or restarting worker should cost one update,
+// not the watch.
+func query(ctx context.Context, c client.Client, workflowID, name string, into any) error {
+	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	value, err := c.QueryWorkflow(qctx, workflowID, "", name)
+	if err != nil {
+		return err
+	}
+	return value.Get(into)
 }
 
 // rootCause digs the innermost message out of Temporal's error chain, which is what a
@@ -181,10 +224,4 @@ func rootCause(err error) error {
 		}
 		err = inner
 	}
-}
-
-func printSummary(out io.Writer, s report.Summary, dir string) {
-	fmt.Fprintf(out, "\nexperiment %s finished: %s after %d rounds\n", s.Experiment, strings.ReplaceAll(s.StoppedBecause, "_", " "), s.Rounds)
-	fmt.Fprintf(out, "  final accuracy %.4f, loss %.4f, wall time %.1fs\n", s.FinalAccuracy, s.FinalLoss, s.WallSeconds)
-	fmt.Fprintf(out, "  results in %s\n", dir)
 }

@@ -2,7 +2,8 @@
 // config leaves Temporal, MongoDB or a cluster empty (or "embedded"), it brings those up
 // in process first; it also runs a worker unless told not to. Like the seed's main.py,
 // -r removes the experiment's functions from their clusters, -d deploys them and -s
-// starts learning (the default when neither -r nor -d is given).
+// starts learning (the default when neither -r nor -d is given). -attach watches an
+// experiment another starter runs, -json prints machine-readable lines.
 package main
 
 import (
@@ -33,6 +34,8 @@ func run() int {
 	remove := flag.Bool("r", false, "remove the experiment's client and server functions from their clusters")
 	deployFns := flag.Bool("d", false, "deploy the experiment's client and server functions")
 	learn := flag.Bool("s", false, "start learning (the default unless -r or -d is given)")
+	asJSON := flag.Bool("json", false, "print each round and the summary as JSON lines")
+	attach := flag.String("attach", "", "only watch a running experiment: its id, or `latest` for this config's (no worker, nothing started)")
 	flag.Parse()
 	if !*remove && !*deployFns {
 		*learn = true
@@ -70,7 +73,7 @@ func run() int {
 	}
 	defer c.Close()
 
-	if !*noWorker {
+	if !*noWorker && *attach == "" {
 		acts, release, err := bootstrap.Activities(ctx, resolved, baseDir, logger)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -85,7 +88,8 @@ func run() int {
 		defer w.Stop()
 	}
 
-	if _, err := runner.Run(ctx, c, resolved, runner.Options{ForceNew: *forceNew, Out: os.Stdout}); err != nil {
+	opts := runner.Options{ForceNew: *forceNew, Out: os.Stdout, JSON: *asJSON, Attach: *attach, Live: isTerminal(os.Stdout)}
+	if _, err := runner.Run(ctx, c, resolved, opts); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -120,4 +124,10 @@ func manageFunctions(ctx context.Context, cfg *config.Config, baseDir string, re
 		}
 	}
 	return nil
+}
+
+// isTerminal reports whether f is a terminal, where a redrawn status line makes sense.
+func isTerminal(f *os.File) bool {
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }

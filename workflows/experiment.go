@@ -83,24 +83,34 @@ func ExperimentWorkflow(ctx workflow.Context, p ExperimentParams) (ExperimentRes
 			return ExperimentResult{}, workflow.NewContinueAsNewError(ctx, ExperimentWorkflow, p)
 		}
 		current = round
-		childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		childOpts := workflow.ChildWorkflowOptions{
 			WorkflowID:               RoundWorkflowID(p.Experiment, round),
 			WorkflowExecutionTimeout: 24 * time.Hour,
 			ParentClosePolicy:        enumspb.PARENT_CLOSE_POLICY_TERMINATE,
-		})
+		}
+		if p.Index {
+			childOpts.TypedSearchAttributes = temporal.NewSearchAttributes(
+				ExperimentAttr.ValueSet(p.Experiment), RoundAttr.ValueSet(int64(round)))
+		}
+		childCtx := workflow.WithChildOptions(ctx, childOpts)
 		var res RoundResult
 		err := workflow.ExecuteChildWorkflow(childCtx, RoundWorkflow, RoundParams{
 			Experiment: p.Experiment, Round: round, BaseVersion: round - 1,
 			Model: p.Model, Train: p.Train, Partition: p.Partition,
 			TotalClients: p.TotalClients, ClientsPerRound: p.ClientsPerRound, Seed: p.Seed,
 			MaxAttempts: p.MaxAttempts, MinClientsFraction: p.MinClientsFraction,
-			DeadlineSeconds: p.DeadlineSeconds, LateUpdates: p.LateUpdates,
+			DeadlineSeconds: p.DeadlineSeconds, LateUpdates: p.LateUpdates, Index: p.Index,
 		}).Get(ctx, &res)
 		if err != nil {
 			return ExperimentResult{}, fmt.Errorf("round %d: %w", round, err)
 		}
 		p.Rounds = append(p.Rounds, res.RoundSummary)
 		roundsThisRun++
+		if p.Index {
+			if err := workflow.UpsertTypedSearchAttributes(ctx, experimentAttributes(p.Rounds)...); err != nil {
+				return ExperimentResult{}, fmt.Errorf("round %d: search attributes: %w", round, err)
+			}
+		}
 		logger.Info("round done", "round", round, "accuracy", res.Accuracy, "loss", res.Loss)
 		if p.TargetAccuracy > 0 && res.Accuracy >= p.TargetAccuracy {
 			return finish(ctx, p, StopTargetReached), nil

@@ -59,6 +59,10 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 	start := workflow.Now(ctx)
 	logger := workflow.GetLogger(ctx)
 	selected := SelectClients(p.Seed, p.Round, p.TotalClients, p.ClientsPerRound)
+	live := RoundProgress{Round: p.Round, Selected: len(selected), Phase: "training", StartedAt: start}
+	if err := workflow.SetQueryHandler(ctx, RoundProgressQuery, func() (RoundProgress, error) { return live, nil }); err != nil {
+		return RoundResult{}, err
+	}
 
 	outcomes := make([]ClientOutcome, len(selected))
 	var lastAccepted, lastDone time.Time
@@ -71,11 +75,15 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 		clientCtx, cancel := workflow.WithCancel(ctx)
 		cancels[i] = cancel
 		workflow.Go(clientCtx, func(clientCtx workflow.Context) {
-			outcomes[i] = runClient(clientCtx, p, client, &pastDeadline, func(at time.Time) {
+			outcomes[i] = runClient(clientCtx, p, client, &pastDeadline, &live.Retries, func(at time.Time) {
 				if at.After(lastAccepted) {
 					lastAccepted = at
 				}
 			})
+			live.Done++
+			if outcomes[i].Counted {
+				live.Counted++
+			}
 			if now := workflow.Now(clientCtx); now.After(lastDone) {
 				lastDone = now
 			}
@@ -109,6 +117,7 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 	}
 
 	var a *activities.Activities
+	live.Phase = "aggregating"
 	aggStart := workflow.Now(ctx)
 	var agg activities.AggregateResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, aggregateOptions), a.Aggregate, activities.AggregateInput{
@@ -129,6 +138,7 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 		}
 	}
 
+	live.Phase, live.Counted = "evaluating", len(agg.Counted)
 	evalStart := workflow.Now(ctx)
 	var eval activities.EvaluateResult
 	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, evaluateOptions), a.Evaluate, activities.EvaluateInput{
@@ -147,6 +157,15 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 			Loss: eval.Loss, Accuracy: eval.Accuracy,
 		},
 		Selected: selected, Outcomes: outcomes, Rejected: agg.Rejected,
+	}
+	live.Phase = "done"
+	if p.Index {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, roundAttributes(res.RoundSummary)...); err != nil {
+			return RoundResult{}, fmt.Errorf("round %d: search attributes: %w", p.Round, err)
+		}
+		if err := workflow.UpsertMemo(ctx, roundMemo(res.RoundSummary)); err != nil {
+			return RoundResult{}, fmt.Errorf("round %d: memo: %w", p.Round, err)
+		}
 	}
 	logger.Info("round finished", "round", p.Round, "counted", len(agg.Counted), "accuracy", eval.Accuracy)
 	return res, nil
@@ -185,7 +204,7 @@ func waitForClients(ctx workflow.Context, p RoundParams, finished workflow.Recei
 // runClient invokes one client's function and waits for it, re-invoking after a failed
 // or lost activation up to MaxAttempts times, but never after the round's deadline.
 // Every attempt is recorded.
-func runClient(ctx workflow.Context, p RoundParams, client int, pastDeadline *bool, accepted func(time.Time)) ClientOutcome {
+func runClient(ctx workflow.Context, p RoundParams, client int, pastDeadline *bool, retries *int, accepted func(time.Time)) ClientOutcome {
 	var a *activities.Activities
 	out := ClientOutcome{Client: client}
 	reported := false
@@ -195,6 +214,9 @@ func runClient(ctx workflow.Context, p RoundParams, client int, pastDeadline *bo
 			break
 		}
 		out.Attempts = attempt
+		if attempt > 1 {
+			*retries++
+		}
 		var inv activities.Invocation
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, invokeOptions), a.InvokeClient, activities.ClientTask{
 			Experiment: p.Experiment, Round: p.Round, Client: client, Attempt: attempt, BaseVersion: p.BaseVersion,

@@ -30,6 +30,10 @@ type ExperimentParams struct {
 	// DeadlineSeconds and LateUpdates handle stragglers (see RoundParams).
 	DeadlineSeconds float64 `json:"deadline_seconds,omitempty"`
 	LateUpdates     string  `json:"late_updates,omitempty"`
+	// Index says the namespace knows FedKeeper's search attributes (the starter
+	// registered them), so the workflows write them. Experiments started before there
+	// were any lack the field and replay as they ran.
+	Index bool `json:"index,omitempty"`
 
 	// State carried across continue-as-new.
 	NextRound int            `json:"next_round,omitempty"`
@@ -55,6 +59,8 @@ type RoundParams struct {
 	// happens to the clients still running then: dropped, or awaited without new attempts.
 	DeadlineSeconds float64 `json:"deadline_seconds,omitempty"`
 	LateUpdates     string  `json:"late_updates,omitempty"`
+	// Index: see ExperimentParams.
+	Index bool `json:"index,omitempty"`
 }
 
 // What happens to clients still running at a round's deadline.
@@ -121,10 +127,26 @@ const (
 // ProgressQuery is the query that returns an experiment's Progress.
 const ProgressQuery = "progress"
 
+// RoundProgressQuery is the query that returns a running round's RoundProgress.
+const RoundProgressQuery = "round_progress"
+
 // Progress is a running experiment's state for watchers.
 type Progress struct {
 	Experiment   string         `json:"experiment"`
 	CurrentRound int            `json:"current_round"`
 	MaxRounds    int            `json:"max_rounds"`
 	Rounds       []RoundSummary `json:"rounds"`
+}
+
+// RoundProgress is a running round's state, answered by RoundProgressQuery.
+type RoundProgress struct {
+	Round    int `json:"round"`
+	Selected int `json:"selected"`
+	// Done clients finished (counted or given up); Counted of them sent an update.
+	Done    int `json:"done"`
+	Counted int `json:"counted"`
+	Retries int `json:"retries"`
+	// Phase is "training", "aggregating", "evaluating" or "done".
+	Phase     string    `json:"phase"`
+	StartedAt time.Time `json:"started_at"`
 }

@@ -366,3 +366,65 @@ func TestDeadlineAcceptsLateUpdatesButStopsRetrying(t *testing.T) {
 		}
 	}
 }
+
+func TestRoundShowsItselfToTheWebUI(t *testing.T) {
+	env := newEnv(t)
+	fake := newFake()
+	selected := SelectClients(7, 1, 6, 3)
+	fake.failFirst[selected[1]] = 1
+	fake.register(env)
+	var upserted temporal.SearchAttributes
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		upserted = args.Get(0).(temporal.SearchAttributes)
+	}).Return(nil)
+	var memo map[string]any
+	env.OnUpsertMemo(mock.Anything).Run(func(args mock.Arguments) {
+		memo = args.Get(0).(map[string]any)
+	}).Return(nil)
+	p := params()
+	env.ExecuteWorkflow(RoundWorkflowName, RoundParams{
+		Experiment: p.Experiment, Round: 1, Model: p.Model, Train: p.Train, Partition: p.Partition,
+		TotalClients: 6, ClientsPerRound: 3, Seed: 7, MaxAttempts: 3, MinClientsFraction: 1, Index: true,
+	})
+	var res RoundResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	acc, okAcc := upserted.GetFloat64(AccuracyAttr)
+	round, okRound := upserted.GetInt64(RoundAttr)
+	retries, okRetries := upserted.GetInt64(RetriesAttr)
+	clients, okClients := upserted.GetInt64(ClientsAttr)
+	if !okAcc || !okRound || !okRetries || !okClients || acc != res.Accuracy || round != 1 || retries != 1 || clients != 3 {
+		t.Errorf("search attributes: accuracy %v round %v retries %v clients %v; round result %+v", acc, round, retries, clients, res.RoundSummary)
+	}
+	if memo["accuracy"] != res.Accuracy || memo["retries"] != 1 || memo["total_s"] != res.TotalSeconds {
+		t.Errorf("memo %v", memo)
+	}
+	value, err := env.QueryWorkflow(RoundProgressQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live RoundProgress
+	if err := value.Get(&live); err != nil {
+		t.Fatal(err)
+	}
+	if live != (RoundProgress{Round: 1, Selected: 3, Done: 3, Counted: 3, Retries: 1, Phase: "done", StartedAt: live.StartedAt}) || live.StartedAt.IsZero() {
+		t.Errorf("live progress %+v", live)
+	}
+}
+
+func TestExperimentWithoutIndexWritesNoSearchAttributes(t *testing.T) {
+	env := newEnv(t)
+	newFake().register(env)
+	calls := 0
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(mock.Arguments) { calls++ }).Return(nil).Maybe()
+	p := params()
+	p.MaxRounds = 2
+	env.ExecuteWorkflow(ExperimentWorkflowName, p)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 0 {
+		t.Errorf("%d upserts into a namespace without FedKeeper's search attributes", calls)
+	}
+}

@@ -1,0 +1,219 @@
+// Package plots renders an experiment's figures from its result files (rounds.csv and
+// clients.csv), each as PNG and SVG: accuracy and loss per round, the split of each
+// round's time, client durations per platform, and cold against warm starts.
+package plots
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+)
+
+// Names are the figures Render writes, without extension.
+var Names = []string{"accuracy", "loss", "round_time", "client_durations", "cold_warm"}
+
+// Render reads dir's rounds.csv and clients.csv and writes every figure into dir as
+// <name>.png and <name>.svg. Figures whose data is missing (no clients.csv, no cold
+// starts) are left out; the returned list says which were written.
+func Render(dir string) ([]string, error) {
+	rounds, err := readCSV(filepath.Join(dir, "rounds.csv"))
+	if err != nil {
+		return nil, err
+	}
+	if len(rounds) == 0 {
+		return nil, fmt.Errorf("plots: %s has no rounds", filepath.Join(dir, "rounds.csv"))
+	}
+	clients, err := readCSV(filepath.Join(dir, "clients.csv"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	figures := map[string]*plot.Plot{}
+	if figures["accuracy"], err = perRound(rounds, "accuracy", "test accuracy"); err != nil {
+		return nil, err
+	}
+	if figures["loss"], err = perRound(rounds, "loss", "test loss"); err != nil {
+		return nil, err
+	}
+	if figures["round_time"], err = roundTime(rounds); err != nil {
+		return nil, err
+	}
+	if len(clients) > 0 {
+		if figures["client_durations"], err = durationsBy(clients, "platform", "client run time per platform"); err != nil {
+			return nil, err
+		}
+		if figures["cold_warm"], err = durationsBy(clients, "cold_start", "cold against warm starts"); err != nil {
+			return nil, err
+		}
+	}
+	var written []string
+	for _, name := range Names {
+		p := figures[name]
+		if p == nil {
+			continue
+		}
+		for _, ext := range []string{".png", ".svg"} {
+			if err := p.Save(16*vg.Centimeter, 10*vg.Centimeter, filepath.Join(dir, name+ext)); err != nil {
+				return written, fmt.Errorf("plots: save %s%s: %w", name, ext, err)
+			}
+		}
+		written = append(written, name)
+	}
+	return written, nil
+}
+
+// table is a CSV file as rows of named columns.
+type table []map[string]string
+
+func readCSV(path string) (table, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("plots: %w", err)
+	}
+	defer f.Close()
+	records, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("plots: read %s: %w", path, err)
+	}
+	if len(records) == 0 {
+		return nil, nil
+	}
+	var t table
+	for _, rec := range records[1:] {
+		row := map[string]string{}
+		for i, name := range records[0] {
+			if i < len(rec) {
+				row[name] = rec[i]
+			}
+		}
+		t = append(t, row)
+	}
+	return t, nil
+}
+
+func (t table) floats(column string) ([]float64, error) {
+	out := make([]float64, len(t))
+	for i, row := range t {
+		v, err := strconv.ParseFloat(row[column], 64)
+		if err != nil {
+			return nil, fmt.Errorf("plots: row %d, column %s: %w", i+2, column, err)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// perRound draws one column of rounds.csv against the round number.
+func perRound(rounds table, column, title string) (*plot.Plot, error) {
+	xs, err := rounds.floats("round")
+	if err != nil {
+		return nil, err
+	}
+	ys, err := rounds.floats(column)
+	if err != nil {
+		return nil, err
+	}
+	pts := make(plotter.XYs, len(xs))
+	for i := range xs {
+		pts[i] = plotter.XY{X: xs[i], Y: ys[i]}
+	}
+	p := plot.New()
+	p.Title.Text = title + " per round"
+	p.X.Label.Text = "round"
+	p.Y.Label.Text = column
+	line, points, err := plotter.NewLinePoints(pts)
+	if err != nil {
+		return nil, fmt.Errorf("plots: %s: %w", column, err)
+	}
+	p.Add(line, points, plotter.NewGrid())
+	p.Legend.Add(column, line, points)
+	p.Legend.Top = column == "accuracy"
+	return p, nil
+}
+
+// roundTime stacks each round's invocation, training and aggregation seconds.
+func roundTime(rounds table) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = "where each round's time went"
+	p.X.Label.Text = "round"
+	p.Y.Label.Text = "seconds"
+	colors := []color.Color{color.RGBA{R: 31, G: 119, B: 180, A: 255}, color.RGBA{R: 255, G: 127, B: 14, A: 255}, color.RGBA{R: 44, G: 160, B: 44, A: 255}}
+	var below *plotter.BarChart
+	for i, part := range []struct{ column, label string }{{"invoke_s", "invoke"}, {"train_s", "train"}, {"aggregate_s", "aggregate"}} {
+		values, err := rounds.floats(part.column)
+		if err != nil {
+			return nil, err
+		}
+		bars, err := plotter.NewBarChart(plotter.Values(values), vg.Points(6))
+		if err != nil {
+			return nil, fmt.Errorf("plots: %s: %w", part.column, err)
+		}
+		bars.Color = colors[i]
+		bars.LineStyle.Width = 0
+		if below != nil {
+			bars.StackOn(below)
+		}
+		below = bars
+		p.Add(bars)
+		p.Legend.Add(part.label, bars)
+	}
+	labels := make([]string, len(rounds))
+	for i, row := range rounds {
+		labels[i] = row["round"]
+		if len(rounds) > 20 && i%5 != 4 {
+			labels[i] = ""
+		}
+	}
+	p.NominalX(labels...)
+	p.Legend.Top = true
+	return p, nil
+}
+
+// durationsBy draws a box of the activations' run times for each value of a column of
+// clients.csv (the platform, or whether the start was cold).
+func durationsBy(clients table, column, title string) (*plot.Plot, error) {
+	groups := map[string]plotter.Values{}
+	for i, row := range clients {
+		if row["duration_s"] == "" {
+			continue // never ran: no duration to show
+		}
+		d, err := strconv.ParseFloat(row["duration_s"], 64)
+		if err != nil {
+			return nil, fmt.Errorf("plots: clients.csv row %d: %w", i+2, err)
+		}
+		key := row[column]
+		if column == "cold_start" {
+			key = map[string]string{"true": "cold", "false": "warm"}[key]
+		}
+		groups[key] = append(groups[key], d)
+	}
+	if len(groups) == 0 {
+		return nil, nil
+	}
+	names := make([]string, 0, len(groups))
+	for name := range groups {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	p := plot.New()
+	p.Title.Text = title
+	p.Y.Label.Text = "seconds"
+	for i, name := range names {
+		box, err := plotter.NewBoxPlot(vg.Points(30), float64(i), groups[name])
+		if err != nil {
+			return nil, fmt.Errorf("plots: %s %s: %w", column, name, err)
+		}
+		p.Add(box)
+		names[i] = fmt.Sprintf("%s (%d)", name, len(groups[name]))
+	}
+	p.NominalX(names...)
+	return p, nil
+}

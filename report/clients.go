@@ -1,0 +1,46 @@
+package report
+
+import (
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/fedkeeper/fedkeeper/workflows"
+)
+
+// ClientsHeader is the column list of clients.csv: one line per activation (attempt)
+// of every selected client, as the seed's per-invocation logs, plus where it ran, how
+// it ended and whether its update counted.
+var ClientsHeader = []string{"round", "client", "platform", "cluster", "attempt", "activation_id", "status",
+	"counted", "start", "end", "duration_s", "wait_s", "init_s", "cold_start", "train_s", "samples", "loss", "error"}
+
+// WriteClients writes clients.csv from the rounds' full records.
+func WriteClients(dir string, rounds []workflows.RoundResult) error {
+	var rows [][]string
+	num := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+	stamp := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	for _, r := range rounds {
+		for _, o := range r.Outcomes {
+			for i, run := range o.Runs {
+				duration := ""
+				if !run.Start.IsZero() && !run.End.IsZero() {
+					duration = num(run.End.Sub(run.Start).Seconds())
+				}
+				// Only the last run of a counted client delivered the update that counted.
+				counted := o.Counted && i == len(o.Runs)-1 && run.Success
+				rows = append(rows, []string{
+					strconv.Itoa(r.Round), strconv.Itoa(o.Client), o.Platform, o.Cluster, strconv.Itoa(i + 1),
+					run.ActivationID, run.Status, strconv.FormatBool(counted), stamp(run.Start), stamp(run.End),
+					duration, num(run.WaitSeconds), num(run.InitSeconds), strconv.FormatBool(run.ColdStart),
+					num(run.TrainSeconds), strconv.Itoa(run.Samples), strconv.FormatFloat(run.Loss, 'f', 6, 64), run.Error,
+				})
+			}
+		}
+	}
+	return writeCSV(filepath.Join(dir, "clients.csv"), ClientsHeader, rows)
+}

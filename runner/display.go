@@ -1,0 +1,86 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/fedkeeper/fedkeeper/report"
+	"github.com/fedkeeper/fedkeeper/workflows"
+)
+
+// display writes what the starter shows: a line per finished round, optionally a live
+// status line of the running round, and the final table; or the same as JSON lines.
+type display struct {
+	out       io.Writer
+	maxRounds int
+	liveOn    bool
+	json      bool
+	shown     int
+	// liveShown says the cursor sits at the end of a status line to overwrite.
+	liveShown bool
+	finished  []workflows.RoundSummary
+}
+
+func newDisplay(out io.Writer, maxRounds int, live, asJSON bool) *display {
+	return &display{out: out, maxRounds: maxRounds, liveOn: live && !asJSON, json: asJSON}
+}
+
+// rounds shows the rounds not shown yet.
+func (d *display) rounds(rounds []workflows.RoundSummary) {
+	for ; d.shown < len(rounds); d.shown++ {
+		r := rounds[d.shown]
+		d.clearLive()
+		if d.json {
+			line, _ := json.Marshal(struct {
+				Event string `json:"event"`
+				workflows.RoundSummary
+			}{"round", r})
+			fmt.Fprintf(d.out, "%s\n", line)
+		} else {
+			fmt.Fprintf(d.out, "round %3d/%d  clients %d/%d  accuracy %.4f  loss %.4f  invoke %.2fs  train %.2fs  aggregate %.2fs  total %.2fs  retries %d\n",
+				r.Round, d.maxRounds, r.Counted, r.Clients, r.Accuracy, r.Loss, r.InvokeSeconds, r.TrainSeconds, r.AggregateSeconds, r.TotalSeconds, r.Retries)
+		}
+		d.finished = append(d.finished, r)
+	}
+}
+
+// live redraws the status line of the running round.
+func (d *display) live(p workflows.RoundProgress, now time.Time) {
+	if !d.liveOn {
+		return
+	}
+	fmt.Fprintf(d.out, "\r\033[Kround %3d/%d  %s  clients done %d/%d  counted %d  retries %d  elapsed %.1fs",
+		p.Round, d.maxRounds, p.Phase, p.Done, p.Selected, p.Counted, p.Retries, now.Sub(p.StartedAt).Seconds())
+	d.liveShown = true
+}
+
+func (d *display) clearLive() {
+	if d.liveShown {
+		fmt.Fprint(d.out, "\r\033[K")
+		d.liveShown = false
+	}
+}
+
+// summary ends the output: a table of the rounds and the outcome, or a JSON line.
+func (d *display) summary(s report.Summary, dir string) {
+	d.clearLive()
+	if d.json {
+		line, _ := json.Marshal(struct {
+			Event string `json:"event"`
+			report.Summary
+			Results string `json:"results"`
+		}{"summary", s, dir})
+		fmt.Fprintf(d.out, "%s\n", line)
+		return
+	}
+	fmt.Fprintf(d.out, "\nexperiment %s finished: %s after %d rounds\n", s.Experiment, strings.ReplaceAll(s.StoppedBecause, "_", " "), s.Rounds)
+	fmt.Fprintf(d.out, "\n  round  accuracy    loss  counted  retries  round s\n")
+	for _, r := range d.finished {
+		fmt.Fprintf(d.out, "  %5d  %8.4f  %6.4f  %4d/%-3d  %7d  %7.2f\n", r.Round, r.Accuracy, r.Loss, r.Counted, r.Clients, r.Retries, r.TotalSeconds)
+	}
+	fmt.Fprintf(d.out, "\n  final accuracy %.4f, loss %.4f, wall time %.1fs\n", s.FinalAccuracy, s.FinalLoss, s.WallSeconds)
+	fmt.Fprintf(d.out, "  results in %s\n", dir)
+}
