@@ -24,6 +24,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
 	"github.com/fedkeeper/fedkeeper/functions/relay"
+	"github.com/fedkeeper/fedkeeper/metrics"
 	"github.com/fedkeeper/fedkeeper/weights"
 )
 
@@ -55,6 +56,8 @@ type Deps struct {
 	// TokenKey signs every invocation; the deployed functions hold it too.
 	TokenKey string
 	Logger   *slog.Logger
+	// Metrics records what the activities do; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // Activities is the receiver of every activity.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/faas"
+	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/functions/flserver"
 	"github.com/fedkeeper/fedkeeper/functions/token"
 )
@@ -42,8 +43,16 @@ func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (Aggregat
 	if res.Existing {
 		activity.GetLogger(ctx).Info("round already aggregated", "experiment", in.Experiment, "version", res.Version)
 	}
+	seconds := time.Since(start).Seconds()
+	if !res.Existing {
+		paramBytes := 0
+		if manifest, err := in.Model.Manifest(); err == nil {
+			paramBytes = 4 * model.NumParams(manifest)
+		}
+		a.deps.Metrics.Aggregated(seconds, (res.Updates+1)*paramBytes, paramBytes)
+	}
 	return AggregateResult{Version: res.Version, Updates: res.Updates, Samples: res.Samples, Counted: res.Counted,
-		Rejected: res.Rejected, Seconds: time.Since(start).Seconds()}, nil
+		Rejected: res.Rejected, Seconds: seconds}, nil
 }
 
 // serverMode reports whether a server step runs as a function on the server cluster.

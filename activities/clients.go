@@ -21,6 +21,19 @@ import (
 // platforms that only answer synchronously it only checks the placement: the call
 // itself happens in PollActivation.
 func (a *Activities) InvokeClient(ctx context.Context, task ClientTask) (Invocation, error) {
+	inv, err := a.invokeClient(ctx, task)
+	// Synchronous platforms are invoked by PollActivation; it counts those.
+	if err != nil || inv.Task == nil {
+		platform := inv.Platform
+		if p, perr := a.placement(task.Client); perr == nil {
+			platform = string(p.Platform)
+		}
+		a.deps.Metrics.Invoked(platform, task.Attempt, err)
+	}
+	return inv, err
+}
+
+func (a *Activities) invokeClient(ctx context.Context, task ClientTask) (Invocation, error) {
 	p, err := a.placement(task.Client)
 	if err != nil {
 		return Invocation{}, err
@@ -152,6 +165,21 @@ const checkEvery = 5 * time.Second
 // PollActivation waits for a client's activation to finish, heartbeating meanwhile.
 // A retried poll resumes waiting for the same activation instead of starting a new one.
 func (a *Activities) PollActivation(ctx context.Context, inv Invocation) (ClientRun, error) {
+	run, err := a.pollActivation(ctx, inv)
+	if inv.Task != nil {
+		a.deps.Metrics.Invoked(inv.Platform, inv.Task.Attempt, err)
+	}
+	if err == nil {
+		seconds := 0.0
+		if !run.Start.IsZero() && run.End.After(run.Start) {
+			seconds = run.End.Sub(run.Start).Seconds()
+		}
+		a.deps.Metrics.Finished(inv.Platform, run.Status, seconds, run.ColdStart)
+	}
+	return run, err
+}
+
+func (a *Activities) pollActivation(ctx context.Context, inv Invocation) (ClientRun, error) {
 	p, err := a.placement(inv.Client)
 	if err != nil {
 		return ClientRun{}, err

@@ -34,7 +34,9 @@ func (a *Activities) Evaluate(ctx context.Context, in EvaluateInput) (EvaluateRe
 	if err := a.deps.Store.SetMetrics(ctx, in.Experiment, in.Version, weights.Evaluated{Loss: m.Loss, Accuracy: m.Accuracy}); err != nil {
 		return EvaluateResult{}, err
 	}
-	return EvaluateResult{Loss: m.Loss, Accuracy: m.Accuracy, Seconds: time.Since(start).Seconds()}, nil
+	seconds := time.Since(start).Seconds()
+	a.deps.Metrics.Evaluated(seconds, m.Accuracy, m.Loss, 4*len(g.Params))
+	return EvaluateResult{Loss: m.Loss, Accuracy: m.Accuracy, Seconds: seconds}, nil
 }
 
 // evaluator loads the test set once per worker and keeps one compiled model per spec.

@@ -29,6 +29,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
 	"github.com/fedkeeper/fedkeeper/functions/token"
 	"github.com/fedkeeper/fedkeeper/logging"
+	"github.com/fedkeeper/fedkeeper/metrics"
 	"github.com/fedkeeper/fedkeeper/weights"
 	"github.com/fedkeeper/fedkeeper/workflows"
 )
@@ -122,6 +123,11 @@ func Providers(ctx context.Context, cfg *config.Config) (map[string]faas.Provide
 // Activities connects the store and adapters and returns the activities with a
 // function that releases them.
 func Activities(ctx context.Context, cfg *config.Config, baseDir string, logger *slog.Logger) (*activities.Activities, func(), error) {
+	return ActivitiesWithMetrics(ctx, cfg, baseDir, logger, nil)
+}
+
+// ActivitiesWithMetrics is Activities recording into m (see ServeMetrics).
+func ActivitiesWithMetrics(ctx context.Context, cfg *config.Config, baseDir string, logger *slog.Logger, m *metrics.Metrics) (*activities.Activities, func(), error) {
 	mc := cfg.Scenarios.FederatedLearning.MongoConfig
 	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection})
 	if err != nil {
@@ -147,12 +153,49 @@ func Activities(ctx context.Context, cfg *config.Config, baseDir string, logger 
 		Config:   cfg, BaseDir: baseDir, BuildDir: filepath.Join(cfg.DataDir, "build"),
 		Store: store, Providers: providers,
 		Mongo:     flclient.Mongo{URI: mc.URL, DB: mc.DB, Collection: mc.Collection},
-		TrainData: train, TestData: test, Logger: logger,
+		TrainData: train, TestData: test, Logger: logger, Metrics: m,
 	})
 	return acts, func() {
 		acts.Close()
 		_ = store.Close(context.Background())
 	}, nil
+}
+
+// ServeMetrics serves a worker's Prometheus metrics at the config's metrics.listen
+// (nothing when it is "off") until ctx ends, and returns them with the address.
+func ServeMetrics(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*metrics.Metrics, string, error) {
+	if cfg.Metrics.Listen == config.MetricsOff {
+		return nil, "", nil
+	}
+	token, err := MetricsToken(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	m := metrics.New()
+	addr, err := m.Serve(ctx, cfg.Metrics.Listen, token)
+	if err != nil {
+		return nil, "", err
+	}
+	if addr != cfg.Metrics.Listen {
+		logger.Warn("metrics address in use, took another", "wanted", cfg.Metrics.Listen, "metrics", "http://"+addr+"/metrics")
+	} else {
+		logger.Info("serving metrics", "metrics", "http://"+addr+"/metrics")
+	}
+	return m, addr, nil
+}
+
+// MetricsToken is the bearer token scrapers present: the config's, or one kept in the
+// data directory (created on first use).
+func MetricsToken(cfg *config.Config) (string, error) {
+	if cfg.Metrics.Token != "" {
+		return cfg.Metrics.Token, nil
+	}
+	path := filepath.Join(cfg.DataDir, "metrics.token")
+	t, err := token.LoadOrCreate(path)
+	if err != nil {
+		return "", fmt.Errorf("metrics.token is empty and %s cannot hold a generated one: %w", path, err)
+	}
+	return t, nil
 }
 
 // TokenKey is the key invocations are signed with: the config's, or the one kept in

@@ -18,7 +18,7 @@ func Setup(configPath string, jsonLogs bool) (*config.Config, *slog.Logger, stri
 	if err != nil {
 		return nil, nil, "", err
 	}
-	logger, err := logging.New(os.Stderr, cfg.Log.Level, jsonLogs)
+	logger, err := logging.New(os.Stderr, cfg.Log.Level, jsonLogs || cfg.Log.Format == "json")
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("config: log.level: %w", err)
 	}

@@ -41,6 +41,22 @@ type Config struct {
 	Log Log `mapstructure:"log"`
 	// Security holds the key the keeper signs invocations with.
 	Security Security `mapstructure:"security"`
+	// Metrics configures the workers' Prometheus endpoint.
+	Metrics Metrics `mapstructure:"metrics"`
+}
+
+// MetricsOff as metrics.listen serves no metrics.
+const MetricsOff = "off"
+
+// Metrics configures the Prometheus endpoint each worker (and a starter's in-process
+// worker) serves.
+type Metrics struct {
+	// Listen is host:port; a port in use falls back to a free one (logged); "off"
+	// disables the endpoint.
+	Listen string `mapstructure:"listen"`
+	// Token is the bearer token scrapers must send; empty means one generated once
+	// and kept in data_dir/metrics.token.
+	Token string `mapstructure:"token"`
 }
 
 // Security configures the tokens that keep forged calls from reaching the functions.
@@ -53,6 +69,8 @@ type Security struct {
 // Log configures the structured logs.
 type Log struct {
 	Level string `mapstructure:"level"`
+	// Format is "text" (the default) or "json".
+	Format string `mapstructure:"format"`
 }
 
 // Temporal says where the workflow engine runs.

@@ -64,6 +64,14 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		return keyErr("log.format", "must be text or json, got %q", c.Log.Format)
+	}
+	if l := c.Metrics.Listen; l != MetricsOff {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			return keyErr("metrics.listen", "must be host:port or %q, got %q", MetricsOff, l)
+		}
+	}
 	if hp := c.Temporal.HostPort; !IsEmbedded(hp) {
 		if _, _, err := net.SplitHostPort(hp); err != nil {
 			return keyErr("temporal.host_port", "must be host:port or %q, got %q", Embedded, hp)

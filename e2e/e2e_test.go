@@ -63,6 +63,8 @@ results_dir: %[1]s/results
 seed: 3
 temporal:
   task_queue: e2e
+metrics:
+  listen: 127.0.0.1:0
 stop:
   max_rounds: 2
 providers:
@@ -154,7 +156,11 @@ func TestExperimentEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	acts, release, err := bootstrap.Activities(ctx, resolved, dir, logger)
+	workerMetrics, metricsAddr, err := bootstrap.ServeMetrics(ctx, resolved, logger)
+	if err != nil || workerMetrics == nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	acts, release, err := bootstrap.ActivitiesWithMetrics(ctx, resolved, dir, logger, workerMetrics)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,6 +209,9 @@ func TestExperimentEndToEnd(t *testing.T) {
 	t.Run("round records show real activations", func(t *testing.T) { checkRoundRecords(ctx, t, c, id) })
 	t.Run("the web UI filters rounds by their search attributes", func(t *testing.T) { checkSearchAttributes(ctx, t, c, resolved, outcome) })
 	t.Run("clients.csv and the figures", func(t *testing.T) { checkClientsAndPlots(ctx, t, c, outcome) })
+	t.Run("the workers' metrics endpoints", func(t *testing.T) {
+		checkMetrics(ctx, t, c, resolved, outcome, []string{metricsAddr, metricsAddrIn(t, workerLog.String())})
+	})
 	t.Run("temporal and its web UI want the API key", func(t *testing.T) { checkTemporalAccess(ctx, t, resolved, stack.UIURL, stack.TemporalInternode(), id) })
 	t.Run("forged calls cannot inject updates", func(t *testing.T) { checkForgedCalls(ctx, t, resolved, id) })
 	t.Run("secrets stay out of histories, results and logs", func(t *testing.T) {
@@ -637,7 +646,11 @@ func checkSecrets(ctx context.Context, t *testing.T, c client.Client, cfg *confi
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets := map[string]string{"token key": key, "Temporal API key": cfg.Temporal.APIKey}
+	metricsToken, err := bootstrap.MetricsToken(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := map[string]string{"token key": key, "Temporal API key": cfg.Temporal.APIKey, "metrics token": metricsToken}
 	for name, ow := range cfg.Providers.OpenWhisk {
 		_, k, _ := strings.Cut(ow.Auth.OWAuth, ":")
 		secrets["OpenWhisk key of "+name] = k

@@ -74,7 +74,12 @@ func run() int {
 	defer c.Close()
 
 	if !*noWorker && *attach == "" {
-		acts, release, err := bootstrap.Activities(ctx, resolved, baseDir, logger)
+		m, _, err := bootstrap.ServeMetrics(ctx, resolved, logger)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		acts, release, err := bootstrap.ActivitiesWithMetrics(ctx, resolved, baseDir, logger, m)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1

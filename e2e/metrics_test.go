@@ -1,0 +1,132 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"go.temporal.io/sdk/client"
+
+	"github.com/fedkeeper/fedkeeper/bootstrap"
+	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/runner"
+	"github.com/fedkeeper/fedkeeper/workflows"
+)
+
+// metricsAddrIn finds the metrics address a worker process logged.
+func metricsAddrIn(t *testing.T, log string) string {
+	m := regexp.MustCompile(`metrics=http://([0-9.:]+)/metrics`).FindStringSubmatch(log)
+	if m == nil {
+		t.Fatalf("the worker logged no metrics address:\n%s", log)
+	}
+	return m[1]
+}
+
+// checkMetrics scrapes every worker and checks that, summed, the metrics agree with the
+// experiment's record: the rounds, each finished activation by platform and status, and
+// the bytes of the global models written.
+func checkMetrics(ctx context.Context, t *testing.T, c client.Client, cfg *config.Config, outcome runner.Outcome, addrs []string) {
+	token, err := bootstrap.MetricsToken(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := map[string]float64{}
+	for _, addr := range addrs {
+		for _, bearer := range []string{"", "wrong"} {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+			if bearer != "" {
+				req.Header.Set("Authorization", "Bearer "+bearer)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("%s with token %q: status %d, want 401", addr, bearer, resp.StatusCode)
+			}
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var parser expfmt.TextParser
+		families, err := parser.TextToMetricFamilies(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", addr, err)
+		}
+		for name, family := range families {
+			for _, m := range family.GetMetric() {
+				key := name
+				for _, l := range m.GetLabel() {
+					key += "|" + l.GetName() + "=" + l.GetValue()
+				}
+				sum[key] += value(m)
+			}
+		}
+		for _, name := range []string{"fedkeeper_activation_duration_seconds", "go_goroutines"} {
+			if _, ok := families[name]; !ok {
+				t.Errorf("%s serves no %s", addr, name)
+			}
+		}
+	}
+
+	runs := map[string]float64{}
+	invocations := 0.0
+	for _, r := range outcome.Result.Rounds {
+		var full workflows.RoundResult
+		if err := c.GetWorkflow(ctx, workflows.RoundWorkflowID(outcome.Result.Experiment, r.Round), "").Get(ctx, &full); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range full.Outcomes {
+			for _, run := range o.Runs {
+				runs["fedkeeper_activations_total|platform="+o.Platform+"|status="+run.Status]++
+				invocations++
+			}
+		}
+	}
+	for key, want := range runs {
+		if sum[key] != want {
+			t.Errorf("%s = %v, the round records say %v", key, sum[key], want)
+		}
+	}
+	if got := sum["fedkeeper_rounds_total"]; got != float64(len(outcome.Result.Rounds)) {
+		t.Errorf("fedkeeper_rounds_total = %v over the workers, want %d", got, len(outcome.Result.Rounds))
+	}
+	accepted := 0.0
+	for key, v := range sum {
+		if regexp.MustCompile(`^fedkeeper_invocations_total\|platform=\w+\|result=accepted$`).MatchString(key) {
+			accepted += v
+		}
+	}
+	if accepted != invocations {
+		t.Errorf("accepted invocations %v, activations in the records %v", accepted, invocations)
+	}
+	manifest, err := bootstrap.Experiment(cfg, outcome.Result.Experiment).Model.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sum["fedkeeper_weight_bytes_total|direction=write"], float64(len(outcome.Result.Rounds)*4*model.NumParams(manifest)); got != want {
+		t.Errorf("weight bytes written %v, want %v (one global model per round)", got, want)
+	}
+}
+
+// value reads a counter or gauge; for a histogram, its count of observations.
+func value(m *dto.Metric) float64 {
+	switch {
+	case m.GetCounter() != nil:
+		return m.GetCounter().GetValue()
+	case m.GetGauge() != nil:
+		return m.GetGauge().GetValue()
+	case m.GetHistogram() != nil:
+		return float64(m.GetHistogram().GetSampleCount())
+	}
+	return 0
+}

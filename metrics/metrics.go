@@ -1,0 +1,159 @@
+// Package metrics holds a worker's Prometheus metrics (rounds, activations by platform
+// and status, durations, retries, bytes of weights moved) and serves them over HTTP to
+// scrapers that present the metrics token. A nil *Metrics records nothing, so code
+// that may run without metrics needs no checks.
+package metrics
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are one worker's collectors, in a registry of their own.
+type Metrics struct {
+	registry          *prometheus.Registry
+	rounds            prometheus.Counter
+	accuracy          prometheus.Gauge
+	loss              prometheus.Gauge
+	invocations       *prometheus.CounterVec
+	retries           *prometheus.CounterVec
+	activations       *prometheus.CounterVec
+	activationSeconds *prometheus.HistogramVec
+	coldStarts        *prometheus.CounterVec
+	aggregateSeconds  prometheus.Histogram
+	evaluateSeconds   prometheus.Histogram
+	weightBytes       *prometheus.CounterVec
+}
+
+// New creates the collectors, with the Go runtime's and the process's beside them.
+func New() *Metrics {
+	durations := []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		rounds: prometheus.NewCounter(prometheus.CounterOpts{Name: "fedkeeper_rounds_total",
+			Help: "Rounds whose global model this worker evaluated."}),
+		accuracy: prometheus.NewGauge(prometheus.GaugeOpts{Name: "fedkeeper_global_accuracy",
+			Help: "Test accuracy of the last global model this worker evaluated."}),
+		loss: prometheus.NewGauge(prometheus.GaugeOpts{Name: "fedkeeper_global_loss",
+			Help: "Test loss of the last global model this worker evaluated."}),
+		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fedkeeper_invocations_total",
+			Help: "Client function invocations by platform and result (accepted, failed)."}, []string{"platform", "result"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fedkeeper_retries_total",
+			Help: "Invocations of a client after its first in the same round."}, []string{"platform"}),
+		activations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fedkeeper_activations_total",
+			Help: "Finished client activations by platform and status."}, []string{"platform", "status"}),
+		activationSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "fedkeeper_activation_duration_seconds",
+			Help: "Run time of client activations, start to end as the platform reports it.", Buckets: durations}, []string{"platform"}),
+		coldStarts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fedkeeper_cold_starts_total",
+			Help: "Client activations that started a new container."}, []string{"platform"}),
+		aggregateSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "fedkeeper_aggregation_duration_seconds",
+			Help: "Time to aggregate a round's updates into the next global model.", Buckets: durations}),
+		evaluateSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "fedkeeper_evaluation_duration_seconds",
+			Help: "Time to evaluate a global model on the test set.", Buckets: durations}),
+		weightBytes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fedkeeper_weight_bytes_total",
+			Help: "Bytes of model weights this worker read or wrote (direction read or write)."}, []string{"direction"}),
+	}
+	m.registry.MustRegister(m.rounds, m.accuracy, m.loss, m.invocations, m.retries, m.activations, m.activationSeconds,
+		m.coldStarts, m.aggregateSeconds, m.evaluateSeconds, m.weightBytes,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Invoked records an invocation of a client's function (attempt counts from 1).
+func (m *Metrics) Invoked(platform string, attempt int, err error) {
+	if m == nil {
+		return
+	}
+	result := "accepted"
+	if err != nil {
+		result = "failed"
+	}
+	m.invocations.WithLabelValues(platform, result).Inc()
+	if attempt > 1 {
+		m.retries.WithLabelValues(platform).Inc()
+	}
+}
+
+// Finished records a finished activation.
+func (m *Metrics) Finished(platform, status string, seconds float64, cold bool) {
+	if m == nil {
+		return
+	}
+	m.activations.WithLabelValues(platform, status).Inc()
+	if seconds > 0 {
+		m.activationSeconds.WithLabelValues(platform).Observe(seconds)
+	}
+	if cold {
+		m.coldStarts.WithLabelValues(platform).Inc()
+	}
+}
+
+// Aggregated records an aggregation that read updates and wrote one global model.
+func (m *Metrics) Aggregated(seconds float64, readBytes, writtenBytes int) {
+	if m == nil {
+		return
+	}
+	m.aggregateSeconds.Observe(seconds)
+	m.weightBytes.WithLabelValues("read").Add(float64(readBytes))
+	m.weightBytes.WithLabelValues("write").Add(float64(writtenBytes))
+}
+
+// Evaluated records the evaluation that ends a round.
+func (m *Metrics) Evaluated(seconds, accuracy, loss float64, readBytes int) {
+	if m == nil {
+		return
+	}
+	m.rounds.Inc()
+	m.accuracy.Set(accuracy)
+	m.loss.Set(loss)
+	m.evaluateSeconds.Observe(seconds)
+	m.weightBytes.WithLabelValues("read").Add(float64(readBytes))
+}
+
+// Handler serves the metrics in Prometheus's text format to requests bearing the token
+// ("Authorization: Bearer TOKEN", as Prometheus's scrape config sends it).
+func (m *Metrics) Handler(token string) http.Handler {
+	inner := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="fedkeeper metrics"`)
+			http.Error(w, "the metrics want the metrics token as a bearer token", http.StatusUnauthorized)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
+}
+
+// Serve listens on addr (an address in use falls back to a free port on the same
+// host) and serves /metrics until ctx ends. It returns the address it listens on.
+func (m *Metrics) Serve(ctx context.Context, addr, token string) (string, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		host, _, splitErr := net.SplitHostPort(addr)
+		if splitErr != nil {
+			return "", fmt.Errorf("metrics: listen on %s: %w", addr, err)
+		}
+		if l, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
+			return "", fmt.Errorf("metrics: listen on %s: %w", addr, err)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.Handler(token))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	go func() { _ = srv.Serve(l) }() // ends with ErrServerClosed when ctx ends
+	return l.Addr().String(), nil
+}
