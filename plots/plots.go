@@ -133,9 +133,8 @@ func perRound(rounds table, column, title string) (*plot.Plot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plots: %s: %w", column, err)
 	}
-	p.Add(line, points, plotter.NewGrid())
-	p.Legend.Add(column, line, points)
-	p.Legend.Top = column == "accuracy"
+	// One series: the title and axis say what it is, so no legend covers the line.
+	p.Add(plotter.NewGrid(), line, points)
 	return p, nil
 }
 
@@ -147,10 +146,14 @@ func roundTime(rounds table) (*plot.Plot, error) {
 	p.Y.Label.Text = "seconds"
 	colors := []color.Color{color.RGBA{R: 31, G: 119, B: 180, A: 255}, color.RGBA{R: 255, G: 127, B: 14, A: 255}, color.RGBA{R: 44, G: 160, B: 44, A: 255}}
 	var below *plotter.BarChart
+	tops := make([]float64, len(rounds))
 	for i, part := range []struct{ column, label string }{{"invoke_s", "invoke"}, {"train_s", "train"}, {"aggregate_s", "aggregate"}} {
 		values, err := rounds.floats(part.column)
 		if err != nil {
 			return nil, err
+		}
+		for j, v := range values {
+			tops[j] += v
 		}
 		bars, err := plotter.NewBarChart(plotter.Values(values), vg.Points(6))
 		if err != nil {
@@ -173,7 +176,13 @@ func roundTime(rounds table) (*plot.Plot, error) {
 		}
 	}
 	p.NominalX(labels...)
-	p.Legend.Top = true
+	// Headroom above the tallest bar keeps the legend off the bars.
+	highest := 0.0
+	for _, v := range tops {
+		highest = max(highest, v)
+	}
+	p.Y.Min, p.Y.Max = 0, 1.3*highest
+	p.Legend.Top, p.Legend.Left = true, true
 	return p, nil
 }
 
