@@ -5,7 +5,7 @@ GO      ?= go
 CONFIG  ?= config.yaml
 BIN     := bin
 
-.PHONY: run stack build test fuzz chaos vet fmt clean
+.PHONY: run stack build test fuzz chaos bench vet fmt clean
 
 run: build
 	$(BIN)/starter -config $(CONFIG)
@@ -34,6 +34,11 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./config
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./weights
+
+# The benchmarks, each beside a baseline measured in the same run (a few minutes);
+# writes BENCHMARKS.md.
+bench:
+	$(GO) run ./cmd/bench -out BENCHMARKS.md
 
 # The chaos suite: the same seeded experiment without and with injected faults
 # (several minutes); writes results/chaos.md.

@@ -1,0 +1,108 @@
+package bench
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"time"
+
+	owclient "github.com/fedkeeper/fedkeeper/faas/openwhisk"
+	"github.com/fedkeeper/fedkeeper/fabric"
+	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
+)
+
+// NoopAction is the action name the fan-out benchmark deploys; a binary that finds it
+// in __OW_ACTION_NAME should answer every activation at once (see cmd/bench).
+const NoopAction = "bench-noop"
+
+// FanOut measures invoking n no-op clients at once through the OpenWhisk API of the
+// local fabric, from the first request to the last activation id, against the same
+// number of concurrent POSTs to a handler that only answers 202.
+func FanOut(ctx context.Context, self string, dir string, ns []int) ([]Result, error) {
+	// A real deployment raises the namespace limits for rounds this large; so does the
+	// benchmark, or the 1,000-client fan-out meets the default 1,000 in flight.
+	f, err := fabric.Start(ctx, fabric.Options{DataDir: dir, OpenWhisk: &openwhisk.Options{
+		ConcurrentInvocations: 100_000, InvocationsPerMinute: 1_000_000}})
+	if err != nil {
+		return nil, err
+	}
+	defer f.Stop()
+	c, err := owclient.New(owclient.Options{APIHost: f.URL, Namespace: "guest", Auth: openwhisk.GuestAuth})
+	if err != nil {
+		return nil, err
+	}
+	code, err := os.ReadFile(self)
+	if err != nil {
+		return nil, fmt.Errorf("bench: read own binary for the no-op action: %w", err)
+	}
+	zipped, err := owclient.ZipExec(code)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.PutAction(ctx, NoopAction, owclient.Action{Exec: owclient.Exec{Kind: "go:1.22", Code: base64.StdEncoding.EncodeToString(zipped), Binary: true}}, true); err != nil {
+		return nil, err
+	}
+	raw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte(`{"activationId":"0123456789abcdef0123456789abcdef"}`))
+	}))
+	defer raw.Close()
+
+	var results []Result
+	for _, n := range ns {
+		// Warm the connections and the fabric once, as a running keeper would be.
+		if _, err := c.Invoke(ctx, NoopAction, map[string]any{"warm": true}); err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		if err := concurrently(n, func(i int) error {
+			_, err := c.Invoke(ctx, NoopAction, map[string]any{"client": i})
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("bench: fan-out of %d: %w", n, err)
+		}
+		ours := time.Since(start).Seconds()
+		start = time.Now()
+		if err := concurrently(n, func(i int) error {
+			resp, err := http.Post(raw.URL, "application/json", nil)
+			if err != nil {
+				return err
+			}
+			return resp.Body.Close()
+		}); err != nil {
+			return nil, err
+		}
+		baseline := time.Since(start).Seconds()
+		target := map[int]float64{100: 0.1, 1000: 1}[n]
+		r := Result{Name: fmt.Sprintf("invoke %d no-op clients (OpenWhisk API, local fabric)", n), Value: ours, Baseline: baseline,
+			Unit: "s", Lower: true, BaselineName: "as many POSTs to a bare 202 handler"}
+		if target > 0 {
+			r.Target, r.Met = fmt.Sprintf("≤ %g s", target), met(ours <= target)
+		}
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+// concurrently runs fn(0..n-1) at once and returns the first error.
+func concurrently(n int, fn func(int) error) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(i); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}

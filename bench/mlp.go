@@ -1,0 +1,144 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+
+	"github.com/fedkeeper/fedkeeper/fl/optim"
+)
+
+const (
+	pixels  = 784
+	classes = 10
+)
+
+// plainMLP is the baseline the gorgonia MLP is measured against: the same network
+// (dense, ReLU, dense, softmax cross-entropy averaged over the batch) and the same flat
+// parameter layout, written directly on gonum's blas32. Its buffers are allocated once.
+type plainMLP struct {
+	hidden, batch int
+	x, pre, act   []float32 // batch×784, batch×hidden (before and after ReLU)
+	logits, dz    []float32 // batch×10
+	dact          []float32 // batch×hidden
+}
+
+func newPlainMLP(hidden, batch int) *plainMLP {
+	return &plainMLP{hidden: hidden, batch: batch,
+		x: make([]float32, batch*pixels), pre: make([]float32, batch*hidden), act: make([]float32, batch*hidden),
+		logits: make([]float32, batch*classes), dz: make([]float32, batch*classes), dact: make([]float32, batch*hidden)}
+}
+
+// split views the flat parameter (or gradient) vector as the four tensors.
+func (m *plainMLP) split(v []float32) (w1, b1, w2, b2 []float32) {
+	h := m.hidden
+	w1 = v[:pixels*h]
+	b1 = v[pixels*h : pixels*h+h]
+	w2 = v[pixels*h+h : pixels*h+h+h*classes]
+	b2 = v[pixels*h+h+h*classes:]
+	return
+}
+
+func general(rows, cols int, data []float32) blas32.General {
+	return blas32.General{Rows: rows, Cols: cols, Stride: cols, Data: data}
+}
+
+// step computes the mean loss of one batch (rows of images picked by order) and
+// writes its gradient into grad.
+func (m *plainMLP) step(params, grad, images []float32, labels []uint8, order []int) float64 {
+	b, h := len(order), m.hidden
+	for i, idx := range order {
+		copy(m.x[i*pixels:(i+1)*pixels], images[idx*pixels:(idx+1)*pixels])
+	}
+	w1, b1, w2, b2 := m.split(params)
+	gw1, gb1, gw2, gb2 := m.split(grad)
+	x, pre, act := general(b, pixels, m.x[:b*pixels]), general(b, h, m.pre[:b*h]), general(b, h, m.act[:b*h])
+	logits, dz, dact := general(b, classes, m.logits[:b*classes]), general(b, classes, m.dz[:b*classes]), general(b, h, m.dact[:b*h])
+
+	// Forward.
+	for i := 0; i < b; i++ {
+		copy(pre.Data[i*h:(i+1)*h], b1)
+		copy(logits.Data[i*classes:(i+1)*classes], b2)
+	}
+	blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, x, general(pixels, h, w1), 1, pre)
+	for i, v := range pre.Data {
+		act.Data[i] = max(v, 0)
+	}
+	blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, act, general(h, classes, w2), 1, logits)
+
+	// Softmax cross-entropy and its gradient, averaged over the batch.
+	loss := 0.0
+	for i, idx := range order {
+		row := logits.Data[i*classes : (i+1)*classes]
+		top := row[0]
+		for _, v := range row[1:] {
+			top = max(top, v)
+		}
+		sum := 0.0
+		for _, v := range row {
+			sum += math.Exp(float64(v - top))
+		}
+		label := int(labels[idx])
+		loss += math.Log(sum) - float64(row[label]-top)
+		for k, v := range row {
+			p := math.Exp(float64(v-top)) / sum
+			if k == label {
+				p--
+			}
+			dz.Data[i*classes+k] = float32(p / float64(b))
+		}
+	}
+
+	// Backward.
+	blas32.Gemm(blas.Trans, blas.NoTrans, 1, act, dz, 0, general(h, classes, gw2))
+	clear(gb2)
+	clear(gb1)
+	for i := 0; i < b; i++ {
+		for k := 0; k < classes; k++ {
+			gb2[k] += dz.Data[i*classes+k]
+		}
+	}
+	blas32.Gemm(blas.NoTrans, blas.Trans, 1, dz, general(h, classes, w2), 0, dact)
+	for i, v := range pre.Data {
+		if v <= 0 {
+			dact.Data[i] = 0
+		}
+	}
+	for i := 0; i < b; i++ {
+		for j := 0; j < h; j++ {
+			gb1[j] += dact.Data[i*h+j]
+		}
+	}
+	blas32.Gemm(blas.Trans, blas.NoTrans, 1, x, dact, 0, general(pixels, h, gw1))
+	return loss / float64(b)
+}
+
+// trainPlain is model.Train's loop on the baseline network: shuffled batches, one
+// optimiser step each.
+func trainPlain(hidden int, params, images []float32, labels []uint8, optimizer string, lr float64, epochs, batch int, seed uint64) (float64, error) {
+	n := len(labels)
+	opt, err := optim.New(optimizer, lr, len(params))
+	if err != nil {
+		return 0, err
+	}
+	if len(params) != pixels*hidden+hidden+hidden*classes+classes {
+		return 0, fmt.Errorf("bench: %d parameters do not fit an MLP with %d hidden units", len(params), hidden)
+	}
+	m := newPlainMLP(hidden, batch)
+	grad := make([]float32, len(params))
+	rng := rand.New(rand.NewPCG(seed, 0x7a1e))
+	loss := 0.0
+	for e := 0; e < epochs; e++ {
+		order := rng.Perm(n)
+		loss = 0
+		for start := 0; start < n; start += batch {
+			end := min(start+batch, n)
+			loss += m.step(params, grad, images, labels, order[start:end]) * float64(end-start)
+			opt.Step(params, grad)
+		}
+	}
+	return loss / float64(n), nil
+}

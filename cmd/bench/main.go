@@ -1,0 +1,106 @@
+// Command bench runs FedKeeper's benchmarks and writes BENCHMARKS.md (`make bench`).
+// Every figure is measured beside a baseline in the same run. The binary also serves
+// as the no-op action of the fan-out benchmark when the fabric starts it.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/fedkeeper/fedkeeper/bench"
+	"github.com/fedkeeper/fedkeeper/embedded/mongodb"
+	"github.com/fedkeeper/fedkeeper/fl/mnist"
+	"github.com/fedkeeper/fedkeeper/functions/actionloop"
+	"github.com/fedkeeper/fedkeeper/weights"
+)
+
+func main() {
+	if os.Getenv("__OW_ACTION_NAME") != "" {
+		noop := func(context.Context, json.RawMessage) (any, error) { return map[string]any{}, nil }
+		if err := actionloop.Serve(noop); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	out := flag.String("out", "BENCHMARKS.md", "where to write the results")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, out string) error {
+	began := time.Now()
+	dir, err := os.MkdirTemp("", "fedkeeper-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	var results []bench.Result
+	step := func(name string) { fmt.Fprintf(os.Stderr, "%s…\n", name) }
+
+	step("invocation fan-out")
+	fan, err := bench.FanOut(ctx, self, filepath.Join(dir, "fabric"), []int{100, 1000})
+	if err != nil {
+		return err
+	}
+	results = append(results, fan...)
+
+	step("weight store and aggregation (embedded FerretDB)")
+	srv, err := mongodb.Start(ctx, mongodb.Options{Dir: filepath.Join(dir, "mongodb"), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	store, err := weights.Connect(ctx, weights.Options{URI: srv.URI(), DB: "bench", Collection: "w"})
+	if err != nil {
+		return err
+	}
+	defer store.Close(context.Background())
+	write, read, err := bench.StoreThroughput(ctx, store, dir, 500, 10)
+	if err != nil {
+		return err
+	}
+	agg, err := bench.Aggregation(ctx, store, dir, 100, 500)
+	if err != nil {
+		return err
+	}
+	results = append(results, agg, write, read)
+
+	step("client training")
+	_, test, err := mnist.DefaultSources()
+	if err != nil {
+		return err
+	}
+	data, err := mnist.Load(ctx, test)
+	if err != nil {
+		return err
+	}
+	train, err := bench.Training(ctx, data, 500, 2000, 10)
+	if err != nil {
+		return err
+	}
+	results = append(results, train)
+
+	md := bench.Markdown(bench.ThisMachine(began), results, time.Since(began))
+	if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
+		return err
+	}
+	fmt.Print(md)
+	return nil
+}
