@@ -243,7 +243,7 @@ func Experiment(cfg *config.Config, id string) workflows.ExperimentParams {
 		TotalClients: fl.ClientsInfo.TotalNumClients, ClientsPerRound: fl.ClientsInfo.NumClientsPerRound,
 		Seed: seed, MaxRounds: cfg.Stop.MaxRounds, TargetAccuracy: cfg.Stop.TargetAccuracy,
 		MaxAttempts: fl.Round.MaxAttempts, MinClientsFraction: fl.Round.MinClientsFraction,
-		DeadlineSeconds: fl.Round.DeadlineSeconds, LateUpdates: fl.Round.LateUpdates,
+		DeadlineSeconds: fl.Round.DeadlineSeconds, LateUpdates: fl.Round.LateUpdates, MaxInFlight: fl.Round.MaxInFlight,
 	}
 }
 

@@ -324,6 +324,9 @@ type RoundConfig struct {
 	// (aggregate without them, refuse their updates) or "accept" (wait for them, but
 	// invoke no failed client again).
 	LateUpdates string `mapstructure:"late_updates"`
+	// MaxInFlight bounds the clients of a round running at once; the others wait for a
+	// free place (0: 1,000). Temporal caps a workflow's pending activities at 2,000.
+	MaxInFlight int `mapstructure:"max_in_flight"`
 }
 
 // Function is one function's deployment per platform.

@@ -128,6 +128,7 @@ func TestInvalidInputNamesTheKey(t *testing.T) {
 			"providers.google.gcp.project", "is missing"},
 		{"bad log format", "log:\n  format: xml", "log.format", "must be text or json"},
 		{"bad metrics address", "metrics:\n  listen: 9464", "metrics.listen", "host:port or \"off\""},
+		{"too many clients in flight", "scenarios:\n  federated_learning:\n    round:\n      max_in_flight: 5000", "scenarios.federated_learning.round.max_in_flight", "between 1 and 1900"},
 		{"unknown model", "scenarios:\n  federated_learning:\n    data_sampling:\n      model: resnet", "scenarios.federated_learning.data_sampling.model", "must be mlp or cnn"},
 		{"unknown optimiser", "scenarios:\n  federated_learning:\n    model_params:\n      optim: rmsprop", "scenarios.federated_learning.model_params.optim", "must be adam, nadam or sgd"},
 		{"zero learning rate", "scenarios:\n  federated_learning:\n    model_params:\n      lr: 0", "scenarios.federated_learning.model_params.lr", "positive"},

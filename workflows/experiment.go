@@ -99,7 +99,7 @@ func ExperimentWorkflow(ctx workflow.Context, p ExperimentParams) (ExperimentRes
 			Model: p.Model, Train: p.Train, Partition: p.Partition,
 			TotalClients: p.TotalClients, ClientsPerRound: p.ClientsPerRound, Seed: p.Seed,
 			MaxAttempts: p.MaxAttempts, MinClientsFraction: p.MinClientsFraction,
-			DeadlineSeconds: p.DeadlineSeconds, LateUpdates: p.LateUpdates, Index: p.Index,
+			DeadlineSeconds: p.DeadlineSeconds, LateUpdates: p.LateUpdates, Index: p.Index, MaxInFlight: p.MaxInFlight,
 		}).Get(ctx, &res)
 		if err != nil {
 			return ExperimentResult{}, fmt.Errorf("round %d: %w", round, err)

@@ -14,6 +14,11 @@ import (
 // ErrTypeTooFewClients fails a round in which fewer clients reported than required.
 const ErrTypeTooFewClients = "TooFewClients"
 
+// DefaultMaxInFlight bounds the clients of a round running at once. Each running client
+// has one pending activity, and Temporal refuses a workflow more than 2,000 pending
+// activities; half of that leaves room and still keeps a thousand functions busy.
+const DefaultMaxInFlight = 1000
+
 var (
 	invokeOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Minute, // a vanished function is rebuilt and redeployed inside
@@ -71,10 +76,25 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 	// Buffered: a client never blocks on reporting, even after it was cancelled.
 	finished := workflow.NewBufferedChannel(ctx, len(selected))
 	cancels := make([]workflow.CancelFunc, len(selected))
+	inFlight := p.MaxInFlight
+	if inFlight <= 0 {
+		inFlight = DefaultMaxInFlight
+	}
+	// Clients past the window wait for a running one to finish: a sliding window, so a
+	// round of any size stays under Temporal's pending-activity limit.
+	window := workflow.NewSemaphore(ctx, int64(inFlight))
 	for i, client := range selected {
 		clientCtx, cancel := workflow.WithCancel(ctx)
 		cancels[i] = cancel
 		workflow.Go(clientCtx, func(clientCtx workflow.Context) {
+			if err := window.Acquire(clientCtx, 1); err != nil {
+				// Dropped at the deadline before its turn came.
+				outcomes[i] = dropped(ClientOutcome{Client: client})
+				live.Done++
+				finished.Send(clientCtx, i)
+				return
+			}
+			defer window.Release(1)
 			outcomes[i] = runClient(clientCtx, p, client, &pastDeadline, &live.Retries, func(at time.Time) {
 				if at.After(lastAccepted) {
 					lastAccepted = at

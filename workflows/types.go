@@ -30,6 +30,8 @@ type ExperimentParams struct {
 	// DeadlineSeconds and LateUpdates handle stragglers (see RoundParams).
 	DeadlineSeconds float64 `json:"deadline_seconds,omitempty"`
 	LateUpdates     string  `json:"late_updates,omitempty"`
+	// MaxInFlight bounds a round's clients running at once (0: DefaultMaxInFlight).
+	MaxInFlight int `json:"max_in_flight,omitempty"`
 	// Index says the namespace knows FedKeeper's search attributes (the starter
 	// registered them), so the workflows write them. Experiments started before there
 	// were any lack the field and replay as they ran.
@@ -61,6 +63,8 @@ type RoundParams struct {
 	LateUpdates     string  `json:"late_updates,omitempty"`
 	// Index: see ExperimentParams.
 	Index bool `json:"index,omitempty"`
+	// MaxInFlight bounds the clients running at once (0: DefaultMaxInFlight).
+	MaxInFlight int `json:"max_in_flight,omitempty"`
 }
 
 // What happens to clients still running at a round's deadline.

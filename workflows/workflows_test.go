@@ -428,3 +428,40 @@ func TestExperimentWithoutIndexWritesNoSearchAttributes(t *testing.T) {
 		t.Errorf("%d upserts into a namespace without FedKeeper's search attributes", calls)
 	}
 }
+
+// With a window of three, ten clients whose runs each take a minute need four waves.
+func TestRoundRunsAtMostMaxInFlightClientsAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		window      int
+		wantMinutes float64
+	}{{3, 4}, {0, 1}} {
+		t.Run(fmt.Sprintf("window %d", tc.window), func(t *testing.T) {
+			env := newEnv(t)
+			var a *activities.Activities
+			env.RegisterActivityWithOptions(&activities.Activities{}, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+			env.OnActivity(a.InvokeClient, mock.Anything, mock.Anything).Return(
+				func(_ context.Context, task activities.ClientTask) (activities.Invocation, error) {
+					return activities.Invocation{Client: task.Client, ActivationID: fmt.Sprint(task.Client)}, nil
+				})
+			env.OnActivity(a.PollActivation, mock.Anything, mock.Anything).After(time.Minute).Return(
+				func(_ context.Context, inv activities.Invocation) (activities.ClientRun, error) {
+					return activities.ClientRun{Client: inv.Client, Status: "success", Success: true, Samples: 1}, nil
+				})
+			env.OnActivity(a.Aggregate, mock.Anything, mock.Anything).Return(
+				func(_ context.Context, in activities.AggregateInput) (activities.AggregateResult, error) {
+					return activities.AggregateResult{Version: 1, Counted: in.Clients}, nil
+				})
+			env.OnActivity(a.Evaluate, mock.Anything, mock.Anything).Return(activities.EvaluateResult{Accuracy: 0.5}, nil)
+			p := params()
+			env.ExecuteWorkflow(RoundWorkflowName, RoundParams{Experiment: "exp", Round: 1, Model: p.Model, TotalClients: 10,
+				ClientsPerRound: 10, Seed: 7, MaxAttempts: 1, MinClientsFraction: 1, MaxInFlight: tc.window})
+			var res RoundResult
+			if err := env.GetWorkflowResult(&res); err != nil {
+				t.Fatal(err)
+			}
+			if res.Counted != 10 || res.TotalSeconds < tc.wantMinutes*60 || res.TotalSeconds >= (tc.wantMinutes+1)*60 {
+				t.Errorf("counted %d in %.0f s, want 10 in about %.0f minutes", res.Counted, res.TotalSeconds, tc.wantMinutes)
+			}
+		})
+	}
+}
