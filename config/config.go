@@ -327,6 +327,10 @@ type RoundConfig struct {
 	// MaxInFlight bounds the clients of a round running at once; the others wait for a
 	// free place (0: 1,000). Temporal caps a workflow's pending activities at 2,000.
 	MaxInFlight int `mapstructure:"max_in_flight"`
+	// MaxRecordedRuns bounds the activations a round workflow's result holds (0: 1,000);
+	// past it, first-attempt successes are left to the round's history, where the
+	// starter finds them for clients.csv.
+	MaxRecordedRuns int `mapstructure:"max_recorded_runs"`
 }
 
 // Function is one function's deployment per platform.

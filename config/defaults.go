@@ -59,6 +59,7 @@ func registerDefaults(v *viper.Viper) {
 		"scenarios.federated_learning.round.deadline_seconds":              0.0,
 		"scenarios.federated_learning.round.late_updates":                  "drop",
 		"scenarios.federated_learning.round.max_in_flight":                 0,
+		"scenarios.federated_learning.round.max_recorded_runs":             0,
 	}
 	for key, value := range defaults {
 		v.SetDefault(key, value)

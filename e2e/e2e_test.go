@@ -100,6 +100,9 @@ scenarios:
       local_epochs: 1
     round:
       min_clients_fraction: 1
+      # Below the six activations of a round: the rounds leave their runs to their
+      # histories, as rounds of thousands of clients do, and the results are rebuilt.
+      max_recorded_runs: 4
     functions:
       fl_client:
         openwhisk:
@@ -450,8 +453,15 @@ func checkRoundRecords(ctx context.Context, t *testing.T, c client.Client, id st
 	cold := 0
 	platforms := map[string]int{}
 	for round := 1; round <= 2; round++ {
-		var res workflows.RoundResult
-		if err := c.GetWorkflow(ctx, workflows.RoundWorkflowID(id, round), "").Get(ctx, &res); err != nil {
+		var raw workflows.RoundResult
+		if err := c.GetWorkflow(ctx, workflows.RoundWorkflowID(id, round), "").Get(ctx, &raw); err != nil {
+			t.Fatal(err)
+		}
+		if !raw.RunsInHistory {
+			t.Errorf("round %d kept all its runs in its result despite max_recorded_runs 4", round)
+		}
+		res, err := runner.RoundRecord(ctx, c, id, round)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if len(res.Selected) != 6 || len(res.Outcomes) != 6 {

@@ -14,7 +14,6 @@ import (
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/runner"
-	"github.com/fedkeeper/fedkeeper/workflows"
 )
 
 // metricsAddrIn finds the metrics address a worker process logged.
@@ -81,8 +80,8 @@ func checkMetrics(ctx context.Context, t *testing.T, c client.Client, cfg *confi
 	runs := map[string]float64{}
 	invocations := 0.0
 	for _, r := range outcome.Result.Rounds {
-		var full workflows.RoundResult
-		if err := c.GetWorkflow(ctx, workflows.RoundWorkflowID(outcome.Result.Experiment, r.Round), "").Get(ctx, &full); err != nil {
+		full, err := runner.RoundRecord(ctx, c, outcome.Result.Experiment, r.Round)
+		if err != nil {
 			t.Fatal(err)
 		}
 		for _, o := range full.Outcomes {

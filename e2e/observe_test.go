@@ -117,8 +117,8 @@ func checkClientsAndPlots(ctx context.Context, t *testing.T, c client.Client, ou
 	wantRuns, wantCounted := 0, 0
 	activations := map[string]bool{}
 	for _, r := range outcome.Result.Rounds {
-		var full workflows.RoundResult
-		if err := c.GetWorkflow(ctx, workflows.RoundWorkflowID(outcome.Result.Experiment, r.Round), "").Get(ctx, &full); err != nil {
+		full, err := runner.RoundRecord(ctx, c, outcome.Result.Experiment, r.Round)
+		if err != nil {
 			t.Fatal(err)
 		}
 		for _, o := range full.Outcomes {

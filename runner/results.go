@@ -20,10 +20,9 @@ func writeResults(ctx context.Context, c client.Client, dir string, res workflow
 	}
 	rounds := make([]workflows.RoundResult, 0, len(res.Rounds))
 	for _, r := range res.Rounds {
-		var full workflows.RoundResult
-		id := workflows.RoundWorkflowID(res.Experiment, r.Round)
-		if err := c.GetWorkflow(ctx, id, "").Get(ctx, &full); err != nil {
-			return fmt.Errorf("results: read round %d (%s): %w", r.Round, id, err)
+		full, err := RoundRecord(ctx, c, res.Experiment, r.Round)
+		if err != nil {
+			return fmt.Errorf("results: %w", err)
 		}
 		rounds = append(rounds, full)
 	}

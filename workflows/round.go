@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"time"
@@ -18,6 +19,10 @@ const ErrTypeTooFewClients = "TooFewClients"
 // has one pending activity, and Temporal refuses a workflow more than 2,000 pending
 // activities; half of that leaves room and still keeps a thousand functions busy.
 const DefaultMaxInFlight = 1000
+
+// DefaultMaxRecordedRuns bounds the activations a round's result holds: about 400 bytes
+// each, so a thousand stay well under Temporal's 2 MB payload limit.
+const DefaultMaxRecordedRuns = 1000
 
 var (
 	invokeOptions = workflow.ActivityOptions{
@@ -178,6 +183,9 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 		},
 		Selected: selected, Outcomes: outcomes, Rejected: agg.Rejected,
 	}
+	if limit := cmp.Or(p.MaxRecordedRuns, DefaultMaxRecordedRuns); countRuns(outcomes) > limit {
+		res.Outcomes, res.RunsInHistory = withoutPlainRuns(outcomes), true
+	}
 	live.Phase = "done"
 	if p.Index {
 		if err := workflow.UpsertTypedSearchAttributes(ctx, roundAttributes(res.RoundSummary)...); err != nil {
@@ -272,6 +280,28 @@ func runClient(ctx workflow.Context, p RoundParams, client int, pastDeadline *bo
 			return out
 		}
 		out.Error = run.Status + ": " + run.Error
+	}
+	return out
+}
+
+func countRuns(outcomes []ClientOutcome) int {
+	n := 0
+	for _, o := range outcomes {
+		n += len(o.Runs)
+	}
+	return n
+}
+
+// withoutPlainRuns leaves out the runs of clients that succeeded at their first
+// attempt; those runs are their PollActivation results in the history. A copy: the
+// caller's outcomes stay whole.
+func withoutPlainRuns(outcomes []ClientOutcome) []ClientOutcome {
+	out := make([]ClientOutcome, len(outcomes))
+	for i, o := range outcomes {
+		if o.Counted && len(o.Runs) == 1 && o.Runs[0].Success {
+			o.Runs = nil
+		}
+		out[i] = o
 	}
 	return out
 }

@@ -32,6 +32,8 @@ type ExperimentParams struct {
 	LateUpdates     string  `json:"late_updates,omitempty"`
 	// MaxInFlight bounds a round's clients running at once (0: DefaultMaxInFlight).
 	MaxInFlight int `json:"max_in_flight,omitempty"`
+	// MaxRecordedRuns: see RoundParams.
+	MaxRecordedRuns int `json:"max_recorded_runs,omitempty"`
 	// Index says the namespace knows FedKeeper's search attributes (the starter
 	// registered them), so the workflows write them. Experiments started before there
 	// were any lack the field and replay as they ran.
@@ -65,6 +67,9 @@ type RoundParams struct {
 	Index bool `json:"index,omitempty"`
 	// MaxInFlight bounds the clients running at once (0: DefaultMaxInFlight).
 	MaxInFlight int `json:"max_in_flight,omitempty"`
+	// MaxRecordedRuns bounds the activations kept in the round's result (0:
+	// DefaultMaxRecordedRuns); see RoundResult.RunsInHistory.
+	MaxRecordedRuns int `json:"max_recorded_runs,omitempty"`
 }
 
 // What happens to clients still running at a round's deadline.
@@ -92,6 +97,11 @@ type RoundResult struct {
 	Selected []int                  `json:"selected"`
 	Outcomes []ClientOutcome        `json:"outcomes"`
 	Rejected []activities.Rejection `json:"rejected,omitempty"`
+	// RunsInHistory says the record was too large to keep whole (Temporal caps a
+	// payload at 2 MB): the clients that succeeded at their first attempt have no Runs
+	// here, and their one activation is the result of their PollActivation activity in
+	// the round's history (runner.RoundRecord puts them back).
+	RunsInHistory bool `json:"runs_in_history,omitempty"`
 }
 
 // RoundSummary is the part of a round the experiment keeps and the results files show.

@@ -465,3 +465,32 @@ func TestRoundRunsAtMostMaxInFlightClientsAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// A round with more runs than it may record keeps only the runs that tell a story
+// (failures, retries); first-attempt successes are left to the history.
+func TestLargeRoundLeavesPlainRunsToItsHistory(t *testing.T) {
+	env := newEnv(t)
+	fake := newFake()
+	selected := SelectClients(7, 1, 6, 3)
+	fake.failFirst[selected[0]] = 1
+	fake.register(env)
+	p := params()
+	env.ExecuteWorkflow(RoundWorkflowName, RoundParams{Experiment: p.Experiment, Round: 1, Model: p.Model, Train: p.Train,
+		Partition: p.Partition, TotalClients: 6, ClientsPerRound: 3, Seed: 7, MaxAttempts: 3, MinClientsFraction: 1, MaxRecordedRuns: 3})
+	var res RoundResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if !res.RunsInHistory || res.Counted != 3 {
+		t.Fatalf("4 runs over a limit of 3: runs in history %v, counted %d", res.RunsInHistory, res.Counted)
+	}
+	for _, o := range res.Outcomes {
+		want := 0
+		if o.Client == selected[0] {
+			want = 2 // the crash and the success
+		}
+		if len(o.Runs) != want || !o.Counted || o.Platform == "" {
+			t.Errorf("client %d: %d runs kept, want %d (%+v)", o.Client, len(o.Runs), want, o)
+		}
+	}
+}
