@@ -38,7 +38,8 @@ func (r Result) Ratio() float64 {
 	return r.Baseline / r.Value
 }
 
-func met(ok bool) *bool { return &ok }
+// Met makes a verdict for Result.Met.
+func Met(ok bool) *bool { return &ok }
 
 // Machine describes where the figures were taken.
 type Machine struct {

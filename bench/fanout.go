@@ -82,7 +82,7 @@ func FanOut(ctx context.Context, self string, dir string, ns []int) ([]Result, e
 		r := Result{Name: fmt.Sprintf("invoke %d no-op clients (OpenWhisk API, local fabric)", n), Value: ours, Baseline: baseline,
 			Unit: "s", Lower: true, BaselineName: "as many POSTs to a bare 202 handler"}
 		if target > 0 {
-			r.Target, r.Met = fmt.Sprintf("≤ %g s", target), met(ours <= target)
+			r.Target, r.Met = fmt.Sprintf("≤ %g s", target), Met(ours <= target)
 		}
 		results = append(results, r)
 	}

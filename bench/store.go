@@ -87,7 +87,7 @@ func Aggregation(ctx context.Context, store *weights.Store, dir string, clients,
 	mb := float64(4*n) / 1e6
 	r := Result{Name: fmt.Sprintf("aggregation of %d MLP updates (%.1f MB each)", clients, mb), Value: ours, Baseline: raw,
 		Unit: "s", Lower: true, BaselineName: "read the files, average, write one", Target: "≤ 0.5 s"}
-	r.Met = met(ours <= 0.5)
+	r.Met = Met(ours <= 0.5)
 	return r, nil
 }
 

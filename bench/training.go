@@ -33,6 +33,6 @@ func Training(ctx context.Context, data *mnist.Dataset, hidden, samples, batch i
 	plain := float64(samples) / time.Since(start).Seconds()
 	r := Result{Name: fmt.Sprintf("MLP training (%d hidden, batch %d, SGD)", hidden, batch), Value: ours, Baseline: plain,
 		Unit: "samples/s", BaselineName: "the same network on gonum blas32", Target: "within 1.5× of the baseline"}
-	r.Met = met(r.Ratio() <= 1.5)
+	r.Met = Met(r.Ratio() <= 1.5)
 	return r, nil
 }

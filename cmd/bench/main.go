@@ -31,16 +31,17 @@ func main() {
 		return
 	}
 	out := flag.String("out", "BENCHMARKS.md", "where to write the results")
+	scale := flag.Bool("scale", false, "also run a round of 5,000 clients (several minutes more)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *out); err != nil {
+	if err := run(ctx, *out, *scale); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out string) error {
+func run(ctx context.Context, out string, scale bool) error {
 	began := time.Now()
 	dir, err := os.MkdirTemp("", "fedkeeper-bench-")
 	if err != nil {
@@ -96,6 +97,20 @@ func run(ctx context.Context, out string) error {
 		return err
 	}
 	results = append(results, train)
+
+	step("whole rounds on the embedded stack")
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(root, "functions", "openwhisk")); err != nil {
+		return fmt.Errorf("run from the repository root (make bench): %w", err)
+	}
+	rounds, err := roundBenchmarks(ctx, root, dir, scale)
+	if err != nil {
+		return err
+	}
+	results = append(results, rounds...)
 
 	md := bench.Markdown(bench.ThisMachine(began), results, time.Since(began))
 	if err := os.WriteFile(out, []byte(md), 0o644); err != nil {

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fedkeeper/fedkeeper/bench"
+	"github.com/fedkeeper/fedkeeper/bootstrap"
+	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/embedded"
+	"github.com/fedkeeper/fedkeeper/runner"
+	"github.com/fedkeeper/fedkeeper/workflows"
+)
+
+// roundSetup is one experiment the round benchmarks run: n clients on the embedded
+// OpenWhisk fabric, each training an MLP of `hidden` units on `samples` images.
+type roundSetup struct {
+	name            string
+	clients, hidden int
+	samples, epochs int
+	containers      int
+}
+
+const roundConfig = `name: bench
+data_dir: %[1]s/data
+results_dir: %[1]s/results
+seed: 1
+temporal:
+  task_queue: bench
+  ui_port: -1
+metrics:
+  listen: "off"
+stop:
+  max_rounds: 2
+providers:
+  openwhisk:
+    local:
+      auth:
+        ow_api_host: embedded
+      fabric:
+        max_containers: %[7]d
+scenarios:
+  federated_learning:
+    clients_info:
+      total_num_clients: %[3]d
+      num_clients_per_round: %[3]d
+      ow_clients_count: %[3]d
+    data_sampling:
+      model: mlp
+      hidden_size: %[4]d
+      distribution: iid
+      shards_per_client: 1
+      shard_size: %[5]d
+      batch_size: 10
+    model_params:
+      optim: sgd
+      lr: 0.1
+      local_epochs: %[6]d
+    round:
+      min_clients_fraction: 1
+    functions:
+      fl_client:
+        openwhisk:
+          func_path: %[2]s/functions/openwhisk
+          timeout: 600000
+`
+
+// roundOverhead runs two rounds of the setup through the whole keeper (embedded
+// Temporal, FerretDB, the OpenWhisk fabric, real client processes) and measures the
+// second, warm one: the time the round took beyond its clients' work (the span from the
+// first activation's start to the last one's end) and the aggregation and evaluation.
+func roundOverhead(ctx context.Context, root, dir string, s roundSetup) (overhead, total, clientSpan float64, err error) {
+	dir = filepath.Join(dir, fmt.Sprintf("round-%d", s.clients))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return 0, 0, 0, err
+	}
+	path := filepath.Join(dir, "config.yaml")
+	yaml := fmt.Sprintf(roundConfig, dir, root, s.clients, s.hidden, s.samples, s.epochs, s.containers)
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		return 0, 0, 0, err
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	stack, err := embedded.Start(ctx, cfg, embedded.Options{FreePorts: true, Logger: logger})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer stack.Stop()
+	resolved := stack.Endpoints.Apply(cfg)
+	c, err := bootstrap.Dial(ctx, resolved, logger)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer c.Close()
+	acts, release, err := bootstrap.Activities(ctx, resolved, dir, logger)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer release()
+	w := bootstrap.NewWorker(c, resolved, acts)
+	if err := w.Start(); err != nil {
+		return 0, 0, 0, err
+	}
+	defer w.Stop()
+	out, err := runner.Run(ctx, c, resolved, runner.Options{Poll: 200 * time.Millisecond})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	rec, err := runner.RoundRecord(ctx, c, out.Result.Experiment, 2)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	var first, last time.Time
+	for _, o := range rec.Outcomes {
+		for _, r := range o.Runs {
+			if r.Start.IsZero() || r.End.IsZero() {
+				continue
+			}
+			if first.IsZero() || r.Start.Before(first) {
+				first = r.Start
+			}
+			if r.End.After(last) {
+				last = r.End
+			}
+		}
+	}
+	if first.IsZero() || rec.Counted != s.clients {
+		return 0, 0, 0, fmt.Errorf("round 2 of %s counted %d of %d clients", s.name, rec.Counted, s.clients)
+	}
+	clientSpan = last.Sub(first).Seconds()
+	total = rec.TotalSeconds
+	overhead = total - clientSpan - rec.AggregateSeconds - rec.EvalSeconds
+	return overhead, total, clientSpan, nil
+}
+
+// roundBenchmarks turns the round runs into results.
+func roundBenchmarks(ctx context.Context, root, dir string, scale bool) ([]bench.Result, error) {
+	var results []bench.Result
+	trained := roundSetup{name: "20 clients training ≥ 2 s", clients: 20, hidden: 500, samples: 600, epochs: 10, containers: 4}
+	overhead, total, span, err := roundOverhead(ctx, root, dir, trained)
+	if err != nil {
+		return nil, fmt.Errorf("round of %s: %w", trained.name, err)
+	}
+	r := bench.Result{Name: "orchestration overhead of a round of " + trained.name, Value: overhead, Baseline: total, Unit: "s",
+		Lower: true, BaselineName: "the whole round; the ratio is the share", Target: "≤ 5% of the round",
+		Note: fmt.Sprintf("the clients ran for %.1f s of the round's %.1f s (span from the first start to the last end); "+
+			"overhead is what remains after that span, the aggregation and the evaluation", span, total)}
+	r.Met = bench.Met(overhead <= 0.05*total)
+	results = append(results, r)
+
+	sizes := []int{1000}
+	if scale {
+		sizes = append(sizes, 5000)
+	}
+	for _, n := range sizes {
+		noop := roundSetup{name: fmt.Sprintf("%d no-op clients", n), clients: n, hidden: 1, samples: 10, epochs: 1, containers: 16}
+		overhead, total, span, err := roundOverhead(ctx, root, dir, noop)
+		if err != nil {
+			return nil, fmt.Errorf("round of %s: %w", noop.name, err)
+		}
+		r := bench.Result{Name: "round of " + noop.name, Value: overhead, Baseline: total, Unit: "s", Lower: true,
+			BaselineName: "the whole round; the ratio is the share",
+			Note: fmt.Sprintf("%d clients (one-unit MLP, ten images each) ran in a span of %.1f s of the %.1f s round; at most %d run at once (workflows.DefaultMaxInFlight)",
+				n, span, total, workflows.DefaultMaxInFlight)}
+		if n == 1000 {
+			r.Target, r.Met = "≤ 2 s overhead", bench.Met(overhead <= 2)
+		}
+		results = append(results, r)
+	}
+	return results, nil
+}
