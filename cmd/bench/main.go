@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/bench"
@@ -30,18 +31,39 @@ func main() {
 		}
 		return
 	}
-	out := flag.String("out", "BENCHMARKS.md", "where to write the results")
+	out := flag.String("out", "", "where to write the results (default BENCHMARKS.md for a full run; -only prints them)")
 	scale := flag.Bool("scale", false, "also run a round of 5,000 clients (several minutes more)")
+	only := flag.String("only", "", "run one group: fanout, store, training or rounds")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *out, *scale); err != nil {
+	if err := run(ctx, *out, *scale, *only); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out string, scale bool) error {
+func run(ctx context.Context, out string, scale bool, only string) error {
+	switch only {
+	case "", "fanout", "store", "training", "rounds":
+	default:
+		return fmt.Errorf("-only %q: want fanout, store, training or rounds", only)
+	}
+	want := func(group string) bool { return only == "" || only == group }
 	began := time.Now()
 	dir, err := os.MkdirTemp("", "fedkeeper-bench-")
 	if err != nil {
@@ -55,67 +77,85 @@ func run(ctx context.Context, out string, scale bool) error {
 	var results []bench.Result
 	step := func(name string) { fmt.Fprintf(os.Stderr, "%s…\n", name) }
 
-	step("invocation fan-out")
-	fan, err := bench.FanOut(ctx, self, filepath.Join(dir, "fabric"), []int{100, 1000})
-	if err != nil {
-		return err
+	if want("fanout") {
+		step("invocation fan-out")
+		fan, err := bench.FanOut(ctx, self, filepath.Join(dir, "fabric"), []int{100, 1000})
+		if err != nil {
+			return err
+		}
+		results = append(results, fan...)
 	}
-	results = append(results, fan...)
+	if want("store") {
+		stored, err := storeBenchmarks(ctx, dir)
+		if err != nil {
+			return err
+		}
+		results = append(results, stored...)
+	}
+	if want("training") {
+		step("client training")
+		_, test, err := mnist.DefaultSources()
+		if err != nil {
+			return err
+		}
+		data, err := mnist.Load(ctx, test)
+		if err != nil {
+			return err
+		}
+		train, err := bench.Training(ctx, data, 500, 2000, 10)
+		if err != nil {
+			return err
+		}
+		results = append(results, train)
+	}
+	if want("rounds") {
+		step("whole rounds on the embedded stack")
+		root, err := os.Getwd()
+		if err != nil {
+			return err
+		}
+		if _, err := os.Stat(filepath.Join(root, "functions", "openwhisk")); err != nil {
+			return fmt.Errorf("run from the repository root (make bench): %w", err)
+		}
+		rounds, err := roundBenchmarks(ctx, root, dir, scale)
+		if err != nil {
+			return err
+		}
+		results = append(results, rounds...)
+	}
 
-	step("weight store and aggregation (embedded FerretDB)")
+	md := bench.Markdown(bench.ThisMachine(began), results, time.Since(began))
+	if out == "" && only == "" {
+		out = "BENCHMARKS.md"
+	}
+	if out != "" {
+		if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Print(md)
+	return nil
+}
+
+func storeBenchmarks(ctx context.Context, dir string) ([]bench.Result, error) {
+	fmt.Fprintln(os.Stderr, "weight store and aggregation (embedded FerretDB)…")
 	srv, err := mongodb.Start(ctx, mongodb.Options{Dir: filepath.Join(dir, "mongodb"), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer srv.Stop()
 	store, err := weights.Connect(ctx, weights.Options{URI: srv.URI(), DB: "bench", Collection: "w"})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer store.Close(context.Background())
 	write, read, err := bench.StoreThroughput(ctx, store, dir, 500, 10)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	agg, err := bench.Aggregation(ctx, store, dir, 100, 500)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	results = append(results, agg, write, read)
-
-	step("client training")
-	_, test, err := mnist.DefaultSources()
-	if err != nil {
-		return err
-	}
-	data, err := mnist.Load(ctx, test)
-	if err != nil {
-		return err
-	}
-	train, err := bench.Training(ctx, data, 500, 2000, 10)
-	if err != nil {
-		return err
-	}
-	results = append(results, train)
-
-	step("whole rounds on the embedded stack")
-	root, err := os.Getwd()
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(filepath.Join(root, "functions", "openwhisk")); err != nil {
-		return fmt.Errorf("run from the repository root (make bench): %w", err)
-	}
-	rounds, err := roundBenchmarks(ctx, root, dir, scale)
-	if err != nil {
-		return err
-	}
-	results = append(results, rounds...)
-
-	md := bench.Markdown(bench.ThisMachine(began), results, time.Since(began))
-	if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
-		return err
-	}
-	fmt.Print(md)
-	return nil
+	return []bench.Result{agg, write, read}, nil
 }

@@ -73,49 +73,49 @@ scenarios:
 // Temporal, FerretDB, the OpenWhisk fabric, real client processes) and measures the
 // second, warm one: the time the round took beyond its clients' work (the span from the
 // first activation's start to the last one's end) and the aggregation and evaluation.
-func roundOverhead(ctx context.Context, root, dir string, s roundSetup) (overhead, total, clientSpan float64, err error) {
+func roundOverhead(ctx context.Context, root, dir string, s roundSetup) (overhead, total, clientSpan float64, runs runStats, err error) {
 	dir = filepath.Join(dir, fmt.Sprintf("round-%d", s.clients))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, runs, err
 	}
 	path := filepath.Join(dir, "config.yaml")
 	yaml := fmt.Sprintf(roundConfig, dir, root, s.clients, s.hidden, s.samples, s.epochs, s.containers)
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, runs, err
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, runs, err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	stack, err := embedded.Start(ctx, cfg, embedded.Options{FreePorts: true, Logger: logger})
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, runs, err
 	}
 	defer stack.Stop()
 	resolved := stack.Endpoints.Apply(cfg)
 	c, err := bootstrap.Dial(ctx, resolved, logger)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, runs, err
 	}
 	defer c.Close()
 	acts, release, err := bootstrap.Activities(ctx, resolved, dir, logger)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, runs, err
 	}
 	defer release()
 	w := bootstrap.NewWorker(c, resolved, acts)
 	if err := w.Start(); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, runs, err
 	}
 	defer w.Stop()
 	out, err := runner.Run(ctx, c, resolved, runner.Options{Poll: 200 * time.Millisecond})
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, runs, err
 	}
 	rec, err := runner.RoundRecord(ctx, c, out.Result.Experiment, 2)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, runs, err
 	}
 	var first, last time.Time
 	for _, o := range rec.Outcomes {
@@ -129,29 +129,47 @@ func roundOverhead(ctx context.Context, root, dir string, s roundSetup) (overhea
 			if r.End.After(last) {
 				last = r.End
 			}
+			runs.n++
+			runs.seconds += r.End.Sub(r.Start).Seconds()
+			if r.ColdStart {
+				runs.cold++
+			}
 		}
 	}
 	if first.IsZero() || rec.Counted != s.clients {
-		return 0, 0, 0, fmt.Errorf("round 2 of %s counted %d of %d clients", s.name, rec.Counted, s.clients)
+		return 0, 0, 0, runs, fmt.Errorf("round 2 of %s counted %d of %d clients", s.name, rec.Counted, s.clients)
 	}
 	clientSpan = last.Sub(first).Seconds()
 	total = rec.TotalSeconds
 	overhead = total - clientSpan - rec.AggregateSeconds - rec.EvalSeconds
-	return overhead, total, clientSpan, nil
+	return overhead, total, clientSpan, runs, nil
+}
+
+// runStats sum up a round's activations.
+type runStats struct {
+	n, cold int
+	seconds float64
+}
+
+func (r runStats) String() string {
+	if r.n == 0 {
+		return "no activations"
+	}
+	return fmt.Sprintf("%d activations of %.2f s on average, %d cold", r.n, r.seconds/float64(r.n), r.cold)
 }
 
 // roundBenchmarks turns the round runs into results.
 func roundBenchmarks(ctx context.Context, root, dir string, scale bool) ([]bench.Result, error) {
 	var results []bench.Result
 	trained := roundSetup{name: "20 clients training ≥ 2 s", clients: 20, hidden: 500, samples: 600, epochs: 10, containers: 4}
-	overhead, total, span, err := roundOverhead(ctx, root, dir, trained)
+	overhead, total, span, runs, err := roundOverhead(ctx, root, dir, trained)
 	if err != nil {
 		return nil, fmt.Errorf("round of %s: %w", trained.name, err)
 	}
 	r := bench.Result{Name: "orchestration overhead of a round of " + trained.name, Value: overhead, Baseline: total, Unit: "s",
 		Lower: true, BaselineName: "the whole round; the ratio is the share", Target: "≤ 5% of the round",
-		Note: fmt.Sprintf("the clients ran for %.1f s of the round's %.1f s (span from the first start to the last end); "+
-			"overhead is what remains after that span, the aggregation and the evaluation", span, total)}
+		Note: fmt.Sprintf("the clients ran for %.1f s of the round's %.1f s (span from the first start to the last end; %s); "+
+			"overhead is what remains after that span, the aggregation and the evaluation", span, total, runs)}
 	r.Met = bench.Met(overhead <= 0.05*total)
 	results = append(results, r)
 
@@ -161,14 +179,14 @@ func roundBenchmarks(ctx context.Context, root, dir string, scale bool) ([]bench
 	}
 	for _, n := range sizes {
 		noop := roundSetup{name: fmt.Sprintf("%d no-op clients", n), clients: n, hidden: 1, samples: 10, epochs: 1, containers: 16}
-		overhead, total, span, err := roundOverhead(ctx, root, dir, noop)
+		overhead, total, span, runs, err := roundOverhead(ctx, root, dir, noop)
 		if err != nil {
 			return nil, fmt.Errorf("round of %s: %w", noop.name, err)
 		}
 		r := bench.Result{Name: "round of " + noop.name, Value: overhead, Baseline: total, Unit: "s", Lower: true,
 			BaselineName: "the whole round; the ratio is the share",
-			Note: fmt.Sprintf("%d clients (one-unit MLP, ten images each) ran in a span of %.1f s of the %.1f s round; at most %d run at once (workflows.DefaultMaxInFlight)",
-				n, span, total, workflows.DefaultMaxInFlight)}
+			Note: fmt.Sprintf("%d clients (one-unit MLP, ten images each) ran in a span of %.1f s of the %.1f s round (%s, %d containers); at most %d run at once (workflows.DefaultMaxInFlight)",
+				n, span, total, runs, noop.containers, workflows.DefaultMaxInFlight)}
 		if n == 1000 {
 			r.Target, r.Met = "≤ 2 s overhead", bench.Met(overhead <= 2)
 		}
