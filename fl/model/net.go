@@ -2,6 +2,8 @@ package model
 
 import (
 	"fmt"
+	"reflect"
+	"unsafe"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -189,8 +191,25 @@ func (n *net) load(images []float32, labels []uint8, order []int) {
 
 // run executes the graph once on the loaded batch.
 func (n *net) run() error {
-	defer n.vm.Reset()
+	defer n.rewind()
 	return n.vm.RunAll()
+}
+
+// rewind readies the machine for the next batch. The tape machine's Reset also drops
+// every intermediate value, so each batch would allocate them all again (about 2 MB a
+// step for the default MLP, most of the training's garbage); moving its program
+// counter back keeps them, and the operations write into them in place. This reaches
+// into gorgonia's unexported state, pinned by go.mod and checked by the tests that
+// train twice and compare; if the field ever goes away it falls back to Reset.
+func (n *net) rewind() {
+	v := reflect.ValueOf(n.vm)
+	if v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
+		if pc := v.Elem().FieldByName("pc"); pc.IsValid() && pc.Kind() == reflect.Int && pc.CanAddr() {
+			*(*int)(unsafe.Pointer(pc.UnsafeAddr())) = 0
+			return
+		}
+	}
+	n.vm.Reset()
 }
 
 // gradient copies the parameters' gradients into grad (laid out like the flat vector)
