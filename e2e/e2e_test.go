@@ -323,18 +323,19 @@ func checkMongo(ctx context.Context, t *testing.T, cfg *config.Config, id string
 		if fmt.Sprint(doc["version"]) != fmt.Sprint(v) && !(v == 0 && doc["version"] == nil) {
 			t.Errorf("doc %d has version %v", v, doc["version"])
 		}
-		// The parameters are in the collection the document names, in chunks.
+		// The parameters are in the chunk collection, under the name the document gives
+		// and the chunk's number.
 		blob, _ := doc["blob"].(string)
-		chunks, err := mongoClient.Database(mc.DB).Collection(blob).Find(ctx, bson.M{}, options.Find().SetBatchSize(1))
-		if err != nil {
-			t.Fatal(err)
-		}
 		size := 0
-		for chunks.Next(ctx) {
+		for n := 0; ; n++ {
 			var chunk struct {
 				Data primitive.Binary `bson:"data"`
 			}
-			if err := chunks.Decode(&chunk); err != nil {
+			err := mongoClient.Database(mc.DB).Collection(mc.Collection+"_chunks").FindOne(ctx, bson.M{"_id": fmt.Sprintf("%s#%d", blob, n)}).Decode(&chunk)
+			if errors.Is(err, mongo.ErrNoDocuments) {
+				break
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 			size += len(chunk.Data.Data)
@@ -391,9 +392,13 @@ func checkMongo(ctx context.Context, t *testing.T, cfg *config.Config, id string
 	if err != nil || len(parts.Clients) != 6 || parts.Clients[5].Samples != 600 || parts.Scheme != "iid" {
 		t.Errorf("partitions %+v %v", parts, err)
 	}
-	blobs, err := mongoClient.Database(mc.DB).ListCollectionNames(ctx, bson.M{"name": bson.M{"$regex": "^" + mc.Collection + "_blob_"}})
-	if err != nil || len(blobs) != 3 {
-		t.Errorf("%d parameter collections, want one per global version (3): %v %v", len(blobs), blobs, err)
+	// Only the global versions' bytes remain: the aggregation removed the updates'.
+	chunks, err := mongoClient.Database(mc.DB).Collection(mc.Collection+"_chunks").CountDocuments(ctx, bson.M{})
+	if err != nil || chunks != 3 {
+		t.Errorf("%d chunks stored, want one per global version (3): %v", chunks, err)
+	}
+	if blobs, err := mongoClient.Database(mc.DB).ListCollectionNames(ctx, bson.M{"name": bson.M{"$regex": "_blob_"}}); err != nil || len(blobs) != 0 {
+		t.Errorf("collections per object are back: %v %v", blobs, err)
 	}
 }
 

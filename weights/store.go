@@ -37,6 +37,7 @@ type Store struct {
 	prefix  string
 	globals *mongo.Collection
 	updates *mongo.Collection
+	chunks  *mongo.Collection
 }
 
 // Connect opens the store and checks the server answers.
@@ -58,7 +59,8 @@ func Connect(ctx context.Context, opts Options) (*Store, error) {
 	}
 	db := client.Database(opts.DB)
 	return &Store{client: client, db: db, prefix: opts.Collection,
-		globals: db.Collection(opts.Collection), updates: db.Collection(opts.Collection + "_updates")}, nil
+		globals: db.Collection(opts.Collection), updates: db.Collection(opts.Collection + "_updates"),
+		chunks: db.Collection(opts.Collection + "_chunks")}, nil
 }
 
 // Close disconnects.
@@ -389,7 +391,7 @@ func (s *Store) DeleteRoundUpdates(ctx context.Context, experiment string, round
 		return 0, err
 	}
 	for _, doc := range docs {
-		if err := s.dropBlob(ctx, doc.Blob); err != nil {
+		if err := s.dropBlob(ctx, doc.Blob, 4*doc.Count); err != nil {
 			return 0, err
 		}
 	}

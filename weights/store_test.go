@@ -3,6 +3,7 @@ package weights
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -148,12 +149,12 @@ func TestLargeTensorsAreChunkedAndDamageIsCaught(t *testing.T) {
 	if len(got.Params) != len(params) || got.Params[2_999_999] != params[2_999_999] {
 		t.Fatalf("read back %d values", len(got.Params))
 	}
-	blob := s.db.Collection(s.blobName(globalID("big", 0)))
-	if n, _ := blob.CountDocuments(ctx, bson.M{}); n != 3 {
+	name := s.blobName(globalID("big", 0))
+	if n, _ := s.chunks.CountDocuments(ctx, bson.M{"_id": bson.M{"$regex": "^" + name + "#"}}); n != 3 {
 		t.Errorf("%d chunks, want 3", n)
 	}
 	// A lost chunk is detected, not read as a shorter model.
-	if _, err := blob.DeleteOne(ctx, bson.M{"_id": 1}); err != nil {
+	if _, err := s.chunks.DeleteOne(ctx, bson.M{"_id": name + "#1"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.GetGlobal(ctx, "big", 0); !errors.Is(err, ErrDamaged) {
@@ -175,5 +176,49 @@ func TestLateUpdatesAreRefused(t *testing.T) {
 	u.Client = 3
 	if err := s.PutUpdate(ctx, u); !errors.Is(err, ErrRoundClosed) {
 		t.Fatalf("update after aggregation: %v", err)
+	}
+}
+
+// Weights stored by earlier versions, a collection per object, are still read.
+func TestLegacyBlobCollectionsAreRead(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	params := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	if _, err := s.PutGlobal(ctx, Global{Experiment: "old", Version: 0, Manifest: tinyManifest, Params: params}); err != nil {
+		t.Fatal(err)
+	}
+	name := s.blobName(globalID("old", 0))
+	data, _ := Encode(params)
+	// Move the bytes to where an earlier version kept them.
+	if _, err := s.chunks.DeleteOne(ctx, bson.M{"_id": name + "#0"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Collection(name).InsertOne(ctx, bson.M{"_id": 0, "data": data}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetGlobal(ctx, "old", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got.Params) != fmt.Sprint(params) {
+		t.Errorf("read %v", got.Params)
+	}
+}
+
+// An update replaced by a later attempt leaves no chunk of the earlier one.
+func TestReplacedUpdateLeavesNoChunks(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	u := Update{Experiment: "e", Round: 1, Client: 0, Samples: 1, Manifest: tinyManifest, Params: []float32{1, 2, 3, 4, 5, 6, 7, 8, 9}}
+	for range 2 {
+		if err := s.PutUpdate(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.DeleteRoundUpdates(ctx, "e", 1); err != nil || n != 1 {
+		t.Fatalf("deleted %d (%v)", n, err)
+	}
+	if n, _ := s.chunks.CountDocuments(ctx, bson.M{}); n != 0 {
+		t.Errorf("%d chunks left after the round's updates were deleted", n)
 	}
 }
