@@ -13,21 +13,50 @@ import (
 )
 
 // Parameter bytes live apart from the small descriptive documents, cut into chunks
-// below MongoDB's 16 MB document limit (as GridFS does), in one collection,
-// <collection>_chunks, each chunk under the _id "<blob>#<n>" and reached only by that
-// exact _id. Both halves of that rule come from FerretDB, the embedded store, which
-// keeps documents as JSON in SQLite (measured on 2 cores):
-//   - a lookup by exact _id uses the index (2.7 ms among 900 documents), but any other
-//     filter parses every document of the collection, so chunks are never listed or
-//     filtered, and the descriptions stay in collections of their own;
+// below MongoDB's 16 MB document limit (as GridFS does). Where depends on the size,
+// because of two costs of FerretDB, the embedded store, which keeps documents as JSON
+// in SQLite (measured on 2 cores):
+//   - a lookup or delete, by _id too, reads every document of its collection: 3 ms
+//     among 900 small documents, 680 ms among a hundred 1.6 MB ones;
 //   - every new collection is a new SQLite table, and each one makes every connection
 //     parse the whole schema again: creating the 300th collection cost 13 ms, the
-//     first 4 ms, so a collection per object made a round of 1,000 clients quadratic.
-// Collections written by earlier versions (one per object, named like the blob) are
-// still read.
+//     first 4 ms, so a collection per object made a round of 1,000 small clients
+//     quadratic (85 s; 24 s with shared collections).
+// So a large object (above ownCollectionAbove) gets a collection of its own, named like
+// the blob, with chunks numbered from 0: reading it reads only it, and deleting it is a
+// cheap drop; its own bytes cost far more than the table's creation. A small object's
+// chunks go, under the _id "<blob>#<n>", into one of chunkShards collections created
+// once, <collection>_chunks_<xx>, where a lookup scans a small share of small
+// documents. MongoDB itself finds chunks through its _id index either way.
 
 // chunkSize keeps each chunk document well under the 16 MB limit.
 const chunkSize = 4 << 20
+
+// chunkShards is how many collections hold the chunks of small objects.
+const chunkShards = 256
+
+// ownCollectionAbove is the size from which an object gets a collection of its own.
+const ownCollectionAbove = 256 << 10
+
+// ChunkLocation says where chunk n of an object of size bytes, stored under the name
+// blob (its document's "blob" field), is: the collection and the chunk's _id. It is for
+// tools that read the store directly; prefix is the configured collection name.
+func ChunkLocation(prefix, blob string, size, n int) (collection string, id any) {
+	if size > ownCollectionAbove {
+		return blob, n
+	}
+	return shardOf(prefix, blob), chunkID(blob, n)
+}
+
+// shardOf names the shared collection that holds a small object's chunks.
+func shardOf(prefix, blob string) string {
+	sum := sha256.Sum256([]byte(blob))
+	return fmt.Sprintf("%s_chunks_%02x", prefix, int(sum[0])%chunkShards)
+}
+
+func (s *Store) chunksOf(name string) *mongo.Collection {
+	return s.db.Collection(shardOf(s.prefix, name))
+}
 
 type chunkDoc struct {
 	ID   string `bson:"_id"`
@@ -47,17 +76,20 @@ func chunkCount(size int) int { return max(1, (size+chunkSize-1)/chunkSize) }
 
 // putBlob replaces the bytes stored under name.
 func (s *Store) putBlob(ctx context.Context, name string, data []byte) error {
+	if len(data) > ownCollectionAbove {
+		return s.putOwnBlob(ctx, name, data)
+	}
 	n := chunkCount(len(data))
 	for i := range n {
 		end := min((i+1)*chunkSize, len(data))
 		doc := chunkDoc{ID: chunkID(name, i), Data: data[i*chunkSize : end]}
-		if _, err := s.chunks.ReplaceOne(ctx, bson.M{"_id": doc.ID}, doc, options.Replace().SetUpsert(true)); err != nil {
+		if _, err := s.chunksOf(name).ReplaceOne(ctx, bson.M{"_id": doc.ID}, doc, options.Replace().SetUpsert(true)); err != nil {
 			return fmt.Errorf("weights: write %s: %w", doc.ID, err)
 		}
 	}
 	// A replaced object that was longer leaves chunks behind; remove them.
 	for i := n; ; i++ {
-		res, err := s.chunks.DeleteOne(ctx, bson.M{"_id": chunkID(name, i)})
+		res, err := s.chunksOf(name).DeleteOne(ctx, bson.M{"_id": chunkID(name, i)})
 		if err != nil {
 			return fmt.Errorf("weights: write %s: %w", name, err)
 		}
@@ -69,13 +101,17 @@ func (s *Store) putBlob(ctx context.Context, name string, data []byte) error {
 
 // getBlob reads the size bytes stored under name.
 func (s *Store) getBlob(ctx context.Context, name string, size int) ([]byte, error) {
+	if size > ownCollectionAbove {
+		return s.getOwnBlob(ctx, name, size)
+	}
 	data := make([]byte, 0, size)
 	for i := range chunkCount(size) {
 		var c chunkDoc
-		err := s.chunks.FindOne(ctx, bson.M{"_id": chunkID(name, i)}).Decode(&c)
+		err := s.chunksOf(name).FindOne(ctx, bson.M{"_id": chunkID(name, i)}).Decode(&c)
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			if i == 0 {
-				return s.getLegacyBlob(ctx, name, size)
+				// Earlier versions gave every object a collection of its own.
+				return s.getOwnBlob(ctx, name, size)
 			}
 			return nil, fmt.Errorf("%w: chunk %d of %s missing", ErrDamaged, i, name)
 		}
@@ -87,8 +123,25 @@ func (s *Store) getBlob(ctx context.Context, name string, size int) ([]byte, err
 	return data, nil
 }
 
-// getLegacyBlob reads an object an earlier version stored as a collection of its own.
-func (s *Store) getLegacyBlob(ctx context.Context, name string, size int) ([]byte, error) {
+// putOwnBlob replaces a large object's collection.
+func (s *Store) putOwnBlob(ctx context.Context, name string, data []byte) error {
+	coll := s.db.Collection(name)
+	if err := coll.Drop(ctx); err != nil {
+		return fmt.Errorf("weights: clear %s: %w", name, err)
+	}
+	// One chunk per insert keeps each message small.
+	for i := range chunkCount(len(data)) {
+		end := min((i+1)*chunkSize, len(data))
+		if _, err := coll.InsertOne(ctx, bson.M{"_id": i, "data": data[i*chunkSize : end]}); err != nil {
+			return fmt.Errorf("weights: write %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// getOwnBlob reads an object kept in a collection of its own.
+func (s *Store) getOwnBlob(ctx context.Context, name string, size int) ([]byte, error) {
+	// One chunk per batch: FerretDB does not cap reply batches by size.
 	cur, err := s.db.Collection(name).Find(ctx, bson.M{}, options.Find().SetSort(bson.M{"_id": 1}).SetBatchSize(1))
 	if err != nil {
 		return nil, fmt.Errorf("weights: read %s: %w", name, err)
@@ -121,8 +174,16 @@ func (s *Store) getLegacyBlob(ctx context.Context, name string, size int) ([]byt
 
 // dropBlob removes the bytes stored under name (size bytes).
 func (s *Store) dropBlob(ctx context.Context, name string, size int) error {
+	if size > ownCollectionAbove {
+		err := s.db.Collection(name).Drop(ctx)
+		var cmdErr mongo.CommandError
+		if err != nil && !(errors.As(err, &cmdErr) && cmdErr.Name == "NamespaceNotFound") {
+			return fmt.Errorf("weights: drop %s: %w", name, err)
+		}
+		return nil
+	}
 	for i := range chunkCount(size) {
-		if _, err := s.chunks.DeleteOne(ctx, bson.M{"_id": chunkID(name, i)}); err != nil {
+		if _, err := s.chunksOf(name).DeleteOne(ctx, bson.M{"_id": chunkID(name, i)}); err != nil {
 			return fmt.Errorf("weights: drop %s: %w", chunkID(name, i), err)
 		}
 	}

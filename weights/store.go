@@ -37,7 +37,6 @@ type Store struct {
 	prefix  string
 	globals *mongo.Collection
 	updates *mongo.Collection
-	chunks  *mongo.Collection
 }
 
 // Connect opens the store and checks the server answers.
@@ -59,8 +58,7 @@ func Connect(ctx context.Context, opts Options) (*Store, error) {
 	}
 	db := client.Database(opts.DB)
 	return &Store{client: client, db: db, prefix: opts.Collection,
-		globals: db.Collection(opts.Collection), updates: db.Collection(opts.Collection + "_updates"),
-		chunks: db.Collection(opts.Collection + "_chunks")}, nil
+		globals: db.Collection(opts.Collection), updates: db.Collection(opts.Collection + "_updates")}, nil
 }
 
 // Close disconnects.

@@ -149,12 +149,13 @@ func TestLargeTensorsAreChunkedAndDamageIsCaught(t *testing.T) {
 	if len(got.Params) != len(params) || got.Params[2_999_999] != params[2_999_999] {
 		t.Fatalf("read back %d values", len(got.Params))
 	}
-	name := s.blobName(globalID("big", 0))
-	if n, _ := s.chunks.CountDocuments(ctx, bson.M{"_id": bson.M{"$regex": "^" + name + "#"}}); n != 3 {
+	// A large object has a collection of its own.
+	blob := s.db.Collection(s.blobName(globalID("big", 0)))
+	if n, _ := blob.CountDocuments(ctx, bson.M{}); n != 3 {
 		t.Errorf("%d chunks, want 3", n)
 	}
 	// A lost chunk is detected, not read as a shorter model.
-	if _, err := s.chunks.DeleteOne(ctx, bson.M{"_id": name + "#1"}); err != nil {
+	if _, err := blob.DeleteOne(ctx, bson.M{"_id": 1}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.GetGlobal(ctx, "big", 0); !errors.Is(err, ErrDamaged) {
@@ -179,7 +180,7 @@ func TestLateUpdatesAreRefused(t *testing.T) {
 	}
 }
 
-// Weights stored by earlier versions, a collection per object, are still read.
+// Small weights stored by earlier versions, a collection per object, are still read.
 func TestLegacyBlobCollectionsAreRead(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
@@ -190,7 +191,7 @@ func TestLegacyBlobCollectionsAreRead(t *testing.T) {
 	name := s.blobName(globalID("old", 0))
 	data, _ := Encode(params)
 	// Move the bytes to where an earlier version kept them.
-	if _, err := s.chunks.DeleteOne(ctx, bson.M{"_id": name + "#0"}); err != nil {
+	if _, err := s.chunksOf(name).DeleteOne(ctx, bson.M{"_id": name + "#0"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.db.Collection(name).InsertOne(ctx, bson.M{"_id": 0, "data": data}); err != nil {
@@ -205,7 +206,8 @@ func TestLegacyBlobCollectionsAreRead(t *testing.T) {
 	}
 }
 
-// An update replaced by a later attempt leaves no chunk of the earlier one.
+// A small update replaced by a later attempt leaves no chunk of the earlier one, and
+// deleting the round's updates leaves none at all.
 func TestReplacedUpdateLeavesNoChunks(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
@@ -218,7 +220,8 @@ func TestReplacedUpdateLeavesNoChunks(t *testing.T) {
 	if n, err := s.DeleteRoundUpdates(ctx, "e", 1); err != nil || n != 1 {
 		t.Fatalf("deleted %d (%v)", n, err)
 	}
-	if n, _ := s.chunks.CountDocuments(ctx, bson.M{}); n != 0 {
+	name := s.blobName(updateID("e", 1, 0))
+	if n, _ := s.chunksOf(name).CountDocuments(ctx, bson.M{}); n != 0 {
 		t.Errorf("%d chunks left after the round's updates were deleted", n)
 	}
 }
