@@ -322,7 +322,14 @@ func (s *Store) PutUpdate(ctx context.Context, u Update) error {
 	if err := s.putBlob(ctx, doc.Blob, data); err != nil {
 		return fmt.Errorf("store update %s: %w", id, err)
 	}
-	if _, err := s.updates.ReplaceOne(ctx, bson.M{"_id": id}, doc, options.Replace().SetUpsert(true)); err != nil {
+	// Insert first: FerretDB checks a new _id against its index, but a replace scans the
+	// whole collection, which holds every update of the round, so upserting made each
+	// client's write grow with the round's size. Only a retried attempt replaces.
+	_, err := s.updates.InsertOne(ctx, doc)
+	if mongo.IsDuplicateKeyError(err) {
+		_, err = s.updates.ReplaceOne(ctx, bson.M{"_id": id}, doc)
+	}
+	if err != nil {
 		return fmt.Errorf("weights: store update %s: %w", id, err)
 	}
 	return nil
