@@ -8,13 +8,12 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 
+	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/optim"
 )
 
-const (
-	pixels  = 784
-	classes = 10
-)
+// classes is the MNIST label count; the pixel count is mnist.Pixels.
+const classes = 10
 
 // plainMLP is the baseline the gorgonia MLP is measured against: the same network
 // (dense, ReLU, dense, softmax cross-entropy averaged over the batch) and the same flat
@@ -28,17 +27,17 @@ type plainMLP struct {
 
 func newPlainMLP(hidden, batch int) *plainMLP {
 	return &plainMLP{hidden: hidden, batch: batch,
-		x: make([]float32, batch*pixels), pre: make([]float32, batch*hidden), act: make([]float32, batch*hidden),
+		x: make([]float32, batch*mnist.Pixels), pre: make([]float32, batch*hidden), act: make([]float32, batch*hidden),
 		logits: make([]float32, batch*classes), dz: make([]float32, batch*classes), dact: make([]float32, batch*hidden)}
 }
 
 // split views the flat parameter (or gradient) vector as the four tensors.
 func (m *plainMLP) split(v []float32) (w1, b1, w2, b2 []float32) {
 	h := m.hidden
-	w1 = v[:pixels*h]
-	b1 = v[pixels*h : pixels*h+h]
-	w2 = v[pixels*h+h : pixels*h+h+h*classes]
-	b2 = v[pixels*h+h+h*classes:]
+	w1 = v[:mnist.Pixels*h]
+	b1 = v[mnist.Pixels*h : mnist.Pixels*h+h]
+	w2 = v[mnist.Pixels*h+h : mnist.Pixels*h+h+h*classes]
+	b2 = v[mnist.Pixels*h+h+h*classes:]
 	return
 }
 
@@ -51,11 +50,11 @@ func general(rows, cols int, data []float32) blas32.General {
 func (m *plainMLP) step(params, grad, images []float32, labels []uint8, order []int) float64 {
 	b, h := len(order), m.hidden
 	for i, idx := range order {
-		copy(m.x[i*pixels:(i+1)*pixels], images[idx*pixels:(idx+1)*pixels])
+		copy(m.x[i*mnist.Pixels:(i+1)*mnist.Pixels], images[idx*mnist.Pixels:(idx+1)*mnist.Pixels])
 	}
 	w1, b1, w2, b2 := m.split(params)
 	gw1, gb1, gw2, gb2 := m.split(grad)
-	x, pre, act := general(b, pixels, m.x[:b*pixels]), general(b, h, m.pre[:b*h]), general(b, h, m.act[:b*h])
+	x, pre, act := general(b, mnist.Pixels, m.x[:b*mnist.Pixels]), general(b, h, m.pre[:b*h]), general(b, h, m.act[:b*h])
 	logits, dz, dact := general(b, classes, m.logits[:b*classes]), general(b, classes, m.dz[:b*classes]), general(b, h, m.dact[:b*h])
 
 	// Forward.
@@ -63,7 +62,7 @@ func (m *plainMLP) step(params, grad, images []float32, labels []uint8, order []
 		copy(pre.Data[i*h:(i+1)*h], b1)
 		copy(logits.Data[i*classes:(i+1)*classes], b2)
 	}
-	blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, x, general(pixels, h, w1), 1, pre)
+	blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, x, general(mnist.Pixels, h, w1), 1, pre)
 	for i, v := range pre.Data {
 		act.Data[i] = max(v, 0)
 	}
@@ -112,7 +111,7 @@ func (m *plainMLP) step(params, grad, images []float32, labels []uint8, order []
 			gb1[j] += dact.Data[i*h+j]
 		}
 	}
-	blas32.Gemm(blas.Trans, blas.NoTrans, 1, x, dact, 0, general(pixels, h, gw1))
+	blas32.Gemm(blas.Trans, blas.NoTrans, 1, x, dact, 0, general(mnist.Pixels, h, gw1))
 	return loss / float64(b)
 }
 
@@ -124,7 +123,7 @@ func trainPlain(hidden int, params, images []float32, labels []uint8, optimizer 
 	if err != nil {
 		return 0, err
 	}
-	if len(params) != pixels*hidden+hidden+hidden*classes+classes {
+	if len(params) != mnist.Pixels*hidden+hidden+hidden*classes+classes {
 		return 0, fmt.Errorf("bench: %d parameters do not fit an MLP with %d hidden units", len(params), hidden)
 	}
 	m := newPlainMLP(hidden, batch)

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 )
 
@@ -19,7 +20,7 @@ func TestPlainMLPTrainsLikeTheModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	images := make([]float32, n*pixels)
+	images := make([]float32, n*mnist.Pixels)
 	for i := range images {
 		images[i] = rng.Float32()
 	}

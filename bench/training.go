@@ -18,7 +18,7 @@ func Training(ctx context.Context, data *mnist.Dataset, hidden, samples, batch i
 		return Result{}, err
 	}
 	samples = min(samples, data.Len())
-	images, labels := data.Images[:samples*pixels], data.Labels[:samples]
+	images, labels := data.Images[:samples*mnist.Pixels], data.Labels[:samples]
 	params := model.Init(manifest, 1)
 	start := time.Now()
 	if _, err := model.Train(ctx, spec, params, images, labels, model.TrainOptions{Optimizer: "sgd", LR: 0.1, Epochs: 1, BatchSize: batch, Seed: 1}); err != nil {
