@@ -129,7 +129,7 @@ func Activities(ctx context.Context, cfg *config.Config, baseDir string, logger 
 // ActivitiesWithMetrics is Activities recording into m (see ServeMetrics).
 func ActivitiesWithMetrics(ctx context.Context, cfg *config.Config, baseDir string, logger *slog.Logger, m *metrics.Metrics) (*activities.Activities, func(), error) {
 	mc := cfg.Scenarios.FederatedLearning.MongoConfig
-	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection})
+	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection, TensorDir: mc.TensorDirectory()})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -152,7 +152,7 @@ func ActivitiesWithMetrics(ctx context.Context, cfg *config.Config, baseDir stri
 		TokenKey: key,
 		Config:   cfg, BaseDir: baseDir, BuildDir: filepath.Join(cfg.DataDir, "build"),
 		Store: store, Providers: providers,
-		Mongo:     flclient.Mongo{URI: mc.URL, DB: mc.DB, Collection: mc.Collection},
+		Mongo:     flclient.Mongo{URI: mc.URL, DB: mc.DB, Collection: mc.Collection, TensorDir: mc.TensorDirectory()},
 		TrainData: train, TestData: test, Logger: logger, Metrics: m,
 	})
 	return acts, func() {

@@ -45,8 +45,12 @@ type Config struct {
 	Metrics Metrics `mapstructure:"metrics"`
 }
 
+// Off turns a feature off where a key's empty value means a default: metrics.listen,
+// mongo_config.tensor_dir.
+const Off = "off"
+
 // MetricsOff as metrics.listen serves no metrics.
-const MetricsOff = "off"
+const MetricsOff = Off
 
 // Metrics configures the Prometheus endpoint each worker (and a starter's in-process
 // worker) serves.
@@ -294,6 +298,19 @@ type MongoConfig struct {
 	URL        string `mapstructure:"url"`
 	DB         string `mapstructure:"db"`
 	Collection string `mapstructure:"collection"`
+	// TensorDir keeps parameter vectors above 256 KB as files in this directory, their
+	// descriptions and checksums in MongoDB. Every worker and function must see the
+	// same directory. Empty: the embedded store uses <data_dir>/tensors, a real
+	// MongoDB keeps everything in chunks; "off": chunks in MongoDB always.
+	TensorDir string `mapstructure:"tensor_dir"`
+}
+
+// TensorDirectory is the tensor directory to use, or "" for none.
+func (m MongoConfig) TensorDirectory() string {
+	if m.TensorDir == Off {
+		return ""
+	}
+	return m.TensorDir
 }
 
 // TrainingTestData locates MNIST as IDX files (optionally gzipped). Empty values use

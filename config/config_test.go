@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -190,5 +191,27 @@ func TestLoadReportsMissingFile(t *testing.T) {
 	_, err := Load("testdata/does-not-exist.yaml")
 	if err == nil || !strings.Contains(err.Error(), "does-not-exist.yaml") {
 		t.Errorf("error %v", err)
+	}
+}
+
+func TestTensorDirectory(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ value, want string }{
+		{"", ""},
+		{"off", ""},
+		{"/srv/tensors", "/srv/tensors"},
+		// Functions run in folders of their own, so a relative path is made absolute.
+		{"shared/tensors", filepath.Join(wd, "shared/tensors")},
+	} {
+		c, err := Parse([]byte("{}"), envOf(map[string]string{"FEDKEEPER_SCENARIOS_FEDERATED_LEARNING_MONGO_CONFIG_TENSOR_DIR": tc.value}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Scenarios.FederatedLearning.MongoConfig.TensorDirectory(); got != tc.want {
+			t.Errorf("tensor_dir %q: got %q, want %q", tc.value, got, tc.want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/viper"
@@ -47,6 +48,7 @@ func registerDefaults(v *viper.Viper) {
 		"scenarios.federated_learning.mongo_config.url":                    Embedded,
 		"scenarios.federated_learning.mongo_config.db":                     "flweights",
 		"scenarios.federated_learning.mongo_config.collection":             "mnist_weights",
+		"scenarios.federated_learning.mongo_config.tensor_dir":             "",
 		"scenarios.federated_learning.training_test_data.train_images_url": "",
 		"scenarios.federated_learning.training_test_data.train_labels_url": "",
 		"scenarios.federated_learning.training_test_data.test_images_url":  "",
@@ -85,6 +87,12 @@ func (c *Config) normalise() {
 		!strings.HasPrefix(u, "mongodb://") && !strings.HasPrefix(u, "mongodb+srv://") {
 		// The seed wrote a bare host:port.
 		fl.MongoConfig.URL = "mongodb://" + u
+	}
+	if d := strings.TrimSpace(fl.MongoConfig.TensorDir); d != "" && d != Off && !filepath.IsAbs(d) {
+		// Functions run in folders of their own; they need the path the keeper means.
+		if abs, err := filepath.Abs(d); err == nil {
+			fl.MongoConfig.TensorDir = abs
+		}
 	}
 
 	if len(c.Providers.OpenWhisk) == 0 && len(c.Providers.Google) == 0 && len(c.Providers.OpenFaaS) == 0 {

@@ -321,7 +321,7 @@ func check(ctx context.Context, t *testing.T, cfg *config.Config, res workflows.
 		}
 	}
 	mc := cfg.Scenarios.FederatedLearning.MongoConfig
-	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection})
+	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection, TensorDir: mc.TensorDirectory()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/bson/primitive"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -323,30 +322,19 @@ func checkMongo(ctx context.Context, t *testing.T, cfg *config.Config, id string
 		if fmt.Sprint(doc["version"]) != fmt.Sprint(v) && !(v == 0 && doc["version"] == nil) {
 			t.Errorf("doc %d has version %v", v, doc["version"])
 		}
-		// The parameters are in the chunk collection, under the name the document gives
-		// and the chunk's number.
+		// With the embedded store the 1.6 MB of parameters are a file in the tensor
+		// directory, under the name the document gives.
 		blob, _ := doc["blob"].(string)
-		size := 0
-		for n := 0; ; n++ {
-			var chunk struct {
-				Data primitive.Binary `bson:"data"`
-			}
-			coll, id := weights.ChunkLocation(mc.Collection, blob, 4*397510, n)
-			err := mongoClient.Database(mc.DB).Collection(coll).FindOne(ctx, bson.M{"_id": id}).Decode(&chunk)
-			if errors.Is(err, mongo.ErrNoDocuments) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			size += len(chunk.Data.Data)
+		if doc["where"] != "file" {
+			t.Errorf("v%d is stored %q, want in the tensor directory", v, doc["where"])
 		}
-		if size != 4*397510 {
-			t.Errorf("v%d: %d bytes in %q, want %d bytes of float32", v, size, blob, 4*397510)
+		fi, err := os.Stat(filepath.Join(mc.TensorDirectory(), blob))
+		if err != nil || fi.Size() != 4*397510 || fi.Mode().Perm() != 0o600 {
+			t.Errorf("v%d: tensor file %q: %v %v, want %d bytes of float32 readable by the owner only", v, blob, fi, err, 4*397510)
 		}
 	}
 	// The weights decode and the final version beats the initial one on the test set.
-	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection})
+	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection, TensorDir: mc.TensorDirectory()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,11 +381,35 @@ func checkMongo(ctx context.Context, t *testing.T, cfg *config.Config, id string
 	if err != nil || len(parts.Clients) != 6 || parts.Clients[5].Samples != 600 || parts.Scheme != "iid" {
 		t.Errorf("partitions %+v %v", parts, err)
 	}
-	// Only the global versions' bytes remain (1.6 MB each: a collection of their own):
-	// the aggregation removed the updates'.
-	blobs, err := mongoClient.Database(mc.DB).ListCollectionNames(ctx, bson.M{"name": bson.M{"$regex": "^" + mc.Collection + "_blob_"}})
-	if err != nil || len(blobs) != 3 {
-		t.Errorf("%d parameter collections, want one per global version (3): %v %v", len(blobs), blobs, err)
+	// Every file in the tensor directory is described in MongoDB: the aggregation removed
+	// the updates' files along with their descriptions.
+	described := map[string]bool{}
+	for _, name := range []string{mc.Collection, mc.Collection + "_updates"} {
+		cur, err := mongoClient.Database(mc.DB).Collection(name).Find(ctx, bson.M{"where": "file"}, options.Find().SetProjection(bson.M{"blob": 1}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var refs []struct {
+			Blob string `bson:"blob"`
+		}
+		if err := cur.All(ctx, &refs); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range refs {
+			described[r.Blob] = true
+		}
+	}
+	files, err := os.ReadDir(mc.TensorDirectory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if !described[f.Name()] {
+			t.Errorf("tensor file %s is described by no document", f.Name())
+		}
+	}
+	if len(files) < 3 {
+		t.Errorf("%d tensor files, want at least this experiment's 3 global versions", len(files))
 	}
 }
 
@@ -643,7 +655,7 @@ func checkForgedCalls(ctx context.Context, t *testing.T, cfg *config.Config, id 
 			t.Errorf("%s accepted a forged call: %s", key, act.Result)
 		}
 	}
-	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection})
+	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection, TensorDir: mc.TensorDirectory()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -120,6 +120,8 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (*Stack, error
 		}
 		s.mongo = srv
 		s.MongoURI = srv.URI()
+		// FerretDB moves large binary values at tens of MB/s; files beside it at GB/s.
+		s.TensorDir = filepath.Join(dataDir, "tensors")
 		logger.Info("embedded MongoDB-compatible store started", "uri", s.MongoURI)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -28,6 +29,9 @@ type Options struct {
 	// Collection describes the global versions; client updates are described in
 	// Collection+"_updates"; the parameters of each live in Collection+"_blob_…".
 	Collection string
+	// TensorDir, when set, keeps parameter vectors above 256 KB as files in this
+	// directory (see tensorfiles.go); every process using the store must see it.
+	TensorDir string
 }
 
 // Store reads and writes weights in MongoDB.
@@ -37,12 +41,20 @@ type Store struct {
 	prefix  string
 	globals *mongo.Collection
 	updates *mongo.Collection
+	tensors *tensorFiles // nil: every vector lives in MongoDB
 }
 
 // Connect opens the store and checks the server answers.
 func Connect(ctx context.Context, opts Options) (*Store, error) {
 	if opts.DB == "" || opts.Collection == "" {
 		return nil, errors.New("weights: database and collection names are required")
+	}
+	var tensors *tensorFiles
+	if opts.TensorDir != "" {
+		var err error
+		if tensors, err = openTensorFiles(opts.TensorDir); err != nil {
+			return nil, err
+		}
 	}
 	clientOpts := options.Client().ApplyURI(opts.URI).
 		SetServerSelectionTimeout(15 * time.Second).
@@ -57,7 +69,7 @@ func Connect(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("weights: MongoDB at %s does not answer: %w", redact(opts.URI), err)
 	}
 	db := client.Database(opts.DB)
-	return &Store{client: client, db: db, prefix: opts.Collection,
+	return &Store{client: client, db: db, prefix: opts.Collection, tensors: tensors,
 		globals: db.Collection(opts.Collection), updates: db.Collection(opts.Collection + "_updates")}, nil
 }
 
@@ -144,8 +156,10 @@ type weightsDoc struct {
 	Count       int        `bson:"count"`
 	Checksum    string     `bson:"sha256"`
 	Blob        string     `bson:"blob"`
-	Created     time.Time  `bson:"created"`
-	Metrics     *Evaluated `bson:"metrics,omitempty"`
+	// Where the bytes are: empty for MongoDB chunks, whereFile for the tensor directory.
+	Where   string     `bson:"where,omitempty"`
+	Created time.Time  `bson:"created"`
+	Metrics *Evaluated `bson:"metrics,omitempty"`
 }
 
 func globalID(experiment string, version int) string {
@@ -188,10 +202,10 @@ func (s *Store) PutGlobal(ctx context.Context, g Global) (GlobalInfo, error) {
 	doc := weightsDoc{
 		ID: id, Experiment: g.Experiment, Version: g.Version, Round: g.Version,
 		Updates: g.Updates, Samples: g.Samples, Clients: g.Clients, Manifest: toManifestDocs(g.Manifest), DType: "float32",
-		Count: len(g.Params), Checksum: sum, Blob: s.blobName(id), Created: time.Now().UTC().Truncate(time.Millisecond),
+		Count: len(g.Params), Checksum: sum, Created: time.Now().UTC().Truncate(time.Millisecond),
 	}
 	// The bytes first: a description is only written once what it describes is stored.
-	if err := s.putBlob(ctx, doc.Blob, data); err != nil {
+	if err := s.putParams(ctx, &doc, data); err != nil {
 		return GlobalInfo{}, fmt.Errorf("store global v%d of %s: %w", g.Version, g.Experiment, err)
 	}
 	_, err := s.globals.InsertOne(ctx, doc)
@@ -224,7 +238,7 @@ func infoOf(d weightsDoc) GlobalInfo {
 // readParams loads and verifies the parameters a description points at.
 func (s *Store) readParams(ctx context.Context, doc weightsDoc) ([]model.Param, []float32, error) {
 	manifest := fromManifestDocs(doc.Manifest)
-	data, err := s.getBlob(ctx, doc.Blob, 4*doc.Count)
+	data, err := s.getParams(ctx, doc)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -317,9 +331,9 @@ func (s *Store) PutUpdate(ctx context.Context, u Update) error {
 	doc := weightsDoc{
 		ID: id, Experiment: u.Experiment, Round: u.Round, Client: u.Client, BaseVersion: u.BaseVersion,
 		Samples: u.Samples, Loss: u.Loss, Manifest: toManifestDocs(u.Manifest), DType: "float32",
-		Count: len(u.Params), Checksum: sum, Blob: s.blobName(id), Created: time.Now().UTC().Truncate(time.Millisecond),
+		Count: len(u.Params), Checksum: sum, Created: time.Now().UTC().Truncate(time.Millisecond),
 	}
-	if err := s.putBlob(ctx, doc.Blob, data); err != nil {
+	if err := s.putParams(ctx, &doc, data); err != nil {
 		return fmt.Errorf("store update %s: %w", id, err)
 	}
 	// Insert first: FerretDB checks a new _id against its index, but a replace scans the
@@ -327,10 +341,29 @@ func (s *Store) PutUpdate(ctx context.Context, u Update) error {
 	// client's write grow with the round's size. Only a retried attempt replaces.
 	_, err := s.updates.InsertOne(ctx, doc)
 	if mongo.IsDuplicateKeyError(err) {
-		_, err = s.updates.ReplaceOne(ctx, bson.M{"_id": id}, doc)
+		return s.replaceUpdate(ctx, doc)
 	}
 	if err != nil {
 		return fmt.Errorf("weights: store update %s: %w", id, err)
+	}
+	return nil
+}
+
+// replaceUpdate replaces an earlier attempt's description and then removes that
+// attempt's bytes when they lie elsewhere (a file of other content, or chunks left
+// behind when the new bytes went to a file).
+func (s *Store) replaceUpdate(ctx context.Context, doc weightsDoc) error {
+	var old weightsDoc
+	err := s.updates.FindOne(ctx, bson.M{"_id": doc.ID}, options.FindOne().SetProjection(infoProjection)).Decode(&old)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return fmt.Errorf("weights: store update %s: %w", doc.ID, err)
+	}
+	if _, err := s.updates.ReplaceOne(ctx, bson.M{"_id": doc.ID}, doc, options.Replace().SetUpsert(true)); err != nil {
+		return fmt.Errorf("weights: store update %s: %w", doc.ID, err)
+	}
+	if err == nil && (old.Where != doc.Where || old.Blob != doc.Blob) {
+		// The new attempt is stored; a leftover only costs space.
+		_ = s.dropParams(ctx, old)
 	}
 	return nil
 }
@@ -357,9 +390,14 @@ func (s *Store) update(ctx context.Context, doc weightsDoc) (Update, error) {
 		Samples: doc.Samples, Loss: doc.Loss, Manifest: manifest, Params: params}, nil
 }
 
-// roundUpdates lists a round's update descriptions.
-func (s *Store) roundUpdates(ctx context.Context, experiment string, round int) ([]weightsDoc, error) {
-	cur, err := s.updates.Find(ctx, bson.M{"experiment": experiment, "round": round}, options.Find().SetSort(bson.M{"client": 1}))
+// roundUpdates lists a round's update descriptions, without their manifests unless
+// withManifest.
+func (s *Store) roundUpdates(ctx context.Context, experiment string, round int, withManifest bool) ([]weightsDoc, error) {
+	opts := options.Find().SetSort(bson.M{"client": 1})
+	if !withManifest {
+		opts.SetProjection(infoProjection)
+	}
+	cur, err := s.updates.Find(ctx, bson.M{"experiment": experiment, "round": round}, opts)
 	if err != nil {
 		return nil, fmt.Errorf("weights: list updates of %s round %d: %w", experiment, round, err)
 	}
@@ -373,16 +411,48 @@ func (s *Store) roundUpdates(ctx context.Context, experiment string, round int) 
 // EachUpdate streams a round's stored updates in client order. fn gets each update, or
 // the error that makes it unusable (damaged data); an error returned by fn stops the pass.
 func (s *Store) EachUpdate(ctx context.Context, experiment string, round int, fn func(client int, u Update, err error) error) error {
-	docs, err := s.roundUpdates(ctx, experiment, round)
+	docs, err := s.roundUpdates(ctx, experiment, round, true)
 	if err != nil {
 		return err
 	}
-	for _, doc := range docs {
-		u, err := s.update(ctx, doc)
-		if err != nil && !errors.Is(err, ErrDamaged) {
-			return err
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Reading and verifying (checksum, values) run ahead of fn on every core, a few
+	// updates deep so memory stays bounded; fn still sees them in client order.
+	type read struct {
+		u   Update
+		err error
+	}
+	results := make([]chan read, len(docs))
+	for i := range results {
+		results[i] = make(chan read, 1)
+	}
+	ahead := make(chan struct{}, 2*runtime.GOMAXPROCS(0))
+	go func() {
+		for i, doc := range docs {
+			select {
+			case ahead <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				u, err := s.update(ctx, doc)
+				results[i] <- read{u, err}
+			}()
 		}
-		if err := fn(doc.Client, u, err); err != nil {
+	}()
+	for i, doc := range docs {
+		var r read
+		select {
+		case r = <-results[i]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		<-ahead
+		if r.err != nil && !errors.Is(r.err, ErrDamaged) {
+			return r.err
+		}
+		if err := fn(doc.Client, r.u, r.err); err != nil {
 			return err
 		}
 	}
@@ -391,12 +461,12 @@ func (s *Store) EachUpdate(ctx context.Context, experiment string, round int, fn
 
 // DeleteRoundUpdates removes a round's client updates once its global version holds them.
 func (s *Store) DeleteRoundUpdates(ctx context.Context, experiment string, round int) (int, error) {
-	docs, err := s.roundUpdates(ctx, experiment, round)
+	docs, err := s.roundUpdates(ctx, experiment, round, false)
 	if err != nil {
 		return 0, err
 	}
 	for _, doc := range docs {
-		if err := s.dropBlob(ctx, doc.Blob, 4*doc.Count); err != nil {
+		if err := s.dropParams(ctx, doc); err != nil {
 			return 0, err
 		}
 	}

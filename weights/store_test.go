@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -14,13 +16,23 @@ import (
 
 func openStore(t *testing.T) *Store {
 	t.Helper()
-	ctx := context.Background()
-	srv, err := mongodb.Start(ctx, mongodb.Options{Dir: t.TempDir()})
+	return connect(t, Options{URI: startMongo(t), DB: "test", Collection: "w"})
+}
+
+// startMongo starts an embedded store for the test and returns its URI.
+func startMongo(t *testing.T) string {
+	t.Helper()
+	srv, err := mongodb.Start(context.Background(), mongodb.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)
-	s, err := Connect(ctx, Options{URI: srv.URI(), DB: "test", Collection: "w"})
+	return srv.URI()
+}
+
+func connect(t *testing.T, opts Options) *Store {
+	t.Helper()
+	s, err := Connect(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,5 +235,30 @@ func TestReplacedUpdateLeavesNoChunks(t *testing.T) {
 	name := s.blobName(updateID("e", 1, 0))
 	if n, _ := s.chunksOf(name).CountDocuments(ctx, bson.M{}); n != 0 {
 		t.Errorf("%d chunks left after the round's updates were deleted", n)
+	}
+}
+
+// Bytes are little-endian float32 whether Decode can view them in place (aligned) or
+// must copy them (unaligned), and infinities are refused either way.
+func TestDecodeAlignedAndUnaligned(t *testing.T) {
+	want := []float32{1.5, -2, 3e-7, 4, 5, 6, 7, 8, 1e30}
+	data, sum := Encode(want)
+	if data[0] != 0 || data[3] != 0x3f || data[2] != 0xc0 {
+		t.Fatalf("1.5 encoded as % x, want little-endian 00 00 c0 3f", data[:4])
+	}
+	shifted := make([]byte, len(data)+1)
+	copy(shifted[1:], data)
+	for name, in := range map[string][]byte{"aligned": data, "unaligned": shifted[1:]} {
+		got, err := Decode(in, tinyManifest, sum)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: %v", name, got)
+		}
+	}
+	inf, infSum := Encode([]float32{1, 2, 3, 4, 5, 6, 7, float32(math.Inf(-1)), 9})
+	if _, err := Decode(inf, tinyManifest, infSum); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "value 7") {
+		t.Errorf("infinity: %v", err)
 	}
 }

@@ -144,18 +144,38 @@ func storeBenchmarks(ctx context.Context, dir string) ([]bench.Result, error) {
 		return nil, err
 	}
 	defer srv.Stop()
-	store, err := weights.Connect(ctx, weights.Options{URI: srv.URI(), DB: "bench", Collection: "w"})
-	if err != nil {
-		return nil, err
+	// The embedded default (large vectors as files in the tensor directory, their
+	// descriptions in FerretDB) and, for comparison, everything in FerretDB as chunks,
+	// which is how a real MongoDB without a shared directory keeps them.
+	var results []bench.Result
+	for _, layout := range []struct {
+		name, collection, tensorDir string
+		target                      bool
+	}{
+		{"tensor files + FerretDB, the embedded default", "w", filepath.Join(dir, "tensors"), true},
+		{"all in FerretDB chunks, tensor_dir: off", "c", "", false},
+	} {
+		store, err := weights.Connect(ctx, weights.Options{URI: srv.URI(), DB: "bench", Collection: layout.collection, TensorDir: layout.tensorDir})
+		if err != nil {
+			return nil, err
+		}
+		defer store.Close(context.Background())
+		write, read, err := bench.StoreThroughput(ctx, store, dir, 500, 10)
+		if err != nil {
+			return nil, err
+		}
+		agg, err := bench.Aggregation(ctx, store, dir, 100, 500)
+		if err != nil {
+			return nil, err
+		}
+		batch := []bench.Result{agg, write, read}
+		for i := range batch {
+			batch[i].Name += " — " + layout.name
+			if !layout.target {
+				batch[i].Target, batch[i].Met = "", nil
+			}
+		}
+		results = append(results, batch...)
 	}
-	defer store.Close(context.Background())
-	write, read, err := bench.StoreThroughput(ctx, store, dir, 500, 10)
-	if err != nil {
-		return nil, err
-	}
-	agg, err := bench.Aggregation(ctx, store, dir, 100, 500)
-	if err != nil {
-		return nil, err
-	}
-	return []bench.Result{agg, write, read}, nil
+	return results, nil
 }

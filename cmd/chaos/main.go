@@ -221,7 +221,7 @@ func runScenario(ctx context.Context, root string, sc scenario, rounds int, logg
 // twice, or samples beyond the counted clients', is counted twice.
 func audit(ctx context.Context, c client.Client, cfg *config.Config, res workflows.ExperimentResult, r *row) error {
 	mc := cfg.Scenarios.FederatedLearning.MongoConfig
-	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection})
+	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection, TensorDir: mc.TensorDirectory()})
 	if err != nil {
 		return err
 	}

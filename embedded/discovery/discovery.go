@@ -25,6 +25,7 @@ type Endpoints struct {
 	TemporalAPIKey   string                      `json:"temporal_api_key,omitempty"`
 	UIURL            string                      `json:"ui_url,omitempty"`
 	MongoURI         string                      `json:"mongo_uri,omitempty"`
+	TensorDir        string                      `json:"tensor_dir,omitempty"`
 	OpenWhisk        map[string]FabricEndpoint   `json:"openwhisk,omitempty"`
 	Google           map[string]GoogleEndpoint   `json:"google,omitempty"`
 	OpenFaaS         map[string]OpenFaaSEndpoint `json:"openfaas,omitempty"`
@@ -199,6 +200,9 @@ func (e Endpoints) Apply(cfg *config.Config) *config.Config {
 	fl := out.Scenarios.FederatedLearning
 	if config.IsEmbedded(fl.MongoConfig.URL) && e.MongoURI != "" {
 		fl.MongoConfig.URL = e.MongoURI
+		if fl.MongoConfig.TensorDir == "" {
+			fl.MongoConfig.TensorDir = e.TensorDir
+		}
 	}
 	out.Scenarios.FederatedLearning = fl
 	clusters := make(map[string]config.OpenWhiskCluster, len(out.Providers.OpenWhisk))

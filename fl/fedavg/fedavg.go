@@ -33,7 +33,8 @@ func (a *Accumulator) Add(params []float32, samples int) error {
 		return fmt.Errorf("fedavg: update trained on %d examples", samples)
 	}
 	for i, v := range params {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		// An all-ones exponent is what makes a float32 NaN or infinite.
+		if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
 			return fmt.Errorf("fedavg: update value %d is %v", i, v)
 		}
 	}

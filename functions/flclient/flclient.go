@@ -63,6 +63,13 @@ type Mongo struct {
 	URI        string `json:"uri"`
 	DB         string `json:"db"`
 	Collection string `json:"collection"`
+	// TensorDir is the store's tensor directory (weights.Options), "" for none.
+	TensorDir string `json:"tensor_dir,omitempty"`
+}
+
+// StoreOptions are the weight store's options for m.
+func (m Mongo) StoreOptions() weights.Options {
+	return weights.Options{URI: m.URI, DB: m.DB, Collection: m.Collection, TensorDir: m.TensorDir}
 }
 
 // Result is what the function returns; the parameters themselves go to MongoDB.
@@ -224,7 +231,7 @@ func (f *Function) store(ctx context.Context, m Mongo) (*weights.Store, error) {
 	if s, ok := f.stores[m]; ok {
 		return s, nil
 	}
-	s, err := weights.Connect(ctx, weights.Options{URI: m.URI, DB: m.DB, Collection: m.Collection})
+	s, err := weights.Connect(ctx, m.StoreOptions())
 	if err != nil {
 		return nil, err
 	}

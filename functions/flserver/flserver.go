@@ -220,7 +220,7 @@ func (f *Function) store(ctx context.Context, m flclient.Mongo) (*weights.Store,
 	if s, ok := f.stores[m]; ok {
 		return s, nil
 	}
-	s, err := weights.Connect(ctx, weights.Options{URI: m.URI, DB: m.DB, Collection: m.Collection})
+	s, err := weights.Connect(ctx, m.StoreOptions())
 	if err != nil {
 		return nil, err
 	}

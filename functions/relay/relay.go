@@ -198,7 +198,7 @@ func (inv *Invoker) store(ctx context.Context, m flclient.Mongo) (*weights.Store
 	if s, ok := inv.stores[m]; ok {
 		return s, nil
 	}
-	s, err := weights.Connect(ctx, weights.Options{URI: m.URI, DB: m.DB, Collection: m.Collection})
+	s, err := weights.Connect(ctx, m.StoreOptions())
 	if err != nil {
 		return nil, err
 	}
