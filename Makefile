@@ -5,7 +5,7 @@ GO      ?= go
 CONFIG  ?= config.yaml
 BIN     := bin
 
-.PHONY: run stack build test fuzz chaos bench vet fmt clean
+.PHONY: run stack build test fuzz chaos bench paper vet fmt clean
 
 run: build
 	$(BIN)/starter -config $(CONFIG)
@@ -39,6 +39,10 @@ fuzz:
 # writes BENCHMARKS.md.
 bench:
 	$(GO) run ./cmd/bench -out BENCHMARKS.md
+
+# The paper's MLP experiment (docs/PAPER.md): about an hour and a half on 2 cores.
+paper: build
+	$(BIN)/starter -config experiments/paper-mnist-mlp.yaml
 
 # The chaos suite: the same seeded experiment without and with injected faults
 # (several minutes); writes results/chaos.md.

@@ -18,6 +18,7 @@ type net struct {
 	logits   *G.Node
 	cost     *G.Node // mean cross-entropy; nil for an inference-only graph
 	params   []*G.Node
+	grads    []*G.Node // the cost's gradient with respect to each parameter
 	xT, yT   *tensor.Dense
 	vm       G.VM
 	batch    int
@@ -70,10 +71,17 @@ func newNet(spec Spec, manifest []Param, flat []float32, batch int, train bool) 
 	if n.cost, err = crossEntropy(n.logits, n.y); err != nil {
 		return nil, fmt.Errorf("model: loss: %w", err)
 	}
-	if _, err := G.Grad(n.cost, n.params...); err != nil {
+	if n.grads, err = G.Grad(n.cost, n.params...); err != nil {
 		return nil, fmt.Errorf("model: gradient: %w", err)
 	}
-	n.vm = G.NewTapeMachine(n.g, G.BindDualValues(n.params...))
+	// Differentiating a product yields the gradients of both factors, so the graph also
+	// holds the gradient of the input images, as costly as the first layer's forward
+	// pass and never used; the machine runs only what the cost and the parameters'
+	// gradients need. The gradients are read from their own nodes rather than bound to
+	// the parameters' dual values, which would add each into an accumulator that would
+	// then have to be copied out and cleared: three passes over every gradient a step.
+	roots := append(G.Nodes{n.cost}, n.grads...)
+	n.vm = G.NewTapeMachine(n.g.ExactSubgraphRoots(roots...))
 	return n, nil
 }
 
@@ -212,23 +220,20 @@ func (n *net) rewind() {
 	n.vm.Reset()
 }
 
-// gradient copies the parameters' gradients into grad (laid out like the flat vector)
-// and clears them for the next batch.
+// gradient copies the last batch's gradients into grad (laid out like the flat vector).
 func (n *net) gradient(grad []float32) error {
 	off := 0
-	for _, p := range n.params {
-		gv, err := p.Grad()
-		if err != nil {
-			return fmt.Errorf("model: gradient of %s: %w", p.Name(), err)
-		}
-		gt, ok := gv.(*tensor.Dense)
+	for i, g := range n.grads {
+		gt, ok := g.Value().(*tensor.Dense)
 		if !ok {
-			return fmt.Errorf("model: gradient of %s is a %T", p.Name(), gv)
+			return fmt.Errorf("model: gradient of %s is a %T", n.params[i].Name(), g.Value())
 		}
 		data := gt.Data().([]float32)
+		if len(data) != n.manifest[i].Size() {
+			return fmt.Errorf("model: gradient of %s has %d values, want %d", n.params[i].Name(), len(data), n.manifest[i].Size())
+		}
 		copy(grad[off:off+len(data)], data)
 		off += len(data)
-		gt.Zero()
 	}
 	return nil
 }
