@@ -18,6 +18,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/bench"
 	"github.com/fedkeeper/fedkeeper/embedded/mongodb"
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
+	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/functions/actionloop"
 	"github.com/fedkeeper/fedkeeper/weights"
 )
@@ -102,11 +103,19 @@ func run(ctx context.Context, out string, scale bool, only string) error {
 		if err != nil {
 			return err
 		}
-		train, err := bench.Training(ctx, data, 500, 2000, 10)
-		if err != nil {
-			return err
+		for _, tc := range []struct {
+			spec    model.Spec
+			samples int
+		}{
+			{model.Spec{Kind: model.MLP, Hidden: 500}, 2000},
+			{model.Spec{Kind: model.CNN}, 300},
+		} {
+			train, err := bench.Training(ctx, data, tc.spec, tc.samples, 10)
+			if err != nil {
+				return err
+			}
+			results = append(results, train)
 		}
-		results = append(results, train)
 	}
 	if want("rounds") {
 		step("whole rounds on the embedded stack")

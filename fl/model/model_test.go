@@ -133,14 +133,15 @@ func TestCNNStepAndTailBatch(t *testing.T) {
 	m, _ := spec.Manifest()
 	params := Init(m, 2)
 	orig := append([]float32(nil), params...)
-	local := train.Subset([]int{0, 1, 2, 3, 4, 5, 6})
-	// 7 examples in batches of 4: one full batch and a tail of 3.
+	local := train.Subset([]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10})
+	// 11 examples in batches of 4: two full batches and a tail of 3, twice, so each
+	// machine runs again after a batch (a reused CNN machine once crashed there).
 	res, err := Train(context.Background(), spec, params, local.Images, local.Labels,
-		TrainOptions{Optimizer: "sgd", LR: 0.01, Epochs: 1, BatchSize: 4, Seed: 1})
+		TrainOptions{Optimizer: "sgd", LR: 0.01, Epochs: 2, BatchSize: 4, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Samples != 7 || !(res.Loss > 0) {
+	if res.Samples != 11 || !(res.Loss > 0) {
 		t.Errorf("result %+v", res)
 	}
 	changed := 0

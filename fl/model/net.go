@@ -21,6 +21,7 @@ type net struct {
 	grads    []*G.Node // the cost's gradient with respect to each parameter
 	xT, yT   *tensor.Dense
 	vm       G.VM
+	keep     bool // keep intermediate values between batches (see rewind)
 	batch    int
 	manifest []Param
 }
@@ -31,7 +32,8 @@ func newNet(spec Spec, manifest []Param, flat []float32, batch int, train bool) 
 	if len(flat) != NumParams(manifest) {
 		return nil, fmt.Errorf("model: %d parameters given, %s needs %d", len(flat), spec.Kind, NumParams(manifest))
 	}
-	n := &net{g: G.NewGraph(), batch: batch, manifest: manifest}
+	// Only the MLP's machine survives keeping its values; see rewind.
+	n := &net{g: G.NewGraph(), batch: batch, manifest: manifest, keep: spec.Kind == MLP}
 	off := 0
 	for _, p := range manifest {
 		size := p.Size()
@@ -199,7 +201,11 @@ func (n *net) load(images []float32, labels []uint8, order []int) {
 
 // run executes the graph once on the loaded batch.
 func (n *net) run() error {
-	defer n.rewind()
+	if !n.keep {
+		defer n.vm.Reset()
+	} else {
+		defer n.rewind()
+	}
 	return n.vm.RunAll()
 }
 
@@ -209,6 +215,10 @@ func (n *net) run() error {
 // counter back keeps them, and the operations write into them in place. This reaches
 // into gorgonia's unexported state, pinned by go.mod and checked by the tests that
 // train twice and compare; if the field ever goes away it falls back to Reset.
+// It is only safe where no register is shared by values of different shapes: an
+// operation finds the register's value from the previous batch and writes into it.
+// The CNN's machine shares them (its im2col then indexes past a smaller buffer), so the
+// CNN resets, which costs it allocations but not correctness.
 func (n *net) rewind() {
 	v := reflect.ValueOf(n.vm)
 	if v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {

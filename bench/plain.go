@@ -68,10 +68,29 @@ func (m *plainMLP) step(params, grad, images []float32, labels []uint8, order []
 	}
 	blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, act, general(h, classes, w2), 1, logits)
 
-	// Softmax cross-entropy and its gradient, averaged over the batch.
+	loss := softmaxCrossEntropy(logits.Data, dz.Data, labels, order)
+
+	// Backward.
+	blas32.Gemm(blas.Trans, blas.NoTrans, 1, act, dz, 0, general(h, classes, gw2))
+	sumRows(dz.Data, b, classes, gb2)
+	blas32.Gemm(blas.NoTrans, blas.Trans, 1, dz, general(h, classes, w2), 0, dact)
+	for i, v := range pre.Data {
+		if v <= 0 {
+			dact.Data[i] = 0
+		}
+	}
+	sumRows(dact.Data, b, h, gb1)
+	blas32.Gemm(blas.Trans, blas.NoTrans, 1, x, dact, 0, general(mnist.Pixels, h, gw1))
+	return loss
+}
+
+// softmaxCrossEntropy returns the batch's mean loss and writes its gradient with
+// respect to the logits (one row per example of order) into dz.
+func softmaxCrossEntropy(logits, dz []float32, labels []uint8, order []int) float64 {
+	b := len(order)
 	loss := 0.0
 	for i, idx := range order {
-		row := logits.Data[i*classes : (i+1)*classes]
+		row := logits[i*classes : (i+1)*classes]
 		top := row[0]
 		for _, v := range row[1:] {
 			top = max(top, v)
@@ -87,46 +106,41 @@ func (m *plainMLP) step(params, grad, images []float32, labels []uint8, order []
 			if k == label {
 				p--
 			}
-			dz.Data[i*classes+k] = float32(p / float64(b))
+			dz[i*classes+k] = float32(p / float64(b))
 		}
 	}
-
-	// Backward.
-	blas32.Gemm(blas.Trans, blas.NoTrans, 1, act, dz, 0, general(h, classes, gw2))
-	clear(gb2)
-	clear(gb1)
-	for i := 0; i < b; i++ {
-		for k := 0; k < classes; k++ {
-			gb2[k] += dz.Data[i*classes+k]
-		}
-	}
-	blas32.Gemm(blas.NoTrans, blas.Trans, 1, dz, general(h, classes, w2), 0, dact)
-	for i, v := range pre.Data {
-		if v <= 0 {
-			dact.Data[i] = 0
-		}
-	}
-	for i := 0; i < b; i++ {
-		for j := 0; j < h; j++ {
-			gb1[j] += dact.Data[i*h+j]
-		}
-	}
-	blas32.Gemm(blas.Trans, blas.NoTrans, 1, x, dact, 0, general(mnist.Pixels, h, gw1))
 	return loss / float64(b)
 }
 
-// trainPlain is model.Train's loop on the baseline network: shuffled batches, one
+// plainNet is a baseline network: one batch's loss and gradient.
+type plainNet interface {
+	step(params, grad, images []float32, labels []uint8, order []int) float64
+}
+
+// trainPlainMLP trains the baseline MLP with hidden units.
+func trainPlainMLP(hidden int, params, images []float32, labels []uint8, optimizer string, lr float64, epochs, batch int, seed uint64) (float64, error) {
+	if len(params) != mnist.Pixels*hidden+hidden+hidden*classes+classes {
+		return 0, fmt.Errorf("bench: %d parameters do not fit an MLP with %d hidden units", len(params), hidden)
+	}
+	return trainPlain(newPlainMLP(hidden, batch), params, images, labels, optimizer, lr, epochs, batch, seed)
+}
+
+// trainPlainCNN trains the baseline CNN.
+func trainPlainCNN(params, images []float32, labels []uint8, optimizer string, lr float64, epochs, batch int, seed uint64) (float64, error) {
+	if len(params) != cnnNumParams() {
+		return 0, fmt.Errorf("bench: %d parameters do not fit the CNN's %d", len(params), cnnNumParams())
+	}
+	return trainPlain(newPlainCNN(batch), params, images, labels, optimizer, lr, epochs, batch, seed)
+}
+
+// trainPlain is model.Train's loop on a baseline network: shuffled batches, one
 // optimiser step each.
-func trainPlain(hidden int, params, images []float32, labels []uint8, optimizer string, lr float64, epochs, batch int, seed uint64) (float64, error) {
+func trainPlain(m plainNet, params, images []float32, labels []uint8, optimizer string, lr float64, epochs, batch int, seed uint64) (float64, error) {
 	n := len(labels)
 	opt, err := optim.New(optimizer, lr, len(params))
 	if err != nil {
 		return 0, err
 	}
-	if len(params) != mnist.Pixels*hidden+hidden+hidden*classes+classes {
-		return 0, fmt.Errorf("bench: %d parameters do not fit an MLP with %d hidden units", len(params), hidden)
-	}
-	m := newPlainMLP(hidden, batch)
 	grad := make([]float32, len(params))
 	rng := rand.New(rand.NewPCG(seed, 0x7a1e))
 	loss := 0.0
