@@ -41,7 +41,13 @@ func Dial(ctx context.Context, cfg *config.Config, logger *slog.Logger) (client.
 		Namespace: cfg.Temporal.Namespace,
 		Logger:    sdklog.NewStructuredLogger(logging.AtLeast(logger, slog.LevelWarn)),
 	}
+	tlsConfig, err := temporalTLS(cfg.Temporal)
+	if err != nil {
+		return nil, err
+	}
+	opts.ConnectionOptions.TLS = tlsConfig
 	if cfg.Temporal.APIKey != "" {
+		// An API key goes over TLS (the SDK's default for it) unless plaintext says otherwise.
 		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.Temporal.APIKey)
 		opts.ConnectionOptions.TLSDisabled = cfg.Temporal.Plaintext
 	}

@@ -93,6 +93,29 @@ type Temporal struct {
 	APIKey string `mapstructure:"api_key"`
 	// Plaintext sends the API key without TLS; only for a server on this machine.
 	Plaintext bool `mapstructure:"plaintext"`
+	// TLS secures the connection to a frontend that is not embedded.
+	TLS TemporalTLS `mapstructure:"tls"`
+}
+
+// TemporalTLS is the client side of TLS to the Temporal frontend: server verification
+// and, for mutual TLS (Temporal Cloud's certificate namespaces, a self-hosted cluster
+// with requireClientAuth), a client certificate.
+type TemporalTLS struct {
+	// Enabled turns TLS on; giving a certificate or a CA turns it on too.
+	Enabled bool `mapstructure:"enabled"`
+	// CAFile holds PEM certificates to trust instead of the system's roots.
+	CAFile string `mapstructure:"ca_file"`
+	// CertFile and KeyFile are the client certificate and its key (PEM) for mTLS.
+	CertFile string `mapstructure:"cert_file"`
+	KeyFile  string `mapstructure:"key_file"`
+	// ServerName overrides the name the server's certificate must carry (by default the
+	// host of host_port).
+	ServerName string `mapstructure:"server_name"`
+}
+
+// On reports whether the connection to Temporal uses TLS.
+func (t TemporalTLS) On() bool {
+	return t.Enabled || t.CAFile != "" || t.CertFile != "" || t.KeyFile != ""
 }
 
 // Stop says when an experiment ends.

@@ -89,13 +89,17 @@ providers:
 		"FEDKEEPER_SCENARIOS_FEDERATED_LEARNING_MONGO_CONFIG_URL":   "mongodb://db:27017",
 		"FEDKEEPER_STOP_MAX_ROUNDS":                                 "7",
 		"FEDKEEPER_SCENARIOS_FEDERATED_LEARNING_MODEL_PARAMS_OPTIM": "SGD",
+		"FEDKEEPER_TEMPORAL_API_KEY":                                "key-from-env",
+		"FEDKEEPER_TEMPORAL_TLS_CERT_FILE":                          "/run/secrets/client.pem",
+		"FEDKEEPER_TEMPORAL_TLS_KEY_FILE":                           "/run/secrets/client.key",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Temporal.HostPort != "temporal.internal:7233" || c.Providers.OpenWhisk["edge"].Auth.OWAuth != "uuid:secret" ||
 		c.Scenarios.FederatedLearning.MongoConfig.URL != "mongodb://db:27017" || c.Stop.MaxRounds != 7 ||
-		c.Scenarios.FederatedLearning.ModelParams.Optim != "sgd" {
+		c.Scenarios.FederatedLearning.ModelParams.Optim != "sgd" || c.Temporal.APIKey != "key-from-env" ||
+		c.Temporal.TLS.CertFile != "/run/secrets/client.pem" || c.Temporal.TLS.KeyFile != "/run/secrets/client.key" {
 		t.Errorf("overrides not applied: %+v", c)
 	}
 	if _, err := Parse([]byte("{}"), envOf(map[string]string{"FEDKEEPER_STOP_MAX_ROUNDS": "many"})); err == nil ||
@@ -128,6 +132,8 @@ func TestInvalidInputNamesTheKey(t *testing.T) {
 		{"real cloud functions without project", "providers:\n  google:\n    gcp:\n      api_endpoint: https://cloudfunctions.googleapis.com\n      region: europe-west1",
 			"providers.google.gcp.project", "is missing"},
 		{"bad log format", "log:\n  format: xml", "log.format", "must be text or json"},
+		{"client certificate without its key", "temporal:\n  host_port: t.example.org:7233\n  tls:\n    cert_file: client.pem", "temporal.tls.cert_file", "go together"},
+		{"tls and plaintext", "temporal:\n  host_port: t.example.org:7233\n  plaintext: true\n  tls:\n    enabled: true", "temporal.plaintext", "contradicts temporal.tls"},
 		{"bad metrics address", "metrics:\n  listen: 9464", "metrics.listen", "host:port or \"off\""},
 		{"too many clients in flight", "scenarios:\n  federated_learning:\n    round:\n      max_in_flight: 5000", "scenarios.federated_learning.round.max_in_flight", "between 1 and 1900"},
 		{"unknown model", "scenarios:\n  federated_learning:\n    data_sampling:\n      model: resnet", "scenarios.federated_learning.data_sampling.model", "must be mlp or cnn"},

@@ -79,6 +79,12 @@ func (c *Config) Validate() error {
 			return keyErr("temporal.host_port", "must be host:port or %q, got %q", Embedded, hp)
 		}
 	}
+	if t := c.Temporal.TLS; (t.CertFile == "") != (t.KeyFile == "") {
+		return keyErr("temporal.tls.cert_file", "cert_file and key_file go together (mutual TLS needs both)")
+	}
+	if c.Temporal.TLS.On() && c.Temporal.Plaintext {
+		return keyErr("temporal.plaintext", "contradicts temporal.tls: a connection is either TLS or plaintext")
+	}
 
 	if placed := ci.EdgeClientsCount + ci.OWClientsCount + ci.GCFClientsCount; placed != 0 && placed != ci.TotalNumClients {
 		return keyErr(fl+".clients_info", "edge_clients_count + ow_clients_count + gcf_clients_count = %d, but total_num_clients is %d", placed, ci.TotalNumClients)

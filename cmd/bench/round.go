@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
 	"github.com/fedkeeper/fedkeeper/bench"
 	"github.com/fedkeeper/fedkeeper/bootstrap"
 	"github.com/fedkeeper/fedkeeper/config"
@@ -23,6 +26,7 @@ type roundSetup struct {
 	clients, hidden int
 	samples, epochs int
 	containers      int
+	rounds          int // 0: two
 }
 
 const roundConfig = `name: bench
@@ -35,7 +39,7 @@ temporal:
 metrics:
   listen: "off"
 stop:
-  max_rounds: 2
+  max_rounds: %[8]d
 providers:
   openwhisk:
     local:
@@ -74,45 +78,11 @@ scenarios:
 // second, warm one: the time the round took beyond its clients' work (the span from the
 // first activation's start to the last one's end) and the aggregation and evaluation.
 func roundOverhead(ctx context.Context, root, dir string, s roundSetup) (overhead, total, clientSpan float64, runs runStats, err error) {
-	dir = filepath.Join(dir, fmt.Sprintf("round-%d", s.clients))
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return 0, 0, 0, runs, err
-	}
-	path := filepath.Join(dir, "config.yaml")
-	yaml := fmt.Sprintf(roundConfig, dir, root, s.clients, s.hidden, s.samples, s.epochs, s.containers)
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		return 0, 0, 0, runs, err
-	}
-	cfg, err := config.Load(path)
+	c, out, stop, err := runSetup(ctx, root, dir, s)
 	if err != nil {
 		return 0, 0, 0, runs, err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	stack, err := embedded.Start(ctx, cfg, embedded.Options{FreePorts: true, Logger: logger})
-	if err != nil {
-		return 0, 0, 0, runs, err
-	}
-	defer stack.Stop()
-	resolved := stack.Endpoints.Apply(cfg)
-	c, err := bootstrap.Dial(ctx, resolved, logger)
-	if err != nil {
-		return 0, 0, 0, runs, err
-	}
-	defer c.Close()
-	acts, release, err := bootstrap.Activities(ctx, resolved, dir, logger)
-	if err != nil {
-		return 0, 0, 0, runs, err
-	}
-	defer release()
-	w := bootstrap.NewWorker(c, resolved, acts)
-	if err := w.Start(); err != nil {
-		return 0, 0, 0, runs, err
-	}
-	defer w.Stop()
-	out, err := runner.Run(ctx, c, resolved, runner.Options{Poll: 200 * time.Millisecond})
-	if err != nil {
-		return 0, 0, 0, runs, err
-	}
+	defer stop()
 	rec, err := runner.RoundRecord(ctx, c, out.Result.Experiment, 2)
 	if err != nil {
 		return 0, 0, 0, runs, err
@@ -143,6 +113,64 @@ func roundOverhead(ctx context.Context, root, dir string, s roundSetup) (overhea
 	total = rec.TotalSeconds
 	overhead = total - clientSpan - rec.AggregateSeconds - rec.EvalSeconds
 	return overhead, total, clientSpan, runs, nil
+}
+
+// runSetup runs the setup's experiment through the whole keeper on a stack of its own
+// and returns a client of that stack, which stays up until stop.
+func runSetup(ctx context.Context, root, dir string, s roundSetup) (c client.Client, out runner.Outcome, stop func(), err error) {
+	dir = filepath.Join(dir, fmt.Sprintf("run-%d-%d", s.clients, s.rounds))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, out, nil, err
+	}
+	rounds := s.rounds
+	if rounds == 0 {
+		rounds = 2
+	}
+	path := filepath.Join(dir, "config.yaml")
+	yaml := fmt.Sprintf(roundConfig, dir, root, s.clients, s.hidden, s.samples, s.epochs, s.containers, rounds)
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		return nil, out, nil, err
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, out, nil, err
+	}
+	var cleanup []func()
+	stop = func() {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	stack, err := embedded.Start(ctx, cfg, embedded.Options{FreePorts: true, Logger: logger})
+	if err != nil {
+		return nil, out, nil, err
+	}
+	cleanup = append(cleanup, stack.Stop)
+	resolved := stack.Endpoints.Apply(cfg)
+	if c, err = bootstrap.Dial(ctx, resolved, logger); err != nil {
+		return nil, out, nil, err
+	}
+	cleanup = append(cleanup, c.Close)
+	acts, release, err := bootstrap.Activities(ctx, resolved, dir, logger)
+	if err != nil {
+		return nil, out, nil, err
+	}
+	cleanup = append(cleanup, release)
+	w := bootstrap.NewWorker(c, resolved, acts)
+	if err := w.Start(); err != nil {
+		return nil, out, nil, err
+	}
+	cleanup = append(cleanup, w.Stop)
+	if out, err = runner.Run(ctx, c, resolved, runner.Options{Poll: 200 * time.Millisecond}); err != nil {
+		return nil, out, nil, err
+	}
+	return c, out, stop, nil
 }
 
 // runStats sum up a round's activations.
@@ -192,5 +220,69 @@ func roundBenchmarks(ctx context.Context, root, dir string, scale bool) ([]bench
 		}
 		results = append(results, r)
 	}
+	if scale {
+		long, err := longExperiment(ctx, root, dir, 500)
+		if err != nil {
+			return nil, fmt.Errorf("experiment of 500 rounds: %w", err)
+		}
+		results = append(results, long)
+	}
 	return results, nil
+}
+
+// Temporal refuses a workflow whose history passes this many events (the server's
+// default history count limit; it warns from 10,240).
+const historyEventLimit = 51_200
+
+// longExperiment runs an experiment of many quick rounds and reports the longest
+// workflow history it left: the experiment continues as new every few dozen rounds and
+// each round is a child workflow of its own, so none should come near the limit.
+func longExperiment(ctx context.Context, root, dir string, rounds int) (bench.Result, error) {
+	s := roundSetup{name: fmt.Sprintf("%d rounds", rounds), clients: 2, hidden: 1, samples: 10, epochs: 1, containers: 2, rounds: rounds}
+	start := time.Now()
+	c, out, stop, err := runSetup(ctx, root, dir, s)
+	if err != nil {
+		return bench.Result{}, err
+	}
+	defer stop()
+	wall := time.Since(start).Seconds()
+	if got := len(out.Result.Rounds); got != rounds {
+		return bench.Result{}, fmt.Errorf("%d of %d rounds recorded (%s)", got, rounds, out.Result.StoppedBecause)
+	}
+	id := out.Result.Experiment
+	longest := map[string]int64{}
+	count := map[string]int{}
+	for _, query := range []string{
+		fmt.Sprintf("WorkflowId = '%s'", id),
+		fmt.Sprintf("WorkflowType = 'RoundWorkflow' AND FedKeeperExperiment = '%s'", id),
+	} {
+		var token []byte
+		for {
+			resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 1000, NextPageToken: token})
+			if err != nil {
+				return bench.Result{}, fmt.Errorf("list %s: %w", query, err)
+			}
+			for _, e := range resp.Executions {
+				kind := e.GetType().GetName()
+				count[kind]++
+				longest[kind] = max(longest[kind], e.GetHistoryLength())
+			}
+			if token = resp.NextPageToken; len(token) == 0 {
+				break
+			}
+		}
+	}
+	experimentRuns, roundRuns := count["ExperimentWorkflow"], count["RoundWorkflow"]
+	if roundRuns != rounds || experimentRuns == 0 {
+		return bench.Result{}, fmt.Errorf("visibility lists %d experiment runs and %d rounds, want %d rounds", experimentRuns, roundRuns, rounds)
+	}
+	worst := max(longest["ExperimentWorkflow"], longest["RoundWorkflow"])
+	r := bench.Result{Name: fmt.Sprintf("longest workflow history of a %d-round experiment", rounds), Value: float64(worst),
+		Baseline: historyEventLimit, Unit: "events", Lower: true, BaselineName: "Temporal's history limit; the ratio is the share",
+		Target: "no history limit hit",
+		Note: fmt.Sprintf("%d rounds of 2 no-op clients in %.0f s (%.2f s a round); the experiment ran as %d workflow runs "+
+			"(continue-as-new), their longest history %d events; the longest round history %d events",
+			rounds, wall, wall/float64(rounds), experimentRuns, longest["ExperimentWorkflow"], longest["RoundWorkflow"])}
+	r.Met = bench.Met(worst < historyEventLimit/5) // well inside, below the server's warning
+	return r, nil
 }
