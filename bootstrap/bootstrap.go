@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 
 	"go.temporal.io/sdk/activity"
@@ -28,6 +29,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/partition"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
 	"github.com/fedkeeper/fedkeeper/functions/token"
+	"github.com/fedkeeper/fedkeeper/health"
 	"github.com/fedkeeper/fedkeeper/logging"
 	"github.com/fedkeeper/fedkeeper/metrics"
 	"github.com/fedkeeper/fedkeeper/weights"
@@ -168,8 +170,9 @@ func ActivitiesWithMetrics(ctx context.Context, cfg *config.Config, baseDir stri
 }
 
 // ServeMetrics serves a worker's Prometheus metrics at the config's metrics.listen
-// (nothing when it is "off") until ctx ends, and returns them with the address.
-func ServeMetrics(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*metrics.Metrics, string, error) {
+// (nothing when it is "off") until ctx ends, and returns them with the address; with a
+// checker, /healthz and /readyz beside them, behind the same token.
+func ServeMetrics(ctx context.Context, cfg *config.Config, logger *slog.Logger, checker *health.Checker) (*metrics.Metrics, string, error) {
 	if cfg.Metrics.Listen == config.MetricsOff {
 		return nil, "", nil
 	}
@@ -178,7 +181,11 @@ func ServeMetrics(ctx context.Context, cfg *config.Config, logger *slog.Logger) 
 		return nil, "", err
 	}
 	m := metrics.New()
-	addr, err := m.Serve(ctx, cfg.Metrics.Listen, token)
+	var routes map[string]http.Handler
+	if checker != nil {
+		routes = map[string]http.Handler{"/healthz": checker.Live(), "/readyz": checker.ReadyHandler()}
+	}
+	addr, err := m.Serve(ctx, cfg.Metrics.Listen, token, routes)
 	if err != nil {
 		return nil, "", err
 	}
@@ -219,7 +226,12 @@ func TokenKey(cfg *config.Config) (string, error) {
 
 // NewWorker registers the workflows and activities on the config's task queue.
 func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities) worker.Worker {
-	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{})
+	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{
+		// A stopping worker lets running activities finish this long, then cancels them;
+		// Temporal retries them on the other workers.
+		WorkerStopTimeout:                  cfg.Worker.StopTimeoutDuration(),
+		MaxConcurrentActivityExecutionSize: cfg.Worker.MaxConcurrentActivities,
+	})
 	Register(w, acts)
 	return w
 }

@@ -43,6 +43,24 @@ type Config struct {
 	Security Security `mapstructure:"security"`
 	// Metrics configures the workers' Prometheus endpoint.
 	Metrics Metrics `mapstructure:"metrics"`
+	// Worker tunes the worker processes.
+	Worker Worker `mapstructure:"worker"`
+}
+
+// Worker tunes each worker process.
+type Worker struct {
+	// StopTimeout is how long a stopping worker (SIGTERM, SIGINT) lets its running
+	// activities finish before it cancels them and Temporal hands them to other workers.
+	StopTimeout string `mapstructure:"stop_timeout"`
+	// MaxConcurrentActivities caps the activities one worker runs at once (0: the
+	// SDK's default, 1,000).
+	MaxConcurrentActivities int `mapstructure:"max_concurrent_activities"`
+}
+
+// StopTimeoutDuration is StopTimeout parsed (validated by Validate).
+func (w Worker) StopTimeoutDuration() time.Duration {
+	d, _ := time.ParseDuration(w.StopTimeout)
+	return d
 }
 
 // Off turns a feature off where a key's empty value means a default: metrics.listen,

@@ -132,6 +132,7 @@ func TestInvalidInputNamesTheKey(t *testing.T) {
 		{"real cloud functions without project", "providers:\n  google:\n    gcp:\n      api_endpoint: https://cloudfunctions.googleapis.com\n      region: europe-west1",
 			"providers.google.gcp.project", "is missing"},
 		{"bad log format", "log:\n  format: xml", "log.format", "must be text or json"},
+		{"bad stop timeout", "worker:\n  stop_timeout: soon", "worker.stop_timeout", "a duration like 30s"},
 		{"client certificate without its key", "temporal:\n  host_port: t.example.org:7233\n  tls:\n    cert_file: client.pem", "temporal.tls.cert_file", "go together"},
 		{"tls and plaintext", "temporal:\n  host_port: t.example.org:7233\n  plaintext: true\n  tls:\n    enabled: true", "temporal.plaintext", "contradicts temporal.tls"},
 		{"bad metrics address", "metrics:\n  listen: 9464", "metrics.listen", "host:port or \"off\""},

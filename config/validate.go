@@ -4,6 +4,7 @@ import (
 	"net"
 	"sort"
 	"strings"
+	"time"
 )
 
 const fl = "scenarios.federated_learning"
@@ -66,6 +67,12 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	if d, err := time.ParseDuration(c.Worker.StopTimeout); err != nil || d < 0 {
+		return keyErr("worker.stop_timeout", "must be a duration like 30s, got %q", c.Worker.StopTimeout)
+	}
+	if c.Worker.MaxConcurrentActivities < 0 {
+		return keyErr("worker.max_concurrent_activities", "must not be negative, got %d", c.Worker.MaxConcurrentActivities)
+	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		return keyErr("log.format", "must be text or json, got %q", c.Log.Format)
 	}

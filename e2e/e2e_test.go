@@ -158,7 +158,7 @@ func TestExperimentEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	workerMetrics, metricsAddr, err := bootstrap.ServeMetrics(ctx, resolved, logger)
+	workerMetrics, metricsAddr, err := bootstrap.ServeMetrics(ctx, resolved, logger, nil)
 	if err != nil || workerMetrics == nil {
 		t.Fatalf("metrics: %v", err)
 	}
@@ -221,6 +221,9 @@ func TestExperimentEndToEnd(t *testing.T) {
 	})
 	t.Run("deploy commands create and remove every function", func(t *testing.T) {
 		checkDeployCommands(ctx, t, root, dir, cfgPath, resolved)
+	})
+	t.Run("the worker process reports its health and stops cleanly", func(t *testing.T) {
+		checkHealthAndStop(ctx, t, resolved, metricsAddrIn(t, workerLog.String()), second, &workerLog)
 	})
 
 	if os.Getenv("FEDKEEPER_RECORD_HISTORY") != "" {

@@ -6,16 +6,16 @@ package metrics
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/fedkeeper/fedkeeper/httpauth"
 )
 
 // Metrics are one worker's collectors, in a registry of their own.
@@ -122,21 +122,14 @@ func (m *Metrics) Evaluated(seconds, accuracy, loss float64, readBytes int) {
 // Handler serves the metrics in Prometheus's text format to requests bearing the token
 // ("Authorization: Bearer TOKEN", as Prometheus's scrape config sends it).
 func (m *Metrics) Handler(token string) http.Handler {
-	inner := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="fedkeeper metrics"`)
-			http.Error(w, "the metrics want the metrics token as a bearer token", http.StatusUnauthorized)
-			return
-		}
-		inner.ServeHTTP(w, r)
-	})
+	return httpauth.Require(token, "fedkeeper metrics", "the metrics want the metrics token as a bearer token",
+		promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 }
 
 // Serve listens on addr (an address in use falls back to a free port on the same
-// host) and serves /metrics until ctx ends. It returns the address it listens on.
-func (m *Metrics) Serve(ctx context.Context, addr, token string) (string, error) {
+// host) and serves /metrics, and the other routes given (health checks), to requests
+// bearing token until ctx ends. It returns the address it listens on.
+func (m *Metrics) Serve(ctx context.Context, addr, token string, routes map[string]http.Handler) (string, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		host, _, splitErr := net.SplitHostPort(addr)
@@ -149,6 +142,9 @@ func (m *Metrics) Serve(ctx context.Context, addr, token string) (string, error)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler(token))
+	for path, h := range routes {
+		mux.Handle(path, httpauth.Require(token, "fedkeeper worker", "the worker's endpoints want the metrics token as a bearer token", h))
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()

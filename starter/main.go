@@ -74,7 +74,7 @@ func run() int {
 	defer c.Close()
 
 	if !*noWorker && *attach == "" {
-		m, _, err := bootstrap.ServeMetrics(ctx, resolved, logger)
+		m, _, err := bootstrap.ServeMetrics(ctx, resolved, logger, nil)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1

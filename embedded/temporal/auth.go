@@ -2,11 +2,11 @@ package temporal
 
 import (
 	"context"
-	"crypto/subtle"
-	"strings"
 
 	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/config"
+
+	"github.com/fedkeeper/fedkeeper/httpauth"
 )
 
 // apiKeyClaims gives the holder of the server's API key ("authorization: Bearer KEY",
@@ -26,10 +26,7 @@ func (m apiKeyClaims) GetClaims(info *authorization.AuthInfo) (*authorization.Cl
 func (apiKeyClaims) AuthInfoRequired() bool { return false }
 
 // validBearer compares a "Bearer KEY" header with the key in constant time.
-func validBearer(header, key string) bool {
-	token, ok := strings.CutPrefix(header, "Bearer ")
-	return ok && key != "" && subtle.ConstantTimeCompare([]byte(token), []byte(key)) == 1
-}
+func validBearer(header, key string) bool { return httpauth.Valid(header, key) }
 
 // adminOnly lets administrators (the API key's holder, and the server's own system
 // workers, which reach the internal frontend) call everything and others only the
