@@ -58,6 +58,8 @@ type Deps struct {
 	Logger   *slog.Logger
 	// Metrics records what the activities do; nil records nothing.
 	Metrics *metrics.Metrics
+	// Worker names this worker process in the records of the activations it handles.
+	Worker string
 }
 
 // Activities is the receiver of every activity.

@@ -22,6 +22,7 @@ import (
 // itself happens in PollActivation.
 func (a *Activities) InvokeClient(ctx context.Context, task ClientTask) (Invocation, error) {
 	inv, err := a.invokeClient(ctx, task)
+	inv.InvokedBy = a.deps.Worker
 	// Synchronous platforms are invoked by PollActivation; it counts those.
 	if err != nil || inv.Task == nil {
 		platform := inv.Platform
@@ -166,6 +167,7 @@ const checkEvery = 5 * time.Second
 // A retried poll resumes waiting for the same activation instead of starting a new one.
 func (a *Activities) PollActivation(ctx context.Context, inv Invocation) (ClientRun, error) {
 	run, err := a.pollActivation(ctx, inv)
+	run.InvokedBy, run.Worker = inv.InvokedBy, a.deps.Worker
 	if inv.Task != nil {
 		a.deps.Metrics.Invoked(inv.Platform, inv.Task.Attempt, err)
 	}

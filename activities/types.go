@@ -56,6 +56,8 @@ type Invocation struct {
 	// Task is set for platforms invoked synchronously (Cloud Functions, OpenFaaS): there
 	// PollActivation makes the call, so a crashed worker's call is simply made again.
 	Task *ClientTask `json:"task,omitempty"`
+	// InvokedBy is the worker process that ran InvokeClient.
+	InvokedBy string `json:"invoked_by,omitempty"`
 }
 
 // ClientRun is a finished client activation.
@@ -73,6 +75,10 @@ type ClientRun struct {
 	WaitSeconds  float64   `json:"wait_seconds"`
 	InitSeconds  float64   `json:"init_seconds,omitempty"`
 	ColdStart    bool      `json:"cold_start,omitempty"`
+	// InvokedBy and Worker are the worker processes that invoked the activation and
+	// that saw it finish (PollActivation), as "pid@host".
+	InvokedBy string `json:"invoked_by,omitempty"`
+	Worker    string `json:"worker,omitempty"`
 }
 
 // AggregateInput asks for a round's updates to be averaged into the next global version.

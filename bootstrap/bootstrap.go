@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 
 	"go.temporal.io/sdk/activity"
@@ -41,6 +42,7 @@ func Dial(ctx context.Context, cfg *config.Config, logger *slog.Logger) (client.
 	opts := client.Options{
 		HostPort:  cfg.Temporal.HostPort,
 		Namespace: cfg.Temporal.Namespace,
+		Identity:  WorkerIdentity(),
 		Logger:    sdklog.NewStructuredLogger(logging.AtLeast(logger, slog.LevelWarn)),
 	}
 	tlsConfig, err := temporalTLS(cfg.Temporal)
@@ -58,6 +60,16 @@ func Dial(ctx context.Context, cfg *config.Config, logger *slog.Logger) (client.
 		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.Temporal.HostPort, cfg.Temporal.Namespace, err)
 	}
 	return c, nil
+}
+
+// WorkerIdentity names this process to Temporal (its pollers in the Web UI) and in the
+// records of the activations it handles: "pid@host".
+func WorkerIdentity() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	return fmt.Sprintf("%d@%s", os.Getpid(), host)
 }
 
 // Sources returns where the training and test data are: the config's URLs, or the MNIST
@@ -161,7 +173,7 @@ func ActivitiesWithMetrics(ctx context.Context, cfg *config.Config, baseDir stri
 		Config:   cfg, BaseDir: baseDir, BuildDir: filepath.Join(cfg.DataDir, "build"),
 		Store: store, Providers: providers,
 		Mongo:     flclient.Mongo{URI: mc.URL, DB: mc.DB, Collection: mc.Collection, TensorDir: mc.TensorDirectory()},
-		TrainData: train, TestData: test, Logger: logger, Metrics: m,
+		TrainData: train, TestData: test, Logger: logger, Metrics: m, Worker: WorkerIdentity(),
 	})
 	return acts, func() {
 		acts.Close()
