@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,7 @@ const crashConfig = `name: crash
 data_dir: %[1]s/data
 results_dir: %[1]s/results
 seed: 5
+%[4]s
 temporal:
   task_queue: crash
   frontend_port: %[3]d
@@ -91,11 +93,12 @@ type crashEnv struct {
 	logger *slog.Logger
 }
 
-func newCrashEnv(t *testing.T, root string) *crashEnv {
+// newCrashEnv writes the scenario's config; extra is more top-level YAML.
+func newCrashEnv(t *testing.T, root string, extra ...string) *crashEnv {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(path, []byte(fmt.Sprintf(crashConfig, dir, root, freePort(t))), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(crashConfig, dir, root, freePort(t), strings.Join(extra, "\n"))), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Load(path)
@@ -438,6 +441,10 @@ func TestCrashRecovery(t *testing.T) {
 		case err := <-failed:
 			t.Fatal(err)
 		}
+	})
+
+	t.Run("three workers share the rounds, one stopped mid-round", func(t *testing.T) {
+		threeWorkersOneStopped(ctx, t, root, baseline)
 	})
 
 	t.Run("the starter killed mid-round and started again", func(t *testing.T) {
