@@ -5,7 +5,7 @@ GO      ?= go
 CONFIG  ?= config.yaml
 BIN     := bin
 
-.PHONY: run stack build test fuzz chaos bench paper vet fmt clean
+.PHONY: run stack build test fuzz chaos bench paper functions images vet fmt clean
 
 run: build
 	$(BIN)/starter -config $(CONFIG)
@@ -40,6 +40,15 @@ fuzz:
 bench:
 	$(GO) run ./cmd/bench -out BENCHMARKS.md
 
+# The functions as each platform deploys them (OpenWhisk action zip, Cloud Functions
+# source archive, OpenFaaS image context), in dist/functions.
+functions:
+	$(GO) run ./cmd/package -out dist/functions
+
+# The container images of docker-compose.yml (needs Docker).
+images:
+	docker compose --profile fabric --profile run build
+
 # The paper's MLP experiment (docs/PAPER.md): about an hour and a half on 2 cores.
 paper: build
 	$(BIN)/starter -config experiments/paper-mnist-mlp.yaml
@@ -56,4 +65,4 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 clean:
-	rm -rf $(BIN) .fedkeeper results
+	rm -rf $(BIN) .fedkeeper results dist

@@ -222,3 +222,37 @@ func TestTensorDirectory(t *testing.T) {
 		}
 	}
 }
+
+// A cluster's credentials may live in the environment only, the file naming the cluster.
+func TestClusterCredentialsFromTheEnvironment(t *testing.T) {
+	yaml := `
+providers:
+  openwhisk:
+    lab:
+      auth:
+        ow_api_host: https://ow.example.org
+  google:
+    gcp:
+      project: p
+      region: europe-west1
+      api_endpoint: https://cloudfunctions.googleapis.com
+`
+	c, err := Parse([]byte(yaml), envOf(map[string]string{
+		"FEDKEEPER_PROVIDERS_OPENWHISK_LAB_AUTH_OW_AUTH":       "uuid:secret",
+		"FEDKEEPER_PROVIDERS_GOOGLE_GCP_AUTH_PRIVATE_KEY":      "-----BEGIN PRIVATE KEY-----",
+		"FEDKEEPER_PROVIDERS_GOOGLE_GCP_AUTH_CLIENT_EMAIL":     "fk@p.iam.gserviceaccount.com",
+		"FEDKEEPER_PROVIDERS_OPENWHISK_ELSEWHERE_AUTH_OW_AUTH": "not a configured cluster",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Providers.OpenWhisk["lab"].Auth.OWAuth; got != "uuid:secret" {
+		t.Errorf("ow_auth %q", got)
+	}
+	if a := c.Providers.Google["gcp"].Auth; a.PrivateKey == "" || a.ClientEmail != "fk@p.iam.gserviceaccount.com" {
+		t.Errorf("service account %+v", a)
+	}
+	if _, ok := c.Providers.OpenWhisk["elsewhere"]; ok {
+		t.Error("an environment variable created a cluster the file does not name")
+	}
+}

@@ -34,6 +34,7 @@ func registerDefaults(v *viper.Viper) {
 		"log.format":                       "text",
 		"metrics.listen":                   "127.0.0.1:9464",
 		"metrics.token":                    "",
+		"security.token_key":               "",
 		"worker.stop_timeout":              "30s",
 		"worker.max_concurrent_activities": 0,
 		"scenarios.federated_learning.server_config.server_cluster_name":   "",

@@ -51,7 +51,23 @@ func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) 
 	// defaults can override it; bind them explicitly so no global env state is read
 	// behind the caller's back.
 	registerDefaults(v)
-	for _, key := range v.AllKeys() {
+	keys := v.AllKeys()
+	// A cluster named in the file may take any of its keys from the environment, so a
+	// file can leave its credentials out (FEDKEEPER_PROVIDERS_OPENWHISK_LAB_AUTH_OW_AUTH).
+	for platform, cluster := range map[string]reflect.Type{
+		"openwhisk": reflect.TypeFor[OpenWhiskCluster](),
+		"google":    reflect.TypeFor[GoogleCluster](),
+		"openfaas":  reflect.TypeFor[OpenFaaSCluster](),
+	} {
+		if clusters, ok := v.Get("providers." + platform).(map[string]any); ok {
+			for name := range clusters {
+				for _, leaf := range leafKeys(cluster) {
+					keys = append(keys, "providers."+platform+"."+name+"."+leaf)
+				}
+			}
+		}
+	}
+	for _, key := range keys {
 		name := EnvPrefix + "_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
 		if value, ok := lookupEnv(name); ok {
 			v.Set(key, value)
@@ -72,6 +88,28 @@ func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) 
 		return nil, err
 	}
 	return &cfg, nil
+}
+
+// leafKeys lists the dotted mapstructure keys of a struct's non-struct fields.
+func leafKeys(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		if f.Type.Kind() == reflect.Struct {
+			for _, sub := range leafKeys(f.Type) {
+				out = append(out, tag+"."+sub)
+			}
+			continue
+		}
+		if f.Type.Kind() != reflect.Map {
+			out = append(out, tag)
+		}
+	}
+	return out
 }
 
 // keepEmptySections restores what viper drops when unmarshalling: sections written as
