@@ -1,82 +1,22 @@
 package bootstrap
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/tlstest"
 )
-
-// testPKI is a CA with a server certificate for 127.0.0.1 and a client certificate, as
-// PEM files in dir.
-type testPKI struct {
-	caFile, certFile, keyFile string
-	pool                      *x509.CertPool
-	server                    tls.Certificate
-}
-
-func newTestPKI(t *testing.T, dir string) testPKI {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	issue := func(serial int64, usage x509.ExtKeyUsage, ip net.IP) ([]byte, *ecdsa.PrivateKey) {
-		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "fedkeeper"},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage}}
-		if ip != nil {
-			tmpl.IPAddresses = []net.IP{ip}
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der, key
-	}
-	write := func(name, kind string, der []byte) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	p := testPKI{pool: x509.NewCertPool()}
-	p.pool.AddCert(ca)
-	p.caFile = write("ca.pem", "CERTIFICATE", caDER)
-	clientDER, clientKey := issue(2, x509.ExtKeyUsageClientAuth, nil)
-	p.certFile = write("client.pem", "CERTIFICATE", clientDER)
-	keyDER, _ := x509.MarshalECPrivateKey(clientKey)
-	p.keyFile = write("client-key.pem", "EC PRIVATE KEY", keyDER)
-	serverDER, serverKey := issue(3, x509.ExtKeyUsageServerAuth, net.IPv4(127, 0, 0, 1))
-	p.server = tls.Certificate{Certificate: [][]byte{serverDER}, PrivateKey: serverKey}
-	return p
-}
 
 // A server that requires a client certificate from the CA accepts the connection
 // temporal.tls describes, and refuses one without the certificate.
 func TestTemporalTLSPerformsMutualTLS(t *testing.T) {
-	pki := newTestPKI(t, t.TempDir())
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pki.server},
-		ClientCAs: pki.pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12})
+	pki := tlstest.New(t, t.TempDir())
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pki.Server},
+		ClientCAs: pki.Pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +46,7 @@ func TestTemporalTLSPerformsMutualTLS(t *testing.T) {
 		return err
 	}
 
-	mutual := config.Temporal{HostPort: ln.Addr().String(), TLS: config.TemporalTLS{CAFile: pki.caFile, CertFile: pki.certFile, KeyFile: pki.keyFile}}
+	mutual := config.Temporal{HostPort: ln.Addr().String(), TLS: config.TemporalTLS{CAFile: pki.CAFile, CertFile: pki.CertFile, KeyFile: pki.KeyFile}}
 	tc, err := temporalTLS(mutual)
 	if err != nil || tc == nil {
 		t.Fatalf("tls config: %v %v", tc, err)
@@ -140,7 +80,7 @@ func TestTemporalTLSPerformsMutualTLS(t *testing.T) {
 
 func TestTemporalTLSConfigs(t *testing.T) {
 	dir := t.TempDir()
-	pki := newTestPKI(t, dir)
+	pki := tlstest.New(t, dir)
 	notPEM := filepath.Join(dir, "not.pem")
 	if err := os.WriteFile(notPEM, []byte("hello"), 0o600); err != nil {
 		t.Fatal(err)
@@ -156,7 +96,7 @@ func TestTemporalTLSConfigs(t *testing.T) {
 		{"plaintext wins for the embedded server", config.Temporal{HostPort: "t:7233", Plaintext: true, TLS: config.TemporalTLS{Enabled: true}}, false, ""},
 		{"missing CA file", config.Temporal{HostPort: "t:7233", TLS: config.TemporalTLS{CAFile: filepath.Join(dir, "nope.pem")}}, false, "temporal.tls.ca_file"},
 		{"CA file without certificates", config.Temporal{HostPort: "t:7233", TLS: config.TemporalTLS{CAFile: notPEM}}, false, "temporal.tls.ca_file"},
-		{"key that does not match", config.Temporal{HostPort: "t:7233", TLS: config.TemporalTLS{CertFile: pki.certFile, KeyFile: pki.caFile}}, false, "temporal.tls.cert_file"},
+		{"key that does not match", config.Temporal{HostPort: "t:7233", TLS: config.TemporalTLS{CertFile: pki.CertFile, KeyFile: pki.CAFile}}, false, "temporal.tls.cert_file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := temporalTLS(tc.in)

@@ -84,3 +84,16 @@ func internodeTLS() (config.GroupTLS, error) {
 		Client: config.ClientTLS{ServerName: internodeName, RootCAData: []string{caData}},
 	}, nil
 }
+
+// frontendTLS turns Options.FrontendTLS into the server's settings (none for nil).
+func frontendTLS(t *FrontendTLS) config.GroupTLS {
+	if t == nil {
+		return config.GroupTLS{}
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	server := config.ServerTLS{CertData: b64(t.CertPEM), KeyData: b64(t.KeyPEM)}
+	if len(t.ClientCAPEM) > 0 {
+		server.ClientCAData, server.RequireClientAuth = []string{b64(t.ClientCAPEM)}, true
+	}
+	return config.GroupTLS{Server: server}
+}

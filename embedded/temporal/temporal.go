@@ -46,6 +46,17 @@ type Options struct {
 	// APIKey is what clients must send ("authorization: Bearer KEY") and what the Web UI
 	// asks for as its password. Required.
 	APIKey string
+	// FrontendTLS, when set, makes the public frontend speak TLS, as a Temporal cluster
+	// reached over a network does (Temporal Cloud: TLS and an API key, or mutual TLS).
+	// The Web UI dials the frontend in plaintext, so it needs UIPort -1.
+	FrontendTLS *FrontendTLS
+}
+
+// FrontendTLS is the frontend's certificate and key (PEM) and, for mutual TLS, the CA
+// (PEM) that must have issued every client's certificate.
+type FrontendTLS struct {
+	CertPEM, KeyPEM []byte
+	ClientCAPEM     []byte
 }
 
 // Server is a running embedded Temporal.
@@ -78,6 +89,9 @@ func Start(opts Options) (*Server, error) {
 	}
 	if opts.APIKey == "" {
 		return nil, errors.New("temporal: an API key is required")
+	}
+	if opts.FrontendTLS != nil && opts.UIPort >= 0 {
+		return nil, errors.New("temporal: the Web UI cannot reach a TLS frontend; disable it (UIPort -1)")
 	}
 	if err := os.MkdirAll(filepath.Dir(opts.DBPath), 0o700); err != nil {
 		return nil, fmt.Errorf("temporal: create data directory: %w", err)
@@ -135,7 +149,7 @@ func Start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	cfg := &config.Config{
-		Global: config.Global{TLS: config.RootTLS{Internode: internode}},
+		Global: config.Global{TLS: config.RootTLS{Internode: internode, Frontend: frontendTLS(opts.FrontendTLS)}},
 		// No Global.Metrics: the server then reports to a no-op handler instead of
 		// opening a Prometheus port.
 		Persistence: config.Persistence{
