@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/fedkeeper/fedkeeper/config"
@@ -29,7 +30,8 @@ type fakeProvider struct {
 	deployed    bool
 	deploys     int
 	invokes     int
-	notReady    int // Activation answers ErrNotReady this many times
+	notReady    int  // Activation answers ErrNotReady this many times
+	reject      bool // Invoke refuses the caller
 	activations map[string]faas.Activation
 }
 
@@ -49,6 +51,9 @@ func (f *fakeProvider) Remove(context.Context, string) error { return nil }
 func (f *fakeProvider) Invoke(_ context.Context, name string, params any) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.reject {
+		return "", fmt.Errorf("invoke %s: HTTP 401: %w", name, faas.ErrRejected)
+	}
 	if !f.deployed {
 		return "", fmt.Errorf("invoke %s: %w", name, faas.ErrFunctionMissing)
 	}
@@ -289,5 +294,56 @@ func TestPendingActivationOfAVanishedFunctionIsLost(t *testing.T) {
 	}
 	if run.Success || run.Status != "lost" || !strings.Contains(run.Error, "disappeared") {
 		t.Errorf("run %+v", run)
+	}
+}
+
+// RunClient invokes and waits in one activity; a retry finds the invocation in its
+// heartbeat details and waits for that activation instead of invoking again; a refused
+// invocation says so, keeping its retry class.
+func TestRunClientInvokesOnceAndResumes(t *testing.T) {
+	ok, _ := json.Marshal(map[string]any{"client": 2, "round": 1, "samples": 600, "loss": 0.25})
+	prov := &fakeProvider{deployed: true, activations: map[string]faas.Activation{
+		"act-1": {ID: "act-1", Status: "success", Success: true, Result: ok},
+	}}
+	acts := newActivities(t, prov, nil)
+	var suite testsuite.WorkflowTestSuite
+	run := func(env *testsuite.TestActivityEnvironment) (ClientRun, error) {
+		env.RegisterActivityWithOptions(acts, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+		val, err := env.ExecuteActivity(acts.RunClient, ClientTask{Experiment: "e", Round: 1, Client: 2, Attempt: 1})
+		if err != nil {
+			return ClientRun{}, err
+		}
+		var r ClientRun
+		return r, val.Get(&r)
+	}
+
+	first, err := run(suite.NewTestActivityEnvironment())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !first.Success || first.ActivationID != "act-1" || first.Platform != "openwhisk" || first.Cluster != "local" || first.AcceptedAt.IsZero() {
+		t.Fatalf("first run %+v", first)
+	}
+
+	retry := suite.NewTestActivityEnvironment()
+	accepted := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	retry.SetHeartbeatDetails(Invocation{Client: 2, Platform: "openwhisk", Cluster: "local", Function: "fl_client", ActivationID: "act-1", AcceptedAt: accepted})
+	resumed, err := run(retry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prov.invokes != 1 || !resumed.Success || !resumed.AcceptedAt.Equal(accepted) {
+		t.Fatalf("resumed run %+v after %d invocations, want the first activation's result and one invocation", resumed, prov.invokes)
+	}
+
+	prov.reject = true
+	_, err = run(suite.NewTestActivityEnvironment())
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeRejected || !appErr.NonRetryable() {
+		t.Fatalf("refused invocation: %v", err)
+	}
+	var phase string
+	if !appErr.HasDetails() || appErr.Details(&phase) != nil || phase != InvokePhase {
+		t.Errorf("the refused invocation is not marked as one (%q)", phase)
 	}
 }

@@ -58,6 +58,8 @@ type Invocation struct {
 	Task *ClientTask `json:"task,omitempty"`
 	// InvokedBy is the worker process that ran InvokeClient.
 	InvokedBy string `json:"invoked_by,omitempty"`
+	// AcceptedAt is when the platform accepted the invocation (RunClient only).
+	AcceptedAt time.Time `json:"accepted_at,omitempty"`
 }
 
 // ClientRun is a finished client activation.
@@ -79,6 +81,12 @@ type ClientRun struct {
 	// that saw it finish (PollActivation), as "pid@host".
 	InvokedBy string `json:"invoked_by,omitempty"`
 	Worker    string `json:"worker,omitempty"`
+	// Platform, Cluster, AcceptedAt and Redeployed describe the invocation; RunClient
+	// sets them (InvokeClient's Invocation carries them otherwise).
+	Platform   string    `json:"platform,omitempty"`
+	Cluster    string    `json:"cluster,omitempty"`
+	AcceptedAt time.Time `json:"accepted_at,omitempty"`
+	Redeployed bool      `json:"redeployed,omitempty"`
 }
 
 // AggregateInput asks for a round's updates to be averaged into the next global version.

@@ -14,7 +14,8 @@ import (
 
 // RoundRecord returns a finished round's full record: its workflow's result, with the
 // runs a large round left to its history (RoundResult.RunsInHistory) read back from
-// the results of its PollActivation activities.
+// the results of its RunClient (or, in rounds of earlier builds, PollActivation)
+// activities.
 func RoundRecord(ctx context.Context, c client.Client, experiment string, round int) (workflows.RoundResult, error) {
 	id := workflows.RoundWorkflowID(experiment, round)
 	var res workflows.RoundResult
@@ -24,7 +25,7 @@ func RoundRecord(ctx context.Context, c client.Client, experiment string, round 
 	if !res.RunsInHistory {
 		return res, nil
 	}
-	polls := map[int64]bool{} // scheduled event ids of PollActivation
+	polls := map[int64]bool{} // scheduled event ids of RunClient and PollActivation
 	runs := map[int]activities.ClientRun{}
 	dc := converter.GetDefaultDataConverter()
 	iter := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -33,7 +34,7 @@ func RoundRecord(ctx context.Context, c client.Client, experiment string, round 
 		if err != nil {
 			return res, fmt.Errorf("read the history of round %d: %w", round, err)
 		}
-		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "PollActivation" {
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && (a.GetActivityType().GetName() == "RunClient" || a.GetActivityType().GetName() == "PollActivation") {
 			polls[ev.GetEventId()] = true
 		}
 		if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil && polls[a.GetScheduledEventId()] {

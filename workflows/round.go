@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -31,6 +32,16 @@ var (
 		HeartbeatTimeout: 15 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 8,
+			NonRetryableErrorTypes: []string{activities.ErrTypeBadConfig, activities.ErrTypeRejected},
+		},
+	}
+	// runOptions are RunClient's: an invocation and the wait for it. A retry resumes the
+	// same activation (see activities.RunClient), so it may retry as often as a poll.
+	runOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 6 * time.Hour,
+		HeartbeatTimeout:    15 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 20,
 			NonRetryableErrorTypes: []string{activities.ErrTypeBadConfig, activities.ErrTypeRejected},
 		},
 	}
@@ -66,6 +77,9 @@ var (
 // re-invoke the ones that fail, then aggregate the updates that arrived into the next
 // global version and evaluate it.
 func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
+	// Rounds started by earlier builds invoke and poll each client in two activities;
+	// their histories replay that way. New rounds use one (activities.RunClient).
+	oneActivity := workflow.GetVersion(ctx, RunClientChange, workflow.DefaultVersion, 1) >= 1
 	start := workflow.Now(ctx)
 	logger := workflow.GetLogger(ctx)
 	selected := SelectClients(p.Seed, p.Round, p.TotalClients, p.ClientsPerRound)
@@ -100,7 +114,11 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 				return
 			}
 			defer window.Release(1)
-			outcomes[i] = runClient(clientCtx, p, client, &pastDeadline, &live.Retries, func(at time.Time) {
+			run := runClient
+			if oneActivity {
+				run = runClientInOneActivity
+			}
+			outcomes[i] = run(clientCtx, p, client, &pastDeadline, &live.Retries, func(at time.Time) {
 				if at.After(lastAccepted) {
 					lastAccepted = at
 				}
@@ -282,6 +300,68 @@ func runClient(ctx workflow.Context, p RoundParams, client int, pastDeadline *bo
 		out.Error = run.Status + ": " + run.Error
 	}
 	return out
+}
+
+// RunClientChange is the workflow.GetVersion change ID of running each client in one
+// activity (RunClient) instead of two (InvokeClient, PollActivation).
+const RunClientChange = "run-client-in-one-activity"
+
+// runClientInOneActivity is runClient on RunClient: one activity per attempt, which
+// invokes the function and waits for it.
+func runClientInOneActivity(ctx workflow.Context, p RoundParams, client int, pastDeadline *bool, retries *int, accepted func(time.Time)) ClientOutcome {
+	var a *activities.Activities
+	out := ClientOutcome{Client: client}
+	reported := false
+	for attempt := 1; attempt <= p.MaxAttempts; attempt++ {
+		if attempt > 1 && *pastDeadline {
+			out.Error += " (not invoked again: the round's deadline passed)"
+			break
+		}
+		out.Attempts = attempt
+		if attempt > 1 {
+			*retries++
+		}
+		var run activities.ClientRun
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, runOptions), a.RunClient, activities.ClientTask{
+			Experiment: p.Experiment, Round: p.Round, Client: client, Attempt: attempt, BaseVersion: p.BaseVersion,
+			Model: p.Model, Train: p.Train, Partition: p.Partition,
+		}).Get(ctx, &run)
+		if ctx.Err() != nil {
+			return dropped(out)
+		}
+		if err != nil {
+			status, what := "failed", "run: "
+			if invokeError(err) {
+				status, what = "not invoked", "invoke: "
+			}
+			out.Error = what + err.Error()
+			out.Runs = append(out.Runs, activities.ClientRun{Client: client, Status: status, Error: err.Error()})
+			continue
+		}
+		if !reported && !run.AcceptedAt.IsZero() {
+			accepted(run.AcceptedAt)
+			reported = true
+		}
+		out.Platform, out.Cluster = run.Platform, run.Cluster
+		out.Runs = append(out.Runs, run)
+		if run.Success {
+			out.Counted = true
+			out.Error = ""
+			return out
+		}
+		out.Error = run.Status + ": " + run.Error
+	}
+	return out
+}
+
+// invokeError reports whether RunClient failed before its function was invoked.
+func invokeError(err error) bool {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || !appErr.HasDetails() {
+		return false
+	}
+	var phase string
+	return appErr.Details(&phase) == nil && phase == activities.InvokePhase
 }
 
 func countRuns(outcomes []ClientOutcome) int {

@@ -77,6 +77,19 @@ func newFake() *fakeFabric {
 	return &fakeFabric{failFirst: map[int]int{}, attempts: map[string]int{}}
 }
 
+// finish ends an activation: a crash for the client's first failFirst attempts, then
+// a success.
+func (f *fakeFabric) finish(_ context.Context, inv activities.Invocation) (activities.ClientRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.attempts[inv.ActivationID[:len(inv.ActivationID)-3]]++
+	n := f.attempts[inv.ActivationID[:len(inv.ActivationID)-3]]
+	if n <= f.failFirst[inv.Client] {
+		return activities.ClientRun{Client: inv.Client, ActivationID: inv.ActivationID, Status: "action developer error", Error: "crashed"}, nil
+	}
+	return activities.ClientRun{Client: inv.Client, ActivationID: inv.ActivationID, Status: "success", Success: true, Samples: 600, Loss: 0.5}, nil
+}
+
 func (f *fakeFabric) register(env *testsuite.TestWorkflowEnvironment) {
 	var a *activities.Activities
 	env.RegisterActivityWithOptions(&activities.Activities{}, activity.RegisterOptions{SkipInvalidStructFunctions: true})
@@ -87,16 +100,14 @@ func (f *fakeFabric) register(env *testsuite.TestWorkflowEnvironment) {
 			return activities.Invocation{Client: task.Client, Platform: "openwhisk", Cluster: "local", Function: "fl_client",
 				ActivationID: fmt.Sprintf("r%d-c%d-a%d", task.Round, task.Client, task.Attempt)}, nil
 		})
-	env.OnActivity(a.PollActivation, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, inv activities.Invocation) (activities.ClientRun, error) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			f.attempts[inv.ActivationID[:len(inv.ActivationID)-3]]++
-			n := f.attempts[inv.ActivationID[:len(inv.ActivationID)-3]]
-			if n <= f.failFirst[inv.Client] {
-				return activities.ClientRun{Client: inv.Client, ActivationID: inv.ActivationID, Status: "action developer error", Error: "crashed"}, nil
-			}
-			return activities.ClientRun{Client: inv.Client, ActivationID: inv.ActivationID, Status: "success", Success: true, Samples: 600, Loss: 0.5}, nil
+	env.OnActivity(a.PollActivation, mock.Anything, mock.Anything).Return(f.finish)
+	// Rounds of this build run each client in one activity.
+	env.OnActivity(a.RunClient, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, task activities.ClientTask) (activities.ClientRun, error) {
+			run, err := f.finish(context.Background(), activities.Invocation{Client: task.Client,
+				ActivationID: fmt.Sprintf("r%d-c%d-a%d", task.Round, task.Client, task.Attempt)})
+			run.Platform, run.Cluster = "openwhisk", "local"
+			return run, err
 		})
 	env.OnActivity(a.Aggregate, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.AggregateInput) (activities.AggregateResult, error) {
@@ -166,11 +177,29 @@ func TestExperimentStopsAtMaxRounds(t *testing.T) {
 }
 
 func TestFailedClientsAreReinvoked(t *testing.T) {
+	// Rounds of this build run a client in one activity; rounds that earlier builds
+	// started (no version marker in their history) still invoke and poll in two.
+	for _, version := range []workflow.Version{1, workflow.DefaultVersion} {
+		t.Run(fmt.Sprintf("version %d", version), func(t *testing.T) { failedClientsAreReinvoked(t, version) })
+	}
+}
+
+func failedClientsAreReinvoked(t *testing.T, version workflow.Version) {
 	env := newEnv(t)
+	env.OnGetVersion(RunClientChange, workflow.DefaultVersion, 1).Return(version)
 	fake := newFake()
 	selected := SelectClients(7, 1, 6, 3)
 	fake.failFirst[selected[0]] = 2 // two failed attempts, the third succeeds
 	fake.register(env)
+	oneActivity, twoActivities := 0, 0
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		switch info.ActivityType.Name {
+		case "RunClient":
+			oneActivity++
+		case "InvokeClient", "PollActivation":
+			twoActivities++
+		}
+	})
 	p := params()
 	env.ExecuteWorkflow(RoundWorkflowName, RoundParams{
 		Experiment: p.Experiment, Round: 1, BaseVersion: 0, Model: p.Model, Train: p.Train, Partition: p.Partition,
@@ -188,9 +217,14 @@ func TestFailedClientsAreReinvoked(t *testing.T) {
 		if o.Client == selected[0] {
 			wantAttempts = 3
 		}
-		if o.Attempts != wantAttempts || !o.Counted || len(o.Runs) != wantAttempts {
+		if o.Attempts != wantAttempts || !o.Counted || len(o.Runs) != wantAttempts || o.Platform != "openwhisk" {
 			t.Errorf("client %d: %+v", o.Client, o)
 		}
+	}
+	// Five attempts in all: one activity each, or two.
+	if version == workflow.DefaultVersion && (oneActivity != 0 || twoActivities != 10) ||
+		version == 1 && (oneActivity != 5 || twoActivities != 0) {
+		t.Errorf("version %d ran %d RunClient and %d InvokeClient/PollActivation activities", version, oneActivity, twoActivities)
 	}
 }
 
@@ -221,16 +255,14 @@ func TestInvokeIsRetriedOnTransientErrors(t *testing.T) {
 	var a *activities.Activities
 	env.RegisterActivityWithOptions(&activities.Activities{}, activity.RegisterOptions{SkipInvalidStructFunctions: true})
 	calls := 0
-	env.OnActivity(a.InvokeClient, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, task activities.ClientTask) (activities.Invocation, error) {
+	env.OnActivity(a.RunClient, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, task activities.ClientTask) (activities.ClientRun, error) {
 			calls++
 			if calls == 1 {
-				return activities.Invocation{}, errors.New("connection refused")
+				return activities.ClientRun{}, errors.New("connection refused")
 			}
-			return activities.Invocation{Client: task.Client, ActivationID: "abc"}, nil
+			return activities.ClientRun{Client: task.Client, ActivationID: "abc", Status: "success", Success: true, Samples: 1}, nil
 		})
-	env.OnActivity(a.PollActivation, mock.Anything, mock.Anything).Return(
-		activities.ClientRun{Status: "success", Success: true, Samples: 1}, nil)
 	env.OnActivity(a.Aggregate, mock.Anything, mock.Anything).Return(activities.AggregateResult{Version: 1, Counted: []int{0}}, nil)
 	env.OnActivity(a.Evaluate, mock.Anything, mock.Anything).Return(activities.EvaluateResult{Accuracy: 0.9}, nil)
 	p := params()
@@ -251,10 +283,11 @@ func TestRejectedInvokeIsNotRetried(t *testing.T) {
 	var a *activities.Activities
 	env.RegisterActivityWithOptions(&activities.Activities{}, activity.RegisterOptions{SkipInvalidStructFunctions: true})
 	calls := 0
-	env.OnActivity(a.InvokeClient, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, task activities.ClientTask) (activities.Invocation, error) {
+	env.OnActivity(a.RunClient, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, task activities.ClientTask) (activities.ClientRun, error) {
 			calls++
-			return activities.Invocation{}, temporal.NewNonRetryableApplicationError("HTTP 401", activities.ErrTypeRejected, nil)
+			return activities.ClientRun{}, temporal.NewApplicationErrorWithOptions("HTTP 401", activities.ErrTypeRejected,
+				temporal.ApplicationErrorOptions{NonRetryable: true, Details: []any{activities.InvokePhase}})
 		})
 	p := params()
 	env.ExecuteWorkflow(RoundWorkflowName, RoundParams{Experiment: "exp", Round: 1, Model: p.Model, TotalClients: 1,
@@ -265,6 +298,9 @@ func TestRejectedInvokeIsNotRetried(t *testing.T) {
 	// One call per attempt of the keeper's loop, none from the activity's retry policy.
 	if calls != 2 {
 		t.Fatalf("invoke called %d times, want 2", calls)
+	}
+	if err := env.GetWorkflowError(); !strings.Contains(err.Error(), "client 0: invoke: ") || !strings.Contains(err.Error(), "HTTP 401") {
+		t.Errorf("the round's error does not say the client was never invoked: %v", err)
 	}
 }
 
@@ -301,17 +337,19 @@ func stragglerEnv(t *testing.T, slow int, failFast int) (*testsuite.TestWorkflow
 	env.RegisterActivityWithOptions(&activities.Activities{}, activity.RegisterOptions{SkipInvalidStructFunctions: true})
 	var aggs []activities.AggregateInput
 	invokes := 0
-	env.OnActivity(a.InvokeClient, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, task activities.ClientTask) (activities.Invocation, error) {
+	run := func(run activities.ClientRun) func(context.Context, activities.ClientTask) (activities.ClientRun, error) {
+		return func(_ context.Context, task activities.ClientTask) (activities.ClientRun, error) {
 			invokes++
-			return activities.Invocation{Client: task.Client, ActivationID: fmt.Sprintf("c%d-a%d", task.Client, task.Attempt)}, nil
-		})
-	env.OnActivity(a.PollActivation, mock.Anything, mock.MatchedBy(func(inv activities.Invocation) bool { return inv.Client == slow })).
-		After(time.Minute).Return(activities.ClientRun{Status: "success", Success: true, Samples: 600}, nil)
-	env.OnActivity(a.PollActivation, mock.Anything, mock.MatchedBy(func(inv activities.Invocation) bool { return inv.Client == failFast })).
-		After(20*time.Second).Return(activities.ClientRun{Status: "action developer error", Error: "crashed"}, nil)
-	env.OnActivity(a.PollActivation, mock.Anything, mock.Anything).
-		After(time.Second).Return(activities.ClientRun{Status: "success", Success: true, Samples: 600}, nil)
+			run.Client, run.ActivationID = task.Client, fmt.Sprintf("c%d-a%d", task.Client, task.Attempt)
+			return run, nil
+		}
+	}
+	env.OnActivity(a.RunClient, mock.Anything, mock.MatchedBy(func(task activities.ClientTask) bool { return task.Client == slow })).
+		After(time.Minute).Return(run(activities.ClientRun{Status: "success", Success: true, Samples: 600}))
+	env.OnActivity(a.RunClient, mock.Anything, mock.MatchedBy(func(task activities.ClientTask) bool { return task.Client == failFast })).
+		After(20 * time.Second).Return(run(activities.ClientRun{Status: "action developer error", Error: "crashed"}))
+	env.OnActivity(a.RunClient, mock.Anything, mock.Anything).
+		After(time.Second).Return(run(activities.ClientRun{Status: "success", Success: true, Samples: 600}))
 	env.OnActivity(a.Aggregate, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.AggregateInput) (activities.AggregateResult, error) {
 			aggs = append(aggs, in)
@@ -439,13 +477,9 @@ func TestRoundRunsAtMostMaxInFlightClientsAtOnce(t *testing.T) {
 			env := newEnv(t)
 			var a *activities.Activities
 			env.RegisterActivityWithOptions(&activities.Activities{}, activity.RegisterOptions{SkipInvalidStructFunctions: true})
-			env.OnActivity(a.InvokeClient, mock.Anything, mock.Anything).Return(
-				func(_ context.Context, task activities.ClientTask) (activities.Invocation, error) {
-					return activities.Invocation{Client: task.Client, ActivationID: fmt.Sprint(task.Client)}, nil
-				})
-			env.OnActivity(a.PollActivation, mock.Anything, mock.Anything).After(time.Minute).Return(
-				func(_ context.Context, inv activities.Invocation) (activities.ClientRun, error) {
-					return activities.ClientRun{Client: inv.Client, Status: "success", Success: true, Samples: 1}, nil
+			env.OnActivity(a.RunClient, mock.Anything, mock.Anything).After(time.Minute).Return(
+				func(_ context.Context, task activities.ClientTask) (activities.ClientRun, error) {
+					return activities.ClientRun{Client: task.Client, ActivationID: fmt.Sprint(task.Client), Status: "success", Success: true, Samples: 1}, nil
 				})
 			env.OnActivity(a.Aggregate, mock.Anything, mock.Anything).Return(
 				func(_ context.Context, in activities.AggregateInput) (activities.AggregateResult, error) {

@@ -111,6 +111,11 @@ func roundOverhead(ctx context.Context, root, dir string, s roundSetup) (overhea
 	}
 	clientSpan = last.Sub(first).Seconds()
 	total = rec.TotalSeconds
+	desc, err := c.DescribeWorkflowExecution(ctx, workflows.RoundWorkflowID(out.Result.Experiment, 2), "")
+	if err != nil {
+		return 0, 0, 0, runs, err
+	}
+	runs.historyEvents = desc.GetWorkflowExecutionInfo().GetHistoryLength()
 	overhead = total - clientSpan - rec.AggregateSeconds - rec.EvalSeconds
 	return overhead, total, clientSpan, runs, nil
 }
@@ -177,13 +182,15 @@ func runSetup(ctx context.Context, root, dir string, s roundSetup) (c client.Cli
 type runStats struct {
 	n, cold int
 	seconds float64
+	// historyEvents is the length of the round workflow's history.
+	historyEvents int64
 }
 
 func (r runStats) String() string {
 	if r.n == 0 {
 		return "no activations"
 	}
-	return fmt.Sprintf("%d activations of %.2f s on average, %d cold", r.n, r.seconds/float64(r.n), r.cold)
+	return fmt.Sprintf("%d activations of %.2f s on average, %d cold; the round's history holds %d events", r.n, r.seconds/float64(r.n), r.cold, r.historyEvents)
 }
 
 // roundBenchmarks turns the round runs into results.
