@@ -136,6 +136,8 @@ func TestInvalidInputNamesTheKey(t *testing.T) {
 		{"client certificate without its key", "temporal:\n  host_port: t.example.org:7233\n  tls:\n    cert_file: client.pem", "temporal.tls.cert_file", "go together"},
 		{"tls and plaintext", "temporal:\n  host_port: t.example.org:7233\n  plaintext: true\n  tls:\n    enabled: true", "temporal.plaintext", "contradicts temporal.tls"},
 		{"bad metrics address", "metrics:\n  listen: 9464", "metrics.listen", "host:port or \"off\""},
+		{"a round larger than a workflow history holds", "scenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 10000\n      num_clients_per_round: 9000",
+			"scenarios.federated_learning.clients_info.num_clients_per_round", "caps at 51,200 events"},
 		{"too many clients in flight", "scenarios:\n  federated_learning:\n    round:\n      max_in_flight: 5000", "scenarios.federated_learning.round.max_in_flight", "between 1 and 1900"},
 		{"unknown model", "scenarios:\n  federated_learning:\n    data_sampling:\n      model: resnet", "scenarios.federated_learning.data_sampling.model", "must be mlp or cnn"},
 		{"unknown optimiser", "scenarios:\n  federated_learning:\n    model_params:\n      optim: rmsprop", "scenarios.federated_learning.model_params.optim", "must be adam, nadam or sgd"},

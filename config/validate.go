@@ -9,6 +9,11 @@ import (
 
 const fl = "scenarios.federated_learning"
 
+// MaxClientsPerRound keeps a round's workflow history under Temporal's 51,200 events:
+// each client's RunClient activity records three events, and its completion may cost a
+// workflow task of three more.
+const MaxClientsPerRound = 8000
+
 // Validate checks the values a loader cannot: ranges, names and cross-references.
 // It does not contact any service: a config that names unreachable clusters loads,
 // and fails later with a message from the step that needs them.
@@ -27,6 +32,7 @@ func (c *Config) Validate() error {
 		{ci.TotalNumClients < 1, fl + ".clients_info.total_num_clients", "must be at least 1, got %d", []any{ci.TotalNumClients}},
 		{ci.NumClientsPerRound < 1, fl + ".clients_info.num_clients_per_round", "must be at least 1, got %d", []any{ci.NumClientsPerRound}},
 		{ci.NumClientsPerRound > ci.TotalNumClients, fl + ".clients_info.num_clients_per_round", "%d is more than total_num_clients (%d)", []any{ci.NumClientsPerRound, ci.TotalNumClients}},
+		{ci.NumClientsPerRound > MaxClientsPerRound, fl + ".clients_info.num_clients_per_round", "%d is more than %d: a round is one Temporal workflow, whose history Temporal caps at 51,200 events, and a client costs its round up to six", []any{ci.NumClientsPerRound, MaxClientsPerRound}},
 		{ci.EdgeClientsCount < 0, fl + ".clients_info.edge_clients_count", "must not be negative, got %d", []any{ci.EdgeClientsCount}},
 		{ci.OWClientsCount < 0, fl + ".clients_info.ow_clients_count", "must not be negative, got %d", []any{ci.OWClientsCount}},
 		{ci.GCFClientsCount < 0, fl + ".clients_info.gcf_clients_count", "must not be negative, got %d", []any{ci.GCFClientsCount}},
