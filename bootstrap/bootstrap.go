@@ -62,6 +62,15 @@ func Dial(ctx context.Context, cfg *config.Config, logger *slog.Logger) (client.
 	return c, nil
 }
 
+// dirichletAlpha is the concentration the partition spec carries: only the dirichlet
+// scheme has one, so specs of the other schemes stay as earlier builds wrote them.
+func dirichletAlpha(ds config.DataSampling) float64 {
+	if ds.Distribution != string(partition.Dirichlet) {
+		return 0
+	}
+	return ds.DirichletAlpha
+}
+
 // WorkerIdentity names this process to Temporal (its pollers in the Web UI) and in the
 // records of the activations it handles: "pid@host".
 func WorkerIdentity() string {
@@ -269,7 +278,7 @@ func Experiment(cfg *config.Config, id string) workflows.ExperimentParams {
 		Train: model.TrainOptions{Optimizer: fl.ModelParams.Optim, LR: fl.ModelParams.LR, Epochs: fl.ModelParams.LocalEpochs,
 			BatchSize: ds.BatchSize, Seed: seed},
 		Partition: partition.Spec{Scheme: partition.Scheme(ds.Distribution), NumClients: fl.ClientsInfo.TotalNumClients,
-			ShardsPerClient: ds.ShardsPerClient, ShardSize: ds.ShardSize, Seed: seed},
+			ShardsPerClient: ds.ShardsPerClient, ShardSize: ds.ShardSize, Seed: seed, Alpha: dirichletAlpha(ds)},
 		TotalClients: fl.ClientsInfo.TotalNumClients, ClientsPerRound: fl.ClientsInfo.NumClientsPerRound,
 		Seed: seed, MaxRounds: cfg.Stop.MaxRounds, TargetAccuracy: cfg.Stop.TargetAccuracy,
 		MaxAttempts: fl.Round.MaxAttempts, MinClientsFraction: fl.Round.MinClientsFraction,

@@ -326,10 +326,12 @@ type DataSampling struct {
 	InputShapeY int    `mapstructure:"input_shape_y"`
 	BatchSize   int    `mapstructure:"batch_size"`
 	Model       string `mapstructure:"model"`
-	// Distribution is non_iid (the seed's label-sorted shards) or iid.
+	// Distribution is non_iid (the seed's label-sorted shards), iid or dirichlet.
 	Distribution    string `mapstructure:"distribution"`
 	ShardsPerClient int    `mapstructure:"shards_per_client"`
 	ShardSize       int    `mapstructure:"shard_size"`
+	// DirichletAlpha is the concentration of the dirichlet distribution.
+	DirichletAlpha float64 `mapstructure:"dirichlet_alpha"`
 }
 
 // MongoConfig says where weights live.

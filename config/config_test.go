@@ -146,7 +146,8 @@ func TestInvalidInputNamesTheKey(t *testing.T) {
 		{"bad temporal address", "temporal:\n  host_port: nowhere", "temporal.host_port", "host:port"},
 		{"server cluster missing", "scenarios:\n  federated_learning:\n    server_config:\n      server_cluster_name: ghost", "scenarios.federated_learning.server_config.server_cluster_name", "no cluster named \"ghost\""},
 		{"client function undescribed", "scenarios:\n  federated_learning:\n    clients_info:\n      client_functions: [trainer]", "scenarios.federated_learning.clients_info.client_functions", "\"trainer\""},
-		{"bad distribution", "scenarios:\n  federated_learning:\n    data_sampling:\n      distribution: dirichlet", "scenarios.federated_learning.data_sampling.distribution", "non_iid or iid"},
+		{"bad distribution", "scenarios:\n  federated_learning:\n    data_sampling:\n      distribution: zipf", "scenarios.federated_learning.data_sampling.distribution", "non_iid, iid or dirichlet"},
+		{"dirichlet without concentration", "scenarios:\n  federated_learning:\n    data_sampling:\n      distribution: dirichlet\n      dirichlet_alpha: 0", "scenarios.federated_learning.data_sampling.dirichlet_alpha", "must be positive"},
 		{"negative timeout", "scenarios:\n  federated_learning:\n    functions:\n      fl_client:\n        openwhisk:\n          timeout: -5", "scenarios.federated_learning.functions.fl_client.openwhisk.timeout", "positive"},
 		{"edge timeout without unit", "scenarios:\n  federated_learning:\n    functions:\n      fl_client:\n        openfaas:\n          timeout: 30", "scenarios.federated_learning.functions.fl_client.openfaas.timeout", "a duration like 300s, got \"30\""},
 	}

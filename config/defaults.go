@@ -55,6 +55,7 @@ func registerDefaults(v *viper.Viper) {
 		"scenarios.federated_learning.data_sampling.distribution":          "non_iid",
 		"scenarios.federated_learning.data_sampling.shards_per_client":     2,
 		"scenarios.federated_learning.data_sampling.shard_size":            300,
+		"scenarios.federated_learning.data_sampling.dirichlet_alpha":       0.5,
 		"scenarios.federated_learning.mongo_config.url":                    Embedded,
 		"scenarios.federated_learning.mongo_config.db":                     "flweights",
 		"scenarios.federated_learning.mongo_config.collection":             "mnist_weights",

@@ -1,5 +1,6 @@
 // Package partition splits a training set among federated clients: the seed's non-IID
-// label shards (sort by label, cut into shards, hand each client a few) or IID draws.
+// label shards (sort by label, cut into shards, hand each client a few), IID draws, or
+// Dirichlet label skew.
 package partition
 
 import (
@@ -13,8 +14,9 @@ type Scheme string
 
 // The supported schemes.
 const (
-	NonIID Scheme = "non_iid"
-	IID    Scheme = "iid"
+	NonIID    Scheme = "non_iid"
+	IID       Scheme = "iid"
+	Dirichlet Scheme = "dirichlet"
 )
 
 // Spec fully determines a split, so every party (server and each client) computes
@@ -25,6 +27,9 @@ type Spec struct {
 	ShardsPerClient int    `json:"shards_per_client"`
 	ShardSize       int    `json:"shard_size"`
 	Seed            uint64 `json:"seed"`
+	// Alpha is the Dirichlet concentration (Dirichlet scheme only): small values give
+	// each client few labels, large ones approach IID.
+	Alpha float64 `json:"alpha,omitempty"`
 }
 
 // Split returns, for every client, the indices of its examples.
@@ -39,6 +44,8 @@ func Split(labels []uint8, spec Spec) ([][]int, error) {
 		return nonIID(labels, spec, rng)
 	case IID:
 		return iid(len(labels), spec, rng)
+	case Dirichlet:
+		return dirichlet(labels, spec, rng)
 	}
 	return nil, fmt.Errorf("partition: unknown scheme %q", spec.Scheme)
 }

@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"fmt"
 	"testing"
 )
 
@@ -97,5 +98,73 @@ func TestImpossibleSplitsAreRefused(t *testing.T) {
 		if _, err := Split(labels(60000), tc.spec); err == nil {
 			t.Errorf("%s: accepted", tc.name)
 		}
+	}
+}
+
+// labelShare is, for every client, the largest fraction of its examples sharing a label.
+func labelShare(parts [][]int, ls []uint8) []float64 {
+	out := make([]float64, len(parts))
+	for c, part := range parts {
+		counts := map[uint8]int{}
+		top := 0
+		for _, i := range part {
+			counts[ls[i]]++
+			top = max(top, counts[ls[i]])
+		}
+		out[c] = float64(top) / float64(len(part))
+	}
+	return out
+}
+
+func TestDirichletLabelSkew(t *testing.T) {
+	ls := labels(60000)
+	mean := func(xs []float64) float64 {
+		s := 0.0
+		for _, x := range xs {
+			s += x
+		}
+		return s / float64(len(xs))
+	}
+	for _, tc := range []struct {
+		alpha          float64
+		minTop, maxTop float64 // bounds on the mean share of a client's commonest label
+	}{
+		{0.1, 0.6, 1},  // most clients are dominated by one or two digits
+		{1000, 0, 0.2}, // close to IID: ten digits at about 0.1 each
+	} {
+		t.Run(fmt.Sprint(tc.alpha), func(t *testing.T) {
+			spec := Spec{Scheme: Dirichlet, NumClients: 100, ShardsPerClient: 2, ShardSize: 300, Seed: 3, Alpha: tc.alpha}
+			parts, err := Split(ls, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[int]bool{}
+			total := 0
+			for c, part := range parts {
+				if len(part) < minPerClient {
+					t.Errorf("client %d has %d examples", c, len(part))
+				}
+				for _, i := range part {
+					if seen[i] {
+						t.Fatalf("example %d given twice", i)
+					}
+					seen[i] = true
+				}
+				total += len(part)
+			}
+			if total != 100*2*300 {
+				t.Errorf("%d examples split, want %d", total, 100*2*300)
+			}
+			if top := mean(labelShare(parts, ls)); top < tc.minTop || top > tc.maxTop {
+				t.Errorf("mean share of the commonest label %.3f, want within [%v, %v]", top, tc.minTop, tc.maxTop)
+			}
+			again, _ := Split(ls, spec)
+			if fmt.Sprint(again) != fmt.Sprint(parts) {
+				t.Error("the same spec split differently")
+			}
+		})
+	}
+	if _, err := Split(ls, Spec{Scheme: Dirichlet, NumClients: 10, ShardsPerClient: 1, ShardSize: 100, Seed: 1}); err == nil {
+		t.Error("alpha 0 accepted")
 	}
 }
