@@ -222,3 +222,45 @@ func BenchmarkTrainMLP(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "samples/s")
 }
+
+// FedProx's proximal term holds a client near the model it started from: its first
+// step (where w = w₀) is plain SGD's, and after an epoch it has moved less, by a margin
+// that grows with μ.
+func TestProximalTermKeepsTrainingNearTheStart(t *testing.T) {
+	train, _ := loadMNIST(t)
+	spec := Spec{Kind: MLP, Hidden: 32}
+	m, _ := spec.Manifest()
+	local := train.Subset([]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19})
+	start := Init(m, 4)
+	moved := func(mu float64, n int) float64 {
+		p := append([]float32(nil), start...)
+		if _, err := Train(context.Background(), spec, p, local.Images[:n*784], local.Labels[:n],
+			TrainOptions{Optimizer: "sgd", LR: 0.5, Epochs: 3, BatchSize: 10, Seed: 1, ProximalMu: mu}); err != nil {
+			t.Fatal(err)
+		}
+		d := 0.0
+		for i := range p {
+			d += float64(p[i]-start[i]) * float64(p[i]-start[i])
+		}
+		return math.Sqrt(d)
+	}
+	// One batch, one epoch: a single step from w₀, where the term's gradient is zero.
+	one := func(mu float64) []float32 {
+		p := append([]float32(nil), start...)
+		if _, err := Train(context.Background(), spec, p, local.Images[:10*784], local.Labels[:10],
+			TrainOptions{Optimizer: "sgd", LR: 0.5, Epochs: 1, BatchSize: 10, Seed: 1, ProximalMu: mu}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a, b := one(0), one(5)
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("the first step differs at %d: %v vs %v", i, a[i], b[i])
+		}
+	}
+	plain, weak, strong := moved(0, 20), moved(0.1, 20), moved(1, 20)
+	if !(plain > weak && weak > strong) {
+		t.Errorf("distance from the start: μ=0 %.4f, μ=0.1 %.4f, μ=1 %.4f; want decreasing", plain, weak, strong)
+	}
+}

@@ -17,6 +17,9 @@ type TrainOptions struct {
 	BatchSize int     `json:"batch_size"`
 	// Seed drives the shuffling, so a client's training is reproducible.
 	Seed uint64 `json:"seed"`
+	// ProximalMu adds FedProx's proximal term μ/2·‖w − w₀‖² to the loss (w₀: the
+	// parameters training started from), keeping a client near the global model.
+	ProximalMu float64 `json:"proximal_mu,omitempty"`
 }
 
 // TrainResult summarises a local training run.
@@ -65,6 +68,11 @@ func Train(ctx context.Context, spec Spec, params []float32, images []float32, l
 	}
 
 	grad := make([]float32, len(params))
+	var anchor []float32 // w₀ of the proximal term
+	if opts.ProximalMu > 0 {
+		anchor = append([]float32(nil), params...)
+	}
+	mu := float32(opts.ProximalMu)
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x7a1e))
 	var epochLoss float64
 	for epoch := 0; epoch < opts.Epochs; epoch++ {
@@ -90,6 +98,12 @@ func Train(ctx context.Context, spec Spec, params []float32, images []float32, l
 			epochLoss += float64(loss) * float64(end-start)
 			if err := g.gradient(grad); err != nil {
 				return TrainResult{}, err
+			}
+			if anchor != nil {
+				// The proximal term's gradient: μ·(w − w₀).
+				for i, w := range params {
+					grad[i] += mu * (w - anchor[i])
+				}
 			}
 			opt.Step(params, grad)
 		}

@@ -160,3 +160,48 @@ func TestServerOptimizerSettings(t *testing.T) {
 		t.Error("a stored state of another model's size accepted")
 	}
 }
+
+func TestSpec(t *testing.T) {
+	if (Spec{}).Kind() != FedAvg || (Spec{}).Validate() != nil || (Spec{}).Robust() || (Spec{}).HasServerOptimizer() {
+		t.Error("the zero spec is not plain FedAvg")
+	}
+	for _, tc := range []struct {
+		spec Spec
+		want string // part of the error, "" for none
+	}{
+		{Spec{Name: FedProx, ProximalMu: 0.01}, ""},
+		{Spec{Name: FedProx}, "proximal_mu"},
+		{Spec{Name: TrimmedMeanName, TrimBeta: 0.1}, ""},
+		{Spec{Name: TrimmedMeanName, TrimBeta: 0.5}, "trim_beta"},
+		{Spec{Name: FedAdam, Tau: -1}, "tau"},
+		{Spec{Name: Krum, Byzantine: -1}, "non-negative"},
+		{Spec{Name: "fedsgd"}, "unknown strategy"},
+	} {
+		err := tc.spec.Validate()
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: %v, want %q", tc.spec, err, tc.want)
+		}
+	}
+	o, err := Spec{Name: FedYogi, ServerLR: 0.5}.ServerOptimizer()
+	if err != nil || o.LR != 0.5 || o.Beta1 != 0.9 || o.Tau != 1e-3 {
+		t.Errorf("fedyogi with server_lr 0.5: %+v %v", o, err)
+	}
+	models := [][]float32{{0}, {1}, {2}, {3}, {100}}
+	samples := []int{1, 1, 1, 1, 1}
+	for _, tc := range []struct {
+		spec Spec
+		want string
+		used string
+	}{
+		{Spec{Name: FedMedian}, "[2]", "[0 1 2 3 4]"},
+		{Spec{Name: TrimmedMeanName, TrimBeta: 0.2}, "[2]", "[0 1 2 3 4]"}, // mean(1, 2, 3)
+		{Spec{Name: Krum, Byzantine: 1}, "[1]", "[1]"},
+		// n − f = 4 best: 1, 2, 0, 3, averaging to 1.5.
+		{Spec{Name: MultiKrumName, Byzantine: 1}, "[1.5]", "[1 2 0 3]"},
+	} {
+		got, used, err := tc.spec.Combine(models, samples)
+		if err != nil || fmt.Sprint(got) != tc.want || fmt.Sprint(used) != tc.used {
+			t.Errorf("%s: %v from %v (%v), want %s from %s", tc.spec.Kind(), got, used, err, tc.want, tc.used)
+		}
+	}
+}
