@@ -25,7 +25,7 @@ import (
 func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (AggregateResult, error) {
 	start := time.Now()
 	params := flserver.AggregateParams{Experiment: in.Experiment, Round: in.Round, BaseVersion: in.BaseVersion,
-		Clients: in.Clients, Model: in.Model, Mongo: a.deps.Mongo}
+		Clients: in.Clients, Model: in.Model, Strategy: in.Strategy, Mongo: a.deps.Mongo}
 	var res flserver.AggregateResult
 	var err error
 	if a.serverMode(a.deps.Config.Scenarios.FederatedLearning.ServerConfig.Aggregation) {
@@ -36,6 +36,9 @@ func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (Aggregat
 	}
 	if errors.Is(err, flserver.ErrNoUpdates) {
 		return AggregateResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNoUpdates, nil)
+	}
+	if errors.Is(err, flserver.ErrBadStrategy) {
+		return AggregateResult{}, badConfig("%v", err)
 	}
 	if err != nil {
 		return AggregateResult{}, err

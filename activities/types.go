@@ -5,6 +5,7 @@ import (
 
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
+	"github.com/fedkeeper/fedkeeper/fl/strategy"
 	"github.com/fedkeeper/fedkeeper/functions/flserver"
 )
 
@@ -96,6 +97,8 @@ type AggregateInput struct {
 	BaseVersion int        `json:"base_version"`
 	Clients     []int      `json:"clients"`
 	Model       model.Spec `json:"model"`
+	// Strategy: see flserver.AggregateParams; the zero value is FedAvg.
+	Strategy strategy.Spec `json:"strategy,omitzero"`
 }
 
 // AggregateResult describes the new global version.

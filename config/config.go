@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
+	"github.com/fedkeeper/fedkeeper/fl/strategy"
 )
 
 // EnvPrefix starts every environment variable that overrides a config key.
@@ -275,6 +276,23 @@ type FederatedLearning struct {
 	Functions        map[string]Function `mapstructure:"functions"`
 	// Round tunes the keeper inside each round.
 	Round RoundConfig `mapstructure:"round"`
+	// Strategy is how a round's updates become the next global model.
+	Strategy Strategy `mapstructure:"strategy"`
+}
+
+// Strategy chooses the aggregation (see fl/strategy): fedavg (the default), fedprox,
+// fedavgm, fedadam, fedyogi, fedadagrad, fedmedian, trimmed_mean, krum or multi_krum,
+// with the settings of the chosen one; zero values take its defaults.
+type Strategy struct {
+	Name       string  `mapstructure:"name"`
+	ServerLR   float64 `mapstructure:"server_lr"`
+	Beta1      float64 `mapstructure:"beta1"`
+	Beta2      float64 `mapstructure:"beta2"`
+	Tau        float64 `mapstructure:"tau"`
+	ProximalMu float64 `mapstructure:"proximal_mu"`
+	TrimBeta   float64 `mapstructure:"trim_beta"`
+	Byzantine  int     `mapstructure:"byzantine"`
+	Selected   int     `mapstructure:"selected"`
 }
 
 // ServerConfig names the cluster that hosts the managing functions.
@@ -370,6 +388,24 @@ type ModelParams struct {
 	LR          float64 `mapstructure:"lr"`
 	Optim       string  `mapstructure:"optim"`
 	LocalEpochs int     `mapstructure:"local_epochs"`
+}
+
+// Spec is the strategy as the aggregation takes it, with only the chosen strategy's
+// settings: FedAvg is the zero Spec, as experiments of earlier builds carry it.
+func (s Strategy) Spec() strategy.Spec {
+	switch s.Name {
+	case "", strategy.FedAvg:
+		return strategy.Spec{}
+	case strategy.FedProx:
+		return strategy.Spec{Name: s.Name, ProximalMu: s.ProximalMu}
+	case strategy.FedAvgM, strategy.FedAdam, strategy.FedYogi, strategy.FedAdagrad:
+		return strategy.Spec{Name: s.Name, ServerLR: s.ServerLR, Beta1: s.Beta1, Beta2: s.Beta2, Tau: s.Tau}
+	case strategy.TrimmedMeanName:
+		return strategy.Spec{Name: s.Name, TrimBeta: s.TrimBeta}
+	case strategy.Krum, strategy.MultiKrumName:
+		return strategy.Spec{Name: s.Name, Byzantine: s.Byzantine, Selected: s.Selected}
+	}
+	return strategy.Spec{Name: s.Name}
 }
 
 // RoundConfig tunes how the keeper drives one round.

@@ -259,3 +259,36 @@ providers:
 		t.Error("an environment variable created a cluster the file does not name")
 	}
 }
+
+func TestStrategy(t *testing.T) {
+	parse := func(yaml string) (*Config, error) { return Parse([]byte(yaml), noEnv) }
+	c, err := parse("{}")
+	if err != nil || c.Scenarios.FederatedLearning.Strategy.Spec().Kind() != "fedavg" || c.Scenarios.FederatedLearning.Strategy.Spec().Name != "" {
+		t.Fatalf("default strategy %+v (%v)", c.Scenarios.FederatedLearning.Strategy, err)
+	}
+	c, err = parse("scenarios:\n  federated_learning:\n    strategy:\n      name: Trimmed-Mean\n      trim_beta: 0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Scenarios.FederatedLearning.Strategy.Spec(); s.Name != "trimmed_mean" || s.TrimBeta != 0.2 || s.Byzantine != 0 {
+		t.Errorf("trimmed mean %+v", s)
+	}
+	c, err = parse("scenarios:\n  federated_learning:\n    strategy:\n      name: fedadam\n      server_lr: 0.05")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Scenarios.FederatedLearning.Strategy.Spec(); s.ServerLR != 0.05 || s.TrimBeta != 0 {
+		t.Errorf("fedadam %+v", s)
+	}
+	for _, tc := range []struct{ yaml, key, msg string }{
+		{"scenarios:\n  federated_learning:\n    strategy:\n      name: fedsgd", "scenarios.federated_learning.strategy", "unknown strategy"},
+		{"scenarios:\n  federated_learning:\n    strategy:\n      name: fedprox", "scenarios.federated_learning.strategy", "proximal_mu"},
+		{"scenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 10\n      num_clients_per_round: 4\n    strategy:\n      name: krum\n      byzantine: 1",
+			"scenarios.federated_learning.strategy.byzantine", "more than 4 clients per round"},
+	} {
+		_, err := parse(tc.yaml)
+		if err == nil || !strings.Contains(err.Error(), tc.key+": ") || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%q: %v", tc.yaml, err)
+		}
+	}
+}

@@ -56,6 +56,15 @@ func registerDefaults(v *viper.Viper) {
 		"scenarios.federated_learning.data_sampling.shards_per_client":     2,
 		"scenarios.federated_learning.data_sampling.shard_size":            300,
 		"scenarios.federated_learning.data_sampling.dirichlet_alpha":       0.5,
+		"scenarios.federated_learning.strategy.name":                       "fedavg",
+		"scenarios.federated_learning.strategy.server_lr":                  0.0,
+		"scenarios.federated_learning.strategy.beta1":                      0.0,
+		"scenarios.federated_learning.strategy.beta2":                      0.0,
+		"scenarios.federated_learning.strategy.tau":                        0.0,
+		"scenarios.federated_learning.strategy.proximal_mu":                0.0,
+		"scenarios.federated_learning.strategy.trim_beta":                  0.1,
+		"scenarios.federated_learning.strategy.byzantine":                  0,
+		"scenarios.federated_learning.strategy.selected":                   0,
 		"scenarios.federated_learning.mongo_config.url":                    Embedded,
 		"scenarios.federated_learning.mongo_config.db":                     "flweights",
 		"scenarios.federated_learning.mongo_config.collection":             "mnist_weights",
@@ -93,6 +102,7 @@ func (c *Config) normalise() {
 	}
 	ds.Distribution = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(ds.Distribution), "-", "_"))
 	fl.ModelParams.Optim = strings.ToLower(strings.TrimSpace(fl.ModelParams.Optim))
+	fl.Strategy.Name = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(fl.Strategy.Name), "-", "_"))
 
 	if u := strings.TrimSpace(fl.MongoConfig.URL); u != "" && u != Embedded &&
 		!strings.HasPrefix(u, "mongodb://") && !strings.HasPrefix(u, "mongodb+srv://") {

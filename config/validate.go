@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/fedkeeper/fedkeeper/fl/strategy"
 )
 
 const fl = "scenarios.federated_learning"
@@ -74,6 +76,13 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	if err := f.Strategy.Spec().Validate(); err != nil {
+		return keyErr(fl+".strategy", "%s", strings.TrimPrefix(err.Error(), "strategy: "))
+	}
+	if k := f.Strategy.Name; (k == strategy.Krum || k == strategy.MultiKrumName) && ci.NumClientsPerRound <= 2*f.Strategy.Byzantine+2 {
+		return keyErr(fl+".strategy.byzantine", "%s tolerating %d malicious clients needs more than %d clients per round, got %d",
+			k, f.Strategy.Byzantine, 2*f.Strategy.Byzantine+2, ci.NumClientsPerRound)
+	}
 	if d, err := time.ParseDuration(c.Worker.StopTimeout); err != nil || d < 0 {
 		return keyErr("worker.stop_timeout", "must be a duration like 30s, got %q", c.Worker.StopTimeout)
 	}

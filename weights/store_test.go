@@ -12,6 +12,7 @@ import (
 
 	"github.com/fedkeeper/fedkeeper/embedded/mongodb"
 	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/fl/strategy"
 )
 
 func openStore(t *testing.T) *Store {
@@ -260,5 +261,41 @@ func TestDecodeAlignedAndUnaligned(t *testing.T) {
 	inf, infSum := Encode([]float32{1, 2, 3, 4, 5, 6, 7, float32(math.Inf(-1)), 9})
 	if _, err := Decode(inf, tinyManifest, infSum); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "value 7") {
 		t.Errorf("infinity: %v", err)
+	}
+}
+
+// A server optimiser's state is written once per version and read back whole; the
+// global versions of the experiment do not list it.
+func TestServerState(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	adam := strategy.ServerState{M: []float32{0.1, -0.2}, V: []float32{1e-6, 0.01}, Rounds: 3}
+	if err := s.PutServerState(ctx, "e", 3, adam); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutServerState(ctx, "e", 3, adam); err != nil {
+		t.Fatalf("storing the same state again: %v", err)
+	}
+	other := adam
+	other.M = []float32{0.1, -0.3}
+	if err := s.PutServerState(ctx, "e", 3, other); !errors.Is(err, ErrConflict) {
+		t.Fatalf("different state for the same version: %v", err)
+	}
+	got, err := s.GetServerState(ctx, "e", 3)
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(adam) {
+		t.Fatalf("read %+v (%v), want %+v", got, err, adam)
+	}
+	momentum := strategy.ServerState{M: []float32{0.5}, Rounds: 1}
+	if err := s.PutServerState(ctx, "e", 4, momentum); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetServerState(ctx, "e", 4); err != nil || got.V != nil || got.M[0] != 0.5 {
+		t.Fatalf("momentum only: %+v (%v)", got, err)
+	}
+	if _, err := s.GetServerState(ctx, "e", 2); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a version without state: %v", err)
+	}
+	if list, err := s.ListGlobals(ctx, "e"); err != nil || len(list) != 0 {
+		t.Errorf("the experiment lists %v (%v)", list, err)
 	}
 }

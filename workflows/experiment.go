@@ -100,7 +100,7 @@ func ExperimentWorkflow(ctx workflow.Context, p ExperimentParams) (ExperimentRes
 			TotalClients: p.TotalClients, ClientsPerRound: p.ClientsPerRound, Seed: p.Seed,
 			MaxAttempts: p.MaxAttempts, MinClientsFraction: p.MinClientsFraction,
 			DeadlineSeconds: p.DeadlineSeconds, LateUpdates: p.LateUpdates, Index: p.Index, MaxInFlight: p.MaxInFlight,
-			MaxRecordedRuns: p.MaxRecordedRuns,
+			MaxRecordedRuns: p.MaxRecordedRuns, Strategy: p.Strategy,
 		}).Get(ctx, &res)
 		if err != nil {
 			return ExperimentResult{}, fmt.Errorf("round %d: %w", round, err)

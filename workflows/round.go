@@ -165,6 +165,7 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 	var agg activities.AggregateResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, aggregateOptions), a.Aggregate, activities.AggregateInput{
 		Experiment: p.Experiment, Round: p.Round, BaseVersion: p.BaseVersion, Clients: counted, Model: p.Model,
+		Strategy: p.Strategy,
 	}).Get(ctx, &agg)
 	if err != nil {
 		return RoundResult{}, fmt.Errorf("round %d: aggregate: %w", p.Round, err)

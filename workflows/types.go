@@ -6,6 +6,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/activities"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
+	"github.com/fedkeeper/fedkeeper/fl/strategy"
 )
 
 // ExperimentParams describe an experiment. They hold no credentials or addresses:
@@ -34,6 +35,8 @@ type ExperimentParams struct {
 	MaxInFlight int `json:"max_in_flight,omitempty"`
 	// MaxRecordedRuns: see RoundParams.
 	MaxRecordedRuns int `json:"max_recorded_runs,omitempty"`
+	// Strategy: see RoundParams.
+	Strategy strategy.Spec `json:"strategy,omitzero"`
 	// Index says the namespace knows FedKeeper's search attributes (the starter
 	// registered them), so the workflows write them. Experiments started before there
 	// were any lack the field and replay as they ran.
@@ -70,6 +73,9 @@ type RoundParams struct {
 	// MaxRecordedRuns bounds the activations kept in the round's result (0:
 	// DefaultMaxRecordedRuns); see RoundResult.RunsInHistory.
 	MaxRecordedRuns int `json:"max_recorded_runs,omitempty"`
+	// Strategy aggregates the round; the zero value (what experiments started before
+	// there were strategies carry) is FedAvg.
+	Strategy strategy.Spec `json:"strategy,omitzero"`
 }
 
 // What happens to clients still running at a round's deadline.

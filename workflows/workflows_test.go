@@ -19,6 +19,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/activities"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
+	"github.com/fedkeeper/fedkeeper/fl/strategy"
 )
 
 func TestSelectClients(t *testing.T) {
@@ -525,6 +526,28 @@ func TestLargeRoundLeavesPlainRunsToItsHistory(t *testing.T) {
 		}
 		if len(o.Runs) != want || !o.Counted || o.Platform == "" {
 			t.Errorf("client %d: %d runs kept, want %d (%+v)", o.Client, len(o.Runs), want, o)
+		}
+	}
+}
+
+// The experiment's strategy reaches every round's aggregation.
+func TestStrategyReachesTheAggregation(t *testing.T) {
+	env := newEnv(t)
+	fake := newFake()
+	fake.register(env)
+	p := params()
+	p.MaxRounds = 2
+	p.Strategy = strategy.Spec{Name: strategy.FedMedian}
+	env.ExecuteWorkflow(ExperimentWorkflowName, p)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if len(fake.aggCalls) != 2 {
+		t.Fatalf("%d aggregations", len(fake.aggCalls))
+	}
+	for i, call := range fake.aggCalls {
+		if call.Strategy.Kind() != strategy.FedMedian {
+			t.Errorf("round %d aggregated with %q", i+1, call.Strategy.Kind())
 		}
 	}
 }

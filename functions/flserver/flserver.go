@@ -17,6 +17,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
+	"github.com/fedkeeper/fedkeeper/fl/strategy"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
 	"github.com/fedkeeper/fedkeeper/functions/token"
 	"github.com/fedkeeper/fedkeeper/weights"
@@ -95,14 +96,16 @@ func Init(ctx context.Context, store *weights.Store, p InitParams) (InitResult, 
 
 // AggregateParams ask for a round's aggregation.
 type AggregateParams struct {
-	Experiment  string         `json:"experiment"`
-	Round       int            `json:"round"`
-	BaseVersion int            `json:"base_version"`
-	Clients     []int          `json:"clients"`
-	Model       model.Spec     `json:"model"`
-	Mongo       flclient.Mongo `json:"mongo"`
-	Token       string         `json:"token,omitempty"`
-	Key         string         `json:"fedkeeper_key,omitempty"`
+	Experiment  string     `json:"experiment"`
+	Round       int        `json:"round"`
+	BaseVersion int        `json:"base_version"`
+	Clients     []int      `json:"clients"`
+	Model       model.Spec `json:"model"`
+	// Strategy turns the updates into the next version; the zero value is FedAvg.
+	Strategy strategy.Spec  `json:"strategy,omitzero"`
+	Mongo    flclient.Mongo `json:"mongo"`
+	Token    string         `json:"token,omitempty"`
+	Key      string         `json:"fedkeeper_key,omitempty"`
 }
 
 // TokenParts are what fl_server_aggregator's token signs.
@@ -127,11 +130,14 @@ type AggregateResult struct {
 	Existing bool `json:"existing,omitempty"`
 }
 
-// Aggregate averages the round's updates of the given clients (FedAvg, weighted by
-// sample count) into global version Round. Updates that are missing, damaged, of another
-// model or from another base version are rejected and listed. A round already aggregated
-// returns the stored version unchanged, so a retry never counts an update twice.
-// progress is called for every update read.
+// Aggregate turns the round's updates of the given clients into global version Round:
+// FedAvg (weighted by sample count) unless p.Strategy says otherwise — a server
+// optimiser stepping from the previous version along the average's change (its state
+// stored beside each version), or a robust combination (median, trimmed mean, Krum).
+// Updates that are missing, damaged, of another model or from another base version are
+// rejected and listed, as are those Krum leaves out. A round already aggregated returns
+// the stored version unchanged, so a retry never counts an update twice. progress is
+// called for every update read.
 func Aggregate(ctx context.Context, store *weights.Store, p AggregateParams, progress func(client int)) (AggregateResult, error) {
 	version := p.Round
 	if info, err := store.GlobalInfo(ctx, p.Experiment, version); err == nil {
@@ -143,6 +149,12 @@ func Aggregate(ctx context.Context, store *weights.Store, p AggregateParams, pro
 	if err != nil {
 		return AggregateResult{}, err
 	}
+	if err := p.Strategy.Validate(); err != nil {
+		return AggregateResult{}, fmt.Errorf("%w: %v", ErrBadStrategy, err)
+	}
+	// Robust strategies need every model at once; the others a running sum.
+	var models [][]float32
+	var modelClients, modelSamples []int
 	wanted := map[int]bool{}
 	for _, c := range p.Clients {
 		wanted[c] = true
@@ -174,6 +186,10 @@ func Aggregate(ctx context.Context, store *weights.Store, p AggregateParams, pro
 				return nil
 			}
 			res.Counted = append(res.Counted, client)
+			if p.Strategy.Robust() {
+				models = append(models, u.Params)
+				modelClients, modelSamples = append(modelClients, client), append(modelSamples, u.Samples)
+			}
 		}
 		return nil
 	})
@@ -195,6 +211,19 @@ func Aggregate(ctx context.Context, store *weights.Store, p AggregateParams, pro
 		return AggregateResult{}, err
 	}
 	res.Updates, res.Samples = acc.Count(), acc.Samples()
+	switch {
+	case p.Strategy.Robust():
+		combined, used, err := p.Strategy.Combine(models, modelSamples)
+		if err != nil {
+			return AggregateResult{}, fmt.Errorf("%w: %v", ErrBadStrategy, err)
+		}
+		avg = combined
+		res = chosenOnly(res, modelClients, modelSamples, used, p.Strategy.Kind())
+	case p.Strategy.HasServerOptimizer():
+		if avg, err = stepServer(ctx, store, p, manifest, avg); err != nil {
+			return AggregateResult{}, err
+		}
+	}
 	if _, err := store.PutGlobal(ctx, weights.Global{Experiment: p.Experiment, Version: version, Manifest: manifest,
 		Params: avg, Updates: res.Updates, Samples: res.Samples, Clients: res.Counted}); err != nil {
 		return AggregateResult{}, err
@@ -203,6 +232,66 @@ func Aggregate(ctx context.Context, store *weights.Store, p AggregateParams, pro
 	// small. A failure here loses nothing.
 	_, _ = store.DeleteRoundUpdates(ctx, p.Experiment, p.Round)
 	return res, nil
+}
+
+// ErrBadStrategy marks a strategy that cannot aggregate the round (unknown, bad
+// settings, too few clients for Krum): retrying will not help.
+var ErrBadStrategy = errors.New("flserver: strategy cannot aggregate this round")
+
+// stepServer moves the previous global version along the round's average with the
+// strategy's server optimiser, from the state stored with that version (a fresh one
+// when there is none), and stores the new state before the new version: a retry after
+// a crash steps from the same state to the same result.
+func stepServer(ctx context.Context, store *weights.Store, p AggregateParams, manifest []model.Param, avg []float32) ([]float32, error) {
+	opt, err := p.Strategy.ServerOptimizer()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadStrategy, err)
+	}
+	base, err := store.GetGlobal(ctx, p.Experiment, p.BaseVersion)
+	if err != nil {
+		return nil, fmt.Errorf("server optimiser: %w", err)
+	}
+	if !model.SameManifest(base.Manifest, manifest) {
+		return nil, fmt.Errorf("server optimiser: global v%d is not a %s model", p.BaseVersion, p.Model.Kind)
+	}
+	state, err := store.GetServerState(ctx, p.Experiment, p.BaseVersion)
+	if errors.Is(err, weights.ErrNotFound) {
+		state = strategy.ServerState{}
+	} else if err != nil {
+		return nil, fmt.Errorf("server optimiser: %w", err)
+	}
+	next, state, err := opt.Step(base.Params, avg, state)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadStrategy, err)
+	}
+	if err := store.PutServerState(ctx, p.Experiment, p.Round, state); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// chosenOnly keeps, of the counted clients, those whose models a robust strategy used
+// (Krum's choice; the others all), and lists the rest as rejected.
+func chosenOnly(res AggregateResult, clients, samples, used []int, kind string) AggregateResult {
+	if len(used) == len(clients) {
+		return res
+	}
+	keep := map[int]bool{}
+	res.Counted, res.Samples = nil, 0
+	for _, i := range used {
+		keep[i] = true
+		res.Counted = append(res.Counted, clients[i])
+		res.Samples += samples[i]
+	}
+	for i, c := range clients {
+		if !keep[i] {
+			res.Rejected = append(res.Rejected, Rejection{Client: c, Reason: "left out by " + kind})
+		}
+	}
+	sort.Ints(res.Counted)
+	sort.Slice(res.Rejected, func(i, j int) bool { return res.Rejected[i].Client < res.Rejected[j].Client })
+	res.Updates = len(res.Counted)
+	return res
 }
 
 // Function serves fl_server_init and fl_server_aggregator, keeping its connections warm.

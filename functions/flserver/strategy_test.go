@@ -1,0 +1,165 @@
+package flserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/fedkeeper/fedkeeper/embedded/mongodb"
+	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/fl/strategy"
+	"github.com/fedkeeper/fedkeeper/weights"
+)
+
+// strategyEnv is an embedded store holding global version 0 (all zeros) of a tiny MLP.
+type strategyEnv struct {
+	t        *testing.T
+	store    *weights.Store
+	uri      string
+	spec     model.Spec
+	manifest []model.Param
+	n        int
+}
+
+func newStrategyEnv(t *testing.T) *strategyEnv {
+	t.Helper()
+	srv, err := mongodb.Start(context.Background(), mongodb.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	e := &strategyEnv{t: t, uri: srv.URI(), spec: model.Spec{Kind: model.MLP, Hidden: 1}}
+	e.store = e.connect()
+	e.manifest, _ = e.spec.Manifest()
+	e.n = model.NumParams(e.manifest)
+	if _, err := e.store.PutGlobal(context.Background(), weights.Global{Experiment: "e", Version: 0, Manifest: e.manifest, Params: make([]float32, e.n)}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// connect opens another connection, as a restarted worker would.
+func (e *strategyEnv) connect() *weights.Store {
+	s, err := weights.Connect(context.Background(), weights.Options{URI: e.uri, DB: "t", Collection: "w"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s
+}
+
+func (e *strategyEnv) filled(v float32) []float32 {
+	p := make([]float32, e.n)
+	for i := range p {
+		p[i] = v
+	}
+	return p
+}
+
+// round stores one update per value (client i sends value i, samples 100) and
+// aggregates them into version round.
+func (e *strategyEnv) round(store *weights.Store, round int, s strategy.Spec, values ...float32) (AggregateResult, []float32, error) {
+	ctx := context.Background()
+	clients := make([]int, len(values))
+	for c, v := range values {
+		clients[c] = c
+		if err := store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: round, Client: c, BaseVersion: round - 1,
+			Samples: 100, Manifest: e.manifest, Params: e.filled(v)}); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	res, err := Aggregate(ctx, store, AggregateParams{Experiment: "e", Round: round, BaseVersion: round - 1, Clients: clients,
+		Model: e.spec, Strategy: s}, nil)
+	if err != nil {
+		return res, nil, err
+	}
+	g, err := store.GetGlobal(ctx, "e", round)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res, g.Params, nil
+}
+
+func TestRobustStrategiesAggregate(t *testing.T) {
+	// Five clients, one far off; every parameter of a client has the same value.
+	values := []float32{0, 1, 2, 3, 100}
+	for _, tc := range []struct {
+		spec     strategy.Spec
+		want     float32
+		counted  string
+		rejected int
+	}{
+		{strategy.Spec{}, 21.2, "[0 1 2 3 4]", 0}, // FedAvg: (0+1+2+3+100)/5
+		{strategy.Spec{Name: strategy.FedMedian}, 2, "[0 1 2 3 4]", 0},
+		{strategy.Spec{Name: strategy.TrimmedMeanName, TrimBeta: 0.2}, 2, "[0 1 2 3 4]", 0}, // mean(1, 2, 3)
+		// Krum tolerating one: the model nearest its neighbours, client 1; the others
+		// are listed as left out.
+		{strategy.Spec{Name: strategy.Krum, Byzantine: 1}, 1, "[1]", 4},
+		{strategy.Spec{Name: strategy.MultiKrumName, Byzantine: 1}, 1.5, "[0 1 2 3]", 1},
+	} {
+		t.Run(tc.spec.Kind(), func(t *testing.T) {
+			e := newStrategyEnv(t)
+			res, got, err := e.round(e.store, 1, tc.spec, values...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got[0] != tc.want || got[e.n-1] != tc.want {
+				t.Errorf("global v1 holds %v, want %v", got[0], tc.want)
+			}
+			if fmt.Sprint(res.Counted) != tc.counted || len(res.Rejected) != tc.rejected || res.Updates != len(res.Counted) {
+				t.Errorf("counted %v, rejected %v", res.Counted, res.Rejected)
+			}
+		})
+	}
+	// Krum needs more than 2f+2 models: three cannot tolerate one.
+	e := newStrategyEnv(t)
+	if _, _, err := e.round(e.store, 1, strategy.Spec{Name: strategy.Krum, Byzantine: 1}, 1, 2, 3); !errors.Is(err, ErrBadStrategy) {
+		t.Errorf("Krum over three models: %v", err)
+	}
+}
+
+// FedAvgM's momentum lives in the store beside each version: a second round run by a
+// fresh connection (a restarted worker, or an experiment continued as new) steps from
+// it, and a retried aggregation returns the stored version.
+func TestServerOptimizerStateSurvivesRestarts(t *testing.T) {
+	e := newStrategyEnv(t)
+	spec := strategy.Spec{Name: strategy.FedAvgM, ServerLR: 1, Beta1: 0.9}
+	// v0 = 0; the clients average 1: m = 1, v1 = 1.
+	if _, got, err := e.round(e.store, 1, spec, 1, 1); err != nil || got[0] != 1 {
+		t.Fatalf("v1 %v (%v), want 1", got, err)
+	}
+	// From v1 the clients average 1.5: Δ = 0.5, m = 0.9·1 + 0.5 = 1.4, v2 = 2.4.
+	restarted := e.connect()
+	_, got, err := e.round(restarted, 2, spec, 1.5, 1.5)
+	if err != nil || fmt.Sprintf("%.4f", got[0]) != "2.4000" {
+		t.Fatalf("v2 %v (%v), want 2.4", got[0], err)
+	}
+	again, err := Aggregate(context.Background(), restarted, AggregateParams{Experiment: "e", Round: 2, BaseVersion: 1,
+		Clients: []int{0, 1}, Model: e.spec, Strategy: spec}, nil)
+	if err != nil || !again.Existing {
+		t.Fatalf("retry %+v (%v)", again, err)
+	}
+	st, err := restarted.GetServerState(context.Background(), "e", 2)
+	if err != nil || st.Rounds != 2 || fmt.Sprintf("%.4f", st.M[0]) != "1.4000" {
+		t.Errorf("stored state %+v (%v)", st, err)
+	}
+}
+
+// An adaptive optimiser moves the model by about η per round whatever the size of the
+// change, and keeps its second moment too.
+func TestFedAdamAggregates(t *testing.T) {
+	e := newStrategyEnv(t)
+	spec := strategy.Spec{Name: strategy.FedAdam, ServerLR: 0.1, Beta1: 0.9, Beta2: 0.99, Tau: 1e-3}
+	_, got, err := e.round(e.store, 1, spec, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// m = 0.1, v = 0.99·τ² + 0.01: x = 0.1·0.1/(√v + τ) = 0.099005…
+	if fmt.Sprintf("%.6f", got[0]) != "0.099005" {
+		t.Errorf("v1 %v, want 0.099005", got[0])
+	}
+	if st, err := e.store.GetServerState(context.Background(), "e", 1); err != nil || len(st.V) != e.n {
+		t.Errorf("second moment not stored: %+v %v", st, err)
+	}
+}
