@@ -81,8 +81,9 @@ func (a *Activities) clientParams(task ClientTask) flclient.Params {
 	p := flclient.Params{
 		Experiment: task.Experiment, Round: task.Round, Client: task.Client, BaseVersion: task.BaseVersion,
 		Model: task.Model, Train: train,
-		Data:  flclient.Data{Train: a.deps.TrainData, Partition: task.Partition},
-		Mongo: a.deps.Mongo,
+		Data:    flclient.Data{Train: a.deps.TrainData, Partition: task.Partition},
+		Mongo:   a.deps.Mongo,
+		Privacy: task.Privacy, Attack: task.Attack,
 	}
 	p.Token = token.Sign(a.deps.TokenKey, p.TokenParts()...)
 	return p

@@ -3,8 +3,10 @@ package activities
 import (
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fl/attack"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
+	"github.com/fedkeeper/fedkeeper/fl/privacy"
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
 	"github.com/fedkeeper/fedkeeper/functions/flserver"
 )
@@ -43,6 +45,9 @@ type ClientTask struct {
 	Model       model.Spec         `json:"model"`
 	Train       model.TrainOptions `json:"train"`
 	Partition   partition.Spec     `json:"partition"`
+	// Privacy and Attack change the update the client reports (see flclient.Params).
+	Privacy privacy.Mechanism `json:"privacy,omitzero"`
+	Attack  attack.Spec       `json:"attack,omitzero"`
 }
 
 // Invocation is a started client function.

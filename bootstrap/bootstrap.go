@@ -25,9 +25,11 @@ import (
 	gcfclient "github.com/fedkeeper/fedkeeper/faas/gcf"
 	ofclient "github.com/fedkeeper/fedkeeper/faas/openfaas"
 	owclient "github.com/fedkeeper/fedkeeper/faas/openwhisk"
+	"github.com/fedkeeper/fedkeeper/fl/attack"
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
+	"github.com/fedkeeper/fedkeeper/fl/privacy"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
 	"github.com/fedkeeper/fedkeeper/functions/token"
 	"github.com/fedkeeper/fedkeeper/health"
@@ -60,6 +62,28 @@ func Dial(ctx context.Context, cfg *config.Config, logger *slog.Logger) (client.
 		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.Temporal.HostPort, cfg.Temporal.Namespace, err)
 	}
 	return c, nil
+}
+
+// privacyOf is the clients' mechanism; the zero value when clip is 0, so experiments
+// without it carry nothing new.
+func privacyOf(p config.Privacy) privacy.Mechanism {
+	if p.Clip == 0 {
+		return privacy.Mechanism{}
+	}
+	return privacy.Mechanism{Clip: p.Clip, NoiseMultiplier: p.NoiseMultiplier, Delta: p.Delta}
+}
+
+// attackOf is the attack, its attackers drawn with the experiment's seed; the zero
+// value when there is none.
+func attackOf(a config.Attack, seed uint64) attack.Spec {
+	if a.Kind == "" || a.Fraction == 0 {
+		return attack.Spec{}
+	}
+	s := attack.Spec{Kind: a.Kind, Fraction: a.Fraction, Seed: seed}
+	if a.Kind != attack.SignFlip {
+		s.Factor = a.Factor
+	}
+	return s
 }
 
 // dirichletAlpha is the concentration the partition spec carries: only the dirichlet
@@ -278,6 +302,8 @@ func Experiment(cfg *config.Config, id string) workflows.ExperimentParams {
 		Train: model.TrainOptions{Optimizer: fl.ModelParams.Optim, LR: fl.ModelParams.LR, Epochs: fl.ModelParams.LocalEpochs,
 			BatchSize: ds.BatchSize, Seed: seed, ProximalMu: fl.Strategy.Spec().ProximalMu},
 		Strategy: fl.Strategy.Spec(),
+		Privacy:  privacyOf(fl.Privacy),
+		Attack:   attackOf(fl.Attack, seed),
 		Partition: partition.Spec{Scheme: partition.Scheme(ds.Distribution), NumClients: fl.ClientsInfo.TotalNumClients,
 			ShardsPerClient: ds.ShardsPerClient, ShardSize: ds.ShardSize, Seed: seed, Alpha: dirichletAlpha(ds)},
 		TotalClients: fl.ClientsInfo.TotalNumClients, ClientsPerRound: fl.ClientsInfo.NumClientsPerRound,

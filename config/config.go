@@ -278,6 +278,26 @@ type FederatedLearning struct {
 	Round RoundConfig `mapstructure:"round"`
 	// Strategy is how a round's updates become the next global model.
 	Strategy Strategy `mapstructure:"strategy"`
+	// Privacy is local differential privacy in the clients.
+	Privacy Privacy `mapstructure:"privacy"`
+	// Attack makes a fraction of the clients malicious (for testing strategies).
+	Attack Attack `mapstructure:"attack"`
+}
+
+// Privacy: each client clips its update to norm Clip and adds Gaussian noise of
+// standard deviation NoiseMultiplier·Clip; rounds report ε at Delta. Clip 0: off.
+type Privacy struct {
+	Clip            float64 `mapstructure:"clip"`
+	NoiseMultiplier float64 `mapstructure:"noise_multiplier"`
+	Delta           float64 `mapstructure:"delta"`
+}
+
+// Attack: Fraction of the clients (chosen by the seed) report a malicious update:
+// scale (the update times Factor), sign_flip, or random (noise of deviation Factor).
+type Attack struct {
+	Kind     string  `mapstructure:"kind"`
+	Fraction float64 `mapstructure:"fraction"`
+	Factor   float64 `mapstructure:"factor"`
 }
 
 // Strategy chooses the aggregation (see fl/strategy): fedavg (the default), fedprox,

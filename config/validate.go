@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fl/attack"
+	"github.com/fedkeeper/fedkeeper/fl/privacy"
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
 )
 
@@ -82,6 +84,17 @@ func (c *Config) Validate() error {
 	if k := f.Strategy.Name; (k == strategy.Krum || k == strategy.MultiKrumName) && ci.NumClientsPerRound <= 2*f.Strategy.Byzantine+2 {
 		return keyErr(fl+".strategy.byzantine", "%s tolerating %d malicious clients needs more than %d clients per round, got %d",
 			k, f.Strategy.Byzantine, 2*f.Strategy.Byzantine+2, ci.NumClientsPerRound)
+	}
+	if pr := f.Privacy; pr.Clip != 0 {
+		if err := (privacy.Mechanism{Clip: pr.Clip, NoiseMultiplier: pr.NoiseMultiplier}).Validate(); err != nil {
+			return keyErr(fl+".privacy", "%s", strings.TrimPrefix(err.Error(), "privacy: "))
+		}
+		if !(pr.Delta > 0 && pr.Delta < 1) {
+			return keyErr(fl+".privacy.delta", "must be in (0, 1), got %v", pr.Delta)
+		}
+	}
+	if err := (attack.Spec{Kind: f.Attack.Kind, Fraction: f.Attack.Fraction, Factor: f.Attack.Factor}).Validate(); err != nil {
+		return keyErr(fl+".attack", "%s", strings.TrimPrefix(err.Error(), "attack: "))
 	}
 	if d, err := time.ParseDuration(c.Worker.StopTimeout); err != nil || d < 0 {
 		return keyErr("worker.stop_timeout", "must be a duration like 30s, got %q", c.Worker.StopTimeout)

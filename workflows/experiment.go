@@ -5,6 +5,7 @@ package workflows
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -12,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/fedkeeper/fedkeeper/activities"
+	"github.com/fedkeeper/fedkeeper/fl/privacy"
 )
 
 // ExperimentWorkflowName and RoundWorkflowName are the registered workflow types.
@@ -100,10 +102,13 @@ func ExperimentWorkflow(ctx workflow.Context, p ExperimentParams) (ExperimentRes
 			TotalClients: p.TotalClients, ClientsPerRound: p.ClientsPerRound, Seed: p.Seed,
 			MaxAttempts: p.MaxAttempts, MinClientsFraction: p.MinClientsFraction,
 			DeadlineSeconds: p.DeadlineSeconds, LateUpdates: p.LateUpdates, Index: p.Index, MaxInFlight: p.MaxInFlight,
-			MaxRecordedRuns: p.MaxRecordedRuns, Strategy: p.Strategy,
+			MaxRecordedRuns: p.MaxRecordedRuns, Strategy: p.Strategy, Privacy: p.Privacy, Attack: p.Attack,
 		}).Get(ctx, &res)
 		if err != nil {
 			return ExperimentResult{}, fmt.Errorf("round %d: %w", round, err)
+		}
+		if p.Privacy.On() {
+			res.Epsilon = spentPrivacy(p, round)
 		}
 		p.Rounds = append(p.Rounds, res.RoundSummary)
 		roundsThisRun++
@@ -119,6 +124,32 @@ func ExperimentWorkflow(ctx workflow.Context, p ExperimentParams) (ExperimentRes
 	}
 	return finish(ctx, p, StopMaxRounds), nil
 }
+
+// spentPrivacy is the ε, at the configured δ, of the client that has taken part in the
+// most of rounds 1..round: the privacy every client still has, at worst. A selected
+// client counts whether or not its update arrived, so the figure is an upper bound.
+func spentPrivacy(p ExperimentParams, round int) float64 {
+	taken := map[int]int{}
+	most := 0
+	for r := 1; r <= round; r++ {
+		for _, c := range SelectClients(p.Seed, r, p.TotalClients, p.ClientsPerRound) {
+			taken[c]++
+			most = max(most, taken[c])
+		}
+	}
+	delta := p.Privacy.Delta
+	if delta <= 0 {
+		delta = DefaultDelta
+	}
+	eps, err := privacy.Epsilon(p.Privacy.NoiseMultiplier, most, delta)
+	if err != nil {
+		return math.Inf(1)
+	}
+	return eps
+}
+
+// DefaultDelta is the δ privacy is reported at when the config gives none.
+const DefaultDelta = 1e-5
 
 func setup(ctx workflow.Context, p ExperimentParams) error {
 	var a *activities.Activities

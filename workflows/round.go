@@ -267,7 +267,7 @@ func runClient(ctx workflow.Context, p RoundParams, client int, pastDeadline *bo
 		var inv activities.Invocation
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, invokeOptions), a.InvokeClient, activities.ClientTask{
 			Experiment: p.Experiment, Round: p.Round, Client: client, Attempt: attempt, BaseVersion: p.BaseVersion,
-			Model: p.Model, Train: p.Train, Partition: p.Partition,
+			Model: p.Model, Train: p.Train, Partition: p.Partition, Privacy: p.Privacy, Attack: p.Attack,
 		}).Get(ctx, &inv)
 		if ctx.Err() != nil {
 			return dropped(out)
@@ -325,7 +325,7 @@ func runClientInOneActivity(ctx workflow.Context, p RoundParams, client int, pas
 		var run activities.ClientRun
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, runOptions), a.RunClient, activities.ClientTask{
 			Experiment: p.Experiment, Round: p.Round, Client: client, Attempt: attempt, BaseVersion: p.BaseVersion,
-			Model: p.Model, Train: p.Train, Partition: p.Partition,
+			Model: p.Model, Train: p.Train, Partition: p.Partition, Privacy: p.Privacy, Attack: p.Attack,
 		}).Get(ctx, &run)
 		if ctx.Err() != nil {
 			return dropped(out)

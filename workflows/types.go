@@ -4,8 +4,10 @@ import (
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/activities"
+	"github.com/fedkeeper/fedkeeper/fl/attack"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
+	"github.com/fedkeeper/fedkeeper/fl/privacy"
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
 )
 
@@ -35,8 +37,10 @@ type ExperimentParams struct {
 	MaxInFlight int `json:"max_in_flight,omitempty"`
 	// MaxRecordedRuns: see RoundParams.
 	MaxRecordedRuns int `json:"max_recorded_runs,omitempty"`
-	// Strategy: see RoundParams.
-	Strategy strategy.Spec `json:"strategy,omitzero"`
+	// Strategy, Privacy and Attack: see RoundParams.
+	Strategy strategy.Spec     `json:"strategy,omitzero"`
+	Privacy  privacy.Mechanism `json:"privacy,omitzero"`
+	Attack   attack.Spec       `json:"attack,omitzero"`
 	// Index says the namespace knows FedKeeper's search attributes (the starter
 	// registered them), so the workflows write them. Experiments started before there
 	// were any lack the field and replay as they ran.
@@ -76,6 +80,10 @@ type RoundParams struct {
 	// Strategy aggregates the round; the zero value (what experiments started before
 	// there were strategies carry) is FedAvg.
 	Strategy strategy.Spec `json:"strategy,omitzero"`
+	// Privacy makes the clients clip their updates and add noise (local DP); Attack
+	// makes a fraction of them malicious. Zero values: neither.
+	Privacy privacy.Mechanism `json:"privacy,omitzero"`
+	Attack  attack.Spec       `json:"attack,omitzero"`
 }
 
 // What happens to clients still running at a round's deadline.
@@ -126,6 +134,8 @@ type RoundSummary struct {
 	TotalSeconds     float64 `json:"total_s"`
 	Loss             float64 `json:"loss"`
 	Accuracy         float64 `json:"accuracy"`
+	// Epsilon is the privacy spent so far by the most-selected client (with local DP on).
+	Epsilon float64 `json:"epsilon,omitempty"`
 }
 
 // ExperimentResult is the experiment workflow's result.

@@ -17,8 +17,10 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/fedkeeper/fedkeeper/activities"
+	"github.com/fedkeeper/fedkeeper/fl/attack"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
+	"github.com/fedkeeper/fedkeeper/fl/privacy"
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
 )
 
@@ -72,6 +74,7 @@ type fakeFabric struct {
 	failFirst map[int]int // client -> attempts that fail
 	attempts  map[string]int
 	aggCalls  []activities.AggregateInput
+	tasks     []activities.ClientTask // every RunClient input
 }
 
 func newFake() *fakeFabric {
@@ -105,6 +108,9 @@ func (f *fakeFabric) register(env *testsuite.TestWorkflowEnvironment) {
 	// Rounds of this build run each client in one activity.
 	env.OnActivity(a.RunClient, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, task activities.ClientTask) (activities.ClientRun, error) {
+			f.mu.Lock()
+			f.tasks = append(f.tasks, task)
+			f.mu.Unlock()
 			run, err := f.finish(context.Background(), activities.Invocation{Client: task.Client,
 				ActivationID: fmt.Sprintf("r%d-c%d-a%d", task.Round, task.Client, task.Attempt)})
 			run.Platform, run.Cluster = "openwhisk", "local"
@@ -548,6 +554,42 @@ func TestStrategyReachesTheAggregation(t *testing.T) {
 	for i, call := range fake.aggCalls {
 		if call.Strategy.Kind() != strategy.FedMedian {
 			t.Errorf("round %d aggregated with %q", i+1, call.Strategy.Kind())
+		}
+	}
+}
+
+// With local DP on, every client's task carries the mechanism, and every round reports
+// the ε of the most-selected client so far.
+func TestPrivacyReachesTheClientsAndIsAccounted(t *testing.T) {
+	env := newEnv(t)
+	fake := newFake()
+	fake.register(env)
+	p := params()
+	p.MaxRounds = 3
+	p.Privacy = privacy.Mechanism{Clip: 1, NoiseMultiplier: 2, Delta: 1e-5}
+	p.Attack = attack.Spec{Kind: attack.SignFlip, Fraction: 0.2, Seed: 1}
+	env.ExecuteWorkflow(ExperimentWorkflowName, p)
+	var res ExperimentResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if len(fake.tasks) != 9 {
+		t.Fatalf("%d client tasks, want 3 rounds of 3", len(fake.tasks))
+	}
+	for _, task := range fake.tasks {
+		if task.Privacy != p.Privacy || task.Attack != p.Attack {
+			t.Fatalf("task %+v lacks the experiment's privacy or attack", task)
+		}
+	}
+	taken, most := map[int]int{}, 0
+	for i, r := range res.Rounds {
+		for _, c := range SelectClients(p.Seed, i+1, p.TotalClients, p.ClientsPerRound) {
+			taken[c]++
+			most = max(most, taken[c])
+		}
+		want, _ := privacy.Epsilon(2, most, 1e-5)
+		if r.Epsilon != want || r.Epsilon <= 0 {
+			t.Errorf("round %d reports ε %v, want %v (%d releases)", i+1, r.Epsilon, want, most)
 		}
 	}
 }

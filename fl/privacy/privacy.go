@@ -16,11 +16,17 @@ import (
 
 // Mechanism is a client's clipping bound and noise.
 type Mechanism struct {
-	// Clip bounds the L2 norm of a client's update (its change to the global model).
-	Clip float64
+	// Clip bounds the L2 norm of a client's update (its change to the global model);
+	// zero turns the mechanism off.
+	Clip float64 `json:"clip,omitempty"`
 	// NoiseMultiplier σ: each coordinate gets Gaussian noise of standard deviation σ·Clip.
-	NoiseMultiplier float64
+	NoiseMultiplier float64 `json:"noise_multiplier,omitempty"`
+	// Delta is the δ the accountant reports ε at.
+	Delta float64 `json:"delta,omitempty"`
 }
+
+// On reports whether clients clip and add noise.
+func (m Mechanism) On() bool { return m.Clip > 0 }
 
 // Validate checks the settings.
 func (m Mechanism) Validate() error {

@@ -9,12 +9,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fl/attack"
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
+	"github.com/fedkeeper/fedkeeper/fl/privacy"
 	"github.com/fedkeeper/fedkeeper/functions/token"
 	"github.com/fedkeeper/fedkeeper/weights"
 )
@@ -38,6 +41,11 @@ type Params struct {
 	// Key is the token key an OpenWhisk action is deployed with (a default parameter);
 	// the keeper never sends it.
 	Key string `json:"fedkeeper_key,omitempty"`
+	// Privacy clips the update and adds noise before it is reported (local DP).
+	Privacy privacy.Mechanism `json:"privacy,omitzero"`
+	// Attack makes this client report a malicious update if it is one of the
+	// experiment's attackers (for testing robust strategies).
+	Attack attack.Spec `json:"attack,omitzero"`
 }
 
 // TokenParts are what a client's token signs.
@@ -176,11 +184,28 @@ func (f *Function) Run(ctx context.Context, p Params) (Result, error) {
 	loadSeconds := time.Since(loadStart).Seconds()
 
 	trainStart := time.Now()
+	var start []float32 // the global model, kept where the update is changed afterwards
+	malicious := p.Attack.On() && p.Attack.Malicious(p.Data.Partition.NumClients)[p.Client]
+	if malicious || p.Privacy.On() {
+		start = append([]float32(nil), params...)
+	}
 	res, err := model.Train(ctx, p.Model, params, local.Images, local.Labels, p.Train)
 	if err != nil {
 		return Result{}, fmt.Errorf("fl_client: client %d: %w", p.Client, err)
 	}
 	trainSeconds := time.Since(trainStart).Seconds()
+	// Seeded by the client's own training seed: the same attempt reports the same update.
+	rng := rand.New(rand.NewPCG(p.Train.Seed, 0xd9))
+	switch {
+	case malicious:
+		if err := p.Attack.Apply(start, params, rng); err != nil {
+			return Result{}, fmt.Errorf("fl_client: %w", err)
+		}
+	case p.Privacy.On():
+		if _, err := p.Privacy.Apply(start, params, rng); err != nil {
+			return Result{}, fmt.Errorf("fl_client: %w", err)
+		}
+	}
 
 	var update *Weights
 	if store != nil {
