@@ -21,6 +21,7 @@ build:
 	$(GO) build -o $(BIN)/deploy ./cmd/deploy
 	$(GO) build -o $(BIN)/fabric ./cmd/fabric
 	$(GO) build -o $(BIN)/plot ./cmd/plot
+	$(GO) build -o $(BIN)/evaluate ./cmd/evaluate
 
 # One `go test` for all packages so they share one build; the end-to-end test builds
 # the heavy binaries once itself.
