@@ -33,8 +33,8 @@ func main() {
 		return
 	}
 	out := flag.String("out", "", "where to write the results (default BENCHMARKS.md for a full run; -only prints them)")
-	scale := flag.Bool("scale", false, "also run a round of 5,000 clients (several minutes more)")
-	only := flag.String("only", "", "run one group: fanout, store, training or rounds")
+	scale := flag.Bool("scale", false, "also run a round of 5,000 clients and an experiment of 500 rounds (many minutes more)")
+	only := flag.String("only", "", "run one group: fanout, store, training, rounds or history (the 500-round experiment)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -60,9 +60,9 @@ func main() {
 
 func run(ctx context.Context, out string, scale bool, only string) error {
 	switch only {
-	case "", "fanout", "store", "training", "rounds":
+	case "", "fanout", "store", "training", "rounds", "history":
 	default:
-		return fmt.Errorf("-only %q: want fanout, store, training or rounds", only)
+		return fmt.Errorf("-only %q: want fanout, store, training, rounds or history", only)
 	}
 	want := func(group string) bool { return only == "" || only == group }
 	began := time.Now()
@@ -131,6 +131,19 @@ func run(ctx context.Context, out string, scale bool, only string) error {
 			return err
 		}
 		results = append(results, rounds...)
+	}
+	// A long experiment's history: with -scale, or on its own with -only history.
+	if only == "history" || (only == "" && scale) {
+		step("an experiment of 500 rounds")
+		root, err := os.Getwd()
+		if err != nil {
+			return err
+		}
+		long, err := longExperiment(ctx, root, dir, 500)
+		if err != nil {
+			return fmt.Errorf("experiment of 500 rounds: %w", err)
+		}
+		results = append(results, long)
 	}
 
 	md := bench.Markdown(bench.ThisMachine(began), results, time.Since(began))

@@ -227,13 +227,6 @@ func roundBenchmarks(ctx context.Context, root, dir string, scale bool) ([]bench
 		}
 		results = append(results, r)
 	}
-	if scale {
-		long, err := longExperiment(ctx, root, dir, 500)
-		if err != nil {
-			return nil, fmt.Errorf("experiment of 500 rounds: %w", err)
-		}
-		results = append(results, long)
-	}
 	return results, nil
 }
 
