@@ -196,7 +196,7 @@ func (r runStats) String() string {
 // roundBenchmarks turns the round runs into results.
 func roundBenchmarks(ctx context.Context, root, dir string, scale bool) ([]bench.Result, error) {
 	var results []bench.Result
-	trained := roundSetup{name: "20 clients training ≥ 2 s", clients: 20, hidden: 500, samples: 600, epochs: 10, containers: 4}
+	trained := roundSetup{name: "20 clients training ≥ 2 s", clients: 20, hidden: 500, samples: 600, epochs: 16, containers: 4}
 	overhead, total, span, runs, err := roundOverhead(ctx, root, dir, trained)
 	if err != nil {
 		return nil, fmt.Errorf("round of %s: %w", trained.name, err)
