@@ -114,15 +114,15 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 				return
 			}
 			defer window.Release(1)
-			run := runClient
+			attempt := invokeThenPoll
 			if oneActivity {
-				run = runClientInOneActivity
+				attempt = runInOneActivity
 			}
-			outcomes[i] = run(clientCtx, p, client, &pastDeadline, &live.Retries, func(at time.Time) {
+			outcomes[i] = runClient(clientCtx, p, client, &pastDeadline, &live.Retries, func(at time.Time) {
 				if at.After(lastAccepted) {
 					lastAccepted = at
 				}
-			})
+			}, attempt)
 			live.Done++
 			if outcomes[i].Counted {
 				live.Counted++
@@ -250,109 +250,107 @@ func waitForClients(ctx workflow.Context, p RoundParams, finished workflow.Recei
 
 // runClient invokes one client's function and waits for it, re-invoking after a failed
 // or lost activation up to MaxAttempts times, but never after the round's deadline.
-// Every attempt is recorded.
-func runClient(ctx workflow.Context, p RoundParams, client int, pastDeadline *bool, retries *int, accepted func(time.Time)) ClientOutcome {
-	var a *activities.Activities
+// Every attempt is recorded. attempt makes one try: invokeThenPoll in rounds of earlier
+// builds, runInOneActivity in new ones.
+func runClient(ctx workflow.Context, p RoundParams, client int, pastDeadline *bool, retries *int, accepted func(time.Time), attempt attemptFunc) ClientOutcome {
 	out := ClientOutcome{Client: client}
 	reported := false
-	for attempt := 1; attempt <= p.MaxAttempts; attempt++ {
-		if attempt > 1 && *pastDeadline {
+	for n := 1; n <= p.MaxAttempts; n++ {
+		if n > 1 && *pastDeadline {
 			out.Error += " (not invoked again: the round's deadline passed)"
 			break
 		}
-		out.Attempts = attempt
-		if attempt > 1 {
+		out.Attempts = n
+		if n > 1 {
 			*retries++
 		}
-		var inv activities.Invocation
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, invokeOptions), a.InvokeClient, activities.ClientTask{
-			Experiment: p.Experiment, Round: p.Round, Client: client, Attempt: attempt, BaseVersion: p.BaseVersion,
+		r := attempt(ctx, activities.ClientTask{
+			Experiment: p.Experiment, Round: p.Round, Client: client, Attempt: n, BaseVersion: p.BaseVersion,
 			Model: p.Model, Train: p.Train, Partition: p.Partition, Privacy: p.Privacy, Attack: p.Attack,
-		}).Get(ctx, &inv)
-		if ctx.Err() != nil {
-			return dropped(out)
-		}
-		if err != nil {
-			out.Error = "invoke: " + err.Error()
-			out.Runs = append(out.Runs, activities.ClientRun{Client: client, Status: "not invoked", Error: err.Error()})
-			continue
-		}
-		if !reported {
-			accepted(workflow.Now(ctx))
+		})
+		if !reported && !r.acceptedAt.IsZero() {
+			accepted(r.acceptedAt)
 			reported = true
 		}
-		out.Platform, out.Cluster = inv.Platform, inv.Cluster
-		var run activities.ClientRun
-		err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, pollOptions), a.PollActivation, inv).Get(ctx, &run)
+		if r.platform != "" {
+			out.Platform, out.Cluster = r.platform, r.cluster
+		}
 		if ctx.Err() != nil {
 			return dropped(out)
 		}
-		if err != nil {
-			out.Error = "poll: " + err.Error()
-			out.Runs = append(out.Runs, activities.ClientRun{Client: client, ActivationID: inv.ActivationID, Status: "poll failed", Error: err.Error()})
+		out.Runs = append(out.Runs, r.run)
+		if r.err != nil {
+			out.Error = r.failedIn + r.err.Error()
 			continue
 		}
-		out.Runs = append(out.Runs, run)
-		if run.Success {
+		if r.run.Success {
 			out.Counted = true
 			out.Error = ""
 			return out
 		}
-		out.Error = run.Status + ": " + run.Error
+		out.Error = r.run.Status + ": " + r.run.Error
 	}
 	return out
+}
+
+// attemptFunc makes one attempt at a client's task.
+type attemptFunc func(ctx workflow.Context, task activities.ClientTask) attemptResult
+
+// attemptResult is what one attempt left: the run to record (the activation's, or one
+// describing a failed activity), the activity error with the step it failed in, and
+// where and when the platform accepted the invocation.
+type attemptResult struct {
+	run               activities.ClientRun
+	err               error
+	failedIn          string // "invoke: ", "poll: " or "run: "
+	platform, cluster string
+	acceptedAt        time.Time
+}
+
+// invokeThenPoll is an attempt of rounds started by earlier builds: InvokeClient, then
+// PollActivation.
+func invokeThenPoll(ctx workflow.Context, task activities.ClientTask) attemptResult {
+	var a *activities.Activities
+	var inv activities.Invocation
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, invokeOptions), a.InvokeClient, task).Get(ctx, &inv)
+	if ctx.Err() != nil {
+		return attemptResult{}
+	}
+	if err != nil {
+		return attemptResult{err: err, failedIn: "invoke: ",
+			run: activities.ClientRun{Client: task.Client, Status: "not invoked", Error: err.Error()}}
+	}
+	r := attemptResult{platform: inv.Platform, cluster: inv.Cluster, acceptedAt: workflow.Now(ctx)}
+	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, pollOptions), a.PollActivation, inv).Get(ctx, &r.run)
+	if err != nil && ctx.Err() == nil {
+		r.err, r.failedIn = err, "poll: "
+		r.run = activities.ClientRun{Client: task.Client, ActivationID: inv.ActivationID, Status: "poll failed", Error: err.Error()}
+	}
+	return r
 }
 
 // RunClientChange is the workflow.GetVersion change ID of running each client in one
 // activity (RunClient) instead of two (InvokeClient, PollActivation).
 const RunClientChange = "run-client-in-one-activity"
 
-// runClientInOneActivity is runClient on RunClient: one activity per attempt, which
-// invokes the function and waits for it.
-func runClientInOneActivity(ctx workflow.Context, p RoundParams, client int, pastDeadline *bool, retries *int, accepted func(time.Time)) ClientOutcome {
+// runInOneActivity is an attempt of this build's rounds: RunClient invokes the function
+// and waits for it.
+func runInOneActivity(ctx workflow.Context, task activities.ClientTask) attemptResult {
 	var a *activities.Activities
-	out := ClientOutcome{Client: client}
-	reported := false
-	for attempt := 1; attempt <= p.MaxAttempts; attempt++ {
-		if attempt > 1 && *pastDeadline {
-			out.Error += " (not invoked again: the round's deadline passed)"
-			break
+	var r attemptResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, runOptions), a.RunClient, task).Get(ctx, &r.run)
+	switch {
+	case ctx.Err() != nil:
+		return attemptResult{}
+	case err != nil:
+		status, step := "failed", "run: "
+		if invokeError(err) {
+			status, step = "not invoked", "invoke: "
 		}
-		out.Attempts = attempt
-		if attempt > 1 {
-			*retries++
-		}
-		var run activities.ClientRun
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, runOptions), a.RunClient, activities.ClientTask{
-			Experiment: p.Experiment, Round: p.Round, Client: client, Attempt: attempt, BaseVersion: p.BaseVersion,
-			Model: p.Model, Train: p.Train, Partition: p.Partition, Privacy: p.Privacy, Attack: p.Attack,
-		}).Get(ctx, &run)
-		if ctx.Err() != nil {
-			return dropped(out)
-		}
-		if err != nil {
-			status, what := "failed", "run: "
-			if invokeError(err) {
-				status, what = "not invoked", "invoke: "
-			}
-			out.Error = what + err.Error()
-			out.Runs = append(out.Runs, activities.ClientRun{Client: client, Status: status, Error: err.Error()})
-			continue
-		}
-		if !reported && !run.AcceptedAt.IsZero() {
-			accepted(run.AcceptedAt)
-			reported = true
-		}
-		out.Platform, out.Cluster = run.Platform, run.Cluster
-		out.Runs = append(out.Runs, run)
-		if run.Success {
-			out.Counted = true
-			out.Error = ""
-			return out
-		}
-		out.Error = run.Status + ": " + run.Error
+		return attemptResult{err: err, failedIn: step, run: activities.ClientRun{Client: task.Client, Status: status, Error: err.Error()}}
 	}
-	return out
+	r.platform, r.cluster, r.acceptedAt = r.run.Platform, r.run.Cluster, r.run.AcceptedAt
+	return r
 }
 
 // invokeError reports whether RunClient failed before its function was invoked.
