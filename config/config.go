@@ -413,19 +413,8 @@ type ModelParams struct {
 // Spec is the strategy as the aggregation takes it, with only the chosen strategy's
 // settings: FedAvg is the zero Spec, as experiments of earlier builds carry it.
 func (s Strategy) Spec() strategy.Spec {
-	switch s.Name {
-	case "", strategy.FedAvg:
-		return strategy.Spec{}
-	case strategy.FedProx:
-		return strategy.Spec{Name: s.Name, ProximalMu: s.ProximalMu}
-	case strategy.FedAvgM, strategy.FedAdam, strategy.FedYogi, strategy.FedAdagrad:
-		return strategy.Spec{Name: s.Name, ServerLR: s.ServerLR, Beta1: s.Beta1, Beta2: s.Beta2, Tau: s.Tau}
-	case strategy.TrimmedMeanName:
-		return strategy.Spec{Name: s.Name, TrimBeta: s.TrimBeta}
-	case strategy.Krum, strategy.MultiKrumName:
-		return strategy.Spec{Name: s.Name, Byzantine: s.Byzantine, Selected: s.Selected}
-	}
-	return strategy.Spec{Name: s.Name}
+	return strategy.Spec{Name: s.Name, ServerLR: s.ServerLR, Beta1: s.Beta1, Beta2: s.Beta2, Tau: s.Tau,
+		ProximalMu: s.ProximalMu, TrimBeta: s.TrimBeta, Byzantine: s.Byzantine, Selected: s.Selected}.Only()
 }
 
 // RoundConfig tunes how the keeper drives one round.

@@ -46,6 +46,24 @@ func (s Spec) Kind() string {
 	return s.Name
 }
 
+// Only keeps the settings the chosen strategy reads, so a config's defaults for the
+// others travel nowhere; FedAvg becomes the zero Spec, as earlier builds carried it.
+func (s Spec) Only() Spec {
+	switch s.Kind() {
+	case FedAvg:
+		return Spec{}
+	case FedProx:
+		return Spec{Name: s.Name, ProximalMu: s.ProximalMu}
+	case FedAvgM, FedAdam, FedYogi, FedAdagrad:
+		return Spec{Name: s.Name, ServerLR: s.ServerLR, Beta1: s.Beta1, Beta2: s.Beta2, Tau: s.Tau}
+	case TrimmedMeanName:
+		return Spec{Name: s.Name, TrimBeta: s.TrimBeta}
+	case Krum, MultiKrumName:
+		return Spec{Name: s.Name, Byzantine: s.Byzantine, Selected: s.Selected}
+	}
+	return Spec{Name: s.Name}
+}
+
 // Validate checks the name and the settings that do not depend on the round.
 func (s Spec) Validate() error {
 	switch s.Kind() {
