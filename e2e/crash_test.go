@@ -115,6 +115,49 @@ func newCrashEnv(t *testing.T, root string, extra ...string) *crashEnv {
 		logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 }
 
+// startStack brings up the scenario's embedded stack for the test's lifetime and
+// returns the resolved config and a client of it.
+func (e *crashEnv) startStack(ctx context.Context) (*config.Config, client.Client) {
+	e.t.Helper()
+	stack, err := embedded.Start(ctx, e.cfg, embedded.Options{FreePorts: true, Logger: e.logger})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(stack.Stop)
+	resolved := stack.Endpoints.Apply(e.cfg)
+	c, err := bootstrap.Dial(ctx, resolved, e.logger)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(c.Close)
+	return resolved, c
+}
+
+// runInBackground starts the config's experiment through the runner, as a starter
+// without a worker of its own would, and returns a wait for its outcome.
+func runInBackground(ctx context.Context, c client.Client, cfg *config.Config) func(t *testing.T) runner.Outcome {
+	done := make(chan runner.Outcome, 1)
+	failed := make(chan error, 1)
+	go func() {
+		out, err := runner.Run(ctx, c, cfg, runner.Options{Poll: 200 * time.Millisecond})
+		if err != nil {
+			failed <- err
+			return
+		}
+		done <- out
+	}()
+	return func(t *testing.T) runner.Outcome {
+		t.Helper()
+		select {
+		case out := <-done:
+			return out
+		case err := <-failed:
+			t.Fatal(err)
+		}
+		return runner.Outcome{}
+	}
+}
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -407,40 +450,16 @@ func TestCrashRecovery(t *testing.T) {
 
 	t.Run("a worker killed mid-round", func(t *testing.T) {
 		e := newCrashEnv(t, root)
-		stack, err := embedded.Start(ctx, e.cfg, embedded.Options{FreePorts: true, Logger: e.logger})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer stack.Stop()
-		resolved := stack.Endpoints.Apply(e.cfg)
-		c, err := bootstrap.Dial(ctx, resolved, e.logger)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		resolved, c := e.startStack(ctx)
 		workerBin := binary(t, root, "worker")
 		doomed := e.start(workerBin)
 		e.start(workerBin)
 		waitForPollers(ctx, t, c, resolved.Temporal.TaskQueue, 2)
-		done := make(chan runner.Outcome, 1)
-		failed := make(chan error, 1)
-		go func() {
-			out, err := runner.Run(ctx, c, resolved, runner.Options{Poll: 200 * time.Millisecond})
-			if err != nil {
-				failed <- err
-				return
-			}
-			done <- out
-		}()
+		wait := runInBackground(ctx, c, resolved)
 		id := runningExperiment(ctx, t, c, resolved)
 		waitForRound(ctx, t, c, id, 2)
 		doomed.kill()
-		select {
-		case out := <-done:
-			check(ctx, t, resolved, out.Result, baseline)
-		case err := <-failed:
-			t.Fatal(err)
-		}
+		check(ctx, t, resolved, wait(t).Result, baseline)
 	})
 
 	t.Run("three workers share the rounds, one stopped mid-round", func(t *testing.T) {
@@ -498,16 +517,7 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		defer c.Close()
 		waitForPollers(ctx, t, c, resolved.Temporal.TaskQueue, 1)
-		done := make(chan runner.Outcome, 1)
-		failed := make(chan error, 1)
-		go func() {
-			out, err := runner.Run(ctx, c, resolved, runner.Options{Poll: 200 * time.Millisecond})
-			if err != nil {
-				failed <- err
-				return
-			}
-			done <- out
-		}()
+		wait := runInBackground(ctx, c, resolved)
 		id := runningExperiment(ctx, t, c, resolved)
 		waitForRound(ctx, t, c, id, 2)
 		host.kill()
@@ -516,11 +526,6 @@ func TestCrashRecovery(t *testing.T) {
 		if now, err := discovery.Find(e.cfg); err != nil || now.TemporalHostPort != endpoints.TemporalHostPort || now.MongoURI != endpoints.MongoURI {
 			t.Fatalf("the stack came back elsewhere: %+v (was %+v) %v", now, endpoints, err)
 		}
-		select {
-		case out := <-done:
-			check(ctx, t, resolved, out.Result, baseline)
-		case err := <-failed:
-			t.Fatal(err)
-		}
+		check(ctx, t, resolved, wait(t).Result, baseline)
 	})
 }

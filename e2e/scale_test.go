@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedkeeper/fedkeeper/bootstrap"
-	"github.com/fedkeeper/fedkeeper/embedded"
 	"github.com/fedkeeper/fedkeeper/runner"
 )
 
@@ -22,33 +20,14 @@ import (
 // name the worker behind every activation.
 func threeWorkersOneStopped(ctx context.Context, t *testing.T, root string, baseline []float64) {
 	e := newCrashEnv(t, root, "worker:\n  max_concurrent_activities: 2\n  stop_timeout: 1s\nmetrics:\n  listen: 127.0.0.1:0")
-	stack, err := embedded.Start(ctx, e.cfg, embedded.Options{FreePorts: true, Logger: e.logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stack.Stop()
-	resolved := stack.Endpoints.Apply(e.cfg)
-	c, err := bootstrap.Dial(ctx, resolved, e.logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	resolved, c := e.startStack(ctx)
 	workerBin := binary(t, root, "worker")
 	stopped := e.start(workerBin)
 	e.start(workerBin)
 	e.start(workerBin)
 	waitForPollers(ctx, t, c, resolved.Temporal.TaskQueue, 3)
 
-	done := make(chan runner.Outcome, 1)
-	failed := make(chan error, 1)
-	go func() {
-		out, err := runner.Run(ctx, c, resolved, runner.Options{Poll: 200 * time.Millisecond})
-		if err != nil {
-			failed <- err
-			return
-		}
-		done <- out
-	}()
+	wait := runInBackground(ctx, c, resolved)
 	id := runningExperiment(ctx, t, c, resolved)
 	waitForRound(ctx, t, c, id, 2)
 	if err := stopped.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -60,13 +39,7 @@ func threeWorkersOneStopped(ctx context.Context, t *testing.T, root string, base
 	if out := stopped.output(); !strings.Contains(out, "worker stopped") {
 		t.Errorf("the stopped worker did not stop cleanly:\n%s", out)
 	}
-	var out runner.Outcome
-	select {
-	case out = <-done:
-	case err := <-failed:
-		t.Fatal(err)
-	}
-	check(ctx, t, resolved, out.Result, baseline)
+	check(ctx, t, resolved, wait(t).Result, baseline)
 
 	host, err := os.Hostname()
 	if err != nil {
