@@ -272,28 +272,57 @@ func TestAggregateCountsGoodUpdatesOnce(t *testing.T) {
 	}
 }
 
-// vanishingProvider never finishes an activation and has lost its function.
-type vanishingProvider struct{ fakeProvider }
+// vanishingProvider never finishes an activation; its function is as deployment says.
+type vanishingProvider struct {
+	fakeProvider
+	deployment faas.Deployment
+}
 
-func (v *vanishingProvider) Exists(context.Context, string) (bool, error) { return false, nil }
+func (v *vanishingProvider) Deployment(context.Context, string) (faas.Deployment, error) {
+	return v.deployment, nil
+}
 
 func TestPendingActivationOfAVanishedFunctionIsLost(t *testing.T) {
-	prov := &vanishingProvider{fakeProvider{deployed: true, activations: map[string]faas.Activation{}}}
-	acts := newActivities(t, prov, nil)
-	acts.checkEvery = time.Millisecond
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
-	env.RegisterActivityWithOptions(acts, activity.RegisterOptions{SkipInvalidStructFunctions: true})
-	val, err := env.ExecuteActivity(acts.PollActivation, Invocation{Client: 1, ActivationID: "gone"})
-	if err != nil {
-		t.Fatal(err)
+	accepted := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name       string
+		deployment faas.Deployment
+		acceptedAt time.Time
+		lost       string // "" when the poller must keep waiting
+	}{
+		{"the function is gone", faas.Deployment{}, accepted, "disappeared"},
+		{"deployed anew after the activation was accepted", faas.Deployment{Exists: true, Updated: accepted.Add(time.Second)}, accepted, "deployed anew"},
+		{"deployed before the activation was accepted", faas.Deployment{Exists: true, Updated: accepted.Add(-time.Second)}, accepted, ""},
+		{"an invocation that does not say when it was accepted", faas.Deployment{Exists: true, Updated: accepted}, time.Time{}, ""},
 	}
-	var run ClientRun
-	if err := val.Get(&run); err != nil {
-		t.Fatal(err)
-	}
-	if run.Success || run.Status != "lost" || !strings.Contains(run.Error, "disappeared") {
-		t.Errorf("run %+v", run)
+	ok, _ := json.Marshal(map[string]any{"client": 1, "round": 1, "samples": 600, "loss": 0.25})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The activation finishes after a few looks, each with a check of the function:
+			// a poller that gives up too early reports it lost.
+			prov := &vanishingProvider{fakeProvider{deployed: true, notReady: 4, activations: map[string]faas.Activation{
+				"pending": {ID: "pending", Status: "success", Success: true, Result: ok},
+			}}, tt.deployment}
+			acts := newActivities(t, prov, nil)
+			acts.checkEvery = time.Millisecond
+			var suite testsuite.WorkflowTestSuite
+			env := suite.NewTestActivityEnvironment()
+			env.RegisterActivityWithOptions(acts, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+			val, err := env.ExecuteActivity(acts.PollActivation, Invocation{Client: 1, ActivationID: "pending", AcceptedAt: tt.acceptedAt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var run ClientRun
+			if err := val.Get(&run); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tt.lost == "" && !run.Success:
+				t.Errorf("the poller gave up on an activation that finished: %+v", run)
+			case tt.lost != "" && (run.Success || run.Status != "lost" || !strings.Contains(run.Error, tt.lost)):
+				t.Errorf("run %+v, want lost: %s", run, tt.lost)
+			}
+		})
 	}
 }
 

@@ -256,9 +256,8 @@ func (a *Activities) pollActivation(ctx context.Context, inv Invocation) (Client
 			// A platform that lost its functions (a restarted cluster) lost their
 			// activations too: say so now instead of waiting out the deadline.
 			nextCheck = time.Now().Add(a.checkEvery)
-			if exists, cerr := checker.Exists(ctx, p.Function); cerr == nil && !exists {
-				return ClientRun{Client: inv.Client, ActivationID: inv.ActivationID, Status: "lost",
-					Error: "the function disappeared from its cluster while the activation was pending"}, nil
+			if reason := lostWith(ctx, checker, p.Function, inv.AcceptedAt); reason != "" {
+				return ClientRun{Client: inv.Client, ActivationID: inv.ActivationID, Status: "lost", Error: reason}, nil
 			}
 		}
 		if !errors.Is(err, faas.ErrNotReady) {
@@ -279,6 +278,28 @@ func (a *Activities) pollActivation(ctx context.Context, inv Invocation) (Client
 		}
 		delay = min(2*delay, maxPollDelay)
 	}
+}
+
+// lostWith says why a pending activation can no longer be reported, or "" while it
+// still can: its function is gone, or was deployed anew after the activation was
+// accepted. The second case is a cluster that restarted, lost its functions with their
+// activations, and had them redeployed by another client of the round before this
+// poller looked; without it the poller would wait out lostAfter. A function replaced
+// in place on a real cluster may still finish its old activation; counting it lost then
+// costs a second invocation of one client, not a wrong model: the store keeps one
+// update per client and round.
+func lostWith(ctx context.Context, checker faas.Checker, function string, acceptedAt time.Time) string {
+	d, err := checker.Deployment(ctx, function)
+	switch {
+	case err != nil:
+		return ""
+	case !d.Exists:
+		return "the function disappeared from its cluster while the activation was pending"
+	case !acceptedAt.IsZero() && d.Updated.After(acceptedAt):
+		return fmt.Sprintf("the function was deployed anew at %s, after its cluster accepted the activation at %s",
+			d.Updated.UTC().Format(time.RFC3339Nano), acceptedAt.UTC().Format(time.RFC3339Nano))
+	}
+	return ""
 }
 
 func (a *Activities) functionTimeout(p config.Placement) time.Duration {

@@ -10,10 +10,12 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
+	"github.com/fedkeeper/fedkeeper/fl/selection"
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
 )
 
@@ -353,6 +355,38 @@ type ClientsInfo struct {
 	OWClientsCount     int      `mapstructure:"ow_clients_count"`
 	GCFClientsCount    int      `mapstructure:"gcf_clients_count"`
 	ClientFunctions    []string `mapstructure:"client_functions"`
+	// Selection chooses each round's clients: random (num_clients_per_round of them,
+	// the default), all, fraction (that share of total_num_clients) or straggler_aware
+	// (num_clients_per_round, fastest and most reliable first; FedLesScan).
+	Selection      string  `mapstructure:"selection"`
+	Fraction       float64 `mapstructure:"fraction"`
+	StragglerTiers int     `mapstructure:"straggler_tiers"`
+}
+
+// Selection policies of clients_info.selection beyond the fl/selection ones: all and
+// fraction are random selection with a size of their own.
+const (
+	SelectAll      = "all"
+	SelectFraction = "fraction"
+)
+
+// PerRound is how many clients train in a round under the selection policy.
+func (ci ClientsInfo) PerRound() int {
+	switch ci.Selection {
+	case SelectAll:
+		return ci.TotalNumClients
+	case SelectFraction:
+		return max(1, int(math.Ceil(ci.Fraction*float64(ci.TotalNumClients))))
+	}
+	return ci.NumClientsPerRound
+}
+
+// SelectionSpec is the policy as the experiment carries it.
+func (ci ClientsInfo) SelectionSpec() selection.Spec {
+	if ci.Selection == selection.PolicyStragglerAware {
+		return selection.Spec{Policy: selection.PolicyStragglerAware, Tiers: ci.StragglerTiers}
+	}
+	return selection.Spec{}
 }
 
 // DataSampling describes the model and how the training data is split among clients.

@@ -294,3 +294,49 @@ func TestStrategy(t *testing.T) {
 		}
 	}
 }
+
+func TestClientSelection(t *testing.T) {
+	parse := func(yaml string) (*Config, error) { return Parse([]byte(yaml), noEnv) }
+	ci := func(extra string) string {
+		return "scenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 20\n      num_clients_per_round: 4\n" + extra
+	}
+	for _, tc := range []struct {
+		name, yaml string
+		perRound   int
+		policy     string
+		tiers      int
+	}{
+		{"random by default", ci(""), 4, "", 0},
+		{"all", ci("      selection: all\n"), 20, "", 0},
+		{"a fraction, rounded up", ci("      selection: fraction\n      fraction: 0.11\n"), 3, "", 0},
+		{"straggler aware", ci("      selection: straggler_aware\n      straggler_tiers: 5\n"), 4, "straggler_aware", 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := parse(tc.yaml)
+			if err != nil {
+				t.Fatal(err)
+			}
+			info := c.Scenarios.FederatedLearning.ClientsInfo
+			if got := info.PerRound(); got != tc.perRound {
+				t.Errorf("%d clients per round, want %d", got, tc.perRound)
+			}
+			if s := info.SelectionSpec(); s.Policy != tc.policy || s.Tiers != tc.tiers {
+				t.Errorf("spec %+v", s)
+			}
+		})
+	}
+	for _, tc := range []struct{ yaml, key, msg string }{
+		{ci("      selection: fastest\n"), "scenarios.federated_learning.clients_info.selection", "must be random, all, fraction or straggler_aware"},
+		{ci("      selection: fraction\n"), "scenarios.federated_learning.clients_info.fraction", "must be in (0, 1]"},
+		{ci("      selection: fraction\n      fraction: 1.5\n"), "scenarios.federated_learning.clients_info.fraction", "got 1.5"},
+		{ci("      straggler_tiers: -1\n"), "scenarios.federated_learning.clients_info.straggler_tiers", "must not be negative"},
+		// With all, the round's size is total_num_clients, so that is the key to blame.
+		{"scenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 9000\n      num_clients_per_round: 4\n      selection: all\n",
+			"scenarios.federated_learning.clients_info.total_num_clients", "9000 clients per round is more than 8000"},
+	} {
+		_, err := parse(tc.yaml)
+		if err == nil || !strings.Contains(err.Error(), tc.key+": ") || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%q: %v", tc.yaml, err)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fedkeeper/fedkeeper/fl/attack"
 	"github.com/fedkeeper/fedkeeper/fl/privacy"
+	"github.com/fedkeeper/fedkeeper/fl/selection"
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
 )
 
@@ -17,6 +18,25 @@ const fl = "scenarios.federated_learning"
 // each client's RunClient activity records three events, and its completion may cost a
 // workflow task of three more.
 const MaxClientsPerRound = 8000
+
+func knownSelection(policy string) bool {
+	switch policy {
+	case selection.PolicyRandom, SelectAll, SelectFraction, selection.PolicyStragglerAware:
+		return true
+	}
+	return false
+}
+
+// perRoundKey is the key that sets the round's size under the selection policy.
+func perRoundKey(ci ClientsInfo) string {
+	switch ci.Selection {
+	case SelectAll:
+		return fl + ".clients_info.total_num_clients"
+	case SelectFraction:
+		return fl + ".clients_info.fraction"
+	}
+	return fl + ".clients_info.num_clients_per_round"
+}
 
 // Validate checks the values a loader cannot: ranges, names and cross-references.
 // It does not contact any service: a config that names unreachable clusters loads,
@@ -34,9 +54,12 @@ func (c *Config) Validate() error {
 		args    []any
 	}{
 		{ci.TotalNumClients < 1, fl + ".clients_info.total_num_clients", "must be at least 1, got %d", []any{ci.TotalNumClients}},
-		{ci.NumClientsPerRound < 1, fl + ".clients_info.num_clients_per_round", "must be at least 1, got %d", []any{ci.NumClientsPerRound}},
-		{ci.NumClientsPerRound > ci.TotalNumClients, fl + ".clients_info.num_clients_per_round", "%d is more than total_num_clients (%d)", []any{ci.NumClientsPerRound, ci.TotalNumClients}},
-		{ci.NumClientsPerRound > MaxClientsPerRound, fl + ".clients_info.num_clients_per_round", "%d is more than %d: a round is one Temporal workflow, whose history Temporal caps at 51,200 events, and a client costs its round up to six", []any{ci.NumClientsPerRound, MaxClientsPerRound}},
+		{!knownSelection(ci.Selection), fl + ".clients_info.selection", "must be random, all, fraction or straggler_aware, got %q", []any{ci.Selection}},
+		{ci.Selection == SelectFraction && !(ci.Fraction > 0 && ci.Fraction <= 1), fl + ".clients_info.fraction", "must be in (0, 1] with selection: fraction, got %v", []any{ci.Fraction}},
+		{ci.StragglerTiers < 0, fl + ".clients_info.straggler_tiers", "must not be negative, got %d", []any{ci.StragglerTiers}},
+		{ci.PerRound() < 1, perRoundKey(ci), "must be at least 1, got %d", []any{ci.PerRound()}},
+		{ci.PerRound() > ci.TotalNumClients, perRoundKey(ci), "%d is more than total_num_clients (%d)", []any{ci.PerRound(), ci.TotalNumClients}},
+		{ci.PerRound() > MaxClientsPerRound, perRoundKey(ci), "%d clients per round is more than %d: a round is one Temporal workflow, whose history Temporal caps at 51,200 events, and a client costs its round up to six", []any{ci.PerRound(), MaxClientsPerRound}},
 		{ci.EdgeClientsCount < 0, fl + ".clients_info.edge_clients_count", "must not be negative, got %d", []any{ci.EdgeClientsCount}},
 		{ci.OWClientsCount < 0, fl + ".clients_info.ow_clients_count", "must not be negative, got %d", []any{ci.OWClientsCount}},
 		{ci.GCFClientsCount < 0, fl + ".clients_info.gcf_clients_count", "must not be negative, got %d", []any{ci.GCFClientsCount}},
@@ -81,9 +104,9 @@ func (c *Config) Validate() error {
 	if err := f.Strategy.Spec().Validate(); err != nil {
 		return keyErr(fl+".strategy", "%s", strings.TrimPrefix(err.Error(), "strategy: "))
 	}
-	if k := f.Strategy.Name; (k == strategy.Krum || k == strategy.MultiKrumName) && ci.NumClientsPerRound <= 2*f.Strategy.Byzantine+2 {
+	if k := f.Strategy.Name; (k == strategy.Krum || k == strategy.MultiKrumName) && ci.PerRound() <= 2*f.Strategy.Byzantine+2 {
 		return keyErr(fl+".strategy.byzantine", "%s tolerating %d malicious clients needs more than %d clients per round, got %d",
-			k, f.Strategy.Byzantine, 2*f.Strategy.Byzantine+2, ci.NumClientsPerRound)
+			k, f.Strategy.Byzantine, 2*f.Strategy.Byzantine+2, ci.PerRound())
 	}
 	if pr := f.Privacy; pr.Clip != 0 {
 		if err := (privacy.Mechanism{Clip: pr.Clip, NoiseMultiplier: pr.NoiseMultiplier}).Validate(); err != nil {

@@ -65,10 +65,20 @@ type Starter interface {
 	Activation(ctx context.Context, name, id string) (Activation, error)
 }
 
-// Checker tells whether a function is deployed. A poller uses it to tell a slow
-// activation from a lost one: an activation of a function that is gone will never finish.
+// Checker tells whether a function is deployed and since when. A poller uses it to
+// tell a slow activation from a lost one: an activation of a function that is gone, or
+// that was deployed anew after the activation was accepted (a cluster that restarted
+// and had its functions redeployed), will never be reported.
 type Checker interface {
-	Exists(ctx context.Context, name string) (bool, error)
+	Deployment(ctx context.Context, name string) (Deployment, error)
+}
+
+// Deployment is what a Checker knows of a function.
+type Deployment struct {
+	Exists bool
+	// Updated is when the platform last created or replaced the function, by its own
+	// clock; zero when it does not say.
+	Updated time.Time
 }
 
 // Caller invokes and waits for the answer in one request.

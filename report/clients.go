@@ -13,7 +13,7 @@ import (
 // it ended and whether its update counted.
 var ClientsHeader = []string{"round", "client", "platform", "cluster", "attempt", "activation_id", "status",
 	"counted", "start", "end", "duration_s", "wait_s", "init_s", "cold_start", "train_s", "samples", "loss", "error",
-	"invoked_by", "worker"}
+	"invoked_by", "worker", "selected_because"}
 
 // WriteClients writes clients.csv from the rounds' full records.
 func WriteClients(dir string, rounds []workflows.RoundResult) error {
@@ -39,7 +39,7 @@ func WriteClients(dir string, rounds []workflows.RoundResult) error {
 					run.ActivationID, run.Status, strconv.FormatBool(counted), stamp(run.Start), stamp(run.End),
 					duration, num(run.WaitSeconds), num(run.InitSeconds), strconv.FormatBool(run.ColdStart),
 					num(run.TrainSeconds), strconv.Itoa(run.Samples), strconv.FormatFloat(run.Loss, 'f', 6, 64), run.Error,
-					run.InvokedBy, run.Worker,
+					run.InvokedBy, run.Worker, o.Reason,
 				})
 			}
 		}

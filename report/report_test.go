@@ -18,7 +18,7 @@ func TestClientsCSVHasOneLinePerActivation(t *testing.T) {
 	rounds := []workflows.RoundResult{{
 		RoundSummary: workflows.RoundSummary{Round: 4},
 		Outcomes: []workflows.ClientOutcome{
-			{Client: 7, Platform: "google", Cluster: "gcf", Attempts: 2, Counted: true, Runs: []activities.ClientRun{
+			{Client: 7, Platform: "google", Cluster: "gcf", Attempts: 2, Counted: true, Reason: "tier 1 of 3: 2.00 s on average, missed 0 of 4", Runs: []activities.ClientRun{
 				{Client: 7, ActivationID: "x1", Status: "crashed", Error: "exit 2", Start: start, End: start.Add(500 * time.Millisecond)},
 				{Client: 7, ActivationID: "x2", Status: "success", Success: true, Start: start.Add(time.Second), End: start.Add(3 * time.Second),
 					WaitSeconds: 0.25, InitSeconds: 0.75, ColdStart: true, TrainSeconds: 1.5, Samples: 600, Loss: 0.125,
@@ -61,7 +61,7 @@ func TestClientsCSVHasOneLinePerActivation(t *testing.T) {
 		{2, "attempt", "2"}, {2, "activation_id", "x2"}, {2, "counted", "true"}, {2, "start", "2026-11-27T12:00:01Z"},
 		{2, "duration_s", "2.0000"}, {2, "wait_s", "0.2500"}, {2, "init_s", "0.7500"}, {2, "cold_start", "true"},
 		{2, "train_s", "1.5000"}, {2, "samples", "600"}, {2, "loss", "0.125000"},
-		{2, "invoked_by", "41@host-a"}, {2, "worker", "42@host-b"},
+		{2, "invoked_by", "41@host-a"}, {2, "worker", "42@host-b"}, {2, "selected_because", "tier 1 of 3: 2.00 s on average, missed 0 of 4"},
 		{3, "client", "9"}, {3, "status", "not invoked"}, {3, "duration_s", ""}, {3, "start", ""}, {3, "counted", "false"},
 	}
 	for _, tc := range tests {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fedkeeper/fedkeeper/activities"
 	"github.com/fedkeeper/fedkeeper/fl/privacy"
+	"github.com/fedkeeper/fedkeeper/fl/selection"
 )
 
 // ExperimentWorkflowName and RoundWorkflowName are the registered workflow types.
@@ -41,7 +42,7 @@ func (p *ExperimentParams) check() error {
 	case p.MaxAttempts < 1:
 		return fmt.Errorf("max attempts must be at least 1, got %d", p.MaxAttempts)
 	}
-	return nil
+	return p.Selection.Validate()
 }
 
 // ExperimentWorkflow deploys the client functions, writes the initial model and runs
@@ -95,6 +96,12 @@ func ExperimentWorkflow(ctx workflow.Context, p ExperimentParams) (ExperimentRes
 				ExperimentAttr.ValueSet(p.Experiment), RoundAttr.ValueSet(int64(round)))
 		}
 		childCtx := workflow.WithChildOptions(ctx, childOpts)
+		// A policy that learns from past rounds chooses here, where their record is;
+		// otherwise the round picks at random itself, as rounds always did.
+		var chosen []selection.Choice
+		if p.Selection.NeedsStats() {
+			chosen = p.Selection.Choose(p.Seed, round, p.TotalClients, p.ClientsPerRound, p.ClientStats)
+		}
 		var res RoundResult
 		err := workflow.ExecuteChildWorkflow(childCtx, RoundWorkflow, RoundParams{
 			Experiment: p.Experiment, Round: round, BaseVersion: round - 1,
@@ -103,9 +110,13 @@ func ExperimentWorkflow(ctx workflow.Context, p ExperimentParams) (ExperimentRes
 			MaxAttempts: p.MaxAttempts, MinClientsFraction: p.MinClientsFraction,
 			DeadlineSeconds: p.DeadlineSeconds, LateUpdates: p.LateUpdates, Index: p.Index, MaxInFlight: p.MaxInFlight,
 			MaxRecordedRuns: p.MaxRecordedRuns, Strategy: p.Strategy, Privacy: p.Privacy, Attack: p.Attack,
+			Chosen: chosen,
 		}).Get(ctx, &res)
 		if err != nil {
 			return ExperimentResult{}, fmt.Errorf("round %d: %w", round, err)
+		}
+		if p.Selection.NeedsStats() {
+			p.ClientStats = recordRound(p.ClientStats, round, res)
 		}
 		if p.Privacy.On() {
 			res.Epsilon = spentPrivacy(p, round)
@@ -129,12 +140,14 @@ func ExperimentWorkflow(ctx workflow.Context, p ExperimentParams) (ExperimentRes
 // most of rounds 1..round: the privacy every client still has, at worst. A selected
 // client counts whether or not its update arrived, so the figure is an upper bound.
 func spentPrivacy(p ExperimentParams, round int) float64 {
-	taken := map[int]int{}
-	most := 0
-	for r := 1; r <= round; r++ {
-		for _, c := range SelectClients(p.Seed, r, p.TotalClients, p.ClientsPerRound) {
-			taken[c]++
-			most = max(most, taken[c])
+	most := mostInvited(p.ClientStats)
+	if !p.Selection.NeedsStats() {
+		taken := map[int]int{}
+		for r := 1; r <= round; r++ {
+			for _, c := range SelectClients(p.Seed, r, p.TotalClients, p.ClientsPerRound) {
+				taken[c]++
+				most = max(most, taken[c])
+			}
 		}
 	}
 	delta := p.Privacy.Delta

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/fedkeeper/fedkeeper/activities"
+	"github.com/fedkeeper/fedkeeper/fl/selection"
 )
 
 // ErrTypeTooFewClients fails a round in which fewer clients reported than required.
@@ -82,7 +83,11 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 	oneActivity := workflow.GetVersion(ctx, RunClientChange, workflow.DefaultVersion, 1) >= 1
 	start := workflow.Now(ctx)
 	logger := workflow.GetLogger(ctx)
-	selected := SelectClients(p.Seed, p.Round, p.TotalClients, p.ClientsPerRound)
+	choices := p.Chosen
+	if len(choices) == 0 {
+		choices = selection.Random(p.Seed, p.Round, p.TotalClients, p.ClientsPerRound)
+	}
+	selected := selection.Clients(choices)
 	live := RoundProgress{Round: p.Round, Selected: len(selected), Phase: "training", StartedAt: start}
 	if err := workflow.SetQueryHandler(ctx, RoundProgressQuery, func() (RoundProgress, error) { return live, nil }); err != nil {
 		return RoundResult{}, err
@@ -142,6 +147,9 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 
 	var counted []int
 	retries, late := 0, 0
+	for i := range outcomes {
+		outcomes[i].Reason = choices[i].Reason
+	}
 	for _, o := range outcomes {
 		if o.Counted {
 			counted = append(counted, o.Client)
@@ -286,6 +294,10 @@ func runClient(ctx workflow.Context, p RoundParams, client int, pastDeadline *bo
 		if r.run.Success {
 			out.Counted = true
 			out.Error = ""
+			out.Seconds = r.run.TrainSeconds
+			if d := r.run.End.Sub(r.run.Start).Seconds(); d > 0 {
+				out.Seconds = d
+			}
 			return out
 		}
 		out.Error = r.run.Status + ": " + r.run.Error

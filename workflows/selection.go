@@ -1,22 +1,38 @@
 package workflows
 
 import (
-	"math/rand/v2"
-	"sort"
+	"github.com/fedkeeper/fedkeeper/fl/selection"
 )
 
-// SelectClients picks k of total clients for a round, the same way every time for the
-// same seed and round (workflow code must be deterministic), in ascending order.
+// SelectClients picks k of total clients for a round at random, the same way every time
+// for the same seed and round (workflow code must be deterministic), in ascending
+// order: the choice of every round that carries no choices of its own.
 func SelectClients(seed uint64, round, total, k int) []int {
-	if k >= total {
-		all := make([]int, total)
-		for i := range all {
-			all[i] = i
-		}
-		return all
+	return selection.Clients(selection.Random(seed, round, total, k))
+}
+
+// recordRound updates the clients' stats with a finished round: a selected client
+// reported if its update arrived, counted or rejected by the aggregation (a robust
+// strategy's verdict is not the client's lateness).
+func recordRound(stats map[int]selection.Stats, round int, res RoundResult) map[int]selection.Stats {
+	if stats == nil {
+		stats = map[int]selection.Stats{}
 	}
-	rng := rand.New(rand.NewPCG(seed, uint64(round)))
-	picked := rng.Perm(total)[:k]
-	sort.Ints(picked)
-	return picked
+	rejected := map[int]bool{}
+	for _, r := range res.Rejected {
+		rejected[r.Client] = true
+	}
+	for _, o := range res.Outcomes {
+		stats[o.Client] = stats[o.Client].Record(round, o.Counted || rejected[o.Client], o.Seconds)
+	}
+	return stats
+}
+
+// mostInvited is how many rounds the most-invited client was selected for.
+func mostInvited(stats map[int]selection.Stats) int {
+	most := 0
+	for _, s := range stats {
+		most = max(most, s.Invited)
+	}
+	return most
 }

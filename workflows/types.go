@@ -8,6 +8,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
 	"github.com/fedkeeper/fedkeeper/fl/privacy"
+	"github.com/fedkeeper/fedkeeper/fl/selection"
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
 )
 
@@ -41,6 +42,8 @@ type ExperimentParams struct {
 	Strategy strategy.Spec     `json:"strategy,omitzero"`
 	Privacy  privacy.Mechanism `json:"privacy,omitzero"`
 	Attack   attack.Spec       `json:"attack,omitzero"`
+	// Selection chooses each round's clients (the zero value: at random).
+	Selection selection.Spec `json:"selection,omitzero"`
 	// Index says the namespace knows FedKeeper's search attributes (the starter
 	// registered them), so the workflows write them. Experiments started before there
 	// were any lack the field and replay as they ran.
@@ -51,6 +54,9 @@ type ExperimentParams struct {
 	Rounds    []RoundSummary `json:"rounds,omitempty"`
 	SetupDone bool           `json:"setup_done,omitempty"`
 	StartedAt time.Time      `json:"started_at,omitempty"`
+	// ClientStats is every invited client's record, for a selection policy that reads
+	// it: carried across continue-as-new, so the policy remembers all rounds.
+	ClientStats map[int]selection.Stats `json:"client_stats,omitempty"`
 }
 
 // RoundParams describe one round.
@@ -84,6 +90,9 @@ type RoundParams struct {
 	// makes a fraction of them malicious. Zero values: neither.
 	Privacy privacy.Mechanism `json:"privacy,omitzero"`
 	Attack  attack.Spec       `json:"attack,omitzero"`
+	// Chosen are the round's clients and why, when the experiment chose them (a policy
+	// that remembers past rounds); empty, the round picks ClientsPerRound at random.
+	Chosen []selection.Choice `json:"chosen,omitempty"`
 }
 
 // What happens to clients still running at a round's deadline.
@@ -99,6 +108,11 @@ type ClientOutcome struct {
 	Cluster  string `json:"cluster,omitempty"`
 	Attempts int    `json:"attempts"`
 	Counted  bool   `json:"counted"`
+	// Reason is why the client was selected.
+	Reason string `json:"reason,omitempty"`
+	// Seconds is how long the counted run took on its platform: what a straggler-aware
+	// policy learns from, kept even when Runs are left out of the record.
+	Seconds float64 `json:"seconds,omitempty"`
 	// Late is set for a client dropped at the round's deadline.
 	Late  bool                   `json:"late,omitempty"`
 	Error string                 `json:"error,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
 	"github.com/fedkeeper/fedkeeper/fl/privacy"
+	"github.com/fedkeeper/fedkeeper/fl/selection"
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
 )
 
@@ -72,13 +74,14 @@ func params() ExperimentParams {
 type fakeFabric struct {
 	mu        sync.Mutex
 	failFirst map[int]int // client -> attempts that fail
+	seconds   map[int]int // client -> how long its successful runs take on the platform
 	attempts  map[string]int
 	aggCalls  []activities.AggregateInput
 	tasks     []activities.ClientTask // every RunClient input
 }
 
 func newFake() *fakeFabric {
-	return &fakeFabric{failFirst: map[int]int{}, attempts: map[string]int{}}
+	return &fakeFabric{failFirst: map[int]int{}, seconds: map[int]int{}, attempts: map[string]int{}}
 }
 
 // finish ends an activation: a crash for the client's first failFirst attempts, then
@@ -91,7 +94,9 @@ func (f *fakeFabric) finish(_ context.Context, inv activities.Invocation) (activ
 	if n <= f.failFirst[inv.Client] {
 		return activities.ClientRun{Client: inv.Client, ActivationID: inv.ActivationID, Status: "action developer error", Error: "crashed"}, nil
 	}
-	return activities.ClientRun{Client: inv.Client, ActivationID: inv.ActivationID, Status: "success", Success: true, Samples: 600, Loss: 0.5}, nil
+	start := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	return activities.ClientRun{Client: inv.Client, ActivationID: inv.ActivationID, Status: "success", Success: true, Samples: 600, Loss: 0.5,
+		Start: start, End: start.Add(time.Duration(f.seconds[inv.Client]) * time.Second)}, nil
 }
 
 func (f *fakeFabric) register(env *testsuite.TestWorkflowEnvironment) {
@@ -591,5 +596,105 @@ func TestPrivacyReachesTheClientsAndIsAccounted(t *testing.T) {
 		if r.Epsilon != want || r.Epsilon <= 0 {
 			t.Errorf("round %d reports ε %v, want %v (%d releases)", i+1, r.Epsilon, want, most)
 		}
+	}
+}
+
+// Straggler-aware selection tries every client first, then takes the fastest tier and
+// leaves out the client that missed; what it learned survives continue-as-new.
+func TestStragglerAwareSelectionLearnsAcrossContinueAsNew(t *testing.T) {
+	fake := newFake()
+	for c := range 6 {
+		fake.seconds[c] = c + 1 // client 0 is the fastest
+	}
+	fake.failFirst[5] = 100 // client 5 never reports
+	p := params()
+	p.MaxRounds, p.RoundsPerRun, p.MaxAttempts = 3, 2, 1
+	p.Selection = selection.Spec{Policy: selection.PolicyStragglerAware, Tiers: 2}
+
+	env := newEnv(t)
+	fake.register(env)
+	env.ExecuteWorkflow(ExperimentWorkflowName, p)
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("error %v, want continue-as-new after two rounds", err)
+	}
+	var next ExperimentParams
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	// Two rounds of three explored all six clients once.
+	explored := map[int]bool{}
+	for _, call := range fake.tasks {
+		explored[call.Client] = true
+	}
+	if len(fake.tasks) != 6 || len(explored) != 6 {
+		t.Fatalf("first two rounds ran %d tasks over %d clients, want each of 6 once", len(fake.tasks), len(explored))
+	}
+	if s := next.ClientStats[5]; s.Invited != 1 || s.Missed != 1 {
+		t.Errorf("client 5 carried as %+v, want invited once and missed once", s)
+	}
+	if s := next.ClientStats[2]; s.Invited != 1 || s.Missed != 0 || s.EMASeconds != 3 {
+		t.Errorf("client 2 carried as %+v, want one 3 s run", s)
+	}
+
+	// The next run picks the fastest half of the five that reported.
+	env = newEnv(t)
+	fake.tasks = nil
+	fake.register(env)
+	env.ExecuteWorkflow(ExperimentWorkflowName, next)
+	var res ExperimentResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	var third []int
+	for _, task := range fake.tasks {
+		third = append(third, task.Client)
+	}
+	sort.Ints(third)
+	if fmt.Sprint(third) != "[0 1 2]" || len(res.Rounds) != 3 {
+		t.Fatalf("round 3 chose %v (%d rounds), want the fastest tier [0 1 2]", third, len(res.Rounds))
+	}
+}
+
+// A round records why each client was chosen: the experiment's reasons when it chose,
+// its own random pick's otherwise.
+func TestRoundRecordsWhyEachClientWasChosen(t *testing.T) {
+	chosen := []selection.Choice{{Client: 1, Reason: "tier 1 of 2: fast"}, {Client: 4, Reason: "never invited: exploring"}}
+	tests := []struct {
+		name   string
+		chosen []selection.Choice
+		want   map[int]string
+	}{
+		{"chosen by the experiment", chosen, map[int]string{1: "tier 1 of 2: fast", 4: "never invited: exploring"}},
+		{"picked by the round", nil, func() map[int]string {
+			m := map[int]string{}
+			for _, c := range SelectClients(7, 1, 6, 3) {
+				m[c] = "random 3 of 6"
+			}
+			return m
+		}()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newEnv(t)
+			newFake().register(env)
+			p := params()
+			env.ExecuteWorkflow(RoundWorkflowName, RoundParams{
+				Experiment: p.Experiment, Round: 1, Model: p.Model, Train: p.Train, Partition: p.Partition,
+				TotalClients: p.TotalClients, ClientsPerRound: p.ClientsPerRound, Seed: p.Seed,
+				MaxAttempts: 1, MinClientsFraction: 1, Chosen: tt.chosen,
+			})
+			var res RoundResult
+			if err := env.GetWorkflowResult(&res); err != nil {
+				t.Fatal(err)
+			}
+			got := map[int]string{}
+			for _, o := range res.Outcomes {
+				got[o.Client] = o.Reason
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("reasons %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

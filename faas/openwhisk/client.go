@@ -208,6 +208,8 @@ type Action struct {
 	Annotations []KeyValue `json:"annotations"`
 	Parameters  []KeyValue `json:"parameters"`
 	Limits      Limits     `json:"limits"`
+	// Updated is when the action was last put, in Unix milliseconds.
+	Updated int64 `json:"updated,omitempty"`
 }
 
 // PutAction creates or (with overwrite) replaces an action.
@@ -384,13 +386,20 @@ func (c *Client) WebURL(name string) string {
 	return u.String()
 }
 
-// Exists implements faas.Checker.
-func (c *Client) Exists(ctx context.Context, name string) (bool, error) {
-	_, err := c.GetAction(ctx, name)
-	if errors.Is(err, faas.ErrFunctionMissing) {
-		return false, nil
+// Deployment implements faas.Checker.
+func (c *Client) Deployment(ctx context.Context, name string) (faas.Deployment, error) {
+	action, err := c.GetAction(ctx, name)
+	switch {
+	case errors.Is(err, faas.ErrFunctionMissing):
+		return faas.Deployment{}, nil
+	case err != nil:
+		return faas.Deployment{}, err
 	}
-	return err == nil, err
+	d := faas.Deployment{Exists: true}
+	if action.Updated > 0 {
+		d.Updated = time.UnixMilli(action.Updated)
+	}
+	return d, nil
 }
 
 // Invoke implements faas.Provider.

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fedkeeper/fedkeeper/faas"
 )
@@ -81,5 +82,39 @@ func TestErrorsAreClassified(t *testing.T) {
 	}
 	if err := c.Remove(context.Background(), "f"); err != nil {
 		t.Errorf("remove missing: %v", err)
+	}
+}
+
+// The action's "updated" (Unix milliseconds) is when it was last put: what tells an
+// activation of an earlier deployment from one still running.
+func TestDeploymentReadsWhenTheActionWasPut(t *testing.T) {
+	body := ""
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if body == "" {
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"error":"The requested resource does not exist."}`))
+			return
+		}
+		w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	c, err := New(Options{APIHost: srv.URL, Auth: "uuid:key", Namespace: "guest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		body string
+		want faas.Deployment
+	}{
+		{"", faas.Deployment{}},
+		{`{"namespace":"guest","name":"f","version":"0.0.2","updated":1795834800123}`, faas.Deployment{Exists: true, Updated: time.UnixMilli(1795834800123)}},
+		{`{"namespace":"guest","name":"f","version":"0.0.1"}`, faas.Deployment{Exists: true}},
+	}
+	for _, tc := range tests {
+		body = tc.body
+		got, err := c.Deployment(context.Background(), "f")
+		if err != nil || got.Exists != tc.want.Exists || !got.Updated.Equal(tc.want.Updated) {
+			t.Errorf("body %q: %+v, %v; want %+v", tc.body, got, err, tc.want)
+		}
 	}
 }

@@ -8,11 +8,65 @@
 package selection
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
 )
+
+// Policies a Spec may name.
+const (
+	// PolicyRandom picks k of N at random, seeded by the round (the zero Spec).
+	PolicyRandom = "random"
+	// PolicyStragglerAware is StragglerAware.
+	PolicyStragglerAware = "straggler_aware"
+)
+
+// DefaultTiers is how many speed tiers StragglerAware forms when a Spec gives none.
+const DefaultTiers = 3
+
+// Spec is a selection policy and its setting, as an experiment carries it.
+type Spec struct {
+	Policy string `json:"policy,omitempty"`
+	// Tiers: see StragglerAware (0: DefaultTiers).
+	Tiers int `json:"tiers,omitempty"`
+}
+
+// Validate checks the policy's name and setting.
+func (s Spec) Validate() error {
+	switch s.Policy {
+	case "", PolicyRandom, PolicyStragglerAware:
+	default:
+		return fmt.Errorf("selection: unknown policy %q (want %s or %s)", s.Policy, PolicyRandom, PolicyStragglerAware)
+	}
+	if s.Tiers < 0 {
+		return fmt.Errorf("selection: tiers must not be negative, got %d", s.Tiers)
+	}
+	return nil
+}
+
+// NeedsStats says whether the policy chooses from the clients' past rounds, so the
+// experiment must keep their Stats.
+func (s Spec) NeedsStats() bool { return s.Policy == PolicyStragglerAware }
+
+// Choose picks k of total clients for a round under the policy; stats are the
+// clients' past rounds (only StragglerAware reads them).
+func (s Spec) Choose(seed uint64, round, total, k int, stats map[int]Stats) []Choice {
+	if s.Policy == PolicyStragglerAware {
+		return StragglerAware(seed, round, total, k, cmp.Or(s.Tiers, DefaultTiers), stats)
+	}
+	return Random(seed, round, total, k)
+}
+
+// Clients lists the chosen clients, in the choices' order.
+func Clients(choices []Choice) []int {
+	out := make([]int, len(choices))
+	for i, c := range choices {
+		out[i] = c.Client
+	}
+	return out
+}
 
 // Choice is one selected client and why it was chosen.
 type Choice struct {
