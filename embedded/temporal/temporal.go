@@ -121,11 +121,16 @@ func Start(opts Options) (*Server, error) {
 	sqlConfig := config.SQL{
 		PluginName:   sqliteplugin.PluginName,
 		DatabaseName: opts.DBPath,
-		// WAL lets readers run beside the writer: several times faster than the default
-		// rollback journal for the server's many small transactions.
+		// WAL: several times faster than the default rollback journal for the server's
+		// many small transactions.
 		ConnectAttributes: map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "normal", "busy_timeout": "10000"},
-		MaxConns:          4,
-		MaxIdleConns:      4,
+		// One connection. With four, SQLite's single writer made concurrent transactions
+		// fail with "database is locked" (517: a read transaction that could not become
+		// a write) or wait out the 10 s busy timeout, stalling the server under load;
+		// a round of 1,000 clients took as long with one (19.6 s against 20.5 s, cmd/bench
+		// -only rounds, 2026-11-28).
+		MaxConns:     1,
+		MaxIdleConns: 1,
 	}
 	if _, err := os.Stat(opts.DBPath); errors.Is(err, os.ErrNotExist) {
 		if err := sqliteschema.SetupSchema(&sqlConfig); err != nil {
