@@ -5,7 +5,7 @@ GO      ?= go
 CONFIG  ?= config.yaml
 BIN     := bin
 
-.PHONY: run stack build test fuzz chaos bench paper functions images vet fmt clean
+.PHONY: run stack build test fuzz chaos compare bench paper functions images vet fmt clean
 
 run: build
 	$(BIN)/starter -config $(CONFIG)
@@ -53,6 +53,12 @@ images:
 # The paper's MLP experiment (docs/PAPER.md): about an hour and a half on 2 cores.
 paper: build
 	$(BIN)/starter -config experiments/paper-mnist-mlp.yaml
+
+# The comparison of strategies, attacks and selection policies (docs/comparison/):
+# one seeded experiment per variant, about an hour on 2 cores. SETS=attack runs one set.
+SETS ?= strategies,attack,selection
+compare:
+	$(GO) run ./cmd/compare -config experiments/compare.yaml -sets $(SETS)
 
 # The chaos suite: the same seeded experiment without and with injected faults
 # (several minutes); writes results/chaos.md.

@@ -226,3 +226,64 @@ func durationsBy(clients table, column, title string) (*plot.Plot, error) {
 	p.NominalX(names...)
 	return p, nil
 }
+
+// Series is one line of a comparison figure.
+type Series struct {
+	Name string
+	X, Y []float64
+}
+
+// Lines draws series against a shared x axis, with a legend naming each, and writes
+// path.png and path.svg.
+func Lines(path, title, xLabel, yLabel string, series []Series) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	p.Add(plotter.NewGrid())
+	colors := palette()
+	for i, s := range series {
+		if len(s.X) != len(s.Y) {
+			return fmt.Errorf("plots: series %s has %d x and %d y values", s.Name, len(s.X), len(s.Y))
+		}
+		if len(s.X) == 0 {
+			continue // a variant that failed has nothing to draw; the table says why
+		}
+		pts := make(plotter.XYs, len(s.X))
+		for j := range s.X {
+			pts[j] = plotter.XY{X: s.X[j], Y: s.Y[j]}
+		}
+		line, err := plotter.NewLine(pts)
+		if err != nil {
+			return fmt.Errorf("plots: series %s: %w", s.Name, err)
+		}
+		line.Color = colors[i%len(colors)]
+		line.Width = vg.Points(1.5)
+		// Beyond the palette, dashes tell lines of the same colour apart.
+		if i >= len(colors) {
+			line.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
+		}
+		p.Add(line)
+		p.Legend.Add(s.Name, line)
+	}
+	// Bottom right: accuracy curves rise away from it.
+	p.Legend.Top, p.Legend.Left = false, false
+	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(4), vg.Points(4)
+	for _, ext := range []string{".png", ".svg"} {
+		if err := p.Save(18*vg.Centimeter, 12*vg.Centimeter, path+ext); err != nil {
+			return fmt.Errorf("plots: save %s%s: %w", path, ext, err)
+		}
+	}
+	return nil
+}
+
+// palette is the Tableau 10 colours, which stay apart in print and for most colour
+// vision deficiencies.
+func palette() []color.Color {
+	return []color.Color{
+		color.RGBA{31, 119, 180, 255}, color.RGBA{255, 127, 14, 255}, color.RGBA{44, 160, 44, 255},
+		color.RGBA{214, 39, 40, 255}, color.RGBA{148, 103, 189, 255}, color.RGBA{140, 86, 75, 255},
+		color.RGBA{227, 119, 194, 255}, color.RGBA{127, 127, 127, 255}, color.RGBA{188, 189, 34, 255},
+		color.RGBA{23, 190, 207, 255},
+	}
+}

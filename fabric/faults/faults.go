@@ -5,6 +5,7 @@
 package faults
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -28,6 +29,9 @@ type Faults struct {
 	DeleteRate float64 `json:"delete_rate" mapstructure:"delete_rate"`
 	// ColdStartDelay is added to every cold start ("2s", "500ms").
 	ColdStartDelay string `json:"cold_start_delay" mapstructure:"cold_start_delay"`
+	// Delay is added to every activation before its function runs: a slow device or
+	// link, which makes the cluster's clients stragglers.
+	Delay string `json:"delay,omitempty" mapstructure:"delay"`
 	// Seed of the draws.
 	Seed uint64 `json:"seed" mapstructure:"seed"`
 }
@@ -44,6 +48,7 @@ const (
 	Throttle    Kind = "throttle"
 	Delete      Kind = "delete"
 	ColdDelay   Kind = "cold_start_delay"
+	Slow        Kind = "delay"
 )
 
 // Check reports the first value out of range.
@@ -54,19 +59,22 @@ func (f Faults) Check() error {
 			return fmt.Errorf("%s must be between 0 and 1, got %v", name, p)
 		}
 	}
-	if _, err := f.delay(); err != nil {
+	if _, err := duration("cold_start_delay", f.ColdStartDelay); err != nil {
+		return err
+	}
+	if _, err := duration("delay", f.Delay); err != nil {
 		return err
 	}
 	return nil
 }
 
-func (f Faults) delay() (time.Duration, error) {
-	if f.ColdStartDelay == "" {
+func duration(key, value string) (time.Duration, error) {
+	if value == "" {
 		return 0, nil
 	}
-	d, err := time.ParseDuration(f.ColdStartDelay)
+	d, err := time.ParseDuration(value)
 	if err != nil || d < 0 {
-		return 0, fmt.Errorf("cold_start_delay must be a duration like 2s, got %q", f.ColdStartDelay)
+		return 0, fmt.Errorf("%s must be a duration like 2s, got %q", key, value)
 	}
 	return d, nil
 }
@@ -75,7 +83,8 @@ func (f Faults) delay() (time.Duration, error) {
 type Injector struct {
 	mu     sync.Mutex
 	f      Faults
-	delay  time.Duration
+	delay  time.Duration // every cold start's
+	slow   time.Duration // every activation's
 	rng    *rand.Rand
 	counts map[Kind]int
 }
@@ -89,10 +98,11 @@ func New(f Faults) *Injector {
 
 // Set replaces the faults (at run time too) and restarts the draws from their seed.
 func (i *Injector) Set(f Faults) {
-	d, _ := f.delay()
+	d, _ := duration("cold_start_delay", f.ColdStartDelay)
+	slow, _ := duration("delay", f.Delay)
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	i.f, i.delay = f, d
+	i.f, i.delay, i.slow = f, d, slow
 	i.rng = rand.New(rand.NewPCG(f.Seed, 0xfa17))
 }
 
@@ -135,6 +145,34 @@ func (i *Injector) ColdStart() time.Duration {
 		i.counts[ColdDelay]++
 	}
 	return i.delay
+}
+
+// Activation returns the delay to add to every activation.
+func (i *Injector) Activation() time.Duration {
+	if i == nil {
+		return 0
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.slow > 0 {
+		i.counts[Slow]++
+	}
+	return i.slow
+}
+
+// Wait sleeps d, or until ctx ends.
+func Wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Counts returns how often each fault was injected.

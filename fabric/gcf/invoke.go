@@ -73,6 +73,8 @@ func (s *Server) execute(ctx context.Context, f *function, method, path string, 
 	if err != nil {
 		return ex, fmt.Errorf("%w: start-up failed: %v", errCrash, err)
 	}
+	// A slow device: the wait is part of the function's run.
+	_ = faults.Wait(ctx, s.opts.Faults.Activation())
 	key := fmt.Sprintf("%s@%d", name, version)
 	switch fault {
 	case faults.Crash:

@@ -85,6 +85,8 @@ func (s *Server) run(ctx context.Context, name, method, path string, header http
 		res.duration = time.Since(res.start)
 		return res, true
 	}
+	// A slow device: the wait is part of the function's run.
+	_ = faults.Wait(ctx, s.opts.Faults.Activation())
 	var resp httpproc.Response
 	switch fault {
 	case faults.Crash:

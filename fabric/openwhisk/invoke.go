@@ -193,7 +193,9 @@ func (s *Server) execute(act *activation, a *action, params json.RawMessage, fau
 		return
 	}
 
+	// A slow device: the wait is part of the activation, inside its time limit.
 	deadline := time.Now().Add(timeout)
+	_ = faults.Wait(ctx, s.opts.Faults.Activation())
 	request := map[string]any{
 		"value":          params,
 		"namespace":      s.opts.Namespace,

@@ -540,8 +540,17 @@ func TestInjectedFaults(t *testing.T) {
 	if ms, ok := inv.Record.Annotation("initTime"); !ok || ms.(float64) < 400 {
 		t.Errorf("cold start with a 400ms injected delay took %v ms", ms)
 	}
+	// A slow device: every activation, warm ones too, runs at least the delay.
+	inj.Set(faults.Faults{Delay: "300ms"})
+	inv, err = e.client.InvokeAction(context.Background(), "echo", nil, true)
+	if err != nil || inv.Record == nil {
+		t.Fatal(err)
+	}
+	if d := inv.Record.End - inv.Record.Start; inv.Record.Response.Status != "success" || d < 300 {
+		t.Errorf("a warm activation with a 300ms delay: %s in %d ms", inv.Record.Response.Status, d)
+	}
 	counts := inj.Counts()
-	if counts[faults.Crash] != 1 || counts[faults.Delete] != 1 || counts[faults.ColdDelay] != 1 {
+	if counts[faults.Crash] != 1 || counts[faults.Delete] != 1 || counts[faults.ColdDelay] != 1 || counts[faults.Slow] != 1 {
 		t.Errorf("injected %v", counts)
 	}
 }

@@ -1,0 +1,137 @@
+// Command compare runs the comparison of docs/comparison/COMPARISON.md: one seeded
+// experiment once per aggregation strategy, per strategy under attack and per selection
+// policy, on the embedded stack (or the services the config names), and writes each
+// set's table, CSV and figures. `make compare` runs it with experiments/compare.yaml.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fedkeeper/fedkeeper/bootstrap"
+	"github.com/fedkeeper/fedkeeper/compare"
+	"github.com/fedkeeper/fedkeeper/embedded"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	configPath := flag.String("config", "experiments/compare.yaml", "the base experiment")
+	sets := flag.String("sets", "strategies,attack,selection", "which comparisons to run, comma-separated")
+	out := flag.String("out", "docs/comparison", "where to write COMPARISON.md, the CSV files and the figures")
+	rounds := flag.Int("rounds", 0, "rounds per experiment (0: the config's stop.max_rounds)")
+	flag.Parse()
+
+	chosen, err := pick(*sets)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	cfg, logger, baseDir, err := bootstrap.Setup(*configPath, false)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if *rounds > 0 {
+		cfg.Stop.MaxRounds = *rounds
+	}
+	// The comparison is about accuracy per round: a target would end variants early.
+	cfg.Stop.TargetAccuracy = 0
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	resolved, stopStack, err := embedded.Resolve(ctx, cfg, logger, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer stopStack()
+	c, err := bootstrap.Dial(ctx, resolved, logger)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer c.Close()
+	acts, release, err := bootstrap.Activities(ctx, resolved, baseDir, logger)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer release()
+	w := bootstrap.NewWorker(c, resolved, acts)
+	if err := w.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "start worker:", err)
+		return 1
+	}
+	defer w.Stop()
+
+	failed := false
+	for _, set := range chosen {
+		fmt.Fprintf(os.Stderr, "%s: %d experiments\n", set.Name, len(set.Variants))
+		started := time.Now()
+		curves, err := compare.Run(ctx, c, resolved, set, compare.Options{Out: os.Stderr})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		section, err := compare.Write(*out, set, curves)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		// Each set keeps its own section, so rerunning one set leaves the others'.
+		section += fmt.Sprintf("_Run on %s: %d rounds per experiment, %s in all (go run ./cmd/compare -config %s -sets %s)._\n\n",
+			started.UTC().Format("2006-01-02 15:04 UTC"), cfg.Stop.MaxRounds, time.Since(started).Round(time.Second),
+			filepath.ToSlash(*configPath), set.Name)
+		if err := os.WriteFile(filepath.Join(*out, set.Name+".md"), []byte(section), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		for _, cv := range curves {
+			failed = failed || cv.Err != ""
+		}
+	}
+	doc := "# Comparison\n\nEach set runs the same seeded experiment once per variant, one after the other on the same stack; " +
+		"`make compare` writes this file. The experiments' own results (rounds.csv, clients.csv, figures) are in the results directory under the experiment names in the tables.\n\n"
+	for _, set := range compare.Sets() {
+		section, err := os.ReadFile(filepath.Join(*out, set.Name+".md"))
+		if err == nil {
+			doc += string(section)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(*out, "COMPARISON.md"), []byte(doc), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("wrote %s\n", filepath.Join(*out, "COMPARISON.md"))
+	if failed {
+		fmt.Fprintln(os.Stderr, "compare: some experiments failed; their rows say why")
+		return 1
+	}
+	return 0
+}
+
+// pick returns the named sets, in the order given.
+func pick(names string) ([]compare.Set, error) {
+	all := compare.Sets()
+	var out []compare.Set
+	for _, name := range strings.Split(names, ",") {
+		name = strings.TrimSpace(name)
+		i := slices.IndexFunc(all, func(s compare.Set) bool { return s.Name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("compare: no set %q (want strategies, attack or selection)", name)
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}

@@ -1,0 +1,134 @@
+package compare
+
+import (
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/fl/selection"
+	"github.com/fedkeeper/fedkeeper/fl/strategy"
+	"github.com/fedkeeper/fedkeeper/workflows"
+)
+
+// Every variant of every set turns the shipped comparison config into a valid one, under
+// a name of its own, changing what the set compares and nothing the others rely on.
+func TestSetsMakeValidConfigs(t *testing.T) {
+	base, err := config.Load(filepath.Join("..", "experiments", "compare.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	strategies := map[string]bool{}
+	for _, set := range Sets() {
+		for _, v := range set.Variants {
+			cfg, err := variantConfig(base, set, v)
+			if err != nil {
+				t.Fatalf("%s/%s: %v", set.Name, v.Name, err)
+			}
+			if names[cfg.Name] {
+				t.Errorf("two variants are named %s", cfg.Name)
+			}
+			names[cfg.Name] = true
+			fl := cfg.Scenarios.FederatedLearning
+			switch set.Name {
+			case "strategies":
+				strategies[fl.Strategy.Spec().Kind()] = true
+				if fl.Attack.Kind != "" || fl.ClientsInfo.PerRound() != 10 {
+					t.Errorf("%s: attack %+v, %d per round", v.Name, fl.Attack, fl.ClientsInfo.PerRound())
+				}
+			case "attack":
+				if fl.ClientsInfo.PerRound() != 20 || fl.DataSampling.Distribution != "iid" {
+					t.Errorf("%s: %d per round, %s data", v.Name, fl.ClientsInfo.PerRound(), fl.DataSampling.Distribution)
+				}
+				if k := fl.Strategy.Spec().Kind(); (k == strategy.Krum || k == strategy.MultiKrumName) && fl.Strategy.Byzantine != 6 {
+					t.Errorf("%s expects %d malicious clients, want 6 (30%% of 20)", v.Name, fl.Strategy.Byzantine)
+				}
+				if attacked := fl.Attack.Kind != ""; attacked == strings.Contains(v.Name, "no attack") {
+					t.Errorf("%s: attack %+v", v.Name, fl.Attack)
+				}
+			case "selection":
+				if fl.Strategy.Spec().Kind() != strategy.FedAvg {
+					t.Errorf("%s aggregates with %s", v.Name, fl.Strategy.Spec().Kind())
+				}
+				if v.Name == "straggler_aware" && fl.ClientsInfo.SelectionSpec().Policy != selection.PolicyStragglerAware {
+					t.Errorf("straggler_aware runs %+v", fl.ClientsInfo.SelectionSpec())
+				}
+			}
+		}
+	}
+	for _, name := range strategy.Names {
+		if !strategies[name] {
+			t.Errorf("the strategies comparison leaves out %s", name)
+		}
+	}
+	// The base is untouched: variants work on copies.
+	if fl := base.Scenarios.FederatedLearning; fl.Attack.Kind != "" || fl.ClientsInfo.Selection != "random" || fl.Strategy.Name != "fedavg" {
+		t.Errorf("a variant changed the base config: %+v %+v %+v", fl.Attack, fl.ClientsInfo, fl.Strategy)
+	}
+}
+
+func TestAVariantThatBreaksTheConfigIsRefused(t *testing.T) {
+	base, err := config.Load(filepath.Join("..", "experiments", "compare.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := Set{Name: "x", Variants: []Variant{{Name: "krum f=9", Apply: func(fl *config.FederatedLearning) {
+		fl.Strategy = config.Strategy{Name: strategy.Krum, Byzantine: 9}
+	}}}}
+	if _, err := variantConfig(base, set, set.Variants[0]); err == nil || !strings.Contains(err.Error(), "strategy.byzantine") {
+		t.Fatalf("error %v, want the byzantine key named", err)
+	}
+}
+
+func TestWriteTablesAndFigures(t *testing.T) {
+	rounds := func(acc ...float64) []workflows.RoundSummary {
+		var out []workflows.RoundSummary
+		for i, a := range acc {
+			out = append(out, workflows.RoundSummary{Round: i + 1, Accuracy: a, Loss: 1 - a, Counted: 10, TotalSeconds: 2})
+		}
+		return out
+	}
+	curves := []Curve{
+		{Variant: "fedavg", Experiment: "c-1", Rounds: rounds(0.5, 0.8, 0.9)},
+		{Variant: "slow", Experiment: "c-2", Rounds: rounds(0.2, 0.4, 0.6)},
+		{Variant: "broken", Err: "round 1: only 0 of 10 | clients reported"},
+	}
+	dir := t.TempDir()
+	md, err := Write(dir, Set{Name: "demo", Title: "demo curves", About: "what it shows"}, curves)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"demo.png", "demo.svg", "demo_time.png", "demo_time.svg"} {
+		if info, err := os.Stat(filepath.Join(dir, name)); err != nil || info.Size() == 0 {
+			t.Errorf("figure %s: %v", name, err)
+		}
+	}
+	f, err := os.Open(filepath.Join(dir, "demo.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rows[0], CSVHeader) || len(rows) != 7 {
+		t.Fatalf("csv header %v and %d lines, want 6 rounds", rows[0], len(rows))
+	}
+	if got := strings.Join(rows[3], ","); got != "fedavg,3,0.9000,0.1000,10,2.0000,6.0000" {
+		t.Errorf("third round of fedavg: %s", got)
+	}
+	// 95% of the best final accuracy (0.9) is 0.85: fedavg reaches it in round 3, the
+	// slow variant never.
+	for _, want := range []string{"## Demo curves", "what it shows", "first round ≥ 0.85",
+		"| fedavg | 3 | 0.9000 | 0.9000 | 3 | 2.00 | `c-1` |", "| slow | 3 | 0.6000 | 0.6000 | never |",
+		"| broken | – | failed: round 1: only 0 of 10 / clients reported |", "![demo curves](demo.png)"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+}
