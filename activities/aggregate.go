@@ -25,7 +25,7 @@ import (
 func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (AggregateResult, error) {
 	start := time.Now()
 	params := flserver.AggregateParams{Experiment: in.Experiment, Round: in.Round, BaseVersion: in.BaseVersion,
-		Clients: in.Clients, Model: in.Model, Strategy: in.Strategy, Mongo: a.deps.Mongo}
+		Clients: in.Clients, Model: in.Model, Strategy: in.Strategy, Late: in.Late, Mongo: a.deps.Mongo}
 	var res flserver.AggregateResult
 	var err error
 	if a.serverMode(a.deps.Config.Scenarios.FederatedLearning.ServerConfig.Aggregation) {
@@ -55,7 +55,7 @@ func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (Aggregat
 		a.deps.Metrics.Aggregated(seconds, (res.Updates+1)*paramBytes, paramBytes)
 	}
 	return AggregateResult{Version: res.Version, Updates: res.Updates, Samples: res.Samples, Counted: res.Counted,
-		Rejected: res.Rejected, Seconds: seconds}, nil
+		Rejected: res.Rejected, Stale: res.Stale, Seconds: seconds}, nil
 }
 
 // serverMode reports whether a server step runs as a function on the server cluster.

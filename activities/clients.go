@@ -83,7 +83,7 @@ func (a *Activities) clientParams(task ClientTask) flclient.Params {
 		Model: task.Model, Train: train,
 		Data:    flclient.Data{Train: a.deps.TrainData, Partition: task.Partition},
 		Mongo:   a.deps.Mongo,
-		Privacy: task.Privacy, Attack: task.Attack,
+		Privacy: task.Privacy, Attack: task.Attack, AcceptLate: task.AcceptLate,
 	}
 	p.Token = token.Sign(a.deps.TokenKey, p.TokenParts()...)
 	return p

@@ -48,6 +48,9 @@ type ClientTask struct {
 	// Privacy and Attack change the update the client reports (see flclient.Params).
 	Privacy privacy.Mechanism `json:"privacy,omitzero"`
 	Attack  attack.Spec       `json:"attack,omitzero"`
+	// AcceptLate lets the client store its update after the round was aggregated
+	// (semi-asynchronous rounds fold it into a later version).
+	AcceptLate bool `json:"accept_late,omitempty"`
 }
 
 // Invocation is a started client function.
@@ -104,6 +107,8 @@ type AggregateInput struct {
 	Model       model.Spec `json:"model"`
 	// Strategy: see flserver.AggregateParams; the zero value is FedAvg.
 	Strategy strategy.Spec `json:"strategy,omitzero"`
+	// Late folds in earlier rounds' late updates (semi-asynchronous rounds).
+	Late *flserver.LateFolding `json:"late,omitempty"`
 }
 
 // AggregateResult describes the new global version.
@@ -114,7 +119,9 @@ type AggregateResult struct {
 	Counted []int `json:"counted"`
 	// Rejected lists clients whose update was missing, damaged or for another round.
 	Rejected []Rejection `json:"rejected,omitempty"`
-	Seconds  float64     `json:"seconds"`
+	// Stale are the late updates folded in (semi-asynchronous rounds).
+	Stale   []flserver.StaleUpdate `json:"stale,omitempty"`
+	Seconds float64                `json:"seconds"`
 }
 
 // Rejection says why a client's update was not aggregated.

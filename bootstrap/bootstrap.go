@@ -308,11 +308,21 @@ func Experiment(cfg *config.Config, id string) workflows.ExperimentParams {
 			ShardsPerClient: ds.ShardsPerClient, ShardSize: ds.ShardSize, Seed: seed, Alpha: dirichletAlpha(ds)},
 		TotalClients: fl.ClientsInfo.TotalNumClients, ClientsPerRound: fl.ClientsInfo.PerRound(),
 		Selection: fl.ClientsInfo.SelectionSpec(),
+		Async:     asyncOf(fl),
 		Seed:      seed, MaxRounds: cfg.Stop.MaxRounds, TargetAccuracy: cfg.Stop.TargetAccuracy,
 		MaxAttempts: fl.Round.MaxAttempts, MinClientsFraction: fl.Round.MinClientsFraction,
 		DeadlineSeconds: fl.Round.DeadlineSeconds, LateUpdates: fl.Round.LateUpdates, MaxInFlight: fl.Round.MaxInFlight,
 		MaxRecordedRuns: fl.Round.MaxRecordedRuns,
 	}
+}
+
+// asyncOf is the semi-asynchronous setting of the rounds (zero: synchronous).
+func asyncOf(fl config.FederatedLearning) workflows.AsyncSpec {
+	k := fl.Round.AggregateAfter(fl.ClientsInfo.PerRound())
+	if k == 0 {
+		return workflows.AsyncSpec{}
+	}
+	return workflows.AsyncSpec{MinUpdates: k, StalenessExponent: fl.Round.StalenessExponent, MaxStaleness: fl.Round.MaxStaleness}
 }
 
 func hidden(ds config.DataSampling) int {

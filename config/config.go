@@ -470,6 +470,31 @@ type RoundConfig struct {
 	// past it, first-attempt successes are left to the round's history, where the
 	// starter finds them for clients.csv.
 	MaxRecordedRuns int `mapstructure:"max_recorded_runs"`
+	// Mode is sync (a round waits for its clients) or semi_async (it aggregates once
+	// MinUpdates reported; the others' updates go into later versions, weighed by
+	// (1+staleness)^-StalenessExponent, dropped past MaxStaleness versions).
+	Mode              string  `mapstructure:"mode"`
+	MinUpdates        int     `mapstructure:"min_updates"`
+	StalenessExponent float64 `mapstructure:"staleness_exponent"`
+	MaxStaleness      int     `mapstructure:"max_staleness"`
+}
+
+// Round modes.
+const (
+	ModeSync      = "sync"
+	ModeSemiAsync = "semi_async"
+)
+
+// AggregateAfter is how many updates a semi-asynchronous round waits for: MinUpdates,
+// or half the round (rounded up) when it is 0; 0 for synchronous rounds.
+func (r RoundConfig) AggregateAfter(perRound int) int {
+	if r.Mode != ModeSemiAsync {
+		return 0
+	}
+	if r.MinUpdates > 0 {
+		return r.MinUpdates
+	}
+	return (perRound + 1) / 2
 }
 
 // Function is one function's deployment per platform.

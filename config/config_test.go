@@ -340,3 +340,39 @@ func TestClientSelection(t *testing.T) {
 		}
 	}
 }
+
+func TestRoundModes(t *testing.T) {
+	parse := func(yaml string) (*Config, error) { return Parse([]byte(yaml), noEnv) }
+	base := "scenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 20\n      num_clients_per_round: 5\n    round:\n"
+	for _, tc := range []struct {
+		yaml string
+		want int
+	}{
+		{base + "      mode: sync\n", 0},
+		{base + "      mode: semi_async\n", 3}, // half of 5, rounded up
+		{base + "      mode: semi_async\n      min_updates: 1\n", 1},
+	} {
+		c, err := parse(tc.yaml)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fl := c.Scenarios.FederatedLearning
+		if got := fl.Round.AggregateAfter(fl.ClientsInfo.PerRound()); got != tc.want {
+			t.Errorf("%q: aggregates after %d, want %d", tc.yaml, got, tc.want)
+		}
+		if fl.Round.StalenessExponent != 0.5 || fl.Round.MaxStaleness != 5 {
+			t.Errorf("defaults %+v", fl.Round)
+		}
+	}
+	for _, tc := range []struct{ yaml, key, msg string }{
+		{base + "      mode: async\n", "scenarios.federated_learning.round.mode", "must be sync or semi_async"},
+		{base + "      mode: semi_async\n      min_updates: 6\n", "scenarios.federated_learning.round.min_updates", "clients per round (5)"},
+		{base + "      staleness_exponent: -1\n", "scenarios.federated_learning.round.staleness_exponent", "≥ 0"},
+		{base + "      max_staleness: 0\n", "scenarios.federated_learning.round.max_staleness", "at least 1"},
+	} {
+		_, err := parse(tc.yaml)
+		if err == nil || !strings.Contains(err.Error(), tc.key+": ") || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%q: %v", tc.yaml, err)
+		}
+	}
+}

@@ -91,6 +91,10 @@ func registerDefaults(v *viper.Viper) {
 		"scenarios.federated_learning.round.late_updates":                  "drop",
 		"scenarios.federated_learning.round.max_in_flight":                 0,
 		"scenarios.federated_learning.round.max_recorded_runs":             0,
+		"scenarios.federated_learning.round.mode":                          ModeSync,
+		"scenarios.federated_learning.round.min_updates":                   0,
+		"scenarios.federated_learning.round.staleness_exponent":            0.5,
+		"scenarios.federated_learning.round.max_staleness":                 5,
 	}
 	for key, value := range defaults {
 		v.SetDefault(key, value)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"math"
 	"net"
 	"sort"
 	"strings"
@@ -82,6 +83,10 @@ func (c *Config) Validate() error {
 		{f.Round.MaxInFlight < 0 || f.Round.MaxInFlight > 1900, fl + ".round.max_in_flight", "must be between 1 and 1900 (Temporal allows 2,000 pending activities), or 0 for 1000; got %d", []any{f.Round.MaxInFlight}},
 		{f.Round.MaxRecordedRuns < 0 || f.Round.MaxRecordedRuns > 4000, fl + ".round.max_recorded_runs", "must be between 1 and 4000 (Temporal caps a result at 2 MB), or 0 for 1000; got %d", []any{f.Round.MaxRecordedRuns}},
 		{f.Round.LateUpdates != "drop" && f.Round.LateUpdates != "accept", fl + ".round.late_updates", "must be drop or accept, got %q", []any{f.Round.LateUpdates}},
+		{f.Round.Mode != ModeSync && f.Round.Mode != ModeSemiAsync, fl + ".round.mode", "must be sync or semi_async, got %q", []any{f.Round.Mode}},
+		{f.Round.MinUpdates < 0 || f.Round.MinUpdates > ci.PerRound(), fl + ".round.min_updates", "must be between 1 and the clients per round (%d), or 0 for half of them; got %d", []any{ci.PerRound(), f.Round.MinUpdates}},
+		{!(f.Round.StalenessExponent >= 0) || math.IsInf(f.Round.StalenessExponent, 0), fl + ".round.staleness_exponent", "must be a number ≥ 0, got %v", []any{f.Round.StalenessExponent}},
+		{f.Round.MaxStaleness < 1, fl + ".round.max_staleness", "must be at least 1 version, got %d", []any{f.Round.MaxStaleness}},
 		{!(c.Stop.TargetAccuracy >= 0 && c.Stop.TargetAccuracy <= 1), "stop.target_accuracy", "must be between 0 and 1, got %v", []any{c.Stop.TargetAccuracy}},
 		{c.Stop.MaxRounds < 1, "stop.max_rounds", "must be at least 1, got %d", []any{c.Stop.MaxRounds}},
 		{c.Temporal.Namespace == "", "temporal.namespace", "must not be empty", nil},

@@ -103,18 +103,22 @@ type Global struct {
 	Updates int
 	Samples int
 	Clients []int
+	// Late are the earlier rounds' updates a semi-asynchronous aggregation consumed
+	// (folded in or dropped as too stale): what a retry must still delete.
+	Late []UpdateRef
 }
 
 // GlobalInfo describes a stored global version without its parameters.
 type GlobalInfo struct {
-	Experiment string     `bson:"experiment" json:"experiment"`
-	Version    int        `bson:"version" json:"version"`
-	Updates    int        `bson:"updates" json:"updates"`
-	Samples    int        `bson:"samples" json:"samples"`
-	Clients    []int      `bson:"clients,omitempty" json:"clients,omitempty"`
-	Checksum   string     `bson:"sha256" json:"sha256"`
-	Created    time.Time  `bson:"created" json:"created"`
-	Metrics    *Evaluated `bson:"metrics,omitempty" json:"metrics,omitempty"`
+	Experiment string      `bson:"experiment" json:"experiment"`
+	Version    int         `bson:"version" json:"version"`
+	Updates    int         `bson:"updates" json:"updates"`
+	Samples    int         `bson:"samples" json:"samples"`
+	Clients    []int       `bson:"clients,omitempty" json:"clients,omitempty"`
+	Late       []UpdateRef `bson:"late,omitempty" json:"late,omitempty"`
+	Checksum   string      `bson:"sha256" json:"sha256"`
+	Created    time.Time   `bson:"created" json:"created"`
+	Metrics    *Evaluated  `bson:"metrics,omitempty" json:"metrics,omitempty"`
 }
 
 // Evaluated is a global version's score on the test set.
@@ -133,6 +137,9 @@ type Update struct {
 	Loss        float64
 	Manifest    []model.Param
 	Params      []float32
+	// AcceptLate stores the update even though its round is aggregated: a straggler
+	// of a semi-asynchronous round, folded into a later version. Not stored.
+	AcceptLate bool
 }
 
 type paramDoc struct {
@@ -141,21 +148,22 @@ type paramDoc struct {
 }
 
 type weightsDoc struct {
-	ID          string     `bson:"_id"`
-	Experiment  string     `bson:"experiment"`
-	Version     int        `bson:"version,omitempty"`
-	Round       int        `bson:"round"`
-	Client      int        `bson:"client,omitempty"`
-	BaseVersion int        `bson:"base_version,omitempty"`
-	Updates     int        `bson:"updates,omitempty"`
-	Samples     int        `bson:"samples"`
-	Clients     []int      `bson:"clients,omitempty"`
-	Loss        float64    `bson:"loss,omitempty"`
-	Manifest    []paramDoc `bson:"manifest"`
-	DType       string     `bson:"dtype"`
-	Count       int        `bson:"count"`
-	Checksum    string     `bson:"sha256"`
-	Blob        string     `bson:"blob"`
+	ID          string      `bson:"_id"`
+	Experiment  string      `bson:"experiment"`
+	Version     int         `bson:"version,omitempty"`
+	Round       int         `bson:"round"`
+	Client      int         `bson:"client,omitempty"`
+	BaseVersion int         `bson:"base_version,omitempty"`
+	Updates     int         `bson:"updates,omitempty"`
+	Samples     int         `bson:"samples"`
+	Clients     []int       `bson:"clients,omitempty"`
+	Late        []UpdateRef `bson:"late,omitempty"`
+	Loss        float64     `bson:"loss,omitempty"`
+	Manifest    []paramDoc  `bson:"manifest"`
+	DType       string      `bson:"dtype"`
+	Count       int         `bson:"count"`
+	Checksum    string      `bson:"sha256"`
+	Blob        string      `bson:"blob"`
 	// Where the bytes are: empty for MongoDB chunks, whereFile for the tensor directory.
 	Where   string     `bson:"where,omitempty"`
 	Created time.Time  `bson:"created"`
@@ -201,7 +209,7 @@ func (s *Store) PutGlobal(ctx context.Context, g Global) (GlobalInfo, error) {
 	}
 	doc := weightsDoc{
 		ID: id, Experiment: g.Experiment, Version: g.Version, Round: g.Version,
-		Updates: g.Updates, Samples: g.Samples, Clients: g.Clients, Manifest: toManifestDocs(g.Manifest), DType: "float32",
+		Updates: g.Updates, Samples: g.Samples, Clients: g.Clients, Late: g.Late, Manifest: toManifestDocs(g.Manifest), DType: "float32",
 		Count: len(g.Params), Checksum: sum, Created: time.Now().UTC().Truncate(time.Millisecond),
 	}
 	// The bytes first: a description is only written once what it describes is stored.
@@ -232,7 +240,7 @@ func sameOrConflict(existing GlobalInfo, sum string) (GlobalInfo, error) {
 
 func infoOf(d weightsDoc) GlobalInfo {
 	return GlobalInfo{Experiment: d.Experiment, Version: d.Version, Updates: d.Updates, Samples: d.Samples, Clients: d.Clients,
-		Checksum: d.Checksum, Created: d.Created, Metrics: d.Metrics}
+		Late: d.Late, Checksum: d.Checksum, Created: d.Created, Metrics: d.Metrics}
 }
 
 // readParams loads and verifies the parameters a description points at.
@@ -316,12 +324,16 @@ func (s *Store) SetMetrics(ctx context.Context, experiment string, version int, 
 var ErrRoundClosed = errors.New("weights: the round is already aggregated")
 
 // PutUpdate stores a client's update for a round, replacing an earlier attempt's. An
-// update for a round whose global version exists is refused: it came too late.
+// update for a round whose global version exists is refused, it came too late, unless
+// u.AcceptLate.
 func (s *Store) PutUpdate(ctx context.Context, u Update) error {
-	if _, err := s.GlobalInfo(ctx, u.Experiment, u.Round); err == nil {
-		return fmt.Errorf("%w: %s round %d", ErrRoundClosed, u.Experiment, u.Round)
-	} else if !errors.Is(err, ErrNotFound) {
-		return err
+	// A late update is the aggregation's to weigh by its staleness, not refused here.
+	if !u.AcceptLate {
+		if _, err := s.GlobalInfo(ctx, u.Experiment, u.Round); err == nil {
+			return fmt.Errorf("%w: %s round %d", ErrRoundClosed, u.Experiment, u.Round)
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
 	}
 	if model.NumParams(u.Manifest) != len(u.Params) {
 		return fmt.Errorf("weights: update of client %d has %d values, manifest needs %d", u.Client, len(u.Params), model.NumParams(u.Manifest))

@@ -78,6 +78,9 @@ func ExperimentWorkflow(ctx workflow.Context, p ExperimentParams) (ExperimentRes
 		p.SetupDone = true
 	}
 
+	if p.Async.On() {
+		return asyncRounds(ctx, p, roundsPerRun, &current)
+	}
 	roundsThisRun := 0
 	for round := p.NextRound; round <= p.MaxRounds; round++ {
 		if roundsThisRun >= roundsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
@@ -86,49 +89,24 @@ func ExperimentWorkflow(ctx workflow.Context, p ExperimentParams) (ExperimentRes
 			return ExperimentResult{}, workflow.NewContinueAsNewError(ctx, ExperimentWorkflow, p)
 		}
 		current = round
-		childOpts := workflow.ChildWorkflowOptions{
-			WorkflowID:               RoundWorkflowID(p.Experiment, round),
-			WorkflowExecutionTimeout: 24 * time.Hour,
-			ParentClosePolicy:        enumspb.PARENT_CLOSE_POLICY_TERMINATE,
-		}
-		if p.Index {
-			childOpts.TypedSearchAttributes = temporal.NewSearchAttributes(
-				ExperimentAttr.ValueSet(p.Experiment), RoundAttr.ValueSet(int64(round)))
-		}
-		childCtx := workflow.WithChildOptions(ctx, childOpts)
 		// A policy that learns from past rounds chooses here, where their record is;
 		// otherwise the round picks at random itself, as rounds always did.
 		var chosen []selection.Choice
 		if p.Selection.NeedsStats() {
-			chosen = p.Selection.Choose(p.Seed, round, p.TotalClients, p.ClientsPerRound, p.ClientStats)
+			chosen = p.Selection.Choose(p.Seed, round, p.TotalClients, p.ClientsPerRound, p.ClientStats, nil)
 		}
 		var res RoundResult
-		err := workflow.ExecuteChildWorkflow(childCtx, RoundWorkflow, RoundParams{
-			Experiment: p.Experiment, Round: round, BaseVersion: round - 1,
-			Model: p.Model, Train: p.Train, Partition: p.Partition,
-			TotalClients: p.TotalClients, ClientsPerRound: p.ClientsPerRound, Seed: p.Seed,
-			MaxAttempts: p.MaxAttempts, MinClientsFraction: p.MinClientsFraction,
-			DeadlineSeconds: p.DeadlineSeconds, LateUpdates: p.LateUpdates, Index: p.Index, MaxInFlight: p.MaxInFlight,
-			MaxRecordedRuns: p.MaxRecordedRuns, Strategy: p.Strategy, Privacy: p.Privacy, Attack: p.Attack,
-			Chosen: chosen,
-		}).Get(ctx, &res)
+		err := workflow.ExecuteChildWorkflow(roundContext(ctx, p, round), RoundWorkflow, roundParams(p, round, chosen)).Get(ctx, &res)
 		if err != nil {
 			return ExperimentResult{}, fmt.Errorf("round %d: %w", round, err)
 		}
 		if p.Selection.NeedsStats() {
 			p.ClientStats = recordRound(p.ClientStats, round, res)
 		}
-		if p.Privacy.On() {
-			res.Epsilon = spentPrivacy(p, round)
+		if err := recordSummary(ctx, &p, res.RoundSummary); err != nil {
+			return ExperimentResult{}, err
 		}
-		p.Rounds = append(p.Rounds, res.RoundSummary)
 		roundsThisRun++
-		if p.Index {
-			if err := workflow.UpsertTypedSearchAttributes(ctx, experimentAttributes(p.Rounds)...); err != nil {
-				return ExperimentResult{}, fmt.Errorf("round %d: search attributes: %w", round, err)
-			}
-		}
-		logger.Info("round done", "round", round, "accuracy", res.Accuracy, "loss", res.Loss)
 		if p.TargetAccuracy > 0 && res.Accuracy >= p.TargetAccuracy {
 			return finish(ctx, p, StopTargetReached), nil
 		}
@@ -136,12 +114,57 @@ func ExperimentWorkflow(ctx workflow.Context, p ExperimentParams) (ExperimentRes
 	return finish(ctx, p, StopMaxRounds), nil
 }
 
+// roundContext carries a round's child workflow options.
+func roundContext(ctx workflow.Context, p ExperimentParams, round int) workflow.Context {
+	opts := workflow.ChildWorkflowOptions{
+		WorkflowID:               RoundWorkflowID(p.Experiment, round),
+		WorkflowExecutionTimeout: 24 * time.Hour,
+		ParentClosePolicy:        enumspb.PARENT_CLOSE_POLICY_TERMINATE,
+	}
+	if p.Index {
+		opts.TypedSearchAttributes = temporal.NewSearchAttributes(
+			ExperimentAttr.ValueSet(p.Experiment), RoundAttr.ValueSet(int64(round)))
+	}
+	return workflow.WithChildOptions(ctx, opts)
+}
+
+// roundParams are round's parameters, its clients chosen (or not) by the experiment.
+func roundParams(p ExperimentParams, round int, chosen []selection.Choice) RoundParams {
+	return RoundParams{
+		Experiment: p.Experiment, Round: round, BaseVersion: round - 1,
+		Model: p.Model, Train: p.Train, Partition: p.Partition,
+		TotalClients: p.TotalClients, ClientsPerRound: p.ClientsPerRound, Seed: p.Seed,
+		MaxAttempts: p.MaxAttempts, MinClientsFraction: p.MinClientsFraction,
+		DeadlineSeconds: p.DeadlineSeconds, LateUpdates: p.LateUpdates, Index: p.Index, MaxInFlight: p.MaxInFlight,
+		MaxRecordedRuns: p.MaxRecordedRuns, Strategy: p.Strategy, Privacy: p.Privacy, Attack: p.Attack,
+		Chosen: chosen, Async: p.Async,
+	}
+}
+
+// recordSummary adds a finished (aggregated) round to the experiment's record.
+func recordSummary(ctx workflow.Context, p *ExperimentParams, summary RoundSummary) error {
+	if p.Privacy.On() {
+		summary.Epsilon = spentPrivacy(*p, summary.Round)
+	}
+	p.Rounds = append(p.Rounds, summary)
+	if p.Index {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, experimentAttributes(p.Rounds)...); err != nil {
+			return fmt.Errorf("round %d: search attributes: %w", summary.Round, err)
+		}
+	}
+	workflow.GetLogger(ctx).Info("round done", "round", summary.Round, "accuracy", summary.Accuracy, "loss", summary.Loss)
+	return nil
+}
+
 // spentPrivacy is the ε, at the configured δ, of the client that has taken part in the
 // most of rounds 1..round: the privacy every client still has, at worst. A selected
 // client counts whether or not its update arrived, so the figure is an upper bound.
 func spentPrivacy(p ExperimentParams, round int) float64 {
 	most := mostInvited(p.ClientStats)
-	if !p.Selection.NeedsStats() {
+	for _, n := range p.Taken {
+		most = max(most, n)
+	}
+	if !p.Selection.NeedsStats() && !p.Async.On() {
 		taken := map[int]int{}
 		for r := 1; r <= round; r++ {
 			for _, c := range SelectClients(p.Seed, r, p.TotalClients, p.ClientsPerRound) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/fedkeeper/fedkeeper/activities"
 	"github.com/fedkeeper/fedkeeper/fl/selection"
+	"github.com/fedkeeper/fedkeeper/functions/flserver"
 )
 
 // ErrTypeTooFewClients fails a round in which fewer clients reported than required.
@@ -94,9 +96,9 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 	}
 
 	outcomes := make([]ClientOutcome, len(selected))
+	done := make([]bool, len(selected))
 	var lastAccepted, lastDone time.Time
-	// pastDeadline stops new attempts once the round's deadline has passed.
-	pastDeadline := false
+	gate := &retryGate{}
 	// Buffered: a client never blocks on reporting, even after it was cancelled.
 	finished := workflow.NewBufferedChannel(ctx, len(selected))
 	cancels := make([]workflow.CancelFunc, len(selected))
@@ -115,6 +117,7 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 				// Dropped at the deadline before its turn came.
 				outcomes[i] = dropped(ClientOutcome{Client: client})
 				live.Done++
+				done[i] = true
 				finished.Send(clientCtx, i)
 				return
 			}
@@ -123,7 +126,7 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 			if oneActivity {
 				attempt = runInOneActivity
 			}
-			outcomes[i] = runClient(clientCtx, p, client, &pastDeadline, &live.Retries, func(at time.Time) {
+			outcomes[i] = runClient(clientCtx, p, client, gate, &live.Retries, func(at time.Time) {
 				if at.After(lastAccepted) {
 					lastAccepted = at
 				}
@@ -135,32 +138,41 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 			if now := workflow.Now(clientCtx); now.After(lastDone) {
 				lastDone = now
 			}
+			done[i] = true
 			finished.Send(clientCtx, i)
 		})
 	}
-	waitForClients(ctx, p, finished, len(selected), &pastDeadline, func() {
+	deadline, cancelDeadline := startDeadline(ctx, p)
+	defer cancelDeadline()
+	dropLate := func() {
 		// Late updates are dropped: stop waiting for the clients still running.
 		for _, cancel := range cancels {
 			cancel()
 		}
-	})
-
-	var counted []int
-	retries, late := 0, 0
-	for i := range outcomes {
-		outcomes[i].Reason = choices[i].Reason
 	}
-	for _, o := range outcomes {
-		if o.Counted {
+	// A semi-asynchronous round aggregates once enough clients reported.
+	enough := func() bool { return false }
+	need := max(1, int(math.Ceil(p.MinClientsFraction*float64(len(selected)))))
+	if p.Async.On() {
+		need = min(p.Async.MinUpdates, len(selected))
+		enough = func() bool { return live.Counted >= need }
+	}
+	pending := waitForClients(ctx, p, finished, len(selected), gate, deadline, dropLate, enough)
+	if !p.Async.On() {
+		// Cancelled here, before the aggregation, as rounds always did (their histories
+		// replay with this order of commands).
+		cancelDeadline()
+	}
+
+	// What the aggregation gets: the clients finished by now. In a semi-asynchronous
+	// round others finish while it runs; their updates wait for a later version.
+	aggregated := slices.Clone(done)
+	var counted []int
+	for i, o := range outcomes {
+		if aggregated[i] && o.Counted {
 			counted = append(counted, o.Client)
 		}
-		if o.Late {
-			late++
-		}
-		retries += max(0, o.Attempts-1)
 	}
-	need := int(math.Ceil(p.MinClientsFraction * float64(len(selected))))
-	need = max(need, 1)
 	if len(counted) < need {
 		return RoundResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("round %d: only %d of %d selected clients reported, %d needed (%s)", p.Round, len(counted), len(selected), need, firstErrors(outcomes, 3)),
@@ -171,10 +183,14 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 	live.Phase = "aggregating"
 	aggStart := workflow.Now(ctx)
 	var agg activities.AggregateResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, aggregateOptions), a.Aggregate, activities.AggregateInput{
+	in := activities.AggregateInput{
 		Experiment: p.Experiment, Round: p.Round, BaseVersion: p.BaseVersion, Clients: counted, Model: p.Model,
 		Strategy: p.Strategy,
-	}).Get(ctx, &agg)
+	}
+	if p.Async.On() {
+		in.Late = &flserver.LateFolding{Exponent: p.Async.StalenessExponent, MaxStaleness: p.Async.MaxStaleness}
+	}
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, aggregateOptions), a.Aggregate, in).Get(ctx, &agg)
 	if err != nil {
 		return RoundResult{}, fmt.Errorf("round %d: aggregate: %w", p.Round, err)
 	}
@@ -184,7 +200,7 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 		countedSet[c] = true
 	}
 	for i := range outcomes {
-		if outcomes[i].Counted && !countedSet[outcomes[i].Client] {
+		if aggregated[i] && outcomes[i].Counted && !countedSet[outcomes[i].Client] {
 			outcomes[i].Counted = false
 			outcomes[i].Error = "update rejected by the aggregation"
 		}
@@ -201,15 +217,34 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 	}
 	end := workflow.Now(ctx)
 
+	retries, late := tally(outcomes)
 	res := RoundResult{
 		RoundSummary: RoundSummary{
 			Round: p.Round, Version: agg.Version, Clients: len(selected), Counted: len(agg.Counted), Samples: agg.Samples,
 			Retries: retries, Late: late, InvokeSeconds: lastAccepted.Sub(start).Seconds(), TrainSeconds: lastDone.Sub(lastAccepted).Seconds(),
 			AggregateSeconds: aggSeconds, EvalSeconds: end.Sub(evalStart).Seconds(), TotalSeconds: end.Sub(start).Seconds(),
-			Loss: eval.Loss, Accuracy: eval.Accuracy,
+			Loss: eval.Loss, Accuracy: eval.Accuracy, Stale: len(agg.Stale), Running: pending,
 		},
-		Selected: selected, Outcomes: outcomes, Rejected: agg.Rejected,
+		Selected: selected, Rejected: agg.Rejected,
 	}
+	if p.Async.On() {
+		if err := finishInBackground(ctx, p, &res, selected, done, &live, func() {
+			waitForClients(ctx, p, finished, pending, gate, deadline, dropLate, func() bool { return false })
+		}); err != nil {
+			return RoundResult{}, err
+		}
+		for i := range outcomes {
+			if !aggregated[i] && outcomes[i].Counted {
+				outcomes[i].Counted, outcomes[i].Late = false, true
+				outcomes[i].Error = "reported after the round's aggregation: its update waits for a later version"
+			}
+		}
+		res.Retries, res.Late = tally(outcomes)
+	}
+	for i := range outcomes {
+		outcomes[i].Reason = choices[i].Reason
+	}
+	res.Outcomes = outcomes
 	if limit := cmp.Or(p.MaxRecordedRuns, DefaultMaxRecordedRuns); countRuns(outcomes) > limit {
 		res.Outcomes, res.RunsInHistory = withoutPlainRuns(outcomes), true
 	}
@@ -226,27 +261,30 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 	return res, nil
 }
 
-// waitForClients receives n finished clients. With a deadline, it marks the deadline
-// when its timer fires and, when late updates are dropped, calls dropLate.
-func waitForClients(ctx workflow.Context, p RoundParams, finished workflow.ReceiveChannel, n int, pastDeadline *bool, dropLate func()) {
-	var deadline workflow.Future
-	cancelTimer := func() {}
-	if p.DeadlineSeconds > 0 {
-		timerCtx, cancel := workflow.WithCancel(ctx)
-		cancelTimer = cancel
-		deadline = workflow.NewTimer(timerCtx, time.Duration(p.DeadlineSeconds*float64(time.Second)))
+// startDeadline starts the round's deadline timer, if it has one.
+func startDeadline(ctx workflow.Context, p RoundParams) (workflow.Future, workflow.CancelFunc) {
+	if p.DeadlineSeconds <= 0 {
+		return nil, func() {}
 	}
-	defer cancelTimer()
-	for pending := n; pending > 0; {
+	timerCtx, cancel := workflow.WithCancel(ctx)
+	return workflow.NewTimer(timerCtx, time.Duration(p.DeadlineSeconds*float64(time.Second))), cancel
+}
+
+// waitForClients receives finished clients until none of pending is left or enough
+// says so, and returns how many are still running. When the deadline fires it closes
+// the gate and, when late updates are dropped, calls dropLate.
+func waitForClients(ctx workflow.Context, p RoundParams, finished workflow.ReceiveChannel, pending int, gate *retryGate,
+	deadline workflow.Future, dropLate func(), enough func() bool) int {
+	for pending > 0 && !enough() {
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(finished, func(c workflow.ReceiveChannel, _ bool) {
 			var i int
 			c.Receive(ctx, &i)
 			pending--
 		})
-		if deadline != nil && !*pastDeadline {
+		if deadline != nil && !gate.pastDeadline {
 			sel.AddFuture(deadline, func(workflow.Future) {
-				*pastDeadline = true
+				gate.pastDeadline = true
 				if p.LateUpdates != LateAccept {
 					dropLate()
 				}
@@ -254,18 +292,70 @@ func waitForClients(ctx workflow.Context, p RoundParams, finished workflow.Recei
 		}
 		sel.Select(ctx)
 	}
+	return pending
+}
+
+// retryGate stops new attempts at a round's clients: once its deadline passed, or once
+// a semi-asynchronous round aggregated (a failed straggler then sits the round out).
+type retryGate struct {
+	pastDeadline bool
+	aggregated   bool
+}
+
+// closed says why no client may be invoked again, or "".
+func (g *retryGate) closed() string {
+	switch {
+	case g.pastDeadline:
+		return "the round's deadline passed"
+	case g.aggregated:
+		return "the round was aggregated"
+	}
+	return ""
+}
+
+// tally counts the retries and the late clients of a round.
+func tally(outcomes []ClientOutcome) (retries, late int) {
+	for _, o := range outcomes {
+		if o.Late {
+			late++
+		}
+		retries += max(0, o.Attempts-1)
+	}
+	return retries, late
+}
+
+// finishInBackground is a semi-asynchronous round after its aggregation: it tells its
+// experiment the round's result and which clients still run, so the next round starts,
+// then waits for them (wait), invoking none again.
+func finishInBackground(ctx workflow.Context, p RoundParams, res *RoundResult, selected []int, done []bool, live *RoundProgress, wait func()) error {
+	var running []int
+	for i, c := range selected {
+		if !done[i] {
+			running = append(running, c)
+		}
+	}
+	if parent := workflow.GetInfo(ctx).ParentWorkflowExecution; parent != nil {
+		err := workflow.SignalExternalWorkflow(ctx, parent.ID, "", RoundAggregatedSignal,
+			RoundAggregated{Round: p.Round, Summary: res.RoundSummary, Running: running}).Get(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("round %d: tell the experiment: %w", p.Round, err)
+		}
+	}
+	live.Phase = "finishing"
+	wait()
+	return nil
 }
 
 // runClient invokes one client's function and waits for it, re-invoking after a failed
 // or lost activation up to MaxAttempts times, but never after the round's deadline.
 // Every attempt is recorded. attempt makes one try: invokeThenPoll in rounds of earlier
 // builds, runInOneActivity in new ones.
-func runClient(ctx workflow.Context, p RoundParams, client int, pastDeadline *bool, retries *int, accepted func(time.Time), attempt attemptFunc) ClientOutcome {
+func runClient(ctx workflow.Context, p RoundParams, client int, gate *retryGate, retries *int, accepted func(time.Time), attempt attemptFunc) ClientOutcome {
 	out := ClientOutcome{Client: client}
 	reported := false
 	for n := 1; n <= p.MaxAttempts; n++ {
-		if n > 1 && *pastDeadline {
-			out.Error += " (not invoked again: the round's deadline passed)"
+		if why := gate.closed(); n > 1 && why != "" {
+			out.Error += " (not invoked again: " + why + ")"
 			break
 		}
 		out.Attempts = n
@@ -275,6 +365,7 @@ func runClient(ctx workflow.Context, p RoundParams, client int, pastDeadline *bo
 		r := attempt(ctx, activities.ClientTask{
 			Experiment: p.Experiment, Round: p.Round, Client: client, Attempt: n, BaseVersion: p.BaseVersion,
 			Model: p.Model, Train: p.Train, Partition: p.Partition, Privacy: p.Privacy, Attack: p.Attack,
+			AcceptLate: p.Async.On(),
 		})
 		if !reported && !r.acceptedAt.IsZero() {
 			accepted(r.acceptedAt)

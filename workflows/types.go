@@ -44,6 +44,8 @@ type ExperimentParams struct {
 	Attack   attack.Spec       `json:"attack,omitzero"`
 	// Selection chooses each round's clients (the zero value: at random).
 	Selection selection.Spec `json:"selection,omitzero"`
+	// Async makes rounds semi-asynchronous (the zero value: synchronous).
+	Async AsyncSpec `json:"async,omitzero"`
 	// Index says the namespace knows FedKeeper's search attributes (the starter
 	// registered them), so the workflows write them. Experiments started before there
 	// were any lack the field and replay as they ran.
@@ -57,6 +59,37 @@ type ExperimentParams struct {
 	// ClientStats is every invited client's record, for a selection policy that reads
 	// it: carried across continue-as-new, so the policy remembers all rounds.
 	ClientStats map[int]selection.Stats `json:"client_stats,omitempty"`
+	// Taken counts the rounds each client was selected for, in semi-asynchronous
+	// experiments (whose choices depend on timing, so they cannot be recomputed): what
+	// the privacy accountant reads.
+	Taken map[int]int `json:"taken,omitempty"`
+}
+
+// AsyncSpec makes rounds semi-asynchronous, as FedBuff (Nguyen et al., 2022): a round
+// aggregates as soon as MinUpdates of its clients reported, folding in the late updates
+// of earlier rounds weighed by their staleness (see flserver.LateFolding); its other
+// clients finish in the background, are not selected again until they do, and their
+// updates go into a later version. MinUpdates 1 is FedAsync-like: every update makes a
+// version.
+type AsyncSpec struct {
+	MinUpdates        int     `json:"min_updates,omitempty"`
+	StalenessExponent float64 `json:"staleness_exponent,omitempty"`
+	MaxStaleness      int     `json:"max_staleness,omitempty"`
+}
+
+// On says whether rounds are semi-asynchronous.
+func (a AsyncSpec) On() bool { return a.MinUpdates > 0 }
+
+// RoundAggregatedSignal is what a semi-asynchronous round sends its experiment once it
+// aggregated, so the next round starts while its stragglers finish.
+const RoundAggregatedSignal = "round-aggregated"
+
+// RoundAggregated is the signal's payload.
+type RoundAggregated struct {
+	Round   int          `json:"round"`
+	Summary RoundSummary `json:"summary"`
+	// Running are the clients still training, busy until the round completes.
+	Running []int `json:"running,omitempty"`
 }
 
 // RoundParams describe one round.
@@ -93,6 +126,8 @@ type RoundParams struct {
 	// Chosen are the round's clients and why, when the experiment chose them (a policy
 	// that remembers past rounds); empty, the round picks ClientsPerRound at random.
 	Chosen []selection.Choice `json:"chosen,omitempty"`
+	// Async: see ExperimentParams.
+	Async AsyncSpec `json:"async,omitzero"`
 }
 
 // What happens to clients still running at a round's deadline.
@@ -113,7 +148,9 @@ type ClientOutcome struct {
 	// Seconds is how long the counted run took on its platform: what a straggler-aware
 	// policy learns from, kept even when Runs are left out of the record.
 	Seconds float64 `json:"seconds,omitempty"`
-	// Late is set for a client dropped at the round's deadline.
+	// Late is set for a client dropped at the round's deadline, or, in a
+	// semi-asynchronous round, one that reported after the aggregation (its update
+	// waits for a later version).
 	Late  bool                   `json:"late,omitempty"`
 	Error string                 `json:"error,omitempty"`
 	Runs  []activities.ClientRun `json:"runs"`
@@ -150,6 +187,10 @@ type RoundSummary struct {
 	Accuracy         float64 `json:"accuracy"`
 	// Epsilon is the privacy spent so far by the most-selected client (with local DP on).
 	Epsilon float64 `json:"epsilon,omitempty"`
+	// Stale counts the late updates of earlier rounds folded in (semi-asynchronous
+	// rounds); Running the round's clients still training when it aggregated.
+	Stale   int `json:"stale,omitempty"`
+	Running int `json:"running,omitempty"`
 }
 
 // ExperimentResult is the experiment workflow's result.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -73,8 +74,9 @@ func params() ExperimentParams {
 // attempts; the accuracy rises by 0.1 per version.
 type fakeFabric struct {
 	mu        sync.Mutex
-	failFirst map[int]int // client -> attempts that fail
-	seconds   map[int]int // client -> how long its successful runs take on the platform
+	failFirst map[int]int           // client -> attempts that fail
+	seconds   map[int]int           // client -> how long its successful runs take on the platform
+	delays    map[int]time.Duration // client -> how long RunClient takes (test clock)
 	attempts  map[string]int
 	aggCalls  []activities.AggregateInput
 	tasks     []activities.ClientTask // every RunClient input
@@ -111,16 +113,20 @@ func (f *fakeFabric) register(env *testsuite.TestWorkflowEnvironment) {
 		})
 	env.OnActivity(a.PollActivation, mock.Anything, mock.Anything).Return(f.finish)
 	// Rounds of this build run each client in one activity.
-	env.OnActivity(a.RunClient, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, task activities.ClientTask) (activities.ClientRun, error) {
-			f.mu.Lock()
-			f.tasks = append(f.tasks, task)
-			f.mu.Unlock()
-			run, err := f.finish(context.Background(), activities.Invocation{Client: task.Client,
-				ActivationID: fmt.Sprintf("r%d-c%d-a%d", task.Round, task.Client, task.Attempt)})
-			run.Platform, run.Cluster = "openwhisk", "local"
-			return run, err
-		})
+	runClient := func(_ context.Context, task activities.ClientTask) (activities.ClientRun, error) {
+		f.mu.Lock()
+		f.tasks = append(f.tasks, task)
+		f.mu.Unlock()
+		run, err := f.finish(context.Background(), activities.Invocation{Client: task.Client,
+			ActivationID: fmt.Sprintf("r%d-c%d-a%d", task.Round, task.Client, task.Attempt)})
+		run.Platform, run.Cluster = "openwhisk", "local"
+		return run, err
+	}
+	for c, d := range f.delays {
+		env.OnActivity(a.RunClient, mock.Anything, mock.MatchedBy(func(task activities.ClientTask) bool { return task.Client == c })).
+			After(d).Return(runClient)
+	}
+	env.OnActivity(a.RunClient, mock.Anything, mock.Anything).Return(runClient)
 	env.OnActivity(a.Aggregate, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.AggregateInput) (activities.AggregateResult, error) {
 			f.mu.Lock()
@@ -696,5 +702,101 @@ func TestRoundRecordsWhyEachClientWasChosen(t *testing.T) {
 				t.Errorf("reasons %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// Semi-asynchronous rounds aggregate once two of three clients reported; the slow
+// client keeps running, is not selected again while it does, and the experiment waits
+// for it before it ends.
+func TestSemiAsyncRoundsDoNotWaitForStragglers(t *testing.T) {
+	env := newEnv(t)
+	var a *activities.Activities
+	env.RegisterActivityWithOptions(&activities.Activities{}, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+	env.OnActivity(a.DeployFunctions, mock.Anything, mock.Anything).Return(activities.DeployResult{}, nil)
+	env.OnActivity(a.InitGlobal, mock.Anything, mock.Anything).Return(activities.InitResult{NumParams: 10}, nil)
+	slow := SelectClients(7, 1, 6, 3)[0]
+	var tasks []activities.ClientTask
+	var aggs []activities.AggregateInput
+	run := func(_ context.Context, task activities.ClientTask) (activities.ClientRun, error) {
+		tasks = append(tasks, task)
+		return activities.ClientRun{Client: task.Client, ActivationID: fmt.Sprintf("r%d-c%d", task.Round, task.Client),
+			Status: "success", Success: true, Samples: 600}, nil
+	}
+	env.OnActivity(a.RunClient, mock.Anything, mock.MatchedBy(func(task activities.ClientTask) bool { return task.Client == slow })).
+		After(10 * time.Minute).Return(run)
+	for c := range 6 {
+		env.OnActivity(a.RunClient, mock.Anything, mock.MatchedBy(func(task activities.ClientTask) bool { return task.Client == c })).
+			After(time.Duration(c+1) * time.Second).Return(run)
+	}
+	env.OnActivity(a.Aggregate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.AggregateInput) (activities.AggregateResult, error) {
+			aggs = append(aggs, in)
+			return activities.AggregateResult{Version: in.Round, Updates: len(in.Clients), Counted: in.Clients}, nil
+		})
+	env.OnActivity(a.Evaluate, mock.Anything, mock.Anything).Return(activities.EvaluateResult{Accuracy: 0.5}, nil)
+
+	p := params()
+	p.MaxRounds = 3
+	p.Async = AsyncSpec{MinUpdates: 2, StalenessExponent: 0.5, MaxStaleness: 3}
+	env.ExecuteWorkflow(ExperimentWorkflowName, p)
+	var res ExperimentResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rounds) != 3 || len(aggs) != 3 {
+		t.Fatalf("%d rounds, %d aggregations", len(res.Rounds), len(aggs))
+	}
+	for i, in := range aggs {
+		if len(in.Clients) != 2 || in.Late == nil || in.Late.MaxStaleness != 3 || slices.Contains(in.Clients, slow) {
+			t.Errorf("round %d aggregated %v (late %+v), want two fast clients with late updates folded", i+1, in.Clients, in.Late)
+		}
+	}
+	if r := res.Rounds[0]; r.Running != 1 || r.Counted != 2 {
+		t.Errorf("round 1 summary %+v, want 2 counted and the slow client running", r)
+	}
+	invited := 0
+	for _, task := range tasks {
+		if !task.AcceptLate {
+			t.Errorf("task %+v does not accept late updates", task)
+		}
+		if task.Client == slow {
+			invited++
+		}
+	}
+	if invited != 1 {
+		t.Errorf("the slow client was invited %d times while it ran, want once", invited)
+	}
+	// The rounds took seconds; the experiment waited for the straggler to finish.
+	if res.WallSeconds < 600 || res.Rounds[2].TotalSeconds > 60 {
+		t.Errorf("experiment %.0f s, last round %.0f s", res.WallSeconds, res.Rounds[2].TotalSeconds)
+	}
+}
+
+// Continuing as new waits for the rounds still finishing (a terminated round would cut
+// its stragglers off) and carries who took part how often.
+func TestSemiAsyncContinueAsNewWaitsForStragglers(t *testing.T) {
+	env := newEnv(t)
+	slow := SelectClients(7, 1, 6, 3)[0]
+	fake := newFake()
+	fake.delays = map[int]time.Duration{slow: 10 * time.Minute}
+	fake.register(env)
+	p := params()
+	p.MaxRounds, p.RoundsPerRun = 4, 1
+	p.Async = AsyncSpec{MinUpdates: 2, MaxStaleness: 3}
+	start := env.Now()
+	env.ExecuteWorkflow(ExperimentWorkflowName, p)
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("error %v, want continue-as-new", err)
+	}
+	var next ExperimentParams
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.NextRound != 2 || len(next.Taken) != 3 || next.Taken[slow] != 1 || next.Async != p.Async {
+		t.Errorf("carried %+v", next)
+	}
+	if waited := env.Now().Sub(start); waited < 10*time.Minute {
+		t.Errorf("continued as new after %v, before the straggler's 10 minutes", waited)
 	}
 }

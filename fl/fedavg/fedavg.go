@@ -12,9 +12,10 @@ import (
 // Accumulator sums weighted updates one at a time, so a caller can stream updates
 // from storage without holding them all in memory.
 type Accumulator struct {
-	sum    []float64
-	weight float64
-	count  int
+	sum     []float64
+	weight  float64
+	samples int
+	count   int
 }
 
 // NewAccumulator prepares averaging of vectors of the given length.
@@ -26,11 +27,20 @@ func NewAccumulator(size int) *Accumulator {
 // vectors of the wrong length, non-positive weights and non-finite values, leaving the
 // accumulator unchanged.
 func (a *Accumulator) Add(params []float32, samples int) error {
+	return a.AddWeighted(params, float64(samples), samples)
+}
+
+// AddWeighted folds in parameters trained on samples examples with another weight than
+// their example count (a stale update, discounted), under Add's checks.
+func (a *Accumulator) AddWeighted(params []float32, weight float64, samples int) error {
 	if len(params) != len(a.sum) {
 		return fmt.Errorf("fedavg: update has %d values, want %d", len(params), len(a.sum))
 	}
 	if samples <= 0 {
 		return fmt.Errorf("fedavg: update trained on %d examples", samples)
+	}
+	if !(weight > 0) || math.IsInf(weight, 0) {
+		return fmt.Errorf("fedavg: update weight %v", weight)
 	}
 	for i, v := range params {
 		// An all-ones exponent is what makes a float32 NaN or infinite.
@@ -38,11 +48,11 @@ func (a *Accumulator) Add(params []float32, samples int) error {
 			return fmt.Errorf("fedavg: update value %d is %v", i, v)
 		}
 	}
-	w := float64(samples)
 	for i, v := range params {
-		a.sum[i] += w * float64(v)
+		a.sum[i] += weight * float64(v)
 	}
-	a.weight += w
+	a.weight += weight
+	a.samples += samples
 	a.count++
 	return nil
 }
@@ -51,7 +61,7 @@ func (a *Accumulator) Add(params []float32, samples int) error {
 func (a *Accumulator) Count() int { return a.count }
 
 // Samples is the total example count of the folded updates.
-func (a *Accumulator) Samples() int { return int(a.weight) }
+func (a *Accumulator) Samples() int { return a.samples }
 
 // Average returns the weighted mean of the updates.
 func (a *Accumulator) Average() ([]float32, error) {

@@ -77,3 +77,24 @@ func TestRejectsBadUpdates(t *testing.T) {
 		t.Error("average of nothing succeeded")
 	}
 }
+
+// A discounted update weighs less than its example count; the example count still adds up.
+func TestAddWeighted(t *testing.T) {
+	acc := NewAccumulator(1)
+	if err := acc.Add([]float32{0}, 100); err != nil {
+		t.Fatal(err)
+	}
+	// 100 examples at half weight: (100*0 + 50*6) / 150 = 2
+	if err := acc.AddWeighted([]float32{6}, 50, 100); err != nil {
+		t.Fatal(err)
+	}
+	got, err := acc.Average()
+	if err != nil || math.Abs(float64(got[0])-2) > 1e-6 || acc.Samples() != 200 || acc.Count() != 2 {
+		t.Fatalf("average %v (%v), samples %d, count %d", got, err, acc.Samples(), acc.Count())
+	}
+	for _, w := range []float64{0, -1, math.NaN(), math.Inf(1)} {
+		if err := acc.AddWeighted([]float32{1}, w, 10); err == nil {
+			t.Errorf("weight %v accepted", w)
+		}
+	}
+}

@@ -50,13 +50,13 @@ func (s Spec) Validate() error {
 // experiment must keep their Stats.
 func (s Spec) NeedsStats() bool { return s.Policy == PolicyStragglerAware }
 
-// Choose picks k of total clients for a round under the policy; stats are the
-// clients' past rounds (only StragglerAware reads them).
-func (s Spec) Choose(seed uint64, round, total, k int, stats map[int]Stats) []Choice {
+// Choose picks up to k of total clients for a round under the policy, leaving out the
+// busy ones; stats are the clients' past rounds (only StragglerAware reads them).
+func (s Spec) Choose(seed uint64, round, total, k int, stats map[int]Stats, busy map[int]bool) []Choice {
 	if s.Policy == PolicyStragglerAware {
-		return StragglerAware(seed, round, total, k, cmp.Or(s.Tiers, DefaultTiers), stats)
+		return StragglerAware(seed, round, total, k, cmp.Or(s.Tiers, DefaultTiers), stats, busy)
 	}
-	return Random(seed, round, total, k)
+	return RandomAvailable(seed, round, total, k, busy)
 }
 
 // Clients lists the chosen clients, in the choices' order.
@@ -77,19 +77,37 @@ type Choice struct {
 // Random picks k of total clients, the same for the same seed and round, in ascending
 // order (FedKeeper's original selection).
 func Random(seed uint64, round, total, k int) []Choice {
-	if k >= total {
+	return RandomAvailable(seed, round, total, k, nil)
+}
+
+// RandomAvailable is Random leaving out the busy clients (still running an earlier
+// semi-asynchronous round); with none busy it picks exactly what Random does.
+func RandomAvailable(seed uint64, round, total, k int, busy map[int]bool) []Choice {
+	if len(busy) == 0 && k >= total {
 		out := make([]Choice, total)
 		for i := range out {
 			out[i] = Choice{Client: i, Reason: "all clients"}
 		}
 		return out
 	}
+	reason := fmt.Sprintf("random %d of %d", k, total)
+	if len(busy) > 0 {
+		reason = fmt.Sprintf("random %d of %d (%d busy)", k, total, len(busy))
+	}
 	rng := rand.New(rand.NewPCG(seed, uint64(round)))
-	picked := rng.Perm(total)[:k]
+	var picked []int
+	for _, c := range rng.Perm(total) {
+		if len(picked) == k {
+			break
+		}
+		if !busy[c] {
+			picked = append(picked, c)
+		}
+	}
 	sort.Ints(picked)
-	out := make([]Choice, k)
+	out := make([]Choice, len(picked))
 	for i, c := range picked {
-		out[i] = Choice{Client: c, Reason: fmt.Sprintf("random %d of %d", k, total)}
+		out[i] = Choice{Client: c, Reason: reason}
 	}
 	return out
 }
@@ -140,9 +158,9 @@ func (s Stats) cooldown() int {
 }
 
 // StragglerAware picks k of total clients for round from their stats (missing entries
-// are clients never invited). Tiers splits the ranked clients into that many groups of
-// similar speed (at least 1).
-func StragglerAware(seed uint64, round, total, k, tiers int, stats map[int]Stats) []Choice {
+// are clients never invited), leaving out the busy ones. Tiers splits the ranked
+// clients into that many groups of similar speed (at least 1).
+func StragglerAware(seed uint64, round, total, k, tiers int, stats map[int]Stats, busy map[int]bool) []Choice {
 	k = min(k, total)
 	tiers = max(tiers, 1)
 	rng := rand.New(rand.NewPCG(seed, uint64(round)))
@@ -150,6 +168,8 @@ func StragglerAware(seed uint64, round, total, k, tiers int, stats map[int]Stats
 	for c := range total {
 		s, ok := stats[c]
 		switch {
+		case busy[c]:
+			continue
 		case !ok || s.Invited == 0:
 			fresh = append(fresh, c)
 		case s.LastMissed > 0 && round-s.LastMissed <= s.cooldown():

@@ -46,6 +46,9 @@ type Params struct {
 	// Attack makes this client report a malicious update if it is one of the
 	// experiment's attackers (for testing robust strategies).
 	Attack attack.Spec `json:"attack,omitzero"`
+	// AcceptLate stores the update even if the round was aggregated meanwhile: a
+	// semi-asynchronous round folds it into a later version.
+	AcceptLate bool `json:"accept_late,omitempty"`
 }
 
 // TokenParts are what a client's token signs.
@@ -211,7 +214,7 @@ func (f *Function) Run(ctx context.Context, p Params) (Result, error) {
 	if store != nil {
 		err = store.PutUpdate(ctx, weights.Update{
 			Experiment: p.Experiment, Round: p.Round, Client: p.Client, BaseVersion: p.BaseVersion,
-			Samples: res.Samples, Loss: res.Loss, Manifest: manifest, Params: params,
+			Samples: res.Samples, Loss: res.Loss, Manifest: manifest, Params: params, AcceptLate: p.AcceptLate,
 		})
 		if err != nil {
 			return Result{}, fmt.Errorf("fl_client: %w", err)

@@ -102,10 +102,13 @@ type AggregateParams struct {
 	Clients     []int      `json:"clients"`
 	Model       model.Spec `json:"model"`
 	// Strategy turns the updates into the next version; the zero value is FedAvg.
-	Strategy strategy.Spec  `json:"strategy,omitzero"`
-	Mongo    flclient.Mongo `json:"mongo"`
-	Token    string         `json:"token,omitempty"`
-	Key      string         `json:"fedkeeper_key,omitempty"`
+	Strategy strategy.Spec `json:"strategy,omitzero"`
+	// Late folds in the earlier rounds' updates that arrived after their round was
+	// aggregated (semi-asynchronous rounds); nil leaves them alone.
+	Late  *LateFolding   `json:"late,omitempty"`
+	Mongo flclient.Mongo `json:"mongo"`
+	Token string         `json:"token,omitempty"`
+	Key   string         `json:"fedkeeper_key,omitempty"`
 }
 
 // TokenParts are what fl_server_aggregator's token signs.
@@ -115,7 +118,9 @@ func (p AggregateParams) TokenParts() []any {
 
 // Rejection says why a client's update was not aggregated.
 type Rejection struct {
-	Client int    `json:"client"`
+	Client int `json:"client"`
+	// Round is set for a late update of an earlier round.
+	Round  int    `json:"round,omitempty"`
 	Reason string `json:"reason"`
 }
 
@@ -126,6 +131,8 @@ type AggregateResult struct {
 	Samples  int         `json:"samples"`
 	Counted  []int       `json:"counted"`
 	Rejected []Rejection `json:"rejected,omitempty"`
+	// Stale are the late updates folded in, with their weights.
+	Stale []StaleUpdate `json:"stale,omitempty"`
 	// Existing is set when the version was already stored (a retried aggregation).
 	Existing bool `json:"existing,omitempty"`
 }
@@ -141,6 +148,12 @@ type AggregateResult struct {
 func Aggregate(ctx context.Context, store *weights.Store, p AggregateParams, progress func(client int)) (AggregateResult, error) {
 	version := p.Round
 	if info, err := store.GlobalInfo(ctx, p.Experiment, version); err == nil {
+		if p.Late != nil {
+			// The first attempt may have stopped before its clean-up.
+			if err := deleteConsumed(ctx, store, p, info.Late); err != nil {
+				return AggregateResult{}, err
+			}
+		}
 		return AggregateResult{Version: version, Updates: info.Updates, Samples: info.Samples, Counted: info.Clients, Existing: true}, nil
 	} else if !errors.Is(err, weights.ErrNotFound) {
 		return AggregateResult{}, err
@@ -201,6 +214,12 @@ func Aggregate(ctx context.Context, store *weights.Store, p AggregateParams, pro
 			reject(c, "no update stored")
 		}
 	}
+	var consumed []weights.UpdateRef
+	if p.Late != nil {
+		if consumed, err = foldLate(ctx, store, p, manifest, acc, &res); err != nil {
+			return AggregateResult{}, err
+		}
+	}
 	sort.Ints(res.Counted)
 	sort.Slice(res.Rejected, func(i, j int) bool { return res.Rejected[i].Client < res.Rejected[j].Client })
 	if acc.Count() == 0 {
@@ -225,8 +244,17 @@ func Aggregate(ctx context.Context, store *weights.Store, p AggregateParams, pro
 		}
 	}
 	if _, err := store.PutGlobal(ctx, weights.Global{Experiment: p.Experiment, Version: version, Manifest: manifest,
-		Params: avg, Updates: res.Updates, Samples: res.Samples, Clients: res.Counted}); err != nil {
+		Params: avg, Updates: res.Updates, Samples: res.Samples, Clients: res.Counted, Late: consumed}); err != nil {
 		return AggregateResult{}, err
+	}
+	if p.Late != nil {
+		// Stragglers of this round may still be writing theirs: delete one by one
+		// what was consumed, and fail (a retry deletes again) rather than fold an
+		// update twice.
+		if err := deleteConsumed(ctx, store, p, consumed); err != nil {
+			return AggregateResult{}, err
+		}
+		return res, nil
 	}
 	// The round's updates now live in the global version; dropping them keeps the store
 	// small. A failure here loses nothing.

@@ -53,7 +53,7 @@ func Relay(ctx context.Context, store *weights.Store, globals *Cache, p flclient
 		return flclient.Result{}, fmt.Errorf("relay: client %d answered for client %d, round %d, %d samples", p.Client, res.Client, res.Round, res.Samples)
 	}
 	if err := store.PutUpdate(ctx, weights.Update{Experiment: p.Experiment, Round: p.Round, Client: p.Client,
-		BaseVersion: p.BaseVersion, Samples: res.Samples, Loss: res.Loss, Manifest: manifest, Params: params}); err != nil {
+		BaseVersion: p.BaseVersion, Samples: res.Samples, Loss: res.Loss, Manifest: manifest, Params: params, AcceptLate: p.AcceptLate}); err != nil {
 		return flclient.Result{}, err
 	}
 	res.Update = nil
