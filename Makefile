@@ -54,9 +54,10 @@ images:
 paper: build
 	$(BIN)/starter -config experiments/paper-mnist-mlp.yaml
 
-# The comparison of strategies, attacks and selection policies (docs/comparison/):
-# one seeded experiment per variant, about an hour on 2 cores. SETS=attack runs one set.
-SETS ?= strategies,attack,selection
+# The comparison of strategies, attacks, selection policies and round modes
+# (docs/comparison/): one seeded experiment per variant, about half an hour on 2 cores.
+# SETS=attack runs one set.
+SETS ?= strategies,attack,selection,rounds
 compare:
 	$(GO) run ./cmd/compare -config experiments/compare.yaml -sets $(SETS)
 

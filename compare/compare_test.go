@@ -57,6 +57,11 @@ func TestSetsMakeValidConfigs(t *testing.T) {
 				if v.Name == "straggler_aware" && fl.ClientsInfo.SelectionSpec().Policy != selection.PolicyStragglerAware {
 					t.Errorf("straggler_aware runs %+v", fl.ClientsInfo.SelectionSpec())
 				}
+			case "rounds":
+				semi := strings.HasPrefix(v.Name, "semi_async")
+				if k := fl.Round.AggregateAfter(fl.ClientsInfo.PerRound()); semi != (k > 0) || (semi && k >= 10) {
+					t.Errorf("%s aggregates after %d of 10", v.Name, k)
+				}
 			}
 		}
 	}

@@ -10,9 +10,9 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
 )
 
-// Sets returns every comparison, by name: strategies, attack, selection.
+// Sets returns every comparison, by name: strategies, attack, selection, rounds.
 func Sets() []Set {
-	return []Set{Strategies(), Attack(), Selection()}
+	return []Set{Strategies(), Attack(), Selection(), Rounds()}
 }
 
 // Strategies runs every aggregation strategy on the base setup, nothing else changed.
@@ -101,6 +101,26 @@ func Selection() Set {
 			v("all", func(ci *config.ClientsInfo) { ci.Selection = config.SelectAll }),
 			v("fraction 0.25", func(ci *config.ClientsInfo) { ci.Selection, ci.Fraction = config.SelectFraction, 0.25 }),
 			v("straggler_aware", func(ci *config.ClientsInfo) { ci.Selection = selection.PolicyStragglerAware }),
+		},
+	}
+}
+
+// Rounds runs synchronous rounds against semi-asynchronous ones, which aggregate after
+// some of their clients and fold the stragglers' updates into later versions.
+func Rounds() Set {
+	v := func(name, mode string, minUpdates int) Variant {
+		return Variant{Name: name, Apply: func(fl *config.FederatedLearning) {
+			fl.Round.Mode, fl.Round.MinUpdates = mode, minUpdates
+		}}
+	}
+	return Set{
+		Name:  "rounds",
+		Title: "accuracy per round, synchronous and semi-asynchronous",
+		About: "FedAvg with synchronous rounds, which wait for every selected client, and semi-asynchronous ones (round.mode: semi_async), which aggregate once some have reported; the slow cluster's clients then finish in the background and their updates are folded into a later version, weighed by (1+staleness)^-0.5. A round of the semi-asynchronous kind learns from fewer fresh updates, so it gains less per round; the figure against time shows whether it gains more per second.",
+		Variants: []Variant{
+			v("sync", config.ModeSync, 0),
+			v("semi_async, after 5 of 10", config.ModeSemiAsync, 5),
+			v("semi_async, after 8 of 10", config.ModeSemiAsync, 8),
 		},
 	}
 }
