@@ -54,10 +54,10 @@ images:
 paper: build
 	$(BIN)/starter -config experiments/paper-mnist-mlp.yaml
 
-# The comparison of strategies, attacks, selection policies and round modes
+# The comparison of strategies, attacks, selection policies, round modes and privacy
 # (docs/comparison/): one seeded experiment per variant, about half an hour on 2 cores.
 # SETS=attack runs one set.
-SETS ?= strategies,attack,selection,rounds
+SETS ?= strategies,attack,selection,rounds,privacy
 compare:
 	$(GO) run ./cmd/compare -config experiments/compare.yaml -sets $(SETS)
 

@@ -69,6 +69,14 @@ func (c Curve) RoundReaching(accuracy float64) int {
 	return 0
 }
 
+// FinalEpsilon is the privacy spent by the last round (0: no local DP).
+func (c Curve) FinalEpsilon() float64 {
+	if len(c.Rounds) == 0 {
+		return 0
+	}
+	return c.Rounds[len(c.Rounds)-1].Epsilon
+}
+
 // MeanRoundSeconds is the average of the rounds' total time.
 func (c Curve) MeanRoundSeconds() float64 {
 	if len(c.Rounds) == 0 {

@@ -2,6 +2,7 @@ package compare
 
 import (
 	"encoding/csv"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -56,6 +57,10 @@ func TestSetsMakeValidConfigs(t *testing.T) {
 				}
 				if v.Name == "straggler_aware" && fl.ClientsInfo.SelectionSpec().Policy != selection.PolicyStragglerAware {
 					t.Errorf("straggler_aware runs %+v", fl.ClientsInfo.SelectionSpec())
+				}
+			case "privacy":
+				if on := fl.Privacy.Clip > 0; on == (v.Name == "no privacy") || (on && fl.Privacy.NoiseMultiplier <= 0) {
+					t.Errorf("%s: privacy %+v", v.Name, fl.Privacy)
 				}
 			case "rounds":
 				semi := strings.HasPrefix(v.Name, "semi_async")
@@ -135,5 +140,23 @@ func TestWriteTablesAndFigures(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+// A set with local DP gets an ε column: a number, or ∞ where there is no guarantee.
+func TestPrivacyColumn(t *testing.T) {
+	r := func(eps float64) []workflows.RoundSummary {
+		return []workflows.RoundSummary{{Round: 1, Accuracy: 0.5, Epsilon: eps}}
+	}
+	md := markdown(Set{Name: "p", Title: "p"}, []Curve{
+		{Variant: "none", Rounds: r(0)}, {Variant: "some", Rounds: r(1234.5)}, {Variant: "unbounded", Rounds: r(math.MaxFloat64)},
+	})
+	for _, want := range []string{"| mean round s | ε | experiment |", "| 0.00 | – |", "| 1.23e+03 |", "| ∞ |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(markdown(Set{Name: "q"}, []Curve{{Variant: "none", Rounds: r(0)}}), "ε") {
+		t.Error("a set without privacy has an ε column")
 	}
 }

@@ -3,8 +3,10 @@ package compare
 import (
 	"encoding/csv"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -77,21 +79,45 @@ func markdown(set Set, curves []Curve) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## %s\n\n%s\n\n", upperFirst(set.Title), set.About)
 	target := reachable(curves)
-	fmt.Fprintf(&b, "| variant | rounds | final accuracy | best accuracy | first round ≥ %.2f | mean round s | experiment |\n", target)
-	b.WriteString("|---|---|---|---|---|---|---|\n")
+	private := slices.ContainsFunc(curves, func(c Curve) bool { return c.FinalEpsilon() != 0 })
+	epsHeader, epsRule := "", ""
+	if private {
+		epsHeader, epsRule = " ε |", "---|"
+	}
+	fmt.Fprintf(&b, "| variant | rounds | final accuracy | best accuracy | first round ≥ %.2f | mean round s |%s experiment |\n", target, epsHeader)
+	fmt.Fprintf(&b, "|---|---|---|---|---|---|%s---|\n", epsRule)
 	for _, c := range curves {
 		if c.Err != "" {
-			fmt.Fprintf(&b, "| %s | – | failed: %s | | | | |\n", c.Variant, strings.ReplaceAll(c.Err, "|", "/"))
+			empty := ""
+			if private {
+				empty = " |"
+			}
+			fmt.Fprintf(&b, "| %s | – | failed: %s | | | |%s |\n", c.Variant, strings.ReplaceAll(c.Err, "|", "/"), empty)
 			continue
 		}
 		first := "never"
 		if r := c.RoundReaching(target); r > 0 {
 			first = strconv.Itoa(r)
 		}
-		fmt.Fprintf(&b, "| %s | %d | %.4f | %.4f | %s | %.2f | `%s` |\n", c.Variant, len(c.Rounds), c.Final(), c.Best(), first, c.MeanRoundSeconds(), c.Experiment)
+		eps := ""
+		if private {
+			eps = " " + formatEpsilon(c.FinalEpsilon()) + " |"
+		}
+		fmt.Fprintf(&b, "| %s | %d | %.4f | %.4f | %s | %.2f |%s `%s` |\n", c.Variant, len(c.Rounds), c.Final(), c.Best(), first, c.MeanRoundSeconds(), eps, c.Experiment)
 	}
 	fmt.Fprintf(&b, "\n![%s](%s.png)\n\n![%s, against time](%s_time.png)\n\n", set.Title, set.Name, set.Title, set.Name)
 	return b.String()
+}
+
+// formatEpsilon writes a privacy budget: none, a number, or no guarantee at all.
+func formatEpsilon(eps float64) string {
+	switch {
+	case eps == 0:
+		return "–"
+	case eps >= math.MaxFloat64:
+		return "∞"
+	}
+	return strconv.FormatFloat(eps, 'g', 3, 64)
 }
 
 // reachable is the accuracy mark of a set's table: 95% of the best final accuracy of

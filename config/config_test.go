@@ -133,6 +133,7 @@ func TestInvalidInputNamesTheKey(t *testing.T) {
 			"providers.google.gcp.project", "is missing"},
 		{"bad log format", "log:\n  format: xml", "log.format", "must be text or json"},
 		{"negative noise", "scenarios:\n  federated_learning:\n    privacy:\n      clip: 1\n      noise_multiplier: -1", "scenarios.federated_learning.privacy", "noise multiplier must not be negative"},
+		{"clipping without noise", "scenarios:\n  federated_learning:\n    privacy:\n      clip: 1\n      noise_multiplier: 0", "scenarios.federated_learning.privacy.noise_multiplier", "no privacy guarantee"},
 		{"unknown attack", "scenarios:\n  federated_learning:\n    attack:\n      kind: poison\n      fraction: 0.1", "scenarios.federated_learning.attack", "unknown kind"},
 		{"bad stop timeout", "worker:\n  stop_timeout: soon", "worker.stop_timeout", "a duration like 30s"},
 		{"client certificate without its key", "temporal:\n  host_port: t.example.org:7233\n  tls:\n    cert_file: client.pem", "temporal.tls.cert_file", "go together"},

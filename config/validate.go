@@ -120,6 +120,9 @@ func (c *Config) Validate() error {
 		if !(pr.Delta > 0 && pr.Delta < 1) {
 			return keyErr(fl+".privacy.delta", "must be in (0, 1), got %v", pr.Delta)
 		}
+		if pr.NoiseMultiplier == 0 {
+			return keyErr(fl+".privacy.noise_multiplier", "must be positive with clip set: clipping alone gives no privacy guarantee (ε would be infinite)")
+		}
 	}
 	if err := (attack.Spec{Kind: f.Attack.Kind, Fraction: f.Attack.Fraction, Factor: f.Attack.Factor}).Validate(); err != nil {
 		return keyErr(fl+".attack", "%s", strings.TrimPrefix(err.Error(), "attack: "))

@@ -178,8 +178,9 @@ func spentPrivacy(p ExperimentParams, round int) float64 {
 		delta = DefaultDelta
 	}
 	eps, err := privacy.Epsilon(p.Privacy.NoiseMultiplier, most, delta)
-	if err != nil {
-		return math.Inf(1)
+	if err != nil || math.IsInf(eps, 1) {
+		// No guarantee. Not +Inf: the summary travels as JSON, which has no infinity.
+		return math.MaxFloat64
 	}
 	return eps
 }

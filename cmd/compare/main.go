@@ -1,6 +1,7 @@
 // Command compare runs the comparison of docs/comparison/COMPARISON.md: one seeded
 // experiment once per aggregation strategy, per strategy under attack, per selection
-// policy and per round mode, on the embedded stack (or the services the config names), and writes each
+// policy, per round mode and per level of local differential privacy, on the embedded
+// stack (or the services the config names), and writes each
 // set's table, CSV and figures. `make compare` runs it with experiments/compare.yaml.
 package main
 
@@ -27,7 +28,7 @@ func main() {
 
 func run() int {
 	configPath := flag.String("config", "experiments/compare.yaml", "the base experiment")
-	sets := flag.String("sets", "strategies,attack,selection,rounds", "which comparisons to run, comma-separated")
+	sets := flag.String("sets", "strategies,attack,selection,rounds,privacy", "which comparisons to run, comma-separated")
 	out := flag.String("out", "docs/comparison", "where to write COMPARISON.md, the CSV files and the figures")
 	rounds := flag.Int("rounds", 0, "rounds per experiment (0: the config's stop.max_rounds)")
 	flag.Parse()
@@ -129,7 +130,7 @@ func pick(names string) ([]compare.Set, error) {
 		name = strings.TrimSpace(name)
 		i := slices.IndexFunc(all, func(s compare.Set) bool { return s.Name == name })
 		if i < 0 {
-			return nil, fmt.Errorf("compare: no set %q (want strategies, attack, selection or rounds)", name)
+			return nil, fmt.Errorf("compare: no set %q (want strategies, attack, selection, rounds or privacy)", name)
 		}
 		out = append(out, all[i])
 	}
