@@ -1,0 +1,131 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/fedkeeper/fedkeeper/activities"
+)
+
+// runClient invokes one client's function and waits for it, re-invoking after a failed
+// or lost activation up to MaxAttempts times, but never after the round's deadline.
+// Every attempt is recorded. attempt makes one try: invokeThenPoll in rounds of earlier
+// builds, runInOneActivity in new ones.
+func runClient(ctx workflow.Context, p RoundParams, client int, gate *retryGate, retries *int, accepted func(time.Time), attempt attemptFunc) ClientOutcome {
+	out := ClientOutcome{Client: client}
+	reported := false
+	for n := 1; n <= p.MaxAttempts; n++ {
+		if why := gate.closed(); n > 1 && why != "" {
+			out.Error += " (not invoked again: " + why + ")"
+			break
+		}
+		out.Attempts = n
+		if n > 1 {
+			*retries++
+		}
+		r := attempt(ctx, activities.ClientTask{
+			Experiment: p.Experiment, Round: p.Round, Client: client, Attempt: n, BaseVersion: p.BaseVersion,
+			Model: p.Model, Train: p.Train, Partition: p.Partition, Privacy: p.Privacy, Attack: p.Attack,
+			AcceptLate: p.Async.On(),
+		})
+		if !reported && !r.acceptedAt.IsZero() {
+			accepted(r.acceptedAt)
+			reported = true
+		}
+		if r.platform != "" {
+			out.Platform, out.Cluster = r.platform, r.cluster
+		}
+		if ctx.Err() != nil {
+			return dropped(out)
+		}
+		out.Runs = append(out.Runs, r.run)
+		if r.err != nil {
+			out.Error = r.failedIn + r.err.Error()
+			continue
+		}
+		if r.run.Success {
+			out.Counted = true
+			out.Error = ""
+			out.Seconds = r.run.TrainSeconds
+			if d := r.run.End.Sub(r.run.Start).Seconds(); d > 0 {
+				out.Seconds = d
+			}
+			return out
+		}
+		out.Error = r.run.Status + ": " + r.run.Error
+	}
+	return out
+}
+
+// attemptFunc makes one attempt at a client's task.
+type attemptFunc func(ctx workflow.Context, task activities.ClientTask) attemptResult
+
+// attemptResult is what one attempt left: the run to record (the activation's, or one
+// describing a failed activity), the activity error with the step it failed in, and
+// where and when the platform accepted the invocation.
+type attemptResult struct {
+	run               activities.ClientRun
+	err               error
+	failedIn          string // "invoke: ", "poll: " or "run: "
+	platform, cluster string
+	acceptedAt        time.Time
+}
+
+// invokeThenPoll is an attempt of rounds started by earlier builds: InvokeClient, then
+// PollActivation.
+func invokeThenPoll(ctx workflow.Context, task activities.ClientTask) attemptResult {
+	var a *activities.Activities
+	var inv activities.Invocation
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, invokeOptions), a.InvokeClient, task).Get(ctx, &inv)
+	if ctx.Err() != nil {
+		return attemptResult{}
+	}
+	if err != nil {
+		return attemptResult{err: err, failedIn: "invoke: ",
+			run: activities.ClientRun{Client: task.Client, Status: "not invoked", Error: err.Error()}}
+	}
+	r := attemptResult{platform: inv.Platform, cluster: inv.Cluster, acceptedAt: workflow.Now(ctx)}
+	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, pollOptions), a.PollActivation, inv).Get(ctx, &r.run)
+	if err != nil && ctx.Err() == nil {
+		r.err, r.failedIn = err, "poll: "
+		r.run = activities.ClientRun{Client: task.Client, ActivationID: inv.ActivationID, Status: "poll failed", Error: err.Error()}
+	}
+	return r
+}
+
+// RunClientChange is the workflow.GetVersion change ID of running each client in one
+// activity (RunClient) instead of two (InvokeClient, PollActivation).
+const RunClientChange = "run-client-in-one-activity"
+
+// runInOneActivity is an attempt of this build's rounds: RunClient invokes the function
+// and waits for it.
+func runInOneActivity(ctx workflow.Context, task activities.ClientTask) attemptResult {
+	var a *activities.Activities
+	var r attemptResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, runOptions), a.RunClient, task).Get(ctx, &r.run)
+	switch {
+	case ctx.Err() != nil:
+		return attemptResult{}
+	case err != nil:
+		status, step := "failed", "run: "
+		if invokeError(err) {
+			status, step = "not invoked", "invoke: "
+		}
+		return attemptResult{err: err, failedIn: step, run: activities.ClientRun{Client: task.Client, Status: status, Error: err.Error()}}
+	}
+	r.platform, r.cluster, r.acceptedAt = r.run.Platform, r.run.Cluster, r.run.AcceptedAt
+	return r
+}
+
+// invokeError reports whether RunClient failed before its function was invoked.
+func invokeError(err error) bool {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || !appErr.HasDetails() {
+		return false
+	}
+	var phase string
+	return appErr.Details(&phase) == nil && phase == activities.InvokePhase
+}
