@@ -118,7 +118,7 @@ func TestSemiAsyncRounds(t *testing.T) {
 			t.Errorf("round %d counted %d updates, want at least 2", r.Round, r.Counted)
 		}
 	}
-	t.Logf("%d clients still running at an aggregation, %d late updates folded", running, stale)
+	t.Logf("%d clients still running at an aggregation, %d late updates folded, final accuracy %.4f", running, stale, res.FinalAccuracy)
 	if running == 0 || stale == 0 {
 		t.Fatalf("%d clients were still running at an aggregation and %d late updates were folded; want both", running, stale)
 	}
