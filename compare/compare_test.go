@@ -134,6 +134,22 @@ func TestWriteTablesAndFigures(t *testing.T) {
 	}
 	// 95% of the best final accuracy (0.9) is 0.85: fedavg reaches it in round 3, the
 	// slow variant never.
+	// The figures can be drawn again from the CSV file alone.
+	for _, name := range []string{"demo.png", "demo_time.svg"} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Redraw(dir, Set{Name: "demo", Title: "demo curves"}); err != nil {
+		t.Fatal(err)
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, "demo_time.svg"))
+	if err != nil || !strings.Contains(string(svg), "fedavg") || !strings.Contains(string(svg), "slow") {
+		t.Errorf("redrawn figure lacks its series (%v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "demo.png")); err != nil {
+		t.Errorf("redrawn png: %v", err)
+	}
 	for _, want := range []string{"## Demo curves", "what it shows", "first round ≥ 0.85",
 		"| fedavg | 3 | 0.9000 | 0.9000 | 3 | 2.00 | `c-1` |", "| slow | 3 | 0.6000 | 0.6000 | never |",
 		"| broken | – | failed: round 1: only 0 of 10 / clients reported |", "![demo curves](demo.png)"} {

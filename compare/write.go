@@ -2,6 +2,7 @@ package compare
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/fedkeeper/fedkeeper/plots"
+	"github.com/fedkeeper/fedkeeper/workflows"
 )
 
 // CSVHeader is the column list of <set>.csv: one line per round of every variant.
@@ -26,6 +28,43 @@ func Write(dir string, set Set, curves []Curve) (string, error) {
 	if err := writeCSV(filepath.Join(dir, set.Name+".csv"), curves); err != nil {
 		return "", err
 	}
+	if err := drawFigures(dir, set, curves); err != nil {
+		return "", err
+	}
+	return markdown(set, curves), nil
+}
+
+// Redraw draws a set's figures again from its CSV file in dir, without running
+// anything: for a figure style changed after the experiments ran.
+func Redraw(dir string, set Set) error {
+	f, err := os.Open(filepath.Join(dir, set.Name+".csv"))
+	if err != nil {
+		return fmt.Errorf("compare: %w", err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) == 0 || !slices.Equal(rows[0], CSVHeader) {
+		return fmt.Errorf("compare: %s.csv is not a comparison's CSV file (%v)", set.Name, err)
+	}
+	var curves []Curve
+	for i, row := range rows[1:] {
+		round, err1 := strconv.Atoi(row[1])
+		accuracy, err2 := strconv.ParseFloat(row[2], 64)
+		seconds, err3 := strconv.ParseFloat(row[5], 64)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return fmt.Errorf("compare: %s.csv line %d: %w", set.Name, i+2, err)
+		}
+		if len(curves) == 0 || curves[len(curves)-1].Variant != row[0] {
+			curves = append(curves, Curve{Variant: row[0]})
+		}
+		c := &curves[len(curves)-1]
+		c.Rounds = append(c.Rounds, workflows.RoundSummary{Round: round, Accuracy: accuracy, TotalSeconds: seconds})
+	}
+	return drawFigures(dir, set, curves)
+}
+
+// drawFigures draws accuracy per round and against the rounds' elapsed time.
+func drawFigures(dir string, set Set, curves []Curve) error {
 	byRound, byTime := make([]plots.Series, len(curves)), make([]plots.Series, len(curves))
 	for i, c := range curves {
 		byRound[i], byTime[i] = plots.Series{Name: c.Variant}, plots.Series{Name: c.Variant}
@@ -39,12 +78,9 @@ func Write(dir string, set Set, curves []Curve) (string, error) {
 		}
 	}
 	if err := plots.Lines(filepath.Join(dir, set.Name), set.Title, "round", "test accuracy", byRound); err != nil {
-		return "", err
+		return err
 	}
-	if err := plots.Lines(filepath.Join(dir, set.Name+"_time"), set.Title+", against time", "seconds of rounds", "test accuracy", byTime); err != nil {
-		return "", err
-	}
-	return markdown(set, curves), nil
+	return plots.Lines(filepath.Join(dir, set.Name+"_time"), set.Title+", against time", "seconds of rounds", "test accuracy", byTime)
 }
 
 func writeCSV(path string, curves []Curve) error {

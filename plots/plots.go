@@ -16,6 +16,9 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // Names are the figures Render writes, without extension.
@@ -233,14 +236,16 @@ type Series struct {
 	X, Y []float64
 }
 
-// Lines draws series against a shared x axis, with a legend naming each, and writes
-// path.png and path.svg.
+// Lines draws series against a shared x axis, with a legend beside the plot naming
+// each (ten lines leave no corner of the plot free), and writes path.png and path.svg.
 func Lines(path, title, xLabel, yLabel string, series []Series) error {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = xLabel
 	p.Y.Label.Text = yLabel
 	p.Add(plotter.NewGrid())
+	legend := plot.NewLegend()
+	legend.Top, legend.Left = true, true
 	colors := palette()
 	for i, s := range series {
 		if len(s.X) != len(s.Y) {
@@ -264,15 +269,43 @@ func Lines(path, title, xLabel, yLabel string, series []Series) error {
 			line.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
 		}
 		p.Add(line)
-		p.Legend.Add(s.Name, line)
+		legend.Add(s.Name, line)
 	}
-	// Bottom right: accuracy curves rise away from it.
-	p.Legend.Top, p.Legend.Left = false, false
-	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(4), vg.Points(4)
-	for _, ext := range []string{".png", ".svg"} {
-		if err := p.Save(18*vg.Centimeter, 12*vg.Centimeter, path+ext); err != nil {
-			return fmt.Errorf("plots: save %s%s: %w", path, ext, err)
+	width, height := 22*vg.Centimeter, 11*vg.Centimeter
+	for _, format := range []struct {
+		ext    string
+		canvas func() vg.CanvasWriterTo
+	}{
+		{".png", func() vg.CanvasWriterTo { return vgimg.PngCanvas{Canvas: vgimg.New(width, height)} }},
+		{".svg", func() vg.CanvasWriterTo { return vgsvg.New(width, height) }},
+	} {
+		c := format.canvas()
+		whole := draw.New(c)
+		key := legend.Rectangle(whole)
+		plotArea, legendArea := whole, whole
+		plotArea.Max.X -= key.Max.X - key.Min.X + vg.Points(12)
+		legendArea.Min.X = plotArea.Max.X + vg.Points(6)
+		legendArea.Max.Y -= vg.Points(24) // level with the plot's top, below the title
+		p.Draw(plotArea)
+		legend.Draw(legendArea)
+		if err := writeCanvas(path+format.ext, c); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+func writeCanvas(path string, c vg.CanvasWriterTo) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("plots: %w", err)
+	}
+	if _, err := c.WriteTo(f); err != nil {
+		f.Close()
+		return fmt.Errorf("plots: write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("plots: write %s: %w", path, err)
 	}
 	return nil
 }

@@ -31,12 +31,22 @@ func run() int {
 	sets := flag.String("sets", "strategies,attack,selection,rounds,privacy", "which comparisons to run, comma-separated")
 	out := flag.String("out", "docs/comparison", "where to write COMPARISON.md, the CSV files and the figures")
 	rounds := flag.Int("rounds", 0, "rounds per experiment (0: the config's stop.max_rounds)")
+	redraw := flag.Bool("redraw", false, "only draw the sets' figures again from their CSV files in -out")
 	flag.Parse()
 
 	chosen, err := pick(*sets)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
+	}
+	if *redraw {
+		for _, set := range chosen {
+			if err := compare.Redraw(*out, set); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
+		return 0
 	}
 	cfg, logger, baseDir, err := bootstrap.Setup(*configPath, false)
 	if err != nil {
