@@ -123,6 +123,10 @@ func TestSemiAsyncRounds(t *testing.T) {
 		t.Fatalf("%d clients were still running at an aggregation and %d late updates were folded; want both", running, stale)
 	}
 	checkNoUpdateLost(ctx, t, c, resolved, res)
+	if os.Getenv("FEDKEEPER_RECORD_HISTORY") != "" {
+		recordHistory(ctx, t, c, res.Experiment, filepath.Join(root, "workflows", "testdata", "async_experiment_history.json"))
+		recordHistory(ctx, t, c, workflows.RoundWorkflowID(res.Experiment, 1), filepath.Join(root, "workflows", "testdata", "async_round_history.json"))
+	}
 }
 
 // checkNoUpdateLost follows every successful activation of a semi-asynchronous
