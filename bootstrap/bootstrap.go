@@ -281,6 +281,24 @@ func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities)
 	return w
 }
 
+// StartWorker builds the activities and starts a worker of them, for tools and tests
+// that host one beside their own work (no metrics endpoint); stop ends both.
+func StartWorker(ctx context.Context, c client.Client, cfg *config.Config, baseDir string, logger *slog.Logger) (stop func(), err error) {
+	acts, release, err := Activities(ctx, cfg, baseDir, logger)
+	if err != nil {
+		return nil, err
+	}
+	w := NewWorker(c, cfg, acts)
+	if err := w.Start(); err != nil {
+		release()
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	return func() {
+		w.Stop()
+		release()
+	}, nil
+}
+
 // Register puts FedKeeper's workflows and activities on a worker (or replayer).
 func Register(r worker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.ExperimentWorkflow, workflow.RegisterOptions{Name: workflows.ExperimentWorkflowName})

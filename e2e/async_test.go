@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,7 +10,6 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/fedkeeper/fedkeeper/bootstrap"
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/runner"
 	"github.com/fedkeeper/fedkeeper/weights"
@@ -76,31 +73,9 @@ scenarios:
 // lost: every successful run is counted fresh, folded late, or still waiting after the
 // last round.
 func TestSemiAsyncRounds(t *testing.T) {
-	root := repoRoot(t)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(path, []byte(fmt.Sprintf(asyncConfig, dir, root)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	e := &crashEnv{t: t, root: root, dir: dir, path: path, cfg: cfg,
-		logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-	resolved, c := e.startStack(ctx)
-	acts, release, err := bootstrap.Activities(ctx, resolved, root, e.logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer release()
-	w := bootstrap.NewWorker(c, resolved, acts)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	resolved, c, _ := stackWithWorker(ctx, t, asyncConfig)
 
 	outcome, err := runner.Run(ctx, c, resolved, runner.Options{Poll: 200 * time.Millisecond})
 	if err != nil {
@@ -124,8 +99,9 @@ func TestSemiAsyncRounds(t *testing.T) {
 	}
 	checkNoUpdateLost(ctx, t, c, resolved, res)
 	if os.Getenv("FEDKEEPER_RECORD_HISTORY") != "" {
-		recordHistory(ctx, t, c, res.Experiment, filepath.Join(root, "workflows", "testdata", "async_experiment_history.json"))
-		recordHistory(ctx, t, c, workflows.RoundWorkflowID(res.Experiment, 1), filepath.Join(root, "workflows", "testdata", "async_round_history.json"))
+		testdata := filepath.Join(repoRoot(t), "workflows", "testdata")
+		recordHistory(ctx, t, c, res.Experiment, filepath.Join(testdata, "async_experiment_history.json"))
+		recordHistory(ctx, t, c, workflows.RoundWorkflowID(res.Experiment, 1), filepath.Join(testdata, "async_round_history.json"))
 	}
 }
 

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,9 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedkeeper/fedkeeper/bootstrap"
 	"github.com/fedkeeper/fedkeeper/compare"
-	"github.com/fedkeeper/fedkeeper/config"
 )
 
 // attackConfig is ten clients on OpenWhisk, every one training in every round; the
@@ -56,31 +52,9 @@ scenarios:
 // follows them and learns nothing, while the median and Multi-Krum leave them out and
 // learn as if they were not there; the comparison draws it.
 func TestMaliciousClients(t *testing.T) {
-	root := repoRoot(t)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(path, []byte(fmt.Sprintf(attackConfig, dir, root)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	e := &crashEnv{t: t, root: root, dir: dir, path: path, cfg: cfg,
-		logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-	resolved, c := e.startStack(ctx)
-	acts, release, err := bootstrap.Activities(ctx, resolved, root, e.logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer release()
-	w := bootstrap.NewWorker(c, resolved, acts)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	resolved, c, dir := stackWithWorker(ctx, t, attackConfig)
 
 	set := compare.Attack()
 	set.Variants = slices.DeleteFunc(set.Variants, func(v compare.Variant) bool {

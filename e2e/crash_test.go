@@ -133,6 +133,32 @@ func (e *crashEnv) startStack(ctx context.Context) (*config.Config, client.Clien
 	return resolved, c
 }
 
+// stackWithWorker writes a config from template (%[1]s is the test's folder, %[2]s the
+// repository), starts its embedded stack and a worker in this process for the test's
+// lifetime, and returns the resolved config, a client and the folder.
+func stackWithWorker(ctx context.Context, t *testing.T, template string) (*config.Config, client.Client, string) {
+	t.Helper()
+	root := repoRoot(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(template, dir, root)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &crashEnv{t: t, root: root, dir: dir, path: path, cfg: cfg,
+		logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	resolved, c := e.startStack(ctx)
+	stopWorker, err := bootstrap.StartWorker(ctx, c, resolved, root, e.logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stopWorker)
+	return resolved, c, dir
+}
+
 // runInBackground starts the config's experiment through the runner, as a starter
 // without a worker of its own would, and returns a wait for its outcome.
 func runInBackground(ctx context.Context, c client.Client, cfg *config.Config) func(t *testing.T) runner.Outcome {
@@ -427,17 +453,12 @@ func TestCrashRecovery(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		acts, release, err := bootstrap.Activities(ctx, resolved, e.dir, e.logger)
+		stopWorker, err := bootstrap.StartWorker(ctx, c, resolved, e.dir, e.logger)
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := bootstrap.NewWorker(c, resolved, acts)
-		if err := w.Start(); err != nil {
-			t.Fatal(err)
-		}
 		out, err := runner.Run(ctx, c, resolved, runner.Options{Poll: 200 * time.Millisecond})
-		w.Stop()
-		release()
+		stopWorker()
 		c.Close()
 		stack.Stop()
 		if err != nil {

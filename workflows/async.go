@@ -60,17 +60,13 @@ func asyncRounds(ctx workflow.Context, p ExperimentParams, roundsPerRun int, cur
 		}
 	}
 	choose := func(round int) []selection.Choice {
+		// Fewer free clients than a round needs to aggregate: wait for some.
+		for p.TotalClients-len(busy) < min(p.Async.MinUpdates, p.ClientsPerRound) && len(finishing) > 0 {
+			waitForOne()
+		}
 		taken := map[int]bool{}
 		for c := range busy {
 			taken[c] = true
-		}
-		// Fewer free clients than a round needs to aggregate: wait for some.
-		for p.TotalClients-len(taken) < min(p.Async.MinUpdates, p.ClientsPerRound) && len(finishing) > 0 {
-			waitForOne()
-			taken = map[int]bool{}
-			for c := range busy {
-				taken[c] = true
-			}
 		}
 		return p.Selection.Choose(p.Seed, round, p.TotalClients, p.ClientsPerRound, p.ClientStats, taken)
 	}

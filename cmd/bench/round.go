@@ -162,16 +162,11 @@ func runSetup(ctx context.Context, root, dir string, s roundSetup) (c client.Cli
 		return nil, out, nil, err
 	}
 	cleanup = append(cleanup, c.Close)
-	acts, release, err := bootstrap.Activities(ctx, resolved, dir, logger)
+	stopWorker, err := bootstrap.StartWorker(ctx, c, resolved, dir, logger)
 	if err != nil {
 		return nil, out, nil, err
 	}
-	cleanup = append(cleanup, release)
-	w := bootstrap.NewWorker(c, resolved, acts)
-	if err := w.Start(); err != nil {
-		return nil, out, nil, err
-	}
-	cleanup = append(cleanup, w.Stop)
+	cleanup = append(cleanup, stopWorker)
 	if out, err = runner.Run(ctx, c, resolved, runner.Options{Poll: 200 * time.Millisecond}); err != nil {
 		return nil, out, nil, err
 	}

@@ -190,18 +190,12 @@ func runScenario(ctx context.Context, root string, sc scenario, rounds int, logg
 		return r
 	}
 	defer c.Close()
-	acts, release, err := bootstrap.Activities(ctx, resolved, root, logger)
+	stopWorker, err := bootstrap.StartWorker(ctx, c, resolved, root, logger)
 	if err != nil {
 		r.err = err
 		return r
 	}
-	defer release()
-	w := bootstrap.NewWorker(c, resolved, acts)
-	if err := w.Start(); err != nil {
-		r.err = err
-		return r
-	}
-	defer w.Stop()
+	defer stopWorker()
 	start := time.Now()
 	outcome, err := runner.Run(ctx, c, resolved, runner.Options{Poll: 250 * time.Millisecond})
 	r.seconds = time.Since(start).Seconds()

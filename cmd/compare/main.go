@@ -73,18 +73,12 @@ func run() int {
 		return 1
 	}
 	defer c.Close()
-	acts, release, err := bootstrap.Activities(ctx, resolved, baseDir, logger)
+	stopWorker, err := bootstrap.StartWorker(ctx, c, resolved, baseDir, logger)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer release()
-	w := bootstrap.NewWorker(c, resolved, acts)
-	if err := w.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "start worker:", err)
-		return 1
-	}
-	defer w.Stop()
+	defer stopWorker()
 
 	failed := false
 	for _, set := range chosen {

@@ -55,12 +55,8 @@ func (s *Server) execute(ctx context.Context, f *function, method, path string, 
 	var started time.Time
 	proc, cold, err := s.pool.Acquire(ctx, fmt.Sprintf("%s@%d", name, version), func() (*httpproc.Process, error) {
 		started = time.Now()
-		if d := s.opts.Faults.ColdStart(); d > 0 {
-			select {
-			case <-time.After(d):
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
+		if err := faults.Wait(ctx, s.opts.Faults.ColdStart()); err != nil {
+			return nil, err
 		}
 		p, err := httpproc.Start(ctx, httpproc.Spec{Path: binary, Dir: dir, Env: env, StartTimeout: timeout})
 		ex.init = time.Since(started)

@@ -64,12 +64,8 @@ func (s *Server) run(ctx context.Context, name, method, path string, header http
 	var started time.Time
 	proc, cold, err := s.pool.Acquire(ctx, key, func() (*httpproc.Process, error) {
 		started = time.Now()
-		if d := s.opts.Faults.ColdStart(); d > 0 {
-			select {
-			case <-time.After(d):
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
+		if err := faults.Wait(ctx, s.opts.Faults.ColdStart()); err != nil {
+			return nil, err
 		}
 		p, err := httpproc.Start(ctx, httpproc.Spec{Path: exec, Dir: strings.TrimSuffix(exec, "/exec"), Env: env, StartTimeout: s.opts.Timeout})
 		res.init = time.Since(started)

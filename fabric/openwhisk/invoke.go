@@ -168,12 +168,8 @@ func (s *Server) execute(act *activation, a *action, params json.RawMessage, fau
 	var startedAt time.Time
 	c, cold, err := s.pool.Acquire(ctx, a.poolKey(), func() (*container.Container, error) {
 		startedAt = time.Now()
-		if d := s.opts.Faults.ColdStart(); d > 0 {
-			select {
-			case <-time.After(d):
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
+		if err := faults.Wait(ctx, s.opts.Faults.ColdStart()); err != nil {
+			return nil, err
 		}
 		c, err := container.Start(ctx, container.Spec{
 			Path: filepath.Join(a.code.path, "exec"), Dir: a.code.path, Env: s.functionEnv(a), InitTimeout: timeout,
