@@ -105,7 +105,11 @@ func readCSV(path string) (table, error) {
 func (t table) floats(column string) ([]float64, error) {
 	out := make([]float64, len(t))
 	for i, row := range t {
-		v, err := strconv.ParseFloat(row[column], 64)
+		cell, ok := row[column]
+		if !ok {
+			return nil, fmt.Errorf("plots: no column %q", column)
+		}
+		v, err := strconv.ParseFloat(cell, 64)
 		if err != nil {
 			return nil, fmt.Errorf("plots: row %d, column %s: %w", i+2, column, err)
 		}
