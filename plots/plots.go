@@ -248,6 +248,7 @@ func Lines(path, title, xLabel, yLabel string, series []Series) error {
 	p.X.Label.Text = xLabel
 	p.Y.Label.Text = yLabel
 	p.Add(plotter.NewGrid())
+	p.X.Tick.Marker = plainTicks{}
 	legend := plot.NewLegend()
 	legend.Top, legend.Left = true, true
 	colors := palette()
@@ -323,4 +324,18 @@ func palette() []color.Color {
 		color.RGBA{227, 119, 194, 255}, color.RGBA{127, 127, 127, 255}, color.RGBA{188, 189, 34, 255},
 		color.RGBA{23, 190, 207, 255},
 	}
+}
+
+// plainTicks are gonum's default ticks labelled without trailing zeros: rounds read
+// "25", not "25.00".
+type plainTicks struct{}
+
+func (plainTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(min, max)
+	for i, t := range ticks {
+		if t.Label != "" {
+			ticks[i].Label = strconv.FormatFloat(t.Value, 'f', -1, 64)
+		}
+	}
+	return ticks
 }
