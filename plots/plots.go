@@ -132,10 +132,7 @@ func perRound(rounds table, column, title string) (*plot.Plot, error) {
 	for i := range xs {
 		pts[i] = plotter.XY{X: xs[i], Y: ys[i]}
 	}
-	p := plot.New()
-	p.Title.Text = title + " per round"
-	p.X.Label.Text = "round"
-	p.Y.Label.Text = column
+	p := xyPlot(title+" per round", "round", column)
 	line, points, err := plotter.NewLinePoints(pts)
 	if err != nil {
 		return nil, fmt.Errorf("plots: %s: %w", column, err)
@@ -243,12 +240,8 @@ type Series struct {
 // Lines draws series against a shared x axis, with a legend beside the plot naming
 // each (ten lines leave no corner of the plot free), and writes path.png and path.svg.
 func Lines(path, title, xLabel, yLabel string, series []Series) error {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = xLabel
-	p.Y.Label.Text = yLabel
+	p := xyPlot(title, xLabel, yLabel)
 	p.Add(plotter.NewGrid())
-	p.X.Tick.Marker = plainTicks{}
 	legend := plot.NewLegend()
 	legend.Top, legend.Left = true, true
 	colors := palette()
@@ -324,6 +317,16 @@ func palette() []color.Color {
 		color.RGBA{227, 119, 194, 255}, color.RGBA{127, 127, 127, 255}, color.RGBA{188, 189, 34, 255},
 		color.RGBA{23, 190, 207, 255},
 	}
+}
+
+// xyPlot is an empty figure with numbers on both axes, its x ticks labelled plainly.
+func xyPlot(title, xLabel, yLabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	p.X.Tick.Marker = plainTicks{}
+	return p
 }
 
 // plainTicks are gonum's default ticks labelled without trailing zeros: rounds read
