@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +43,9 @@ type Store struct {
 	globals *mongo.Collection
 	updates *mongo.Collection
 	tensors *tensorFiles // nil: every vector lives in MongoDB
+	// beforeRoundCheck, when set (tests only), runs between an update's description
+	// and its round check, where an aggregation may seal the round.
+	beforeRoundCheck func()
 }
 
 // Connect opens the store and checks the server answers.
@@ -129,9 +133,12 @@ type Evaluated struct {
 
 // Update is one client's trained parameters for one round.
 type Update struct {
-	Experiment  string
-	Round       int
-	Client      int
+	Experiment string
+	Round      int
+	Client     int
+	// Attempt numbers the client's invocations in its round, from 1: a later attempt's
+	// update replaces an earlier one's, never the other way round.
+	Attempt     int
 	BaseVersion int
 	Samples     int
 	Loss        float64
@@ -153,6 +160,7 @@ type weightsDoc struct {
 	Version     int         `bson:"version,omitempty"`
 	Round       int         `bson:"round"`
 	Client      int         `bson:"client,omitempty"`
+	Attempt     int         `bson:"attempt"`
 	BaseVersion int         `bson:"base_version,omitempty"`
 	Updates     int         `bson:"updates,omitempty"`
 	Samples     int         `bson:"samples"`
@@ -320,66 +328,6 @@ func (s *Store) SetMetrics(ctx context.Context, experiment string, version int, 
 	return nil
 }
 
-// ErrRoundClosed refuses an update for a round already aggregated (a late client).
-var ErrRoundClosed = errors.New("weights: the round is already aggregated")
-
-// PutUpdate stores a client's update for a round, replacing an earlier attempt's. An
-// update for a round whose global version exists is refused, it came too late, unless
-// u.AcceptLate.
-func (s *Store) PutUpdate(ctx context.Context, u Update) error {
-	// A late update is the aggregation's to weigh by its staleness, not refused here.
-	if !u.AcceptLate {
-		if _, err := s.GlobalInfo(ctx, u.Experiment, u.Round); err == nil {
-			return fmt.Errorf("%w: %s round %d", ErrRoundClosed, u.Experiment, u.Round)
-		} else if !errors.Is(err, ErrNotFound) {
-			return err
-		}
-	}
-	if model.NumParams(u.Manifest) != len(u.Params) {
-		return fmt.Errorf("weights: update of client %d has %d values, manifest needs %d", u.Client, len(u.Params), model.NumParams(u.Manifest))
-	}
-	data, sum := Encode(u.Params)
-	id := updateID(u.Experiment, u.Round, u.Client)
-	doc := weightsDoc{
-		ID: id, Experiment: u.Experiment, Round: u.Round, Client: u.Client, BaseVersion: u.BaseVersion,
-		Samples: u.Samples, Loss: u.Loss, Manifest: toManifestDocs(u.Manifest), DType: "float32",
-		Count: len(u.Params), Checksum: sum, Created: time.Now().UTC().Truncate(time.Millisecond),
-	}
-	if err := s.putParams(ctx, &doc, data); err != nil {
-		return fmt.Errorf("store update %s: %w", id, err)
-	}
-	// Insert first: FerretDB checks a new _id against its index, but a replace scans the
-	// whole collection, which holds every update of the round, so upserting made each
-	// client's write grow with the round's size. Only a retried attempt replaces.
-	_, err := s.updates.InsertOne(ctx, doc)
-	if mongo.IsDuplicateKeyError(err) {
-		return s.replaceUpdate(ctx, doc)
-	}
-	if err != nil {
-		return fmt.Errorf("weights: store update %s: %w", id, err)
-	}
-	return nil
-}
-
-// replaceUpdate replaces an earlier attempt's description and then removes that
-// attempt's bytes when they lie elsewhere (a file of other content, or chunks left
-// behind when the new bytes went to a file).
-func (s *Store) replaceUpdate(ctx context.Context, doc weightsDoc) error {
-	var old weightsDoc
-	err := s.updates.FindOne(ctx, bson.M{"_id": doc.ID}, options.FindOne().SetProjection(infoProjection)).Decode(&old)
-	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-		return fmt.Errorf("weights: store update %s: %w", doc.ID, err)
-	}
-	if _, err := s.updates.ReplaceOne(ctx, bson.M{"_id": doc.ID}, doc, options.Replace().SetUpsert(true)); err != nil {
-		return fmt.Errorf("weights: store update %s: %w", doc.ID, err)
-	}
-	if err == nil && (old.Where != doc.Where || old.Blob != doc.Blob) {
-		// The new attempt is stored; a leftover only costs space.
-		_ = s.dropParams(ctx, old)
-	}
-	return nil
-}
-
 // GetUpdate reads and verifies a client's update.
 func (s *Store) GetUpdate(ctx context.Context, experiment string, round, client int) (Update, error) {
 	id := updateID(experiment, round, client)
@@ -398,13 +346,13 @@ func (s *Store) update(ctx context.Context, doc weightsDoc) (Update, error) {
 	if err != nil {
 		return Update{}, fmt.Errorf("update %s: %w", doc.ID, err)
 	}
-	return Update{Experiment: doc.Experiment, Round: doc.Round, Client: doc.Client, BaseVersion: doc.BaseVersion,
+	return Update{Experiment: doc.Experiment, Round: doc.Round, Client: doc.Client, Attempt: doc.Attempt, BaseVersion: doc.BaseVersion,
 		Samples: doc.Samples, Loss: doc.Loss, Manifest: manifest, Params: params}, nil
 }
 
-// roundUpdates lists a round's update descriptions, without their manifests unless
-// withManifest.
-func (s *Store) roundUpdates(ctx context.Context, experiment string, round int, withManifest bool) ([]weightsDoc, error) {
+// roundUpdates lists a round's update descriptions (of the given clients only, unless
+// clients is nil), without their manifests unless withManifest.
+func (s *Store) roundUpdates(ctx context.Context, experiment string, round int, clients []int, withManifest bool) ([]weightsDoc, error) {
 	opts := options.Find().SetSort(bson.M{"client": 1})
 	if !withManifest {
 		opts.SetProjection(infoProjection)
@@ -417,13 +365,23 @@ func (s *Store) roundUpdates(ctx context.Context, experiment string, round int, 
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("weights: list updates of %s round %d: %w", experiment, round, err)
 	}
-	return docs, nil
+	if clients == nil {
+		return docs, nil
+	}
+	// Filtered here, not in the query: client 0's documents have no client field.
+	wanted := map[int]bool{}
+	for _, c := range clients {
+		wanted[c] = true
+	}
+	return slices.DeleteFunc(docs, func(d weightsDoc) bool { return !wanted[d.Client] }), nil
 }
 
-// EachUpdate streams a round's stored updates in client order. fn gets each update, or
-// the error that makes it unusable (damaged data); an error returned by fn stops the pass.
-func (s *Store) EachUpdate(ctx context.Context, experiment string, round int, fn func(client int, u Update, err error) error) error {
-	docs, err := s.roundUpdates(ctx, experiment, round, true)
+// EachUpdate streams a round's stored updates of the given clients (all when clients is
+// nil) in client order. fn gets each update, or the error that makes it unusable
+// (damaged data); an error returned by fn stops the pass. Other clients' updates are
+// not read: a refused writer may be taking its own back meanwhile.
+func (s *Store) EachUpdate(ctx context.Context, experiment string, round int, clients []int, fn func(client int, u Update, err error) error) error {
+	docs, err := s.roundUpdates(ctx, experiment, round, clients, true)
 	if err != nil {
 		return err
 	}
@@ -473,7 +431,7 @@ func (s *Store) EachUpdate(ctx context.Context, experiment string, round int, fn
 
 // DeleteRoundUpdates removes a round's client updates once its global version holds them.
 func (s *Store) DeleteRoundUpdates(ctx context.Context, experiment string, round int) (int, error) {
-	docs, err := s.roundUpdates(ctx, experiment, round, false)
+	docs, err := s.roundUpdates(ctx, experiment, round, nil, false)
 	if err != nil {
 		return 0, err
 	}

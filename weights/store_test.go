@@ -87,12 +87,12 @@ func TestGlobalRoundTripAndWriteOnce(t *testing.T) {
 func TestUpdatesReplaceAndDelete(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
-	u := Update{Experiment: "e", Round: 3, Client: 7, BaseVersion: 2, Samples: 600, Loss: 0.25, Manifest: tinyManifest,
+	u := Update{Experiment: "e", Round: 3, Client: 7, Attempt: 1, BaseVersion: 2, Samples: 600, Loss: 0.25, Manifest: tinyManifest,
 		Params: []float32{1, 1, 1, 1, 1, 1, 1, 1, 1}}
 	if err := s.PutUpdate(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	u.Params = []float32{2, 2, 2, 2, 2, 2, 2, 2, 2}
+	u.Attempt, u.Params = 2, []float32{2, 2, 2, 2, 2, 2, 2, 2, 2}
 	if err := s.PutUpdate(ctx, u); err != nil {
 		t.Fatal(err)
 	}
@@ -224,17 +224,19 @@ func TestLegacyBlobCollectionsAreRead(t *testing.T) {
 func TestReplacedUpdateLeavesNoChunks(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
-	u := Update{Experiment: "e", Round: 1, Client: 0, Samples: 1, Manifest: tinyManifest, Params: []float32{1, 2, 3, 4, 5, 6, 7, 8, 9}}
-	for range 2 {
+	for attempt := range 2 {
+		u := tinyUpdate(0, attempt+1, float32(attempt))
 		if err := s.PutUpdate(ctx, u); err != nil {
 			t.Fatal(err)
+		}
+		if n := chunkDocs(t, s); n != 1 {
+			t.Errorf("attempt %d: %d chunks stored, want the latest attempt's", attempt+1, n)
 		}
 	}
 	if n, err := s.DeleteRoundUpdates(ctx, "e", 1); err != nil || n != 1 {
 		t.Fatalf("deleted %d (%v)", n, err)
 	}
-	name := s.blobName(updateID("e", 1, 0))
-	if n, _ := s.chunksOf(name).CountDocuments(ctx, bson.M{}); n != 0 {
+	if n := chunkDocs(t, s); n != 0 {
 		t.Errorf("%d chunks left after the round's updates were deleted", n)
 	}
 }
@@ -297,5 +299,238 @@ func TestServerState(t *testing.T) {
 	}
 	if list, err := s.ListGlobals(ctx, "e"); err != nil || len(list) != 0 {
 		t.Errorf("the experiment lists %v (%v)", list, err)
+	}
+}
+
+// tinyUpdate is client's update of round 1, attempt, with every value v.
+func tinyUpdate(client, attempt int, v float32) Update {
+	params := make([]float32, model.NumParams(tinyManifest))
+	for i := range params {
+		params[i] = v
+	}
+	return Update{Experiment: "e", Round: 1, Client: client, Attempt: attempt, Samples: 10, Manifest: tinyManifest, Params: params}
+}
+
+// chunkDocs counts the chunk documents of small objects in every shard.
+func chunkDocs(t *testing.T, s *Store) int {
+	t.Helper()
+	names, err := s.db.ListCollectionNames(context.Background(), bson.M{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, n := range names {
+		if strings.HasPrefix(n, s.prefix+"_chunks_") {
+			c, err := s.db.Collection(n).CountDocuments(context.Background(), bson.M{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += int(c)
+		}
+	}
+	return total
+}
+
+// A replayed invocation never overwrites the update another attempt stored: older
+// attempts and other content for a stored attempt are refused, the same content again
+// changes nothing, and only a later attempt replaces the update.
+func TestUpdateAttemptsNeverGoBack(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		write   Update
+		want    error
+		storedV float32
+		stored  int // attempt stored afterwards
+	}{
+		{"an older attempt is refused", tinyUpdate(7, 1, 9), ErrSuperseded, 2, 2},
+		{"other content for the stored attempt is refused", tinyUpdate(7, 2, 9), ErrAttemptStored, 2, 2},
+		{"the same content again is a no-op", tinyUpdate(7, 2, 2), nil, 2, 2},
+		{"a later attempt replaces it", tinyUpdate(7, 3, 3), nil, 3, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openStore(t)
+			if err := s.PutUpdate(ctx, tinyUpdate(7, 2, 2)); err != nil {
+				t.Fatal(err)
+			}
+			err := s.PutUpdate(ctx, tc.write)
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			got, err := s.GetUpdate(ctx, "e", 1, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Params[0] != tc.storedV || got.Attempt != tc.stored {
+				t.Errorf("stored attempt %d with %v, want attempt %d with %v", got.Attempt, got.Params[0], tc.stored, tc.storedV)
+			}
+			// Refused or replaced bytes are gone: one object's chunk is left.
+			if n := chunkDocs(t, s); n != 1 {
+				t.Errorf("%d chunks stored, want the one of the stored update", n)
+			}
+		})
+	}
+}
+
+// An update written while its round's aggregation seals the round is either seen by
+// the aggregation or taken back by its writer; none lands unseen. Here the seal comes
+// between the writer's description and its check, the window a check-then-write
+// misses: the writer must refuse and leave nothing behind.
+func TestUpdateRacingTheSealIsTakenBack(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	if err := s.PutUpdate(ctx, tinyUpdate(1, 1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	s.beforeRoundCheck = func() {
+		s.beforeRoundCheck = nil
+		if err := s.SealRound(ctx, "e", 1); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := s.PutUpdate(ctx, tinyUpdate(2, 1, 2)); !errors.Is(err, ErrRoundClosed) {
+		t.Fatalf("update racing the seal: %v", err)
+	}
+	if _, err := s.GetUpdate(ctx, "e", 1, 2); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the refused update is still stored: %v", err)
+	}
+	if n := chunkDocs(t, s); n != 1 {
+		t.Errorf("%d chunks stored, want only client 1's", n)
+	}
+	// Later writers are refused at once, a retry of client 1's own update too.
+	if err := s.PutUpdate(ctx, tinyUpdate(3, 1, 3)); !errors.Is(err, ErrRoundClosed) {
+		t.Errorf("update after the seal: %v", err)
+	}
+	if err := s.PutUpdate(ctx, tinyUpdate(1, 1, 1)); !errors.Is(err, ErrRoundClosed) {
+		t.Errorf("rewrite after the seal: %v", err)
+	}
+	if got, err := s.GetUpdate(ctx, "e", 1, 1); err != nil || got.Params[0] != 1 {
+		t.Errorf("the update written before the seal: %v", err)
+	}
+}
+
+// Concurrent writers and a seal: every writer told its update was stored is in the
+// listing taken after the seal, and the refused ones left nothing.
+func TestConcurrentWritersAndSeal(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	const writers = 24
+	errs := make(chan struct {
+		client int
+		err    error
+	}, writers)
+	start := make(chan struct{})
+	for c := range writers {
+		go func() {
+			<-start
+			errs <- struct {
+				client int
+				err    error
+			}{c, s.PutUpdate(ctx, tinyUpdate(c, 1, float32(c)))}
+		}()
+	}
+	close(start)
+	// Seal once a few writers are through, as an aggregation would.
+	stored := map[int]bool{}
+	for range writers / 3 {
+		r := <-errs
+		if r.err != nil {
+			t.Fatalf("client %d before the seal: %v", r.client, r.err)
+		}
+		stored[r.client] = true
+	}
+	if err := s.SealRound(ctx, "e", 1); err != nil {
+		t.Fatal(err)
+	}
+	listed := map[int]bool{}
+	if err := s.EachUpdate(ctx, "e", 1, nil, func(c int, _ Update, _ error) error { listed[c] = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for range writers - writers/3 {
+		r := <-errs
+		switch {
+		case r.err == nil:
+			stored[r.client] = true
+		case !errors.Is(r.err, ErrRoundClosed):
+			t.Errorf("client %d: %v", r.client, r.err)
+		}
+	}
+	for c := range stored {
+		if !listed[c] {
+			t.Errorf("client %d was told its update was stored, and the aggregation's listing missed it", c)
+		}
+	}
+	left, err := s.roundUpdates(ctx, "e", 1, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range left {
+		if !stored[d.Client] {
+			t.Errorf("client %d's refused update is still stored", d.Client)
+		}
+	}
+}
+
+// A late update an aggregation consumed cannot be stored again (a replayed straggler
+// would be folded in twice); other late updates of the round still can.
+func TestConsumedLateUpdatesAreRefused(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	if err := s.SealRound(ctx, "e", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkConsumed(ctx, "e", 1, []int{4, 5}); err != nil {
+		t.Fatal(err)
+	}
+	late := tinyUpdate(5, 1, 5)
+	late.AcceptLate = true
+	if err := s.PutUpdate(ctx, late); !errors.Is(err, ErrRoundClosed) {
+		t.Errorf("consumed late update stored again: %v", err)
+	}
+	other := tinyUpdate(6, 1, 6)
+	other.AcceptLate = true
+	if err := s.PutUpdate(ctx, other); err != nil {
+		t.Errorf("late update of a sealed round: %v", err)
+	}
+	if pending, err := s.PendingUpdates(ctx, "e", 2); err != nil || len(pending) != 1 || pending[0].Client != 6 {
+		t.Errorf("pending %v (%v), want client 6 only", pending, err)
+	}
+}
+
+// EachUpdate reads the named clients' updates only.
+func TestEachUpdateReadsOnlyTheNamedClients(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	for c := range 4 {
+		if err := s.PutUpdate(ctx, tinyUpdate(c, 1, float32(c))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seen []int
+	if err := s.EachUpdate(ctx, "e", 1, []int{1, 3}, func(c int, _ Update, _ error) error { seen = append(seen, c); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(seen) != "[1 3]" {
+		t.Errorf("read %v, want [1 3]", seen)
+	}
+}
+
+// An update stored by an earlier version, without an attempt number, is replaced by
+// any attempt.
+func TestUpdatesWithoutAttemptAreReplaced(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	if err := s.PutUpdate(ctx, tinyUpdate(3, 1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.updates.UpdateOne(ctx, bson.M{"_id": updateID("e", 1, 3)}, bson.M{"$unset": bson.M{"attempt": ""}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutUpdate(ctx, tinyUpdate(3, 1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetUpdate(ctx, "e", 1, 3); err != nil || got.Params[0] != 2 || got.Attempt != 1 {
+		t.Fatalf("after replacing the legacy update: %+v %v", got, err)
 	}
 }

@@ -116,11 +116,16 @@ func (t *tensorFiles) drop(name string) error {
 
 // putParams stores an object's bytes where they belong, telling its description where.
 func (s *Store) putParams(ctx context.Context, doc *weightsDoc, data []byte) error {
+	return s.putParamsAs(ctx, doc, data, doc.ID)
+}
+
+// putParamsAs is putParams with the bytes named after key instead of the object's id.
+func (s *Store) putParamsAs(ctx context.Context, doc *weightsDoc, data []byte, key string) error {
 	if s.tensors != nil && len(data) > ownCollectionAbove {
-		doc.Where, doc.Blob = whereFile, fileName(s.blobName(doc.ID), doc.Checksum)
+		doc.Where, doc.Blob = whereFile, fileName(s.blobName(key), doc.Checksum)
 		return s.tensors.put(doc.Blob, data)
 	}
-	doc.Where, doc.Blob = "", s.blobName(doc.ID)
+	doc.Where, doc.Blob = "", s.blobName(key)
 	return s.putBlob(ctx, doc.Blob, data)
 }
 

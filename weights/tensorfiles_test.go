@@ -96,12 +96,12 @@ func TestTensorFilesOfUpdatesFollowRetriesAndDeletion(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := connect(t, Options{URI: startMongo(t), DB: "test", Collection: "w", TensorDir: dir})
-	u := Update{Experiment: "e", Round: 1, Client: 4, Samples: 10, Manifest: largeManifest, Params: largeParams(1)}
+	u := Update{Experiment: "e", Round: 1, Client: 4, Attempt: 1, Samples: 10, Manifest: largeManifest, Params: largeParams(1)}
 	if err := s.PutUpdate(ctx, u); err != nil {
 		t.Fatal(err)
 	}
 	// A retry with other content replaces the update and removes the earlier file.
-	u.Params = largeParams(2)
+	u.Attempt, u.Params = 2, largeParams(2)
 	if err := s.PutUpdate(ctx, u); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestTensorFilesOfUpdatesFollowRetriesAndDeletion(t *testing.T) {
 		t.Fatal(err)
 	}
 	var order []int
-	if err := s.EachUpdate(ctx, "e", 1, func(client int, u Update, damaged error) error {
+	if err := s.EachUpdate(ctx, "e", 1, nil, func(client int, u Update, damaged error) error {
 		if damaged != nil {
 			return damaged
 		}

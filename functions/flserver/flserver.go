@@ -13,7 +13,6 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/fedkeeper/fedkeeper/fl/fedavg"
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
@@ -135,131 +134,6 @@ type AggregateResult struct {
 	Stale []StaleUpdate `json:"stale,omitempty"`
 	// Existing is set when the version was already stored (a retried aggregation).
 	Existing bool `json:"existing,omitempty"`
-}
-
-// Aggregate turns the round's updates of the given clients into global version Round:
-// FedAvg (weighted by sample count) unless p.Strategy says otherwise — a server
-// optimiser stepping from the previous version along the average's change (its state
-// stored beside each version), or a robust combination (median, trimmed mean, Krum).
-// Updates that are missing, damaged, of another model or from another base version are
-// rejected and listed, as are those Krum leaves out. A round already aggregated returns
-// the stored version unchanged, so a retry never counts an update twice. progress is
-// called for every update read.
-func Aggregate(ctx context.Context, store *weights.Store, p AggregateParams, progress func(client int)) (AggregateResult, error) {
-	version := p.Round
-	if info, err := store.GlobalInfo(ctx, p.Experiment, version); err == nil {
-		if p.Late != nil {
-			// The first attempt may have stopped before its clean-up.
-			if err := deleteConsumed(ctx, store, p, info.Late); err != nil {
-				return AggregateResult{}, err
-			}
-		}
-		return AggregateResult{Version: version, Updates: info.Updates, Samples: info.Samples, Counted: info.Clients, Existing: true}, nil
-	} else if !errors.Is(err, weights.ErrNotFound) {
-		return AggregateResult{}, err
-	}
-	manifest, err := p.Model.Manifest()
-	if err != nil {
-		return AggregateResult{}, err
-	}
-	if err := p.Strategy.Validate(); err != nil {
-		return AggregateResult{}, fmt.Errorf("%w: %v", ErrBadStrategy, err)
-	}
-	// Robust strategies need every model at once; the others a running sum.
-	var models [][]float32
-	var modelClients, modelSamples []int
-	wanted := map[int]bool{}
-	for _, c := range p.Clients {
-		wanted[c] = true
-	}
-	acc := fedavg.NewAccumulator(model.NumParams(manifest))
-	res := AggregateResult{Version: version}
-	seen := map[int]bool{}
-	reject := func(client int, reason string) {
-		res.Rejected = append(res.Rejected, Rejection{Client: client, Reason: reason})
-	}
-	err = store.EachUpdate(ctx, p.Experiment, p.Round, func(client int, u weights.Update, damaged error) error {
-		if progress != nil {
-			progress(client)
-		}
-		if !wanted[client] || seen[client] {
-			return nil // a client that did not report in time, or a duplicate
-		}
-		seen[client] = true
-		switch {
-		case damaged != nil:
-			reject(client, damaged.Error())
-		case u.BaseVersion != p.BaseVersion:
-			reject(client, fmt.Sprintf("update is for round %d from version %d, want round %d from version %d", u.Round, u.BaseVersion, p.Round, p.BaseVersion))
-		case !model.SameManifest(u.Manifest, manifest):
-			reject(client, "update has another model's shape")
-		default:
-			if err := acc.Add(u.Params, u.Samples); err != nil {
-				reject(client, err.Error())
-				return nil
-			}
-			res.Counted = append(res.Counted, client)
-			if p.Strategy.Robust() {
-				models = append(models, u.Params)
-				modelClients, modelSamples = append(modelClients, client), append(modelSamples, u.Samples)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return AggregateResult{}, err
-	}
-	for _, c := range p.Clients {
-		if !seen[c] {
-			reject(c, "no update stored")
-		}
-	}
-	var consumed []weights.UpdateRef
-	if p.Late != nil {
-		if consumed, err = foldLate(ctx, store, p, manifest, acc, &res); err != nil {
-			return AggregateResult{}, err
-		}
-	}
-	sort.Ints(res.Counted)
-	sort.Slice(res.Rejected, func(i, j int) bool { return res.Rejected[i].Client < res.Rejected[j].Client })
-	if acc.Count() == 0 {
-		return AggregateResult{}, fmt.Errorf("%w: round %d had %d clients", ErrNoUpdates, p.Round, len(p.Clients))
-	}
-	avg, err := acc.Average()
-	if err != nil {
-		return AggregateResult{}, err
-	}
-	res.Updates, res.Samples = acc.Count(), acc.Samples()
-	switch {
-	case p.Strategy.Robust():
-		combined, used, err := p.Strategy.Combine(models, modelSamples)
-		if err != nil {
-			return AggregateResult{}, fmt.Errorf("%w: %v", ErrBadStrategy, err)
-		}
-		avg = combined
-		res = chosenOnly(res, modelClients, modelSamples, used, p.Strategy.Kind())
-	case p.Strategy.HasServerOptimizer():
-		if avg, err = stepServer(ctx, store, p, manifest, avg); err != nil {
-			return AggregateResult{}, err
-		}
-	}
-	if _, err := store.PutGlobal(ctx, weights.Global{Experiment: p.Experiment, Version: version, Manifest: manifest,
-		Params: avg, Updates: res.Updates, Samples: res.Samples, Clients: res.Counted, Late: consumed}); err != nil {
-		return AggregateResult{}, err
-	}
-	if p.Late != nil {
-		// Stragglers of this round may still be writing theirs: delete one by one
-		// what was consumed, and fail (a retry deletes again) rather than fold an
-		// update twice.
-		if err := deleteConsumed(ctx, store, p, consumed); err != nil {
-			return AggregateResult{}, err
-		}
-		return res, nil
-	}
-	// The round's updates now live in the global version; dropping them keeps the store
-	// small. A failure here loses nothing.
-	_, _ = store.DeleteRoundUpdates(ctx, p.Experiment, p.Round)
-	return res, nil
 }
 
 // ErrBadStrategy marks a strategy that cannot aggregate the round (unknown, bad

@@ -110,8 +110,21 @@ func foldLate(ctx context.Context, store *weights.Store, p AggregateParams, mani
 }
 
 // deleteConsumed removes a semi-asynchronous round's own updates and the late ones it
-// consumed.
+// consumed, after marking them consumed: their writers store late updates even into
+// sealed rounds, so without the mark a replayed one would be folded in twice.
 func deleteConsumed(ctx context.Context, store *weights.Store, p AggregateParams, late []weights.UpdateRef) error {
+	if err := store.MarkConsumed(ctx, p.Experiment, p.Round, p.Clients); err != nil {
+		return err
+	}
+	byRound := map[int][]int{}
+	for _, ref := range late {
+		byRound[ref.Round] = append(byRound[ref.Round], ref.Client)
+	}
+	for round, clients := range byRound {
+		if err := store.MarkConsumed(ctx, p.Experiment, round, clients); err != nil {
+			return err
+		}
+	}
 	for _, c := range p.Clients {
 		if err := store.DeleteUpdate(ctx, p.Experiment, p.Round, c); err != nil {
 			return err

@@ -97,4 +97,14 @@ func TestLateUpdatesAreFoldedByStaleness(t *testing.T) {
 	if err != nil || len(info.Late) != 2 {
 		t.Errorf("v3 records %v as consumed late updates (%v), want two", info.Late, err)
 	}
+	// A replay of a consumed update, late or counted, is refused: folding it into the
+	// next version would count it twice.
+	for _, replay := range []struct{ round, client, base int }{{1, 2, 0}, {2, 4, 1}, {3, 0, 2}} {
+		if err := put(replay.round, replay.client, replay.base, 1, true); !errors.Is(err, weights.ErrRoundClosed) {
+			t.Errorf("replayed update of client %d, round %d: %v", replay.client, replay.round, err)
+		}
+	}
+	if pending, err := e.store.PendingUpdates(ctx, "e", 4); err != nil || len(pending) != 0 {
+		t.Errorf("after the replays, pending %v (%v)", pending, err)
+	}
 }

@@ -163,3 +163,42 @@ func TestFedAdamAggregates(t *testing.T) {
 		t.Errorf("second moment not stored: %+v %v", st, err)
 	}
 }
+
+// An aggregation that stored its version but stopped before deleting the round's
+// updates cleans them up when it is retried, and the sealed round refuses updates that
+// arrive after its aggregation began.
+func TestAggregationRetryCleansUpAndSealedRoundRefuses(t *testing.T) {
+	e := newStrategyEnv(t)
+	ctx := context.Background()
+	for c := range 2 {
+		if err := e.store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 1, Client: c, Attempt: 1, Samples: 100,
+			Manifest: e.manifest, Params: e.filled(1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first attempt stored v1 and died before its clean-up.
+	if _, err := e.store.PutGlobal(ctx, weights.Global{Experiment: "e", Version: 1, Manifest: e.manifest, Params: e.filled(1),
+		Updates: 2, Samples: 200, Clients: []int{0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Aggregate(ctx, e.store, AggregateParams{Experiment: "e", Round: 1, Clients: []int{0, 1}, Model: e.spec}, nil)
+	if err != nil || !res.Existing {
+		t.Fatalf("retry: %+v %v", res, err)
+	}
+	for c := range 2 {
+		if _, err := e.store.GetUpdate(ctx, "e", 1, c); !errors.Is(err, weights.ErrNotFound) {
+			t.Errorf("client %d's update left behind by the retried aggregation: %v", c, err)
+		}
+	}
+	// Round 2: the aggregation seals it.
+	if err := e.store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 2, Client: 0, Attempt: 1, BaseVersion: 1, Samples: 100,
+		Manifest: e.manifest, Params: e.filled(2)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Aggregate(ctx, e.store, AggregateParams{Experiment: "e", Round: 2, BaseVersion: 1, Clients: []int{0}, Model: e.spec}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := e.store.RoundState(ctx, "e", 2); err != nil || !st.Sealed {
+		t.Errorf("round 2 after its aggregation: %+v %v", st, err)
+	}
+}

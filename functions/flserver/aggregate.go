@@ -1,0 +1,165 @@
+package flserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/fedkeeper/fedkeeper/fl/fedavg"
+	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/weights"
+)
+
+// Aggregate turns the round's updates of the given clients into global version Round:
+// FedAvg (weighted by sample count) unless p.Strategy says otherwise — a server
+// optimiser stepping from the previous version along the average's change (its state
+// stored beside each version), or a robust combination (median, trimmed mean, Krum).
+// Updates that are missing, damaged, of another model or from another base version are
+// rejected and listed, as are those Krum leaves out. The round is sealed before its
+// updates are read, so an update that comes later is refused rather than left behind.
+// A round already aggregated returns the stored version unchanged (finishing its
+// clean-up), so a retry never counts an update twice. progress is called for every
+// update read.
+func Aggregate(ctx context.Context, store *weights.Store, p AggregateParams, progress func(client int)) (AggregateResult, error) {
+	if info, err := store.GlobalInfo(ctx, p.Experiment, p.Round); err == nil {
+		res := AggregateResult{Version: p.Round, Updates: info.Updates, Samples: info.Samples, Counted: info.Clients, Existing: true}
+		// The first attempt may have stopped before its clean-up.
+		return res, cleanUp(ctx, store, p, info.Late)
+	} else if !errors.Is(err, weights.ErrNotFound) {
+		return AggregateResult{}, err
+	}
+	manifest, err := p.Model.Manifest()
+	if err != nil {
+		return AggregateResult{}, err
+	}
+	if err := p.Strategy.Validate(); err != nil {
+		return AggregateResult{}, fmt.Errorf("%w: %v", ErrBadStrategy, err)
+	}
+	if err := store.SealRound(ctx, p.Experiment, p.Round); err != nil {
+		return AggregateResult{}, err
+	}
+	agg := newAggregation(p, manifest)
+	if err := store.EachUpdate(ctx, p.Experiment, p.Round, p.Clients, func(client int, u weights.Update, damaged error) error {
+		if progress != nil {
+			progress(client)
+		}
+		agg.add(client, u, damaged)
+		return nil
+	}); err != nil {
+		return AggregateResult{}, err
+	}
+	agg.missing()
+	var consumed []weights.UpdateRef
+	if p.Late != nil {
+		if consumed, err = foldLate(ctx, store, p, manifest, agg.acc, &agg.res); err != nil {
+			return AggregateResult{}, err
+		}
+	}
+	params, err := agg.combine(ctx, store)
+	if err != nil {
+		return AggregateResult{}, err
+	}
+	res := agg.res
+	if _, err := store.PutGlobal(ctx, weights.Global{Experiment: p.Experiment, Version: p.Round, Manifest: manifest,
+		Params: params, Updates: res.Updates, Samples: res.Samples, Clients: res.Counted, Late: consumed}); err != nil {
+		return AggregateResult{}, err
+	}
+	return res, cleanUp(ctx, store, p, consumed)
+}
+
+// cleanUp removes what a stored version consumed. A synchronous round's updates all go
+// (the round is sealed, none can follow); a semi-asynchronous round keeps its
+// stragglers' updates for the next version to fold in (see deleteConsumed). A failure
+// is returned: the retried aggregation finds its version and cleans up again.
+func cleanUp(ctx context.Context, store *weights.Store, p AggregateParams, late []weights.UpdateRef) error {
+	if p.Late == nil {
+		if _, err := store.DeleteRoundUpdates(ctx, p.Experiment, p.Round); err != nil {
+			return fmt.Errorf("clean up round %d's updates (the aggregation is retried): %w", p.Round, err)
+		}
+		return nil
+	}
+	return deleteConsumed(ctx, store, p, late)
+}
+
+// aggregation collects one round's updates.
+type aggregation struct {
+	p        AggregateParams
+	manifest []model.Param
+	acc      *fedavg.Accumulator
+	res      AggregateResult
+	seen     map[int]bool
+	// Robust strategies need every model at once; the others only the running sum.
+	models                     [][]float32
+	modelClients, modelSamples []int
+}
+
+func newAggregation(p AggregateParams, manifest []model.Param) *aggregation {
+	return &aggregation{p: p, manifest: manifest, acc: fedavg.NewAccumulator(model.NumParams(manifest)),
+		res: AggregateResult{Version: p.Round}, seen: map[int]bool{}}
+}
+
+func (a *aggregation) reject(client int, reason string) {
+	a.res.Rejected = append(a.res.Rejected, Rejection{Client: client, Reason: reason})
+}
+
+// add counts one stored update, or rejects it with the reason.
+func (a *aggregation) add(client int, u weights.Update, damaged error) {
+	if a.seen[client] {
+		return
+	}
+	a.seen[client] = true
+	switch {
+	case damaged != nil:
+		a.reject(client, damaged.Error())
+	case u.BaseVersion != a.p.BaseVersion:
+		a.reject(client, fmt.Sprintf("update is for round %d from version %d, want round %d from version %d", u.Round, u.BaseVersion, a.p.Round, a.p.BaseVersion))
+	case !model.SameManifest(u.Manifest, a.manifest):
+		a.reject(client, "update has another model's shape")
+	default:
+		if err := a.acc.Add(u.Params, u.Samples); err != nil {
+			a.reject(client, err.Error())
+			return
+		}
+		a.res.Counted = append(a.res.Counted, client)
+		if a.p.Strategy.Robust() {
+			a.models = append(a.models, u.Params)
+			a.modelClients, a.modelSamples = append(a.modelClients, client), append(a.modelSamples, u.Samples)
+		}
+	}
+}
+
+// missing rejects the clients that stored no update.
+func (a *aggregation) missing() {
+	for _, c := range a.p.Clients {
+		if !a.seen[c] {
+			a.reject(c, "no update stored")
+		}
+	}
+}
+
+// combine returns the next version's parameters by the round's strategy.
+func (a *aggregation) combine(ctx context.Context, store *weights.Store) ([]float32, error) {
+	sort.Ints(a.res.Counted)
+	sort.Slice(a.res.Rejected, func(i, j int) bool { return a.res.Rejected[i].Client < a.res.Rejected[j].Client })
+	if a.acc.Count() == 0 {
+		return nil, fmt.Errorf("%w: round %d had %d clients", ErrNoUpdates, a.p.Round, len(a.p.Clients))
+	}
+	avg, err := a.acc.Average()
+	if err != nil {
+		return nil, err
+	}
+	a.res.Updates, a.res.Samples = a.acc.Count(), a.acc.Samples()
+	switch {
+	case a.p.Strategy.Robust():
+		combined, used, err := a.p.Strategy.Combine(a.models, a.modelSamples)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadStrategy, err)
+		}
+		a.res = chosenOnly(a.res, a.modelClients, a.modelSamples, used, a.p.Strategy.Kind())
+		return combined, nil
+	case a.p.Strategy.HasServerOptimizer():
+		return stepServer(ctx, store, a.p, a.manifest, avg)
+	}
+	return avg, nil
+}
