@@ -22,6 +22,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/faas"
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/functions/deployment"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
 	"github.com/fedkeeper/fedkeeper/functions/relay"
 	"github.com/fedkeeper/fedkeeper/metrics"
@@ -48,13 +49,17 @@ type Deps struct {
 	Store    *weights.Store
 	// Providers by "platform/cluster".
 	Providers map[string]faas.Provider
-	// Mongo is where the functions find the weights (it may differ from the worker's
-	// own address when functions run elsewhere).
-	Mongo     flclient.Mongo
+	// Weights names the database and collection of the weights, as the functions are
+	// told in their tasks.
+	Weights   flclient.Store
 	TrainData mnist.Source
 	TestData  mnist.Source
 	// TokenKey signs every invocation; the deployed functions hold it too.
 	TokenKey string
+	// Functions is what every function is deployed with: the token key, and where the
+	// functions find MongoDB (their address for it may differ from the worker's own)
+	// and the tensor directory.
+	Functions deployment.Config
 	Logger   *slog.Logger
 	// Metrics records what the activities do; nil records nothing.
 	Metrics *metrics.Metrics
@@ -88,7 +93,7 @@ func New(deps Deps) *Activities {
 	return &Activities{
 		deps: deps, placements: deps.Config.ClientPlacements(), checkEvery: checkEvery,
 		evaluators: map[model.Spec]*model.Evaluator{}, deployedAt: map[string]time.Time{},
-		builder: deploy.NewBuilder(deps.Config, deps.BaseDir, deps.BuildDir, deps.TokenKey),
+		builder: deploy.NewBuilder(deps.Config, deps.BaseDir, deps.BuildDir, deps.Functions),
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/faas"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/functions/flserver"
-	"github.com/fedkeeper/fedkeeper/functions/token"
+	"github.com/fedkeeper/fedkeeper/functions/invocation"
 )
 
 // Aggregate averages the round's updates of the given clients into global version Round
@@ -25,12 +25,11 @@ import (
 func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (AggregateResult, error) {
 	start := time.Now()
 	params := flserver.AggregateParams{Experiment: in.Experiment, Round: in.Round, BaseVersion: in.BaseVersion,
-		Clients: in.Clients, Model: in.Model, Strategy: in.Strategy, Late: in.Late, Mongo: a.deps.Mongo}
+		Clients: in.Clients, Model: in.Model, Strategy: in.Strategy, Late: in.Late, Store: a.deps.Weights}
 	var res flserver.AggregateResult
 	var err error
 	if a.serverMode(a.deps.Config.Scenarios.FederatedLearning.ServerConfig.Aggregation) {
-		params.Token = token.Sign(a.deps.TokenKey, params.TokenParts()...)
-		err = a.callServer(ctx, "fl_server_aggregator", params, &res)
+		err = a.callServer(ctx, invocation.KindAggregate, params, &res)
 	} else {
 		res, err = flserver.Aggregate(ctx, a.deps.Store, params, func(client int) { activity.RecordHeartbeat(ctx, client) })
 	}
@@ -61,11 +60,15 @@ func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (Aggregat
 // serverMode reports whether a server step runs as a function on the server cluster.
 func (a *Activities) serverMode(mode string) bool { return mode == config.ServerFunction }
 
-// callServer invokes one of the server's functions on the server cluster and decodes
-// its result into out.
-func (a *Activities) callServer(ctx context.Context, function string, params any, out any) error {
+// callServer invokes one of the server's functions on the server cluster with the
+// signed task and decodes its result into out.
+func (a *Activities) callServer(ctx context.Context, function string, task any, out any) error {
 	cluster := a.deps.Config.Scenarios.FederatedLearning.ServerConfig.ServerClusterName
 	p := config.Placement{Platform: a.deps.Config.PlatformOf(cluster), Cluster: cluster, Function: function}
+	params, err := invocation.Seal(a.deps.TokenKey, function, task, a.expiry(p))
+	if err != nil {
+		return badConfig("%v", err)
+	}
 	prov, err := a.provider(p)
 	if err != nil {
 		return err

@@ -13,8 +13,8 @@ import (
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/faas"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
+	"github.com/fedkeeper/fedkeeper/functions/invocation"
 	"github.com/fedkeeper/fedkeeper/functions/relay"
-	"github.com/fedkeeper/fedkeeper/functions/token"
 )
 
 // InvokeClient starts a client's function for a round without waiting for it. A
@@ -55,16 +55,19 @@ func (a *Activities) invokeClient(ctx context.Context, task ClientTask) (Invocat
 		inv.ActivationID = fmt.Sprintf("sync-%s-r%d-c%d-a%d", task.Experiment, task.Round, task.Client, task.Attempt)
 		return inv, nil
 	}
-	params := a.clientParams(task)
+	req, err := a.clientRequest(a.clientTask(task), p)
+	if err != nil {
+		return Invocation{}, err
+	}
 	invokedAt := time.Now()
-	id, err := starter.Invoke(ctx, p.Function, params)
+	id, err := starter.Invoke(ctx, p.Function, req)
 	if errors.Is(err, faas.ErrFunctionMissing) {
 		activity.GetLogger(ctx).Warn("function missing, redeploying", "function", p.Function, "cluster", p.Cluster)
 		if err := a.redeployIfOlder(ctx, p, invokedAt); err != nil {
 			return Invocation{}, err
 		}
 		inv.Redeployed = true
-		id, err = starter.Invoke(ctx, p.Function, params)
+		id, err = starter.Invoke(ctx, p.Function, req)
 	}
 	if err != nil {
 		return Invocation{}, classify(fmt.Errorf("invoke client %d: %w", task.Client, err))
@@ -73,83 +76,124 @@ func (a *Activities) invokeClient(ctx context.Context, task ClientTask) (Invocat
 	return inv, nil
 }
 
-// clientParams is what the client function receives: the task, and from the worker's
-// config where the data and the weights are.
-func (a *Activities) clientParams(task ClientTask) flclient.Params {
+// clientTask is what the client function is asked to do: the task, and from the
+// worker's config where the data and the weights are.
+func (a *Activities) clientTask(task ClientTask) flclient.Task {
 	train := task.Train
 	train.Seed = clientSeed(task.Train.Seed, task.Round, task.Client)
-	p := flclient.Params{
-		Experiment: task.Experiment, Round: task.Round, Client: task.Client, BaseVersion: task.BaseVersion,
+	return flclient.Task{
+		Experiment: task.Experiment, Round: task.Round, Client: task.Client, Attempt: task.Attempt, BaseVersion: task.BaseVersion,
 		Model: task.Model, Train: train,
 		Data:    flclient.Data{Train: a.deps.TrainData, Partition: task.Partition},
-		Mongo:   a.deps.Mongo,
+		Store:   a.deps.Weights,
 		Privacy: task.Privacy, Attack: task.Attack, AcceptLate: task.AcceptLate,
 	}
-	p.Token = token.Sign(a.deps.TokenKey, p.TokenParts()...)
-	return p
+}
+
+// clientRequest signs a client's task for its placement.
+func (a *Activities) clientRequest(t flclient.Task, p config.Placement) (invocation.Request, error) {
+	req, err := invocation.Seal(a.deps.TokenKey, invocation.KindClient, t, a.expiry(p))
+	if err != nil {
+		return invocation.Request{}, badConfig("%v", err)
+	}
+	return req, nil
+}
+
+// expiry is how long a request to a function stays good: as long as the keeper waits
+// for its activation (which may queue on a busy cluster), so only a replay outlives it.
+func (a *Activities) expiry(p config.Placement) time.Time {
+	return time.Now().Add(a.functionTimeout(p) + lostAfter)
 }
 
 // call runs a synchronous client invocation, redeploying a vanished function once.
 func (a *Activities) call(ctx context.Context, p config.Placement, caller faas.Caller, inv Invocation) (ClientRun, error) {
-	params := a.clientParams(*inv.Task)
+	t := a.clientTask(*inv.Task)
 	// The whole invocation as the heartbeat's details: a retried RunClient resumes it.
 	stop := heartbeatWhile(ctx, inv)
 	defer stop()
 	if !a.deps.Config.RelaysWeights(p.Platform, p.Cluster) {
-		act, err := a.callOnce(ctx, p, caller, params)
+		req, err := a.clientRequest(t, p)
+		if err != nil {
+			return ClientRun{}, err
+		}
+		act, err := a.callOnce(ctx, p, caller, req, t.Client)
 		if err != nil {
 			return ClientRun{}, err
 		}
 		return toClientRun(inv, act), nil
 	}
-	// The cluster cannot reach MongoDB: the weights travel in the request and the
-	// answer, and the keeper stores the update.
-	var act faas.Activation
-	res, err := relay.Relay(ctx, a.deps.Store, &a.globals, params, func(ctx context.Context, q flclient.Params) (flclient.Result, error) {
-		var err error
-		if act, err = a.callOnce(ctx, p, caller, q); err != nil {
-			return flclient.Result{}, err
-		}
-		if !act.Success {
-			return flclient.Result{}, errFunctionFailed
-		}
-		var r flclient.Result
-		if err := json.Unmarshal(act.Result, &r); err != nil {
-			return flclient.Result{}, fmt.Errorf("client %d: result: %w", inv.Client, err)
-		}
-		return r, nil
-	})
+	return a.relayed(ctx, p, caller, inv, t)
+}
+
+// relayed calls a client of a cluster that cannot reach MongoDB: the weights travel in
+// the request and the answer, and the keeper stores the update.
+func (a *Activities) relayed(ctx context.Context, p config.Placement, caller faas.Caller, inv Invocation, t flclient.Task) (ClientRun, error) {
+	_, sum, err := a.globals.Get(ctx, a.deps.Store, t.Experiment, t.BaseVersion)
+	if err != nil {
+		return ClientRun{}, err
+	}
+	t.Store, t.InlineSHA256 = flclient.Store{}, sum
+	req, err := a.clientRequest(t, p)
+	if err != nil {
+		return ClientRun{}, err
+	}
+	rc := relayCall{a: a, p: p, caller: caller, client: t.Client}
+	res, err := relay.Relay(ctx, a.deps.Store, &a.globals, req, t, rc.call)
 	switch {
 	case errors.Is(err, errFunctionFailed):
-		return toClientRun(inv, act), nil
+		return toClientRun(inv, rc.act), nil
 	case errors.Is(err, faas.ErrUnavailable), errors.Is(err, faas.ErrThrottled), errors.Is(err, faas.ErrRejected):
 		return ClientRun{}, classify(err)
 	case err != nil:
-		run := toClientRun(inv, act)
+		run := toClientRun(inv, rc.act)
 		run.Success, run.Status, run.Error = false, "relay failed", err.Error()
 		return run, nil
 	}
 	// The answer's bytes stay out of the record; only the figures are kept.
-	act.Result, _ = json.Marshal(res)
-	return toClientRun(inv, act), nil
+	rc.act.Result, _ = json.Marshal(res)
+	return toClientRun(inv, rc.act), nil
+}
+
+// relayCall is the relay's call of one client, keeping the activation it saw.
+type relayCall struct {
+	a      *Activities
+	p      config.Placement
+	caller faas.Caller
+	client int
+	act    faas.Activation
+}
+
+func (rc *relayCall) call(ctx context.Context, req invocation.Request) (flclient.Result, error) {
+	var err error
+	if rc.act, err = rc.a.callOnce(ctx, rc.p, rc.caller, req, rc.client); err != nil {
+		return flclient.Result{}, err
+	}
+	if !rc.act.Success {
+		return flclient.Result{}, errFunctionFailed
+	}
+	var r flclient.Result
+	if err := json.Unmarshal(rc.act.Result, &r); err != nil {
+		return flclient.Result{}, fmt.Errorf("client %d: result: %w", rc.client, err)
+	}
+	return r, nil
 }
 
 // errFunctionFailed marks a relayed client whose function ran and failed.
 var errFunctionFailed = errors.New("the function failed")
 
 // callOnce calls a client function, redeploying it once if it vanished.
-func (a *Activities) callOnce(ctx context.Context, p config.Placement, caller faas.Caller, params flclient.Params) (faas.Activation, error) {
+func (a *Activities) callOnce(ctx context.Context, p config.Placement, caller faas.Caller, req invocation.Request, client int) (faas.Activation, error) {
 	calledAt := time.Now()
-	act, err := caller.Call(ctx, p.Function, params)
+	act, err := caller.Call(ctx, p.Function, req)
 	if errors.Is(err, faas.ErrFunctionMissing) {
 		activity.GetLogger(ctx).Warn("function missing, redeploying", "function", p.Function, "cluster", p.Cluster)
 		if err := a.redeployIfOlder(ctx, p, calledAt); err != nil {
 			return faas.Activation{}, err
 		}
-		act, err = caller.Call(ctx, p.Function, params)
+		act, err = caller.Call(ctx, p.Function, req)
 	}
 	if err != nil {
-		return faas.Activation{}, classify(fmt.Errorf("call client %d: %w", params.Client, err))
+		return faas.Activation{}, classify(fmt.Errorf("call client %d: %w", client, err))
 	}
 	return act, nil
 }

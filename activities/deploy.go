@@ -10,7 +10,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/deploy"
 	"github.com/fedkeeper/fedkeeper/functions/flserver"
-	"github.com/fedkeeper/fedkeeper/functions/token"
+	"github.com/fedkeeper/fedkeeper/functions/invocation"
 )
 
 // DeployFunctions deploys the client function to every cluster that hosts clients, and
@@ -78,11 +78,10 @@ func (a *Activities) InitGlobal(ctx context.Context, in InitInput) (InitResult, 
 		return InitResult{}, badConfig("%v", err)
 	}
 	params := flserver.InitParams{Experiment: in.Experiment, Model: in.Model, Seed: in.Seed, Partition: in.Partition,
-		Train: a.deps.TrainData, Mongo: a.deps.Mongo}
+		Train: a.deps.TrainData, Store: a.deps.Weights}
 	if a.serverMode(a.deps.Config.Scenarios.FederatedLearning.ServerConfig.Initialisation) {
-		params.Token = token.Sign(a.deps.TokenKey, params.TokenParts()...)
 		var res InitResult
-		err := a.callServer(ctx, "fl_server_init", params, &res)
+		err := a.callServer(ctx, invocation.KindInit, params, &res)
 		return res, err
 	}
 	stop := heartbeatWhile(ctx, "init")

@@ -30,6 +30,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
 	"github.com/fedkeeper/fedkeeper/fl/privacy"
+	"github.com/fedkeeper/fedkeeper/functions/deployment"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
 	"github.com/fedkeeper/fedkeeper/functions/token"
 	"github.com/fedkeeper/fedkeeper/health"
@@ -196,16 +197,17 @@ func ActivitiesWithMetrics(ctx context.Context, cfg *config.Config, baseDir stri
 		_ = store.Close(context.Background())
 		return nil, nil, err
 	}
-	key, err := TokenKey(cfg)
+	dep, err := FunctionsDeployment(cfg)
 	if err != nil {
 		_ = store.Close(context.Background())
 		return nil, nil, err
 	}
 	acts := activities.New(activities.Deps{
-		TokenKey: key,
+		TokenKey: dep.TokenKey,
 		Config:   cfg, BaseDir: baseDir, BuildDir: filepath.Join(cfg.DataDir, "build"),
 		Store: store, Providers: providers,
-		Mongo:     flclient.Mongo{URI: mc.URL, DB: mc.DB, Collection: mc.Collection, TensorDir: mc.TensorDirectory()},
+		Weights:   flclient.Store{DB: mc.DB, Collection: mc.Collection},
+		Functions: dep,
 		TrainData: train, TestData: test, Logger: logger, Metrics: m, Worker: WorkerIdentity(),
 	})
 	return acts, func() {
@@ -267,6 +269,17 @@ func TokenKey(cfg *config.Config) (string, error) {
 		return "", fmt.Errorf("security.token_key is empty and %s cannot hold a generated one: %w", filepath.Join(cfg.DataDir, "token.key"), err)
 	}
 	return key, nil
+}
+
+// FunctionsDeployment is what the config's functions are deployed with: the token key,
+// the MongoDB address and the tensor directory (see package deployment).
+func FunctionsDeployment(cfg *config.Config) (deployment.Config, error) {
+	key, err := TokenKey(cfg)
+	if err != nil {
+		return deployment.Config{}, err
+	}
+	mc := cfg.Scenarios.FederatedLearning.MongoConfig
+	return deployment.Config{TokenKey: key, MongoURI: mc.URL, TensorDir: mc.TensorDirectory()}, nil
 }
 
 // NewWorker registers the workflows and activities on the config's task queue.

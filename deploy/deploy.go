@@ -15,8 +15,8 @@ import (
 
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/faas"
+	"github.com/fedkeeper/fedkeeper/functions/deployment"
 	"github.com/fedkeeper/fedkeeper/functions/pack"
-	"github.com/fedkeeper/fedkeeper/functions/token"
 )
 
 // Builder packages functions.
@@ -24,16 +24,16 @@ type Builder struct {
 	cfg      *config.Config
 	baseDir  string
 	buildDir string
-	key      string // the token key every function is deployed with
+	dep      deployment.Config // what the functions are deployed with
 
 	mu    sync.Mutex
 	built map[string][]byte // package bytes (or an executable's path) by platform and func_path
 }
 
 // NewBuilder packages relative func_path values against baseDir and builds into
-// buildDir; every function is deployed with the token key (see package token).
-func NewBuilder(cfg *config.Config, baseDir, buildDir, key string) *Builder {
-	return &Builder{cfg: cfg, baseDir: baseDir, buildDir: buildDir, key: key, built: map[string][]byte{}}
+// buildDir; the functions are deployed with what of dep each needs (see Secrets).
+func NewBuilder(cfg *config.Config, baseDir, buildDir string, dep deployment.Config) *Builder {
+	return &Builder{cfg: cfg, baseDir: baseDir, buildDir: buildDir, dep: dep, built: map[string][]byte{}}
 }
 
 // Function returns the deployable form of the named function for a cluster.
@@ -51,8 +51,8 @@ func (b *Builder) Function(ctx context.Context, platform config.Platform, cluste
 			return faas.Function{}, err
 		}
 		fn := faas.Function{Name: name, Code: code, Kind: "go:1.22", MemoryMB: ow.Memory,
-			Timeout: time.Duration(ow.Timeout) * time.Millisecond, Concurrency: ow.Concurrency,
-			Parameters: map[string]any{token.Param: b.key}}
+			Timeout: time.Duration(ow.Timeout) * time.Millisecond, Concurrency: ow.Concurrency}
+		fn.Env, fn.Secrets = b.settings(platform, cluster, name)
 		if ow.Web == "true" || ow.Web == "raw" {
 			// As `wsk action create --web raw`, but never open to anyone: callers need the
 			// namespace key (basic authentication) or this secret in X-Require-Whisk-Auth.
@@ -79,8 +79,9 @@ func (b *Builder) Function(ctx context.Context, platform config.Platform, cluste
 		if err != nil {
 			return faas.Function{}, fmt.Errorf("function %q: google.timeout %w", name, err)
 		}
+		env, secrets := b.settings(platform, cluster, name)
 		return faas.Function{Name: name, Code: code, Kind: g.Runtime, EntryPoint: g.EntryPoint, MemoryMB: memory, Timeout: timeout,
-			Env: map[string]string{token.EnvVar: b.key}}, nil
+			Env: env, Secrets: secrets}, nil
 	case config.OpenFaaS:
 		of := fn.OpenFaaS
 		if of == nil {
@@ -91,12 +92,13 @@ func (b *Builder) Function(ctx context.Context, platform config.Platform, cluste
 		if err != nil {
 			return faas.Function{}, fmt.Errorf("function %q: openfaas.timeout %w", name, err)
 		}
+		env, secrets := b.settings(platform, cluster, name)
 		if !gateway.LocalImages {
 			if of.DockerImage == "" {
 				return faas.Function{}, fmt.Errorf("function %q: set openfaas.docker_image, the image gateway %q pulls", name, cluster)
 			}
 			return faas.Function{Name: name, Image: of.DockerImage, MemoryMB: of.Memory, Timeout: timeout,
-				Env: map[string]string{token.EnvVar: b.key}}, nil
+				Env: env, Secrets: secrets}, nil
 		}
 		path, err := b.cached(ctx, "openfaas", of.FuncPath, func() ([]byte, error) {
 			p, err := pack.BuildGo(ctx, b.resolve(of.FuncPath), filepath.Join(b.buildDir, "openfaas"))
@@ -106,7 +108,7 @@ func (b *Builder) Function(ctx context.Context, platform config.Platform, cluste
 			return faas.Function{}, err
 		}
 		return faas.Function{Name: name, Image: "file://" + string(path), MemoryMB: of.Memory, Timeout: timeout,
-			Env: map[string]string{token.EnvVar: b.key}}, nil
+			Env: env, Secrets: secrets}, nil
 	}
 	return faas.Function{}, fmt.Errorf("unknown platform %q", platform)
 }

@@ -41,9 +41,6 @@ import (
 	owclient "github.com/fedkeeper/fedkeeper/faas/openwhisk"
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/model"
-	"github.com/fedkeeper/fedkeeper/fl/partition"
-	"github.com/fedkeeper/fedkeeper/functions/flclient"
-	"github.com/fedkeeper/fedkeeper/functions/token"
 	"github.com/fedkeeper/fedkeeper/report"
 	"github.com/fedkeeper/fedkeeper/runner"
 	"github.com/fedkeeper/fedkeeper/weights"
@@ -216,6 +213,7 @@ func TestExperimentEndToEnd(t *testing.T) {
 	})
 	t.Run("temporal and its web UI want the API key", func(t *testing.T) { checkTemporalAccess(ctx, t, resolved, stack.UIURL, stack.TemporalInternode(), id) })
 	t.Run("forged calls cannot inject updates", func(t *testing.T) { checkForgedCalls(ctx, t, resolved, id) })
+	t.Run("listing functions shows no secret", func(t *testing.T) { checkListingsHideSecrets(ctx, t, resolved, id) })
 	t.Run("secrets stay out of histories, results and logs", func(t *testing.T) {
 		checkSecrets(ctx, t, c, resolved, id, outcome.ResultsDir, logs.String()+out.String()+workerLog.String())
 	})
@@ -626,45 +624,6 @@ func checkDeployCommands(ctx context.Context, t *testing.T, root, dir, cfgPath s
 		if exists(target.ProviderKey(), target.Function) {
 			t.Errorf("%s still answers after removal", target)
 		}
-	}
-}
-
-// checkForgedCalls calls the deployed client functions directly, as an attacker who
-// can reach the platforms but lacks the keeper's key would: every call is refused and
-// nothing reaches MongoDB.
-func checkForgedCalls(ctx context.Context, t *testing.T, cfg *config.Config, id string) {
-	providers, err := bootstrap.Providers(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	train, _, err := bootstrap.Sources(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mc := cfg.Scenarios.FederatedLearning.MongoConfig
-	forged := flclient.Params{
-		Experiment: id, Round: 9, Client: 0, BaseVersion: 2, Model: model.Spec{Kind: model.MLP, Hidden: 500},
-		Train: model.TrainOptions{Optimizer: "sgd", LR: 10, Epochs: 1, BatchSize: 10},
-		Data:  flclient.Data{Train: train, Partition: partition.Spec{Scheme: partition.IID, NumClients: 6, ShardsPerClient: 2, ShardSize: 300}},
-		Mongo: flclient.Mongo{URI: mc.URL, DB: mc.DB, Collection: mc.Collection},
-		Token: token.Sign("a guessed key", "client", id, 9, 0, 2),
-	}
-	for _, key := range []string{"openwhisk/local", "google/local"} {
-		act, err := providers[key].(faas.Caller).Call(ctx, "fl_client", forged)
-		if err != nil {
-			t.Fatalf("%s: %v", key, err)
-		}
-		if act.Success || !strings.Contains(string(act.Result), "invalid token") {
-			t.Errorf("%s accepted a forged call: %s", key, act.Result)
-		}
-	}
-	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection, TensorDir: mc.TensorDirectory()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close(context.Background())
-	if _, err := store.GetUpdate(ctx, id, 9, 0); !errors.Is(err, weights.ErrNotFound) {
-		t.Errorf("a forged call left an update: %v", err)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/fedkeeper/fedkeeper/functions/deployment"
 )
 
 // Function is what to deploy.
@@ -26,8 +28,12 @@ type Function struct {
 	// Concurrency is OpenWhisk's activations per container.
 	Concurrency int
 	Timeout     time.Duration
-	Env         map[string]string
-	Parameters  map[string]any
+	// Env are settings that are not secret, as environment variables.
+	Env map[string]string
+	// Secrets are what the function reads from its deployment (see package
+	// deployment); each adapter hands them over through its platform's own secret
+	// mechanism, never as plain settings that listing functions would show.
+	Secrets     map[deployment.Setting]string
 	Annotations map[string]any
 }
 

@@ -119,11 +119,11 @@ func manageFunctions(ctx context.Context, cfg *config.Config, baseDir string, re
 	}
 	if deployFns {
 		fmt.Println("deploying the experiment's functions")
-		key, err := bootstrap.TokenKey(cfg)
+		dep, err := bootstrap.FunctionsDeployment(cfg)
 		if err != nil {
 			return err
 		}
-		builder := deploy.NewBuilder(cfg, baseDir, filepath.Join(cfg.DataDir, "build"), key)
+		builder := deploy.NewBuilder(cfg, baseDir, filepath.Join(cfg.DataDir, "build"), dep)
 		if err := deploy.Deploy(ctx, builder, providers, cfg.Scenarios.FederatedLearning.Functions, targets, os.Stdout); err != nil {
 			return err
 		}

@@ -102,12 +102,12 @@ func run() int {
 		}
 		return 0
 	}
-	key, err := bootstrap.TokenKey(resolved)
+	dep, err := bootstrap.FunctionsDeployment(resolved)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	builder := deploy.NewBuilder(resolved, baseDir, filepath.Join(resolved.DataDir, "build"), key)
+	builder := deploy.NewBuilder(resolved, baseDir, filepath.Join(resolved.DataDir, "build"), dep)
 	if err := deploy.Deploy(ctx, builder, providers, deploy.Functions(resolved, *scenario), targets, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/idtoken"
 	"google.golang.org/api/option"
+	secretmanager "google.golang.org/api/secretmanager/v1"
 
 	"github.com/fedkeeper/fedkeeper/faas"
 )
@@ -44,6 +45,7 @@ type Options struct {
 // Client talks to one project and region.
 type Client struct {
 	svc     *cloudfunctions.Service
+	sm      *secretmanager.Service
 	project string
 	region  string
 	opts    Options
@@ -52,6 +54,7 @@ type Client struct {
 	mu       sync.Mutex
 	triggers map[string]*http.Client // by audience, for real GCF
 	urls     map[string]string       // trigger URL by function
+	secrets  secretVersions
 }
 
 var (
@@ -80,12 +83,18 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gcf: %w", err)
 	}
+	// Secret Manager answers at the same endpoint as the functions when one is given
+	// (the local fabric serves both), at Google's own otherwise.
+	sm, err := secretmanager.NewService(ctx, clientOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("gcf: secret manager: %w", err)
+	}
 	plain := opts.HTTPClient
 	if plain == nil {
 		plain = &http.Client{Timeout: 10 * time.Minute}
 	}
-	return &Client{svc: svc, project: opts.Project, region: opts.Region, opts: opts, plain: plain,
-		triggers: map[string]*http.Client{}, urls: map[string]string{}}, nil
+	return &Client{svc: svc, sm: sm, project: opts.Project, region: opts.Region, opts: opts, plain: plain,
+		triggers: map[string]*http.Client{}, urls: map[string]string{}, secrets: secretVersions{byValue: map[string]string{}}}, nil
 }
 
 func (c *Client) parent() string {
@@ -114,6 +123,10 @@ func classify(err error) error {
 // Deploy uploads fn.Code (a source zip) and creates the function, or updates it when it
 // exists, then waits for the operation.
 func (c *Client) Deploy(ctx context.Context, fn faas.Function) error {
+	refs, err := c.secretRefs(ctx, fn.Secrets)
+	if err != nil {
+		return err
+	}
 	upload, err := c.svc.Projects.Locations.Functions.GenerateUploadUrl(c.parent(), &cloudfunctions.GenerateUploadUrlRequest{}).Context(ctx).Do()
 	if err != nil {
 		return fmt.Errorf("gcf: generate upload URL: %w", classify(err))
@@ -131,7 +144,7 @@ func (c *Client) Deploy(ctx context.Context, fn faas.Function) error {
 	}
 	resource := &cloudfunctions.CloudFunction{
 		Name: c.name(fn.Name), EntryPoint: entry, Runtime: runtime, SourceUploadUrl: upload.UploadUrl,
-		HttpsTrigger: &cloudfunctions.HttpsTrigger{}, EnvironmentVariables: fn.Env,
+		HttpsTrigger: &cloudfunctions.HttpsTrigger{}, EnvironmentVariables: fn.Env, SecretEnvironmentVariables: refs,
 		AvailableMemoryMb: int64(fn.MemoryMB),
 	}
 	if fn.Timeout > 0 {
@@ -141,7 +154,7 @@ func (c *Client) Deploy(ctx context.Context, fn faas.Function) error {
 	var op *cloudfunctions.Operation
 	switch {
 	case err == nil:
-		mask := "sourceUploadUrl,entryPoint,runtime,environmentVariables"
+		mask := "sourceUploadUrl,entryPoint,runtime,environmentVariables,secretEnvironmentVariables"
 		if resource.AvailableMemoryMb > 0 {
 			mask += ",availableMemoryMb"
 		}

@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,7 +106,9 @@ type Deployment struct {
 	EnvVars     map[string]string `json:"envVars,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
-	Limits      *Resources        `json:"limits,omitempty"`
+	// Secrets name gateway secrets the function gets as files (/var/openfaas/secrets).
+	Secrets []string   `json:"secrets,omitempty"`
+	Limits  *Resources `json:"limits,omitempty"`
 }
 
 // Resources are a function's limits.
@@ -130,6 +134,12 @@ func (c *Client) Deploy(ctx context.Context, fn faas.Function) error {
 		env[k] = v
 	}
 	d := Deployment{Service: fn.Name, Image: fn.Image, EnvVars: env, Labels: map[string]string{"fedkeeper": "true"}}
+	for _, s := range slices.Sorted(maps.Keys(fn.Secrets)) {
+		if err := c.PutSecret(ctx, s.Secret(), fn.Secrets[s]); err != nil {
+			return err
+		}
+		d.Secrets = append(d.Secrets, s.Secret())
+	}
 	if fn.MemoryMB > 0 {
 		d.Limits = &Resources{Memory: strconv.Itoa(fn.MemoryMB) + "Mi"}
 	}
@@ -153,6 +163,33 @@ func (c *Client) Deploy(ctx context.Context, fn faas.Function) error {
 	}
 	if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK {
 		return statusError("deploy "+fn.Name, resp.StatusCode, data)
+	}
+	return nil
+}
+
+// Secret is a gateway secret as /system/secrets takes it.
+type Secret struct {
+	Name  string `json:"name"`
+	Value string `json:"value,omitempty"`
+}
+
+// PutSecret creates the gateway secret, or replaces its value when it exists. The
+// gateway lists secrets by name only.
+func (c *Client) PutSecret(ctx context.Context, name, value string) error {
+	body, _ := json.Marshal(Secret{Name: name, Value: value})
+	header := http.Header{"Content-Type": []string{"application/json"}}
+	resp, data, err := c.request(ctx, http.MethodPost, "/system/secrets", body, header)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode == http.StatusConflict {
+		resp, data, err = c.request(ctx, http.MethodPut, "/system/secrets", body, header)
+		if err != nil {
+			return err
+		}
+	}
+	if resp.StatusCode/100 != 2 {
+		return statusError("put secret "+name, resp.StatusCode, data)
 	}
 	return nil
 }

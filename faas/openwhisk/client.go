@@ -14,8 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -180,6 +182,9 @@ func (c *Client) do(ctx context.Context, op, method, target string, body any, ou
 type KeyValue struct {
 	Key   string `json:"key"`
 	Value any    `json:"value"`
+	// Init marks a parameter the container gets as an environment variable at its
+	// start instead of in every activation's parameters.
+	Init bool `json:"init,omitempty"`
 }
 
 // Exec is an action's code.
@@ -330,14 +335,36 @@ func (c *Client) Deploy(ctx context.Context, fn faas.Function) error {
 		Exec:   Exec{Kind: kind, Code: base64.StdEncoding.EncodeToString(fn.Code), Binary: true},
 		Limits: Limits{Memory: fn.MemoryMB, Timeout: int(fn.Timeout.Milliseconds()), Concurrency: fn.Concurrency},
 	}
-	for k, v := range fn.Parameters {
-		action.Parameters = append(action.Parameters, KeyValue{Key: k, Value: v})
+	action.Parameters = initParameters(fn)
+	annotations := fn.Annotations
+	if len(action.Parameters) > 0 {
+		// Requests may not override the bound parameters (OpenWhisk answers 400).
+		annotations = maps.Clone(annotations)
+		if annotations == nil {
+			annotations = map[string]any{}
+		}
+		annotations["final"] = true
 	}
-	for k, v := range fn.Annotations {
-		action.Annotations = append(action.Annotations, KeyValue{Key: k, Value: v})
+	for _, k := range slices.Sorted(maps.Keys(annotations)) {
+		action.Annotations = append(action.Annotations, KeyValue{Key: k, Value: annotations[k]})
 	}
 	_, err := c.PutAction(ctx, fn.Name, action, true)
 	return err
+}
+
+// initParameters are the function's settings and secrets as parameters marked init:
+// OpenWhisk passes them to the container as environment variables when it starts, and
+// never in an activation's parameters. (OpenWhisk has no secret store; bound
+// parameters are shown to the namespace's owner only.)
+func initParameters(fn faas.Function) []KeyValue {
+	var out []KeyValue
+	for _, k := range slices.Sorted(maps.Keys(fn.Env)) {
+		out = append(out, KeyValue{Key: k, Value: fn.Env[k], Init: true})
+	}
+	for _, s := range slices.Sorted(maps.Keys(fn.Secrets)) {
+		out = append(out, KeyValue{Key: s.Env(), Value: fn.Secrets[s], Init: true})
+	}
+	return out
 }
 
 // Remove implements faas.Provider.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/fedkeeper/fedkeeper/functions/deployment"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
 	"github.com/fedkeeper/fedkeeper/functions/flserver"
 	"github.com/fedkeeper/fedkeeper/functions/nodeinfo"
@@ -20,14 +21,16 @@ type Handler func(ctx context.Context, params json.RawMessage) (any, error)
 
 // Functions returns a fresh instance of every function by name. Instances keep their
 // caches (data, connections) between invocations, as warm FaaS instances do.
+// Each reads its deployment (see package deployment) from the process once.
 func Functions() map[string]Handler {
-	server := flserver.New()
+	dep, err := deployment.Load()
+	server := flserver.New(dep, err)
 	return map[string]Handler{
-		"fl_client":            flclient.New().Handle,
+		"fl_client":            flclient.New(dep, err).Handle,
 		"fl_server_init":       server.HandleInit,
 		"fl_server_aggregator": server.HandleAggregate,
 		// fl_invoker_weights_update carries weights for clients that cannot reach MongoDB.
-		"fl_invoker_weights_update": relay.NewInvoker().Handle,
+		"fl_invoker_weights_update": relay.NewInvoker(dep, err).Handle,
 		"nodeinfo":                  nodeinfo.Handle,
 	}
 }

@@ -11,14 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
+	"github.com/fedkeeper/fedkeeper/functions/deployment"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
-	"github.com/fedkeeper/fedkeeper/functions/token"
+	"github.com/fedkeeper/fedkeeper/functions/invocation"
 	"github.com/fedkeeper/fedkeeper/weights"
 )
 
@@ -32,15 +32,11 @@ type InitParams struct {
 	Seed       uint64         `json:"seed"`
 	Partition  partition.Spec `json:"partition"`
 	// Train locates the training split, whose labels the partition record needs.
-	Train mnist.Source   `json:"train"`
-	Mongo flclient.Mongo `json:"mongo"`
-	// Token and Key as for fl_client (see package token).
-	Token string `json:"token,omitempty"`
-	Key   string `json:"fedkeeper_key,omitempty"`
+	Train mnist.Source `json:"train"`
+	// Store names where the weights are kept; as a function, the address is the
+	// deployment's.
+	Store flclient.Store `json:"store"`
 }
-
-// TokenParts are what fl_server_init's token signs.
-func (p InitParams) TokenParts() []any { return []any{"init", p.Experiment} }
 
 // InitResult describes what was written.
 type InitResult struct {
@@ -104,15 +100,9 @@ type AggregateParams struct {
 	Strategy strategy.Spec `json:"strategy,omitzero"`
 	// Late folds in the earlier rounds' updates that arrived after their round was
 	// aggregated (semi-asynchronous rounds); nil leaves them alone.
-	Late  *LateFolding   `json:"late,omitempty"`
-	Mongo flclient.Mongo `json:"mongo"`
-	Token string         `json:"token,omitempty"`
-	Key   string         `json:"fedkeeper_key,omitempty"`
-}
-
-// TokenParts are what fl_server_aggregator's token signs.
-func (p AggregateParams) TokenParts() []any {
-	return []any{"aggregate", p.Experiment, p.Round, p.BaseVersion}
+	Late *LateFolding `json:"late,omitempty"`
+	// Store as for InitParams.
+	Store flclient.Store `json:"store"`
 }
 
 // Rejection says why a client's update was not aggregated.
@@ -198,37 +188,47 @@ func chosenOnly(res AggregateResult, clients, samples, used []int, kind string) 
 
 // Function serves fl_server_init and fl_server_aggregator, keeping its connections warm.
 type Function struct {
-	mu     sync.Mutex
-	stores map[flclient.Mongo]*weights.Store
+	dep    deployment.Config
+	depErr error
+	stores weights.Stores
 }
 
-// New returns a cold instance.
-func New() *Function { return &Function{stores: map[flclient.Mongo]*weights.Store{}} }
+// New returns a cold instance deployed with dep (see flclient.New).
+func New(dep deployment.Config, depErr error) *Function { return &Function{dep: dep, depErr: depErr} }
 
-func (f *Function) store(ctx context.Context, m flclient.Mongo) (*weights.Store, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if s, ok := f.stores[m]; ok {
-		return s, nil
+// open checks a request of kind and decodes its task into out.
+func (f *Function) open(raw json.RawMessage, kind string, out any) error {
+	if f.depErr != nil {
+		return fmt.Errorf("%s: %w", kind, f.depErr)
 	}
-	s, err := weights.Connect(ctx, m.StoreOptions())
+	if _, err := invocation.OpenRaw(raw, f.dep.TokenKey, kind, out); err != nil {
+		return fmt.Errorf("%s: %w", kind, err)
+	}
+	return nil
+}
+
+// store connects to the named store at the deployment's address.
+func (f *Function) store(ctx context.Context, kind string, s flclient.Store) (*weights.Store, error) {
+	if f.dep.MongoURI == "" {
+		return nil, fmt.Errorf("%s: %w", kind, deployment.ErrNoStore)
+	}
+	store, err := f.stores.Get(ctx, s.Options(f.dep))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", kind, err)
 	}
-	f.stores[m] = s
-	return s, nil
+	return store, nil
 }
 
 // HandleInit is fl_server_init.
 func (f *Function) HandleInit(ctx context.Context, raw json.RawMessage) (any, error) {
 	var p InitParams
-	if err := json.Unmarshal(raw, &p); err != nil || p.Experiment == "" {
-		return nil, fmt.Errorf("fl_server_init: bad parameters: %v", err)
+	if err := f.open(raw, invocation.KindInit, &p); err != nil {
+		return nil, err
 	}
-	if err := token.Verify(token.Key(p.Key), p.Token, p.TokenParts()...); err != nil {
-		return nil, fmt.Errorf("fl_server_init: %w", err)
+	if p.Experiment == "" {
+		return nil, errors.New("fl_server_init: the task names no experiment")
 	}
-	store, err := f.store(ctx, p.Mongo)
+	store, err := f.store(ctx, invocation.KindInit, p.Store)
 	if err != nil {
 		return nil, err
 	}
@@ -238,13 +238,13 @@ func (f *Function) HandleInit(ctx context.Context, raw json.RawMessage) (any, er
 // HandleAggregate is fl_server_aggregator.
 func (f *Function) HandleAggregate(ctx context.Context, raw json.RawMessage) (any, error) {
 	var p AggregateParams
-	if err := json.Unmarshal(raw, &p); err != nil || p.Experiment == "" || p.Round < 1 {
-		return nil, fmt.Errorf("fl_server_aggregator: bad parameters: %v", err)
+	if err := f.open(raw, invocation.KindAggregate, &p); err != nil {
+		return nil, err
 	}
-	if err := token.Verify(token.Key(p.Key), p.Token, p.TokenParts()...); err != nil {
-		return nil, fmt.Errorf("fl_server_aggregator: %w", err)
+	if p.Experiment == "" || p.Round < 1 {
+		return nil, fmt.Errorf("fl_server_aggregator: the task names experiment %q, round %d", p.Experiment, p.Round)
 	}
-	store, err := f.store(ctx, p.Mongo)
+	store, err := f.store(ctx, invocation.KindAggregate, p.Store)
 	if err != nil {
 		return nil, err
 	}

@@ -1,13 +1,15 @@
-// Package token signs and checks the per-invocation tokens that keep forged calls from
-// injecting updates: the keeper and the deployed functions share a key (never sent with
-// an invocation); every invocation carries an HMAC of what it is for (experiment,
-// round, client), so a token cannot be reused for another round or client.
+// Package token signs and checks the tokens that keep forged calls from injecting
+// updates. The keeper and the deployed functions share a key, which reaches a function
+// only through its deployment (see package deployment) and never with an invocation;
+// every invocation carries the HMAC-SHA256 of what it asks for, so a token is good for
+// exactly that request.
 package token
 
 import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,43 +18,35 @@ import (
 	"strings"
 )
 
-// EnvVar carries the key to functions on platforms that set environment variables
-// (Cloud Functions, OpenFaaS); OpenWhisk actions get it as the default parameter Param.
-const (
-	EnvVar = "FEDKEEPER_TOKEN_KEY"
-	Param  = "fedkeeper_key"
-)
-
 // ErrInvalid is a missing or wrong token.
 var ErrInvalid = errors.New("invalid token: the call did not come from this experiment's keeper")
 
-// Sign returns the token of an invocation for parts.
-func Sign(key string, parts ...any) string {
+// ErrNoKey is a function deployed without a key: it refuses everything.
+var ErrNoKey = errors.New("invalid token: this function has no key (deploy it with FedKeeper)")
+
+// Sign returns the token of parts: the hex HMAC-SHA256 under key of every part, each
+// preceded by its length in bytes as an 8-byte big-endian number, so no two lists of
+// parts sign alike ("a|b", "1" is not "a", "b|1").
+func Sign(key string, parts ...string) string {
 	mac := hmac.New(sha256.New, []byte(key))
+	var n [8]byte
 	for _, p := range parts {
-		fmt.Fprintf(mac, "|%v", p)
+		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+		mac.Write(n[:])
+		mac.Write([]byte(p))
 	}
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-// Verify checks a token; a function without a key refuses everything.
-func Verify(key, token string, parts ...any) error {
+// Verify checks a token in constant time; without a key it refuses everything.
+func Verify(key, token string, parts ...string) error {
 	if key == "" {
-		return errors.New("invalid token: this function has no key (deploy it with FedKeeper)")
+		return ErrNoKey
 	}
 	if !hmac.Equal([]byte(token), []byte(Sign(key, parts...))) {
 		return ErrInvalid
 	}
 	return nil
-}
-
-// Key returns the key a function was deployed with: the invocation's bound parameter
-// (OpenWhisk), else the environment.
-func Key(bound string) string {
-	if bound != "" {
-		return bound
-	}
-	return os.Getenv(EnvVar)
 }
 
 // LoadOrCreate returns the key stored in file, creating a random one (readable by its
@@ -85,7 +79,7 @@ func LoadOrCreate(file string) (string, error) {
 	}
 	if _, err := f.WriteString(key + "\n"); err != nil {
 		f.Close()
-		return "", err
+		return "", fmt.Errorf("write %s: %w", file, err)
 	}
 	return key, f.Close()
 }
