@@ -60,7 +60,7 @@ type Deps struct {
 	// functions find MongoDB (their address for it may differ from the worker's own)
 	// and the tensor directory.
 	Functions deployment.Config
-	Logger   *slog.Logger
+	Logger    *slog.Logger
 	// Metrics records what the activities do; nil records nothing.
 	Metrics *metrics.Metrics
 	// Worker names this worker process in the records of the activations it handles.
