@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,8 +143,8 @@ func TestInvalidInputNamesTheKey(t *testing.T) {
 		{"a round larger than a workflow history holds", "scenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 10000\n      num_clients_per_round: 9000",
 			"scenarios.federated_learning.clients_info.num_clients_per_round", "caps at 51,200 events"},
 		{"too many clients in flight", "scenarios:\n  federated_learning:\n    round:\n      max_in_flight: 5000", "scenarios.federated_learning.round.max_in_flight", "between 1 and 1900"},
-		{"unknown model", "scenarios:\n  federated_learning:\n    data_sampling:\n      model: resnet", "scenarios.federated_learning.data_sampling.model", "must be mlp or cnn"},
-		{"unknown optimiser", "scenarios:\n  federated_learning:\n    model_params:\n      optim: rmsprop", "scenarios.federated_learning.model_params.optim", "must be adam, nadam or sgd"},
+		{"unknown model", "scenarios:\n  federated_learning:\n    data_sampling:\n      model: resnet", "scenarios.federated_learning.data_sampling.model", "must be mlp (the seed's mnistnn) or cnn"},
+		{"unknown optimiser", "scenarios:\n  federated_learning:\n    model_params:\n      optim: rmsprop", "scenarios.federated_learning.model_params.optim", "must be adam, nadam (the seed's ndam) or sgd"},
 		{"zero learning rate", "scenarios:\n  federated_learning:\n    model_params:\n      lr: 0", "scenarios.federated_learning.model_params.lr", "positive"},
 		{"target above one", "stop:\n  target_accuracy: 97", "stop.target_accuracy", "between 0 and 1"},
 		{"bad temporal address", "temporal:\n  host_port: nowhere", "temporal.host_port", "host:port"},
@@ -375,5 +376,33 @@ func TestRoundModes(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.key+": ") || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%q: %v", tc.yaml, err)
 		}
+	}
+}
+
+// The seed's functions knew the MLP only as "mnistnn" and Nadam only as "ndam"; its
+// configs load with them and mean what they meant there.
+func TestSeedModelAndOptimiserNames(t *testing.T) {
+	tests := []struct {
+		model, optim         string
+		wantModel, wantOptim string
+	}{
+		{"mnistnn", "ndam", "mlp", "nadam"},
+		{"MnistNN", " NDAM ", "mlp", "nadam"},
+		{"nn", "adam", "mlp", "adam"},
+		{"cnn", "sgd", "cnn", "sgd"},
+		{"mlp", "nadam", "mlp", "nadam"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.model+"/"+tc.optim, func(t *testing.T) {
+			yaml := fmt.Sprintf("scenarios:\n  federated_learning:\n    data_sampling: {model: %q}\n    model_params: {optim: %q}\n", tc.model, tc.optim)
+			c, err := Parse([]byte(yaml), noEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fl := c.Scenarios.FederatedLearning
+			if fl.DataSampling.Model != tc.wantModel || fl.ModelParams.Optim != tc.wantOptim {
+				t.Errorf("model %q, optim %q; want %q, %q", fl.DataSampling.Model, fl.ModelParams.Optim, tc.wantModel, tc.wantOptim)
+			}
+		})
 	}
 }
