@@ -73,6 +73,10 @@ func (s *Set) Usage(w io.Writer) {
 		f := s.fs.Lookup(names[0])
 		arg, usage := flag.UnquoteUsage(f)
 		line := "  -" + strings.Join(names, ", -")
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			// A switch takes no value, whatever word of its usage is quoted.
+			arg = ""
+		}
 		if arg != "" {
 			line += " " + arg
 		}

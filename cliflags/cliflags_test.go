@@ -17,7 +17,7 @@ func newSet(out *bytes.Buffer) (*Set, *values) {
 	v := &values{}
 	s := New("tool", "usage: tool [flags]", out)
 	s.String(&v.config, "config.yaml", "config `file`", "config", "c", "configfile")
-	s.Bool(&v.remove, "remove the functions", "r", "remove")
+	s.Bool(&v.remove, "remove the `functions`", "r", "remove")
 	return s, v
 }
 
