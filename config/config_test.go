@@ -140,6 +140,7 @@ func TestInvalidInputNamesTheKey(t *testing.T) {
 		{"client certificate without its key", "temporal:\n  host_port: t.example.org:7233\n  tls:\n    cert_file: client.pem", "temporal.tls.cert_file", "go together"},
 		{"tls and plaintext", "temporal:\n  host_port: t.example.org:7233\n  plaintext: true\n  tls:\n    enabled: true", "temporal.plaintext", "contradicts temporal.tls"},
 		{"bad metrics address", "metrics:\n  listen: 9464", "metrics.listen", "host:port or \"off\""},
+		{"unknown seed log layout", "seed_log:\n  format: csv", "seed_log.format", "must be off, accuracy_time or training_time, got \"csv\""},
 		{"a round larger than a workflow history holds", "scenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 10000\n      num_clients_per_round: 9000",
 			"scenarios.federated_learning.clients_info.num_clients_per_round", "caps at 51,200 events"},
 		{"too many clients in flight", "scenarios:\n  federated_learning:\n    round:\n      max_in_flight: 5000", "scenarios.federated_learning.round.max_in_flight", "between 1 and 1900"},
@@ -404,5 +405,38 @@ func TestSeedModelAndOptimiserNames(t *testing.T) {
 				t.Errorf("model %q, optim %q; want %q, %q", fl.DataSampling.Model, fl.ModelParams.Optim, tc.wantModel, tc.wantOptim)
 			}
 		})
+	}
+}
+
+func TestSeedLog(t *testing.T) {
+	tests := []struct {
+		yaml       string
+		wantFormat string
+		wantPath   string
+		wantOn     bool
+	}{
+		{"{}", Off, "", false},
+		{"seed_log: {format: off}", Off, "", false},
+		{"seed_log: {format: \"\"}", Off, "", false},
+		{"seed_log: {format: Accuracy_Time}", SeedLogAccuracyTime, "", true},
+		{"seed_log: {format: training_time, path: logs/log_nn.log}", SeedLogTrainingTime, "logs/log_nn.log", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.yaml, func(t *testing.T) {
+			c, err := Parse([]byte(tc.yaml), noEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.SeedLog.Format != tc.wantFormat || c.SeedLog.Path != tc.wantPath || c.SeedLog.On() != tc.wantOn {
+				t.Errorf("seed_log %+v (on %v), want %q %q %v", c.SeedLog, c.SeedLog.On(), tc.wantFormat, tc.wantPath, tc.wantOn)
+			}
+		})
+	}
+	c, err := Parse([]byte("{}"), envOf(map[string]string{"FEDKEEPER_SEED_LOG_FORMAT": "training_time"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SeedLog.Format != SeedLogTrainingTime {
+		t.Errorf("from the environment: format %q", c.SeedLog.Format)
 	}
 }

@@ -37,6 +37,8 @@ func registerDefaults(v *viper.Viper) {
 		"security.token_key":               "",
 		"worker.stop_timeout":              "30s",
 		"worker.max_concurrent_activities": 0,
+		"seed_log.format":                  Off,
+		"seed_log.path":                    "",
 		"scenarios.federated_learning.server_config.server_cluster_name":   "",
 		"scenarios.federated_learning.server_config.initialisation":        ServerActivity,
 		"scenarios.federated_learning.server_config.aggregation":           ServerActivity,
@@ -112,6 +114,9 @@ func (c *Config) normalise() {
 	ds.Distribution = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(ds.Distribution), "-", "_"))
 	fl.ModelParams.Optim = canonical(fl.ModelParams.Optim, optimAliases)
 	fl.Strategy.Name = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(fl.Strategy.Name), "-", "_"))
+	if c.SeedLog.Format = strings.ToLower(strings.TrimSpace(c.SeedLog.Format)); c.SeedLog.Format == "" {
+		c.SeedLog.Format = Off
+	}
 
 	if u := strings.TrimSpace(fl.MongoConfig.URL); u != "" && u != Embedded &&
 		!strings.HasPrefix(u, "mongodb://") && !strings.HasPrefix(u, "mongodb+srv://") {

@@ -133,6 +133,9 @@ func (c *Config) Validate() error {
 	if c.Worker.MaxConcurrentActivities < 0 {
 		return keyErr("worker.max_concurrent_activities", "must not be negative, got %d", c.Worker.MaxConcurrentActivities)
 	}
+	if f := c.SeedLog.Format; f != Off && f != SeedLogAccuracyTime && f != SeedLogTrainingTime {
+		return keyErr("seed_log.format", "must be %s, %s or %s, got %q", Off, SeedLogAccuracyTime, SeedLogTrainingTime, f)
+	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		return keyErr("log.format", "must be text or json, got %q", c.Log.Format)
 	}
