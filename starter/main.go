@@ -38,10 +38,12 @@ type options struct {
 	noWorker   bool
 	jsonLogs   bool
 	remove     bool
-	deploy     bool
-	learn      bool
-	asJSON     bool
-	attach     string
+	// seedFunctions removes the Python FedKeeper's deployments.
+	seedFunctions bool
+	deploy        bool
+	learn         bool
+	asJSON        bool
+	attach        string
 }
 
 const usageIntro = `usage: starter [flags]
@@ -49,6 +51,7 @@ const usageIntro = `usage: starter [flags]
 Runs (or resumes) the config's experiment. Like the seed's main.py, -r removes the
 experiment's functions, -d deploys them and -s learns; given together they run in that
 order. The seed's long options (--configfile, --remove, --deploy, --start_fl) work too.
+-seed-functions removes what the Python FedKeeper deployed for the config.
 
 flags:`
 
@@ -59,8 +62,9 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	s := cliflags.New("starter", usageIntro, out)
 	s.String(&o.configPath, "config.yaml", "experiment config `file`", "config", "c", "configfile")
 	s.Bool(&o.remove, "remove the experiment's client and server functions from their clusters", "r", "remove")
+	s.Bool(&o.seedFunctions, "remove the Python FedKeeper's deployments of this config (client_<N>, fl_invoker_weights_update<N>); with -r as well, without it only them", "seed-functions")
 	s.Bool(&o.deploy, "deploy the experiment's client and server functions", "d", "deploy")
-	s.Bool(&o.learn, "start learning (the default unless -r or -d is given)", "s", "start_fl")
+	s.Bool(&o.learn, "start learning (the default unless -r, -seed-functions or -d is given)", "s", "start_fl")
 	s.Bool(&o.forceNew, "start a new experiment even if one of this config is still running", "new")
 	s.String(&o.attach, "", "only watch a running experiment: its `id`, or latest for this config's (no worker, nothing started)", "attach")
 	s.Bool(&o.asJSON, "print each round and the summary as JSON lines", "json")
@@ -69,7 +73,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	if err := s.Parse(args); err != nil {
 		return o, err
 	}
-	if !o.remove && !o.deploy {
+	if !o.remove && !o.seedFunctions && !o.deploy {
 		o.learn = true
 	}
 	return o, nil
@@ -98,8 +102,9 @@ func run() int {
 	}
 	defer stopStack()
 
-	if o.remove || o.deploy {
-		if err := manageFunctions(ctx, resolved, baseDir, o.remove, o.deploy); err != nil {
+	if o.remove || o.seedFunctions || o.deploy {
+		removal := deploy.Removal{Own: o.remove, Seed: o.seedFunctions}
+		if err := manageFunctions(ctx, resolved, baseDir, removal, o.deploy); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -145,34 +150,48 @@ func learn(ctx context.Context, cfg *config.Config, baseDir string, logger *slog
 	return err
 }
 
-// manageFunctions removes and then deploys the experiment's functions, as main.py -r -d.
-func manageFunctions(ctx context.Context, cfg *config.Config, baseDir string, remove, deployFns bool) error {
-	targets, err := deploy.ExperimentTargets(cfg)
-	if err != nil {
-		return err
-	}
+// manageFunctions removes and then deploys the experiment's functions, as main.py -r -d;
+// with -seed-functions the removal takes the Python FedKeeper's deployments too (or
+// only them, without -r).
+func manageFunctions(ctx context.Context, cfg *config.Config, baseDir string, removal deploy.Removal, deployFns bool) error {
 	providers, err := bootstrap.Providers(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if remove {
-		fmt.Println("removing the experiment's functions")
+	if removal.Own || removal.Seed {
+		targets, err := deploy.RemovalTargets(cfg, removal)
+		if err != nil {
+			return err
+		}
+		fmt.Println(removalHeading(removal))
 		if err := deploy.Remove(ctx, providers, targets, os.Stdout); err != nil {
 			return err
 		}
 	}
-	if deployFns {
-		fmt.Println("deploying the experiment's functions")
-		key, err := bootstrap.TokenKey(cfg)
-		if err != nil {
-			return err
-		}
-		builder := deploy.NewBuilder(cfg, baseDir, filepath.Join(cfg.DataDir, "build"), key)
-		if err := deploy.Deploy(ctx, builder, providers, cfg.Scenarios.FederatedLearning.Functions, targets, os.Stdout); err != nil {
-			return err
-		}
+	if !deployFns {
+		return nil
 	}
-	return nil
+	targets, err := deploy.ExperimentTargets(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Println("deploying the experiment's functions")
+	key, err := bootstrap.TokenKey(cfg)
+	if err != nil {
+		return err
+	}
+	builder := deploy.NewBuilder(cfg, baseDir, filepath.Join(cfg.DataDir, "build"), key)
+	return deploy.Deploy(ctx, builder, providers, cfg.Scenarios.FederatedLearning.Functions, targets, os.Stdout)
+}
+
+func removalHeading(r deploy.Removal) string {
+	switch {
+	case r.Own && r.Seed:
+		return "removing the experiment's functions and the Python FedKeeper's"
+	case r.Seed:
+		return "removing the Python FedKeeper's functions"
+	}
+	return "removing the experiment's functions"
 }
 
 // isTerminal reports whether f is a terminal, where a redrawn status line makes sense.

@@ -50,7 +50,30 @@ func TestHelpListsAliasesOnce(t *testing.T) {
 			t.Errorf("usage has %q %d times:\n%s", line, strings.Count(usage, line), usage)
 		}
 	}
-	if n := strings.Count(usage, "\n  -"); n != 9 {
-		t.Errorf("usage lists %d flags, want the starter's 9:\n%s", n, usage)
+	if n := strings.Count(usage, "\n  -"); n != 10 {
+		t.Errorf("usage lists %d flags, want the starter's 10:\n%s", n, usage)
+	}
+}
+
+// -seed-functions is a removal: alone it removes only the seed's functions and, like
+// -r, does not start learning unless -s says so.
+func TestSeedFunctionsFlag(t *testing.T) {
+	tests := []struct {
+		args                []string
+		seed, remove, learn bool
+	}{
+		{[]string{"-seed-functions"}, true, false, false},
+		{[]string{"--seed-functions", "-r"}, true, true, false},
+		{[]string{"-seed-functions", "-r", "-d", "-s"}, true, true, true},
+		{[]string{"-r"}, false, true, false},
+	}
+	for _, tc := range tests {
+		o, err := parseFlags(tc.args, &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.seedFunctions != tc.seed || o.remove != tc.remove || o.learn != tc.learn {
+			t.Errorf("%v: seed %v remove %v learn %v, want %v %v %v", tc.args, o.seedFunctions, o.remove, o.learn, tc.seed, tc.remove, tc.learn)
+		}
 	}
 }
