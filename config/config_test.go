@@ -440,3 +440,39 @@ func TestSeedLog(t *testing.T) {
 		t.Errorf("from the environment: format %q", c.SeedLog.Format)
 	}
 }
+
+// The seed's sample after the steps of docs/MIGRATING.md describes FedKeeper's own
+// functions, its data and the seed's stop rule.
+func TestSeedSamplePorted(t *testing.T) {
+	data, err := os.ReadFile("testdata/config-sample-ported.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(data, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := c.Scenarios.FederatedLearning
+	client := fl.Functions["fl_client"]
+	nodeinfo := c.Scenarios.Test.Functions["nodeinfo"]
+	checks := []struct {
+		name string
+		ok   bool
+	}{
+		{"built-in OpenWhisk functions", client.OpenWhisk.FuncPath == "./functions/openwhisk" &&
+			fl.Functions["fl_server_init"].OpenWhisk.FuncPath == "./functions/openwhisk" &&
+			fl.Functions["fl_invoker_weights_update"].OpenWhisk.FuncPath == "./functions/openwhisk"},
+		{"built-in Cloud Function", client.Google.FuncPath == "./functions/gcf" && client.Google.Runtime == "go122" && client.Google.EntryPoint == "fl_client"},
+		{"the seed's limits kept", client.OpenWhisk.Memory == 2048 && client.Google.Memory == "2048MB"},
+		{"GoMNIST data", fl.TrainingTestData == TrainingTestData{}},
+		{"the seed's stop rule", c.Stop.TargetAccuracy == 0.9895 && c.Stop.MaxRounds == 1000},
+		{"wsk -i", c.Providers.OpenWhisk["invasic_cluster"].Insecure},
+		{"cluster test", nodeinfo.OpenWhisk.FuncPath == "./functions/openwhisk" && nodeinfo.Google.FuncPath == "./functions/gcf" &&
+			nodeinfo.Google.Runtime == "" && nodeinfo.Google.EntryPoint == ""},
+	}
+	for _, check := range checks {
+		if !check.ok {
+			t.Errorf("%s: not as docs/MIGRATING.md says", check.name)
+		}
+	}
+}
