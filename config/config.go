@@ -48,7 +48,34 @@ type Config struct {
 	Metrics Metrics `mapstructure:"metrics"`
 	// Worker tunes the worker processes.
 	Worker Worker `mapstructure:"worker"`
+	// SeedLog writes the Python FedKeeper's per-round log lines, for its plotting scripts.
+	SeedLog SeedLog `mapstructure:"seed_log"`
 }
+
+// SeedLog is an optional log of one line per round in the Python FedKeeper's format, so
+// the scripts that plotted its logs read FedKeeper's runs unchanged. It is off by
+// default: rounds.csv holds the same figures and more, and the seed logged in two
+// layouts, so which one a user's scripts parse is theirs to say.
+type SeedLog struct {
+	// Format is off, accuracy_time or training_time.
+	Format string `mapstructure:"format"`
+	// Path of the log; empty: log_<name>.log in the experiment's results folder, as the
+	// seed named its logs after the experiment.
+	Path string `mapstructure:"path"`
+}
+
+// The seed's two log layouts (see report.SeedLine).
+const (
+	// SeedLogAccuracyTime is the layout of the paper's log_nn_10_acc_iter.log:
+	// Iter (from 0), Loss, InvokeTime, aggTime, Accuracy, Time.
+	SeedLogAccuracyTime = "accuracy_time"
+	// SeedLogTrainingTime is the layout the seed's published FederatedLearning.py
+	// writes: Iter (from 1), Loss, Accuracy, InvokeTime, aggTime, total Time, Training Time.
+	SeedLogTrainingTime = "training_time"
+)
+
+// On reports whether the seed-format log is written.
+func (s SeedLog) On() bool { return s.Format != Off }
 
 // Worker tunes each worker process.
 type Worker struct {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -139,11 +140,12 @@ func TestInvalidInputNamesTheKey(t *testing.T) {
 		{"client certificate without its key", "temporal:\n  host_port: t.example.org:7233\n  tls:\n    cert_file: client.pem", "temporal.tls.cert_file", "go together"},
 		{"tls and plaintext", "temporal:\n  host_port: t.example.org:7233\n  plaintext: true\n  tls:\n    enabled: true", "temporal.plaintext", "contradicts temporal.tls"},
 		{"bad metrics address", "metrics:\n  listen: 9464", "metrics.listen", "host:port or \"off\""},
+		{"unknown seed log layout", "seed_log:\n  format: csv", "seed_log.format", "must be off, accuracy_time or training_time, got \"csv\""},
 		{"a round larger than a workflow history holds", "scenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 10000\n      num_clients_per_round: 9000",
 			"scenarios.federated_learning.clients_info.num_clients_per_round", "caps at 51,200 events"},
 		{"too many clients in flight", "scenarios:\n  federated_learning:\n    round:\n      max_in_flight: 5000", "scenarios.federated_learning.round.max_in_flight", "between 1 and 1900"},
-		{"unknown model", "scenarios:\n  federated_learning:\n    data_sampling:\n      model: resnet", "scenarios.federated_learning.data_sampling.model", "must be mlp or cnn"},
-		{"unknown optimiser", "scenarios:\n  federated_learning:\n    model_params:\n      optim: rmsprop", "scenarios.federated_learning.model_params.optim", "must be adam, nadam or sgd"},
+		{"unknown model", "scenarios:\n  federated_learning:\n    data_sampling:\n      model: resnet", "scenarios.federated_learning.data_sampling.model", "must be mlp (the seed's mnistnn) or cnn"},
+		{"unknown optimiser", "scenarios:\n  federated_learning:\n    model_params:\n      optim: rmsprop", "scenarios.federated_learning.model_params.optim", "must be adam, nadam (the seed's ndam) or sgd"},
 		{"zero learning rate", "scenarios:\n  federated_learning:\n    model_params:\n      lr: 0", "scenarios.federated_learning.model_params.lr", "positive"},
 		{"target above one", "stop:\n  target_accuracy: 97", "stop.target_accuracy", "between 0 and 1"},
 		{"bad temporal address", "temporal:\n  host_port: nowhere", "temporal.host_port", "host:port"},
@@ -374,6 +376,103 @@ func TestRoundModes(t *testing.T) {
 		_, err := parse(tc.yaml)
 		if err == nil || !strings.Contains(err.Error(), tc.key+": ") || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%q: %v", tc.yaml, err)
+		}
+	}
+}
+
+// The seed's functions knew the MLP only as "mnistnn" and Nadam only as "ndam"; its
+// configs load with them and mean what they meant there.
+func TestSeedModelAndOptimiserNames(t *testing.T) {
+	tests := []struct {
+		model, optim         string
+		wantModel, wantOptim string
+	}{
+		{"mnistnn", "ndam", "mlp", "nadam"},
+		{"MnistNN", " NDAM ", "mlp", "nadam"},
+		{"nn", "adam", "mlp", "adam"},
+		{"cnn", "sgd", "cnn", "sgd"},
+		{"mlp", "nadam", "mlp", "nadam"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.model+"/"+tc.optim, func(t *testing.T) {
+			yaml := fmt.Sprintf("scenarios:\n  federated_learning:\n    data_sampling: {model: %q}\n    model_params: {optim: %q}\n", tc.model, tc.optim)
+			c, err := Parse([]byte(yaml), noEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fl := c.Scenarios.FederatedLearning
+			if fl.DataSampling.Model != tc.wantModel || fl.ModelParams.Optim != tc.wantOptim {
+				t.Errorf("model %q, optim %q; want %q, %q", fl.DataSampling.Model, fl.ModelParams.Optim, tc.wantModel, tc.wantOptim)
+			}
+		})
+	}
+}
+
+func TestSeedLog(t *testing.T) {
+	tests := []struct {
+		yaml       string
+		wantFormat string
+		wantPath   string
+		wantOn     bool
+	}{
+		{"{}", Off, "", false},
+		{"seed_log: {format: off}", Off, "", false},
+		{"seed_log: {format: \"\"}", Off, "", false},
+		{"seed_log: {format: Accuracy_Time}", SeedLogAccuracyTime, "", true},
+		{"seed_log: {format: training_time, path: logs/log_nn.log}", SeedLogTrainingTime, "logs/log_nn.log", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.yaml, func(t *testing.T) {
+			c, err := Parse([]byte(tc.yaml), noEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.SeedLog.Format != tc.wantFormat || c.SeedLog.Path != tc.wantPath || c.SeedLog.On() != tc.wantOn {
+				t.Errorf("seed_log %+v (on %v), want %q %q %v", c.SeedLog, c.SeedLog.On(), tc.wantFormat, tc.wantPath, tc.wantOn)
+			}
+		})
+	}
+	c, err := Parse([]byte("{}"), envOf(map[string]string{"FEDKEEPER_SEED_LOG_FORMAT": "training_time"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SeedLog.Format != SeedLogTrainingTime {
+		t.Errorf("from the environment: format %q", c.SeedLog.Format)
+	}
+}
+
+// The seed's sample after the steps of docs/MIGRATING.md describes FedKeeper's own
+// functions, its data and the seed's stop rule.
+func TestSeedSamplePorted(t *testing.T) {
+	data, err := os.ReadFile("testdata/config-sample-ported.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(data, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := c.Scenarios.FederatedLearning
+	client := fl.Functions["fl_client"]
+	nodeinfo := c.Scenarios.Test.Functions["nodeinfo"]
+	checks := []struct {
+		name string
+		ok   bool
+	}{
+		{"built-in OpenWhisk functions", client.OpenWhisk.FuncPath == "./functions/openwhisk" &&
+			fl.Functions["fl_server_init"].OpenWhisk.FuncPath == "./functions/openwhisk" &&
+			fl.Functions["fl_invoker_weights_update"].OpenWhisk.FuncPath == "./functions/openwhisk"},
+		{"built-in Cloud Function", client.Google.FuncPath == "./functions/gcf" && client.Google.Runtime == "go122" && client.Google.EntryPoint == "fl_client"},
+		{"the seed's limits kept", client.OpenWhisk.Memory == 2048 && client.Google.Memory == "2048MB"},
+		{"GoMNIST data", fl.TrainingTestData == TrainingTestData{}},
+		{"the seed's stop rule", c.Stop.TargetAccuracy == 0.9895 && c.Stop.MaxRounds == 1000},
+		{"wsk -i", c.Providers.OpenWhisk["invasic_cluster"].Insecure},
+		{"cluster test", nodeinfo.OpenWhisk.FuncPath == "./functions/openwhisk" && nodeinfo.Google.FuncPath == "./functions/gcf" &&
+			nodeinfo.Google.Runtime == "" && nodeinfo.Google.EntryPoint == ""},
+	}
+	for _, check := range checks {
+		if !check.ok {
+			t.Errorf("%s: not as docs/MIGRATING.md says", check.name)
 		}
 	}
 }

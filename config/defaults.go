@@ -37,6 +37,8 @@ func registerDefaults(v *viper.Viper) {
 		"security.token_key":               "",
 		"worker.stop_timeout":              "30s",
 		"worker.max_concurrent_activities": 0,
+		"seed_log.format":                  Off,
+		"seed_log.path":                    "",
 		"scenarios.federated_learning.server_config.server_cluster_name":   "",
 		"scenarios.federated_learning.server_config.initialisation":        ServerActivity,
 		"scenarios.federated_learning.server_config.aggregation":           ServerActivity,
@@ -108,14 +110,13 @@ const DefaultClientFunction = "fl_client"
 func (c *Config) normalise() {
 	fl := &c.Scenarios.FederatedLearning
 	ds := &fl.DataSampling
-	ds.Model = strings.ToLower(strings.TrimSpace(ds.Model))
-	if ds.Model == "nn" {
-		// The seed's logs call the MLP "nn".
-		ds.Model = "mlp"
-	}
+	ds.Model = canonical(ds.Model, modelAliases)
 	ds.Distribution = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(ds.Distribution), "-", "_"))
-	fl.ModelParams.Optim = strings.ToLower(strings.TrimSpace(fl.ModelParams.Optim))
+	fl.ModelParams.Optim = canonical(fl.ModelParams.Optim, optimAliases)
 	fl.Strategy.Name = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(fl.Strategy.Name), "-", "_"))
+	if c.SeedLog.Format = strings.ToLower(strings.TrimSpace(c.SeedLog.Format)); c.SeedLog.Format == "" {
+		c.SeedLog.Format = Off
+	}
 
 	if u := strings.TrimSpace(fl.MongoConfig.URL); u != "" && u != Embedded &&
 		!strings.HasPrefix(u, "mongodb://") && !strings.HasPrefix(u, "mongodb+srv://") {
@@ -225,6 +226,29 @@ func (c *Config) normalise() {
 			}
 		}
 	}
+}
+
+// The seed's spellings of model and optimiser names. Its functions compared the names
+// exactly: the MLP ran only as "mnistnn" (its logs and file names call it "nn"), and
+// Nadam only as "ndam" (Keras's tf.keras.optimizers.Nadam behind it).
+func modelAliases(name string) string {
+	switch name {
+	case "mnistnn", "nn":
+		return "mlp"
+	}
+	return name
+}
+
+func optimAliases(name string) string {
+	if name == "ndam" {
+		return "nadam"
+	}
+	return name
+}
+
+// canonical lower-cases a name and maps the seed's spelling of it to FedKeeper's.
+func canonical(name string, alias func(string) string) string {
+	return alias(strings.ToLower(strings.TrimSpace(name)))
 }
 
 // namespaceFromBaseURL reads the namespace out of the seed's base_url

@@ -64,7 +64,7 @@ func (c *Config) Validate() error {
 		{ci.EdgeClientsCount < 0, fl + ".clients_info.edge_clients_count", "must not be negative, got %d", []any{ci.EdgeClientsCount}},
 		{ci.OWClientsCount < 0, fl + ".clients_info.ow_clients_count", "must not be negative, got %d", []any{ci.OWClientsCount}},
 		{ci.GCFClientsCount < 0, fl + ".clients_info.gcf_clients_count", "must not be negative, got %d", []any{ci.GCFClientsCount}},
-		{ds.Model != "mlp" && ds.Model != "cnn", fl + ".data_sampling.model", "must be mlp or cnn, got %q", []any{ds.Model}},
+		{ds.Model != "mlp" && ds.Model != "cnn", fl + ".data_sampling.model", "must be mlp (the seed's mnistnn) or cnn, got %q", []any{ds.Model}},
 		{ds.BatchSize < 1, fl + ".data_sampling.batch_size", "must be at least 1, got %d", []any{ds.BatchSize}},
 		{ds.InputSize != 784, fl + ".data_sampling.input_size", "must be 784 (28x28 MNIST images), got %d", []any{ds.InputSize}},
 		{ds.InputShapeX != 28 || ds.InputShapeY != 28, fl + ".data_sampling.input_shape_x", "input_shape_x and input_shape_y must be 28 for MNIST, got %dx%d", []any{ds.InputShapeX, ds.InputShapeY}},
@@ -76,7 +76,7 @@ func (c *Config) Validate() error {
 		{ds.ShardSize < 1, fl + ".data_sampling.shard_size", "must be at least 1, got %d", []any{ds.ShardSize}},
 		{!(mp.LR > 0), fl + ".model_params.lr", "must be a positive number, got %v", []any{mp.LR}},
 		{mp.LocalEpochs < 1, fl + ".model_params.local_epochs", "must be at least 1, got %d", []any{mp.LocalEpochs}},
-		{mp.Optim != "adam" && mp.Optim != "nadam" && mp.Optim != "sgd", fl + ".model_params.optim", "must be adam, nadam or sgd, got %q", []any{mp.Optim}},
+		{mp.Optim != "adam" && mp.Optim != "nadam" && mp.Optim != "sgd", fl + ".model_params.optim", "must be adam, nadam (the seed's ndam) or sgd, got %q", []any{mp.Optim}},
 		{f.Round.MaxAttempts < 1, fl + ".round.max_attempts", "must be at least 1, got %d", []any{f.Round.MaxAttempts}},
 		{!(f.Round.MinClientsFraction > 0 && f.Round.MinClientsFraction <= 1), fl + ".round.min_clients_fraction", "must be in (0, 1], got %v", []any{f.Round.MinClientsFraction}},
 		{!(f.Round.DeadlineSeconds >= 0), fl + ".round.deadline_seconds", "must not be negative, got %v", []any{f.Round.DeadlineSeconds}},
@@ -132,6 +132,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Worker.MaxConcurrentActivities < 0 {
 		return keyErr("worker.max_concurrent_activities", "must not be negative, got %d", c.Worker.MaxConcurrentActivities)
+	}
+	if f := c.SeedLog.Format; f != Off && f != SeedLogAccuracyTime && f != SeedLogTrainingTime {
+		return keyErr("seed_log.format", "must be %s, %s or %s, got %q", Off, SeedLogAccuracyTime, SeedLogTrainingTime, f)
 	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		return keyErr("log.format", "must be text or json, got %q", c.Log.Format)

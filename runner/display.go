@@ -22,6 +22,8 @@ type display struct {
 	// liveShown says the cursor sits at the end of a status line to overwrite.
 	liveShown bool
 	finished  []workflows.RoundSummary
+	// seed is the seed-format log, written as rounds finish (nil: none).
+	seed *seedLog
 }
 
 func newDisplay(out io.Writer, maxRounds int, live, asJSON bool) *display {
@@ -45,6 +47,7 @@ func (d *display) rounds(rounds []workflows.RoundSummary) {
 		}
 		d.finished = append(d.finished, r)
 	}
+	d.seed.update(d.finished)
 }
 
 // live redraws the status line of the running round.
@@ -83,4 +86,7 @@ func (d *display) summary(s report.Summary, dir string) {
 	}
 	fmt.Fprintf(d.out, "\n  final accuracy %.4f, loss %.4f, wall time %.1fs\n", s.FinalAccuracy, s.FinalLoss, s.WallSeconds)
 	fmt.Fprintf(d.out, "  results in %s\n", dir)
+	if d.seed != nil {
+		fmt.Fprintf(d.out, "  seed log in %s\n", d.seed.path)
+	}
 }

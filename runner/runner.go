@@ -117,6 +117,7 @@ func Run(ctx context.Context, c client.Client, cfg *config.Config, opts Options)
 	}
 
 	display := newDisplay(out, cfg.Stop.MaxRounds, opts.Live, opts.JSON)
+	display.seed = newSeedLog(cfg, id)
 	res, err := watch(ctx, c, id, opts.Poll, display)
 	if err != nil {
 		return Outcome{}, err
@@ -124,6 +125,9 @@ func Run(ctx context.Context, c client.Client, cfg *config.Config, opts Options)
 	summary := report.NewSummary(cfg.Name, cfg.Stop.TargetAccuracy, cfg.Stop.MaxRounds, res, time.Now())
 	dir := filepath.Join(cfg.ResultsDir, res.Experiment)
 	if err := writeResults(ctx, c, dir, res, summary); err != nil {
+		return Outcome{}, err
+	}
+	if err := display.seed.finish(res.Rounds); err != nil {
 		return Outcome{}, err
 	}
 	display.summary(summary, dir)

@@ -1,7 +1,8 @@
 // Command deploy is the seed's deploy.py, the cluster test: it deploys (-d) or removes
 // (-r) a scenario's functions (-s test -f nodeinfo by default) on all clusters (-a) or
 // on named OpenWhisk (-o), Google Cloud Functions (-g) and OpenFaaS (-e) clusters, and
-// after deploying calls each function once to show the cluster works.
+// after deploying calls each function once to show the cluster works. deploy.py's long
+// options (--configfile, --all_providers, --ow_providers_list, …) are aliases.
 //
 //	deploy -config config.yaml -a -s test -f nodeinfo -d
 //	deploy -config config.yaml -o local -g local -s test -f nodeinfo -r
@@ -10,8 +11,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,6 +24,8 @@ import (
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/bootstrap"
+	"github.com/fedkeeper/fedkeeper/cliflags"
+	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/deploy"
 	"github.com/fedkeeper/fedkeeper/embedded/discovery"
 	"github.com/fedkeeper/fedkeeper/embedded/fabrics"
@@ -40,79 +46,128 @@ func list(s string) []string {
 	return out
 }
 
+// options are the command's flags.
+type options struct {
+	configPath              string
+	all, doDeploy, doRemove bool
+	ow, gcf, edge           string
+	scenario, functions     string
+	metaData                bool
+}
+
+const usageIntro = `usage: deploy [flags]
+
+The seed's deploy.py, the cluster test: deploys (-d) or removes (-r) a scenario's
+functions on all clusters (-a) or on named ones (-o, -g, -e), and after deploying calls
+each once. deploy.py's long options (--configfile, --all_providers, --ow_providers_list,
+--gcf_providers_list, --scenario_name, --functions_list, --deploy, --remove) work too.
+
+flags:`
+
+// parseFlags reads the flags: deploy.py's letters with its long option names as
+// aliases, and -e for OpenFaaS gateways, which deploy.py did not have.
+func parseFlags(args []string, out io.Writer) (options, error) {
+	var o options
+	s := cliflags.New("deploy", usageIntro, out)
+	s.String(&o.configPath, "config.yaml", "config `file`", "config", "c", "configfile")
+	s.Bool(&o.all, "all clusters of all providers", "a", "all_providers")
+	s.String(&o.ow, "", "OpenWhisk `clusters`, separated by commas", "o", "ow_providers_list")
+	s.String(&o.gcf, "", "Google Cloud Functions `clusters`, separated by commas", "g", "gcf_providers_list")
+	s.String(&o.edge, "", "OpenFaaS `gateways`, separated by commas", "e")
+	s.String(&o.scenario, "test", "`scenario`: test or federated_learning", "s", "scenario_name")
+	s.String(&o.functions, "", "`functions`, separated by commas (default: all of the scenario's)", "f", "functions_list")
+	s.Bool(&o.doDeploy, "deploy", "d", "deploy")
+	s.Bool(&o.doRemove, "remove", "r", "remove")
+	s.Bool(&o.metaData, "accepted and ignored: deploy.py never saved the meta data it offered to", "m", "get_meta_data")
+	if err := s.Parse(args); err != nil {
+		return o, err
+	}
+	if o.doDeploy == o.doRemove {
+		err := errors.New("deploy: give exactly one of -d (deploy) and -r (remove)")
+		fmt.Fprintln(out, err)
+		return o, err
+	}
+	return o, nil
+}
+
 func run() int {
-	configPath := flag.String("config", "config.yaml", "config file (the seed's -c)")
-	all := flag.Bool("a", false, "all clusters of all providers")
-	ow := flag.String("o", "", "OpenWhisk clusters, separated by commas")
-	gcf := flag.String("g", "", "Google Cloud Functions clusters, separated by commas")
-	edge := flag.String("e", "", "OpenFaaS gateways, separated by commas")
-	scenario := flag.String("s", "test", "scenario: test or federated_learning")
-	functions := flag.String("f", "", "functions, separated by commas (default: all of the scenario's)")
-	doDeploy := flag.Bool("d", false, "deploy")
-	doRemove := flag.Bool("r", false, "remove")
-	flag.Parse()
-	if *doDeploy == *doRemove {
-		fmt.Fprintln(os.Stderr, "deploy: give exactly one of -d (deploy) and -r (remove)")
+	o, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
 		return 2
 	}
-	cfg, logger, baseDir, err := bootstrap.Setup(*configPath, false)
+	cfg, logger, baseDir, err := bootstrap.Setup(o.configPath, false)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	targets, err := deploy.ScenarioTargets(cfg, *scenario,
-		deploy.Selection{All: *all, OpenWhisk: list(*ow), Google: list(*gcf), OpenFaaS: list(*edge)}, list(*functions))
+	targets, err := deploy.ScenarioTargets(cfg, o.scenario,
+		deploy.Selection{All: o.all, OpenWhisk: list(o.ow), Google: list(o.gcf), OpenFaaS: list(o.edge)}, list(o.functions))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "deploy:", err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	resolved := cfg
-	if discovery.Needed(cfg) {
-		if endpoints, err := discovery.Find(cfg); err == nil {
-			resolved = endpoints.Apply(cfg)
-		} else {
-			// Without a running stack, embedded clusters exist only for this check.
-			dataDir, err := filepath.Abs(cfg.DataDir)
-			if err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				return 1
-			}
-			var endpoints discovery.Endpoints
-			set, err := fabrics.Start(ctx, cfg, dataDir, logger, &endpoints, discovery.Endpoints{})
-			if err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				return 1
-			}
-			defer set.Stop()
-			resolved = endpoints.Apply(cfg)
-			fmt.Println("no embedded stack is running: the embedded clusters run for this check only")
-		}
+	resolved, stopFabrics, err := clusters(ctx, cfg, logger)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
+	defer stopFabrics()
 	providers, err := bootstrap.Providers(ctx, resolved)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if *doRemove {
-		if err := deploy.Remove(ctx, providers, targets, os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		return 0
+	if o.doRemove {
+		err = deploy.Remove(ctx, providers, targets, os.Stdout)
+	} else {
+		err = deployAndCall(ctx, resolved, baseDir, providers, o.scenario, targets)
 	}
-	dep, err := bootstrap.FunctionsDeployment(resolved)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	builder := deploy.NewBuilder(resolved, baseDir, filepath.Join(resolved.DataDir, "build"), dep)
-	if err := deploy.Deploy(ctx, builder, providers, deploy.Functions(resolved, *scenario), targets, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	return 0
+}
+
+// clusters resolves the embedded clusters: those of a running stack, or else fabrics
+// started for this check only (stopped by the returned function).
+func clusters(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*config.Config, func(), error) {
+	if !discovery.Needed(cfg) {
+		return cfg, func() {}, nil
 	}
-	failed := false
+	if endpoints, err := discovery.Find(cfg); err == nil {
+		return endpoints.Apply(cfg), func() {}, nil
+	}
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("data_dir: %w", err)
+	}
+	var endpoints discovery.Endpoints
+	set, err := fabrics.Start(ctx, cfg, dataDir, logger, &endpoints, discovery.Endpoints{})
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Println("no embedded stack is running: the embedded clusters run for this check only")
+	return endpoints.Apply(cfg), set.Stop, nil
+}
+
+// deployAndCall deploys every target and calls each once, as deploy.py's users did by
+// hand to see that a cluster works.
+func deployAndCall(ctx context.Context, cfg *config.Config, baseDir string, providers map[string]faas.Provider, scenario string, targets []deploy.Target) error {
+	dep, err := bootstrap.FunctionsDeployment(cfg)
+	if err != nil {
+		return err
+	}
+	builder := deploy.NewBuilder(cfg, baseDir, filepath.Join(cfg.DataDir, "build"), dep)
+	if err := deploy.Deploy(ctx, builder, providers, deploy.Functions(cfg, scenario), targets, os.Stdout); err != nil {
+		return err
+	}
+	failed := 0
 	for _, t := range targets {
 		caller, ok := providers[t.ProviderKey()].(faas.Caller)
 		if !ok {
@@ -124,18 +179,18 @@ func run() int {
 		switch {
 		case err != nil:
 			fmt.Printf("  %-9s %-40s FAILED: %v\n", "called", t, err)
-			failed = true
+			failed++
 		case !act.Success:
 			fmt.Printf("  %-9s %-40s FAILED: %s %s\n", "called", t, act.Status, act.Result)
-			failed = true
+			failed++
 		default:
 			fmt.Printf("  %-9s %-40s %s%s\n", "called", t, summary(act.Result), coldNote(act))
 		}
 	}
-	if failed {
-		return 1
+	if failed > 0 {
+		return fmt.Errorf("deploy: %d of the calls failed", failed)
 	}
-	return 0
+	return nil
 }
 
 // summary shows what nodeinfo reports; other functions' results are shortened.
