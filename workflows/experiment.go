@@ -204,6 +204,8 @@ func setup(ctx workflow.Context, p ExperimentParams) error {
 	}
 	initCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,
+		// InitGlobal heartbeats while it writes: a dead worker's init moves on in seconds.
+		HeartbeatTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 10,
 			NonRetryableErrorTypes: []string{activities.ErrTypeBadConfig},

@@ -79,185 +79,281 @@ var (
 // re-invoke the ones that fail, then aggregate the updates that arrived into the next
 // global version and evaluate it.
 func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
-	// Rounds started by earlier builds invoke and poll each client in two activities;
-	// their histories replay that way. New rounds use one (activities.RunClient).
-	oneActivity := workflow.GetVersion(ctx, RunClientChange, workflow.DefaultVersion, 1) >= 1
-	start := workflow.Now(ctx)
-	logger := workflow.GetLogger(ctx)
-	choices := p.Chosen
-	if len(choices) == 0 {
-		choices = selection.Random(p.Seed, p.Round, p.TotalClients, p.ClientsPerRound)
-	}
-	selected := selection.Clients(choices)
-	live := RoundProgress{Round: p.Round, Selected: len(selected), Phase: "training", StartedAt: start}
-	if err := workflow.SetQueryHandler(ctx, RoundProgressQuery, func() (RoundProgress, error) { return live, nil }); err != nil {
+	r, err := newRound(ctx, p)
+	if err != nil {
 		return RoundResult{}, err
 	}
-
-	outcomes := make([]ClientOutcome, len(selected))
-	done := make([]bool, len(selected))
-	var lastAccepted, lastDone time.Time
-	gate := &retryGate{}
-	// Buffered: a client never blocks on reporting, even after it was cancelled.
-	finished := workflow.NewBufferedChannel(ctx, len(selected))
-	cancels := make([]workflow.CancelFunc, len(selected))
-	inFlight := p.MaxInFlight
-	if inFlight <= 0 {
-		inFlight = DefaultMaxInFlight
-	}
-	// Clients past the window wait for a running one to finish: a sliding window, so a
-	// round of any size stays under Temporal's pending-activity limit.
-	window := workflow.NewSemaphore(ctx, int64(inFlight))
-	for i, client := range selected {
-		clientCtx, cancel := workflow.WithCancel(ctx)
-		cancels[i] = cancel
-		workflow.Go(clientCtx, func(clientCtx workflow.Context) {
-			if err := window.Acquire(clientCtx, 1); err != nil {
-				// Dropped at the deadline before its turn came.
-				outcomes[i] = dropped(ClientOutcome{Client: client})
-				live.Done++
-				done[i] = true
-				finished.Send(clientCtx, i)
-				return
-			}
-			defer window.Release(1)
-			attempt := invokeThenPoll
-			if oneActivity {
-				attempt = runInOneActivity
-			}
-			outcomes[i] = runClient(clientCtx, p, client, gate, &live.Retries, func(at time.Time) {
-				if at.After(lastAccepted) {
-					lastAccepted = at
-				}
-			}, attempt)
-			live.Done++
-			if outcomes[i].Counted {
-				live.Counted++
-			}
-			if now := workflow.Now(clientCtx); now.After(lastDone) {
-				lastDone = now
-			}
-			done[i] = true
-			finished.Send(clientCtx, i)
-		})
-	}
+	r.startClients(ctx)
 	deadline, cancelDeadline := startDeadline(ctx, p)
 	defer cancelDeadline()
-	dropLate := func() {
-		// Late updates are dropped: stop waiting for the clients still running.
-		for _, cancel := range cancels {
-			cancel()
-		}
-	}
-	// A semi-asynchronous round aggregates once enough clients reported.
-	enough := func() bool { return false }
-	need := max(1, int(math.Ceil(p.MinClientsFraction*float64(len(selected)))))
-	if p.Async.On() {
-		need = min(p.Async.MinUpdates, len(selected))
-		enough = func() bool { return live.Counted >= need }
-	}
-	pending := waitForClients(ctx, p, finished, len(selected), gate, deadline, dropLate, enough)
+	r.deadline = deadline
+	pending := r.wait(ctx, len(r.selected), r.enough)
 	if !p.Async.On() {
 		// Cancelled here, before the aggregation, as rounds always did (their histories
 		// replay with this order of commands).
 		cancelDeadline()
 	}
-
 	// What the aggregation gets: the clients finished by now. In a semi-asynchronous
 	// round others finish while it runs; their updates wait for a later version.
-	aggregated := slices.Clone(done)
+	aggregated := slices.Clone(r.done)
+	counted := r.countedAmong(aggregated)
+	if len(counted) < r.need {
+		return RoundResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("round %d: only %d of %d selected clients reported, %d needed (%s)", p.Round, len(counted), len(r.selected), r.need, firstErrors(r.outcomes, 3)),
+			ErrTypeTooFewClients, nil)
+	}
+	agg, aggSeconds, err := r.aggregate(ctx, counted)
+	if err != nil {
+		return RoundResult{}, err
+	}
+	r.markRejected(aggregated, agg)
+	eval, evalStart, err := r.evaluate(ctx, agg)
+	if err != nil {
+		return RoundResult{}, err
+	}
+	res := r.result(ctx, agg, eval, aggSeconds, evalStart, pending)
+	if p.Async.On() {
+		if err := r.finishStragglers(ctx, &res, aggregated); err != nil {
+			return RoundResult{}, err
+		}
+	}
+	if err := r.record(ctx, &res); err != nil {
+		return RoundResult{}, err
+	}
+	workflow.GetLogger(ctx).Info("round finished", "round", p.Round, "counted", len(agg.Counted), "accuracy", eval.Accuracy)
+	return res, nil
+}
+
+// CloseRetriesAfterAggregationChange is the workflow.GetVersion change ID of closing a
+// semi-asynchronous round to new attempts once it aggregated: before it, a straggler
+// that failed afterwards was invoked again.
+const CloseRetriesAfterAggregationChange = "close-retries-after-aggregation"
+
+// round is one RoundWorkflow's state: its clients' progress and outcomes, changed only
+// by its methods, which the client coroutines and the main one call in turn (workflow
+// coroutines never run at the same time).
+type round struct {
+	p        RoundParams
+	choices  []selection.Choice
+	selected []int
+	live     RoundProgress
+	start    time.Time
+	// need is how many clients must report: the quorum, or in a semi-asynchronous
+	// round the updates it aggregates after.
+	need int
+
+	outcomes               []ClientOutcome
+	done                   []bool
+	lastAccepted, lastDone time.Time
+	gate                   retryGate
+	// finished is buffered: a client never blocks on reporting, even when cancelled.
+	finished workflow.Channel
+	cancels  []workflow.CancelFunc
+	// window holds the clients past MaxInFlight until a running one finishes: a
+	// sliding window, so a round of any size stays under Temporal's pending-activity
+	// limit.
+	window   workflow.Semaphore
+	attempt  attemptFunc
+	deadline workflow.Future
+}
+
+func newRound(ctx workflow.Context, p RoundParams) (*round, error) {
+	// Rounds started by earlier builds invoke and poll each client in two activities;
+	// their histories replay that way. New rounds use one (activities.RunClient).
+	attempt := invokeThenPoll
+	if workflow.GetVersion(ctx, RunClientChange, workflow.DefaultVersion, 1) >= 1 {
+		attempt = runInOneActivity
+	}
+	r := &round{p: p, choices: p.Chosen, start: workflow.Now(ctx), attempt: attempt}
+	if len(r.choices) == 0 {
+		r.choices = selection.Random(p.Seed, p.Round, p.TotalClients, p.ClientsPerRound)
+	}
+	r.selected = selection.Clients(r.choices)
+	r.live = RoundProgress{Round: p.Round, Selected: len(r.selected), Phase: "training", StartedAt: r.start}
+	if err := workflow.SetQueryHandler(ctx, RoundProgressQuery, func() (RoundProgress, error) { return r.live, nil }); err != nil {
+		return nil, err
+	}
+	r.need = max(1, int(math.Ceil(p.MinClientsFraction*float64(len(r.selected)))))
+	if p.Async.On() {
+		r.need = min(p.Async.MinUpdates, len(r.selected))
+	}
+	r.outcomes = make([]ClientOutcome, len(r.selected))
+	r.done = make([]bool, len(r.selected))
+	r.finished = workflow.NewBufferedChannel(ctx, len(r.selected))
+	r.cancels = make([]workflow.CancelFunc, len(r.selected))
+	r.window = workflow.NewSemaphore(ctx, int64(cmp.Or(max(p.MaxInFlight, 0), DefaultMaxInFlight)))
+	return r, nil
+}
+
+// startClients starts a coroutine per selected client.
+func (r *round) startClients(ctx workflow.Context) {
+	for i := range r.selected {
+		clientCtx, cancel := workflow.WithCancel(ctx)
+		r.cancels[i] = cancel
+		workflow.Go(clientCtx, func(clientCtx workflow.Context) { r.runSlot(clientCtx, i) })
+	}
+}
+
+// runSlot runs the i-th selected client once the window lets it, and reports it.
+func (r *round) runSlot(ctx workflow.Context, i int) {
+	client := r.selected[i]
+	if err := r.window.Acquire(ctx, 1); err != nil {
+		// Dropped at the deadline before its turn came.
+		r.outcomes[i] = dropped(ClientOutcome{Client: client})
+		r.report(ctx, i)
+		return
+	}
+	defer r.window.Release(1)
+	r.outcomes[i] = r.runClient(ctx, client)
+	if r.outcomes[i].Counted {
+		r.live.Counted++
+	}
+	if now := workflow.Now(ctx); now.After(r.lastDone) {
+		r.lastDone = now
+	}
+	r.report(ctx, i)
+}
+
+func (r *round) report(ctx workflow.Context, i int) {
+	r.live.Done++
+	r.done[i] = true
+	r.finished.Send(ctx, i)
+}
+
+// accepted notes when a client's function was first accepted.
+func (r *round) accepted(at time.Time) {
+	if at.After(r.lastAccepted) {
+		r.lastAccepted = at
+	}
+}
+
+// enough says whether a semi-asynchronous round has the updates it aggregates after.
+func (r *round) enough() bool { return r.p.Async.On() && r.live.Counted >= r.need }
+
+// never is the wait's condition for all clients: none is enough.
+func never() bool { return false }
+
+// dropLate stops waiting for the clients still running: their updates are dropped.
+func (r *round) dropLate() {
+	for _, cancel := range r.cancels {
+		cancel()
+	}
+}
+
+// countedAmong lists the counted clients among those marked in which.
+func (r *round) countedAmong(which []bool) []int {
 	var counted []int
-	for i, o := range outcomes {
-		if aggregated[i] && o.Counted {
+	for i, o := range r.outcomes {
+		if which[i] && o.Counted {
 			counted = append(counted, o.Client)
 		}
 	}
-	if len(counted) < need {
-		return RoundResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("round %d: only %d of %d selected clients reported, %d needed (%s)", p.Round, len(counted), len(selected), need, firstErrors(outcomes, 3)),
-			ErrTypeTooFewClients, nil)
-	}
+	return counted
+}
 
+// aggregate folds the counted clients' updates into the next version.
+func (r *round) aggregate(ctx workflow.Context, counted []int) (activities.AggregateResult, float64, error) {
 	var a *activities.Activities
-	live.Phase = "aggregating"
+	r.live.Phase = "aggregating"
 	aggStart := workflow.Now(ctx)
-	var agg activities.AggregateResult
 	in := activities.AggregateInput{
-		Experiment: p.Experiment, Round: p.Round, BaseVersion: p.BaseVersion, Clients: counted, Model: p.Model,
-		Strategy: p.Strategy,
+		Experiment: r.p.Experiment, Round: r.p.Round, BaseVersion: r.p.BaseVersion, Clients: counted, Model: r.p.Model,
+		Strategy: r.p.Strategy,
 	}
-	if p.Async.On() {
-		in.Late = &flserver.LateFolding{Exponent: p.Async.StalenessExponent, MaxStaleness: p.Async.MaxStaleness}
+	if r.p.Async.On() {
+		in.Late = &flserver.LateFolding{Exponent: r.p.Async.StalenessExponent, MaxStaleness: r.p.Async.MaxStaleness}
 	}
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, aggregateOptions), a.Aggregate, in).Get(ctx, &agg)
-	if err != nil {
-		return RoundResult{}, fmt.Errorf("round %d: aggregate: %w", p.Round, err)
+	var agg activities.AggregateResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, aggregateOptions), a.Aggregate, in).Get(ctx, &agg); err != nil {
+		return agg, 0, fmt.Errorf("round %d: aggregate: %w", r.p.Round, err)
 	}
-	aggSeconds := workflow.Now(ctx).Sub(aggStart).Seconds()
+	return agg, workflow.Now(ctx).Sub(aggStart).Seconds(), nil
+}
+
+// markRejected uncounts the clients whose updates the aggregation rejected.
+func (r *round) markRejected(aggregated []bool, agg activities.AggregateResult) {
 	countedSet := map[int]bool{}
 	for _, c := range agg.Counted {
 		countedSet[c] = true
 	}
-	for i := range outcomes {
-		if aggregated[i] && outcomes[i].Counted && !countedSet[outcomes[i].Client] {
-			outcomes[i].Counted = false
-			outcomes[i].Error = "update rejected by the aggregation"
+	for i := range r.outcomes {
+		if aggregated[i] && r.outcomes[i].Counted && !countedSet[r.outcomes[i].Client] {
+			r.outcomes[i].Counted = false
+			r.outcomes[i].Error = "update rejected by the aggregation"
 		}
 	}
+}
 
-	live.Phase, live.Counted = "evaluating", len(agg.Counted)
+// evaluate scores the new version on the test set.
+func (r *round) evaluate(ctx workflow.Context, agg activities.AggregateResult) (activities.EvaluateResult, time.Time, error) {
+	var a *activities.Activities
+	r.live.Phase, r.live.Counted = "evaluating", len(agg.Counted)
 	evalStart := workflow.Now(ctx)
 	var eval activities.EvaluateResult
-	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, evaluateOptions), a.Evaluate, activities.EvaluateInput{
-		Experiment: p.Experiment, Version: agg.Version, Model: p.Model,
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, evaluateOptions), a.Evaluate, activities.EvaluateInput{
+		Experiment: r.p.Experiment, Version: agg.Version, Model: r.p.Model,
 	}).Get(ctx, &eval)
 	if err != nil {
-		return RoundResult{}, fmt.Errorf("round %d: evaluate: %w", p.Round, err)
+		return eval, evalStart, fmt.Errorf("round %d: evaluate: %w", r.p.Round, err)
 	}
-	end := workflow.Now(ctx)
+	return eval, evalStart, nil
+}
 
-	retries, late := tally(outcomes)
-	res := RoundResult{
+// result is the round's record once its version is evaluated.
+func (r *round) result(ctx workflow.Context, agg activities.AggregateResult, eval activities.EvaluateResult, aggSeconds float64, evalStart time.Time, pending int) RoundResult {
+	end := workflow.Now(ctx)
+	retries, late := tally(r.outcomes)
+	return RoundResult{
 		RoundSummary: RoundSummary{
-			Round: p.Round, Version: agg.Version, Clients: len(selected), Counted: len(agg.Counted), Samples: agg.Samples,
-			Retries: retries, Late: late, InvokeSeconds: lastAccepted.Sub(start).Seconds(), TrainSeconds: lastDone.Sub(lastAccepted).Seconds(),
-			AggregateSeconds: aggSeconds, EvalSeconds: end.Sub(evalStart).Seconds(), TotalSeconds: end.Sub(start).Seconds(),
+			Round: r.p.Round, Version: agg.Version, Clients: len(r.selected), Counted: len(agg.Counted), Samples: agg.Samples,
+			Retries: retries, Late: late, InvokeSeconds: r.lastAccepted.Sub(r.start).Seconds(), TrainSeconds: r.lastDone.Sub(r.lastAccepted).Seconds(),
+			AggregateSeconds: aggSeconds, EvalSeconds: end.Sub(evalStart).Seconds(), TotalSeconds: end.Sub(r.start).Seconds(),
 			Loss: eval.Loss, Accuracy: eval.Accuracy, Stale: len(agg.Stale), Running: pending,
 		},
-		Selected: selected, Rejected: agg.Rejected,
+		Selected: r.selected, Rejected: agg.Rejected,
 	}
-	if p.Async.On() {
-		if err := finishInBackground(ctx, p, &res, selected, done, &live, func() {
-			waitForClients(ctx, p, finished, pending, gate, deadline, dropLate, func() bool { return false })
-		}); err != nil {
-			return RoundResult{}, err
-		}
-		for i := range outcomes {
-			if !aggregated[i] && outcomes[i].Counted {
-				outcomes[i].Counted, outcomes[i].Late = false, true
-				outcomes[i].Error = "reported after the round's aggregation: its update waits for a later version"
-			}
-		}
-		res.Retries, res.Late = tally(outcomes)
+}
+
+// finishStragglers is a semi-asynchronous round after its aggregation: no client is
+// invoked again (rounds started before that change replay as they ran), the experiment
+// is told, and the stragglers are awaited; their updates wait for a later version.
+func (r *round) finishStragglers(ctx workflow.Context, res *RoundResult, aggregated []bool) error {
+	if workflow.GetVersion(ctx, CloseRetriesAfterAggregationChange, workflow.DefaultVersion, 1) >= 1 {
+		r.gate.aggregated = true
 	}
-	for i := range outcomes {
-		outcomes[i].Reason = choices[i].Reason
+	if err := finishInBackground(ctx, r.p, res, r.selected, r.done, &r.live, func() { r.wait(ctx, res.Running, never) }); err != nil {
+		return err
 	}
-	res.Outcomes = outcomes
-	if limit := cmp.Or(p.MaxRecordedRuns, DefaultMaxRecordedRuns); countRuns(outcomes) > limit {
-		res.Outcomes, res.RunsInHistory = withoutPlainRuns(outcomes), true
-	}
-	live.Phase = "done"
-	if p.Index {
-		if err := workflow.UpsertTypedSearchAttributes(ctx, roundAttributes(res.RoundSummary)...); err != nil {
-			return RoundResult{}, fmt.Errorf("round %d: search attributes: %w", p.Round, err)
-		}
-		if err := workflow.UpsertMemo(ctx, roundMemo(res.RoundSummary)); err != nil {
-			return RoundResult{}, fmt.Errorf("round %d: memo: %w", p.Round, err)
+	for i := range r.outcomes {
+		if !aggregated[i] && r.outcomes[i].Counted {
+			r.outcomes[i].Counted, r.outcomes[i].Late = false, true
+			r.outcomes[i].Error = "reported after the round's aggregation: its update waits for a later version"
 		}
 	}
-	logger.Info("round finished", "round", p.Round, "counted", len(agg.Counted), "accuracy", eval.Accuracy)
-	return res, nil
+	res.Retries, res.Late = tally(r.outcomes)
+	return nil
+}
+
+// record completes the result with every client's outcome and indexes the round.
+func (r *round) record(ctx workflow.Context, res *RoundResult) error {
+	for i := range r.outcomes {
+		r.outcomes[i].Reason = r.choices[i].Reason
+	}
+	res.Outcomes = r.outcomes
+	if limit := cmp.Or(r.p.MaxRecordedRuns, DefaultMaxRecordedRuns); countRuns(r.outcomes) > limit {
+		res.Outcomes, res.RunsInHistory = withoutPlainRuns(r.outcomes), true
+	}
+	r.live.Phase = "done"
+	if !r.p.Index {
+		return nil
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, roundAttributes(res.RoundSummary)...); err != nil {
+		return fmt.Errorf("round %d: search attributes: %w", r.p.Round, err)
+	}
+	if err := workflow.UpsertMemo(ctx, roundMemo(res.RoundSummary)); err != nil {
+		return fmt.Errorf("round %d: memo: %w", r.p.Round, err)
+	}
+	return nil
 }
 
 func countRuns(outcomes []ClientOutcome) int {

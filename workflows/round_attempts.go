@@ -11,51 +11,53 @@ import (
 )
 
 // runClient invokes one client's function and waits for it, re-invoking after a failed
-// or lost activation up to MaxAttempts times, but never after the round's deadline.
-// Every attempt is recorded. attempt makes one try: invokeThenPoll in rounds of earlier
-// builds, runInOneActivity in new ones.
-func runClient(ctx workflow.Context, p RoundParams, client int, gate *retryGate, retries *int, accepted func(time.Time), attempt attemptFunc) ClientOutcome {
+// or lost activation up to MaxAttempts times, but never once the round's gate closed
+// (its deadline passed, or a semi-asynchronous round aggregated). Every attempt is
+// recorded. r.attempt makes one try: invokeThenPoll in rounds of earlier builds,
+// runInOneActivity in new ones.
+func (r *round) runClient(ctx workflow.Context, client int) ClientOutcome {
+	p := r.p
 	out := ClientOutcome{Client: client}
 	reported := false
 	for n := 1; n <= p.MaxAttempts; n++ {
-		if why := gate.closed(); n > 1 && why != "" {
+		if why := r.gate.closed(); n > 1 && why != "" {
 			out.Error += " (not invoked again: " + why + ")"
 			break
 		}
 		out.Attempts = n
 		if n > 1 {
-			*retries++
+			r.live.Retries++
 		}
-		r := attempt(ctx, activities.ClientTask{
+		res := r.attempt(ctx, activities.ClientTask{
 			Experiment: p.Experiment, Round: p.Round, Client: client, Attempt: n, BaseVersion: p.BaseVersion,
 			Model: p.Model, Train: p.Train, Partition: p.Partition, Privacy: p.Privacy, Attack: p.Attack,
 			AcceptLate: p.Async.On(),
 		})
-		if !reported && !r.acceptedAt.IsZero() {
-			accepted(r.acceptedAt)
+		if !reported && !res.acceptedAt.IsZero() {
+			r.accepted(res.acceptedAt)
 			reported = true
 		}
-		if r.platform != "" {
-			out.Platform, out.Cluster = r.platform, r.cluster
+		if res.platform != "" {
+			out.Platform, out.Cluster = res.platform, res.cluster
 		}
 		if ctx.Err() != nil {
 			return dropped(out)
 		}
-		out.Runs = append(out.Runs, r.run)
-		if r.err != nil {
-			out.Error = r.failedIn + r.err.Error()
+		out.Runs = append(out.Runs, res.run)
+		if res.err != nil {
+			out.Error = res.failedIn + res.err.Error()
 			continue
 		}
-		if r.run.Success {
+		if res.run.Success {
 			out.Counted = true
 			out.Error = ""
-			out.Seconds = r.run.TrainSeconds
-			if d := r.run.End.Sub(r.run.Start).Seconds(); d > 0 {
+			out.Seconds = res.run.TrainSeconds
+			if d := res.run.End.Sub(res.run.Start).Seconds(); d > 0 {
 				out.Seconds = d
 			}
 			return out
 		}
-		out.Error = r.run.Status + ": " + r.run.Error
+		out.Error = res.run.Status + ": " + res.run.Error
 	}
 	return out
 }

@@ -16,29 +16,31 @@ func startDeadline(ctx workflow.Context, p RoundParams) (workflow.Future, workfl
 	return workflow.NewTimer(timerCtx, time.Duration(p.DeadlineSeconds*float64(time.Second))), cancel
 }
 
-// waitForClients receives finished clients until none of pending is left or enough
-// says so, and returns how many are still running. When the deadline fires it closes
-// the gate and, when late updates are dropped, calls dropLate.
-func waitForClients(ctx workflow.Context, p RoundParams, finished workflow.ReceiveChannel, pending int, gate *retryGate,
-	deadline workflow.Future, dropLate func(), enough func() bool) int {
+// wait receives finished clients until none of pending is left or enough says so,
+// and returns how many are still running. When the deadline fires it closes the gate
+// and, when late updates are dropped, stops waiting for the clients still running.
+func (r *round) wait(ctx workflow.Context, pending int, enough func() bool) int {
 	for pending > 0 && !enough() {
 		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(finished, func(c workflow.ReceiveChannel, _ bool) {
+		sel.AddReceive(r.finished, func(c workflow.ReceiveChannel, _ bool) {
 			var i int
 			c.Receive(ctx, &i)
 			pending--
 		})
-		if deadline != nil && !gate.pastDeadline {
-			sel.AddFuture(deadline, func(workflow.Future) {
-				gate.pastDeadline = true
-				if p.LateUpdates != LateAccept {
-					dropLate()
-				}
-			})
+		if r.deadline != nil && !r.gate.pastDeadline {
+			sel.AddFuture(r.deadline, func(workflow.Future) { r.pastDeadline() })
 		}
 		sel.Select(ctx)
 	}
 	return pending
+}
+
+// pastDeadline closes the gate at the round's deadline.
+func (r *round) pastDeadline() {
+	r.gate.pastDeadline = true
+	if r.p.LateUpdates != LateAccept {
+		r.dropLate()
+	}
 }
 
 // retryGate stops new attempts at a round's clients: once its deadline passed, or once

@@ -800,3 +800,56 @@ func TestSemiAsyncContinueAsNewWaitsForStragglers(t *testing.T) {
 		t.Errorf("continued as new after %v, before the straggler's 10 minutes", waited)
 	}
 }
+
+// A straggler of a semi-asynchronous round that fails after the round aggregated sits
+// the round out: it is not invoked again (its update could only go into a later
+// version, and the round no longer waits for it).
+func TestSemiAsyncFailedStragglerIsNotInvokedAgain(t *testing.T) {
+	env := newEnv(t)
+	slow := SelectClients(7, 1, 6, 3)[0]
+	fake := newFake()
+	fake.delays = map[int]time.Duration{slow: 10 * time.Minute}
+	fake.failFirst[slow] = 3
+	fake.register(env)
+	p := params()
+	p.MaxRounds = 1
+	p.Async = AsyncSpec{MinUpdates: 2, MaxStaleness: 3}
+	env.ExecuteWorkflow(ExperimentWorkflowName, p)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var slowTasks []activities.ClientTask
+	for _, task := range fake.tasks {
+		if task.Client == slow {
+			slowTasks = append(slowTasks, task)
+		}
+	}
+	if len(slowTasks) != 1 {
+		t.Errorf("the failed straggler was invoked %d times, want once: %+v", len(slowTasks), slowTasks)
+	}
+}
+
+// The experiment's own activities heartbeat and have heartbeat timeouts, so a dead
+// worker's setup is retried within seconds instead of at its start-to-close timeout.
+// (The test environment reports no heartbeat timeout for a child workflow's
+// activities; the rounds' options are set in round.go beside each other.)
+func TestHeartbeatingActivitiesHaveHeartbeatTimeouts(t *testing.T) {
+	env := newEnv(t)
+	fake := newFake()
+	fake.register(env)
+	timeouts := map[string]time.Duration{}
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		timeouts[info.ActivityType.Name] = info.HeartbeatTimeout
+	})
+	p := params()
+	p.MaxRounds = 1
+	env.ExecuteWorkflow(ExperimentWorkflowName, p)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"DeployFunctions", "InitGlobal"} {
+		if d, ok := timeouts[name]; !ok || d <= 0 || d > time.Minute {
+			t.Errorf("%s: heartbeat timeout %v (ran: %v)", name, d, ok)
+		}
+	}
+}
