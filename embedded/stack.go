@@ -71,7 +71,10 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (*Stack, error
 	}()
 
 	// A stack that starts again takes the ports (and credentials) it had, when free.
-	prev, _ := discovery.Read(dataDir)
+	prev, err := discovery.Read(dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: %w", err)
+	}
 	sticky := func(addr string) int {
 		if port := discovery.PortOf(addr); discovery.Free(port) {
 			return port

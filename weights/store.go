@@ -82,18 +82,34 @@ func (s *Store) Close(ctx context.Context) error {
 	return s.client.Disconnect(ctx)
 }
 
-// redact hides the password of a MongoDB URI so it can be shown in messages.
+// redact hides the secrets of a MongoDB URI so it can be shown in messages: the
+// password of its user, and query options that carry one (password=,
+// tlsCertificateKeyFilePassword=, authMechanismProperties= with its AWS session token).
 func redact(uri string) string {
-	scheme, rest, ok := strings.Cut(uri, "://")
-	if !ok {
-		return uri
+	base, query, hasQuery := strings.Cut(uri, "?")
+	if scheme, rest, ok := strings.Cut(base, "://"); ok {
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			user, _, _ := strings.Cut(rest[:at], ":")
+			base = scheme + "://" + user + ":***@" + rest[at+1:]
+		}
 	}
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return uri
+	if !hasQuery {
+		return base
 	}
-	user, _, _ := strings.Cut(rest[:at], ":")
-	return scheme + "://" + user + ":***@" + rest[at+1:]
+	opts := strings.Split(query, "&")
+	for i, opt := range opts {
+		name, _, _ := strings.Cut(opt, "=")
+		if secretOption(name) {
+			opts[i] = name + "=***"
+		}
+	}
+	return base + "?" + strings.Join(opts, "&")
+}
+
+func secretOption(name string) bool {
+	lower := strings.ToLower(name)
+	return strings.Contains(lower, "password") || strings.Contains(lower, "secret") || strings.Contains(lower, "token") ||
+		lower == "authmechanismproperties"
 }
 
 // Global is one version of the global model. Version 0 is the initial model; version n

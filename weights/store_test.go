@@ -133,9 +133,6 @@ func TestDecodeRefusesDamage(t *testing.T) {
 	if _, err := Decode(nan, tinyManifest, nanSum); err == nil {
 		t.Error("NaN accepted")
 	}
-	if got := redact("mongodb://user:secret@host:27017/db"); got != "mongodb://user:***@host:27017/db" {
-		t.Errorf("redact: %s", got)
-	}
 }
 
 func nanValue() float64 {
@@ -532,5 +529,20 @@ func TestUpdatesWithoutAttemptAreReplaced(t *testing.T) {
 	}
 	if got, err := s.GetUpdate(ctx, "e", 1, 3); err != nil || got.Params[0] != 2 || got.Attempt != 1 {
 		t.Fatalf("after replacing the legacy update: %+v %v", got, err)
+	}
+}
+
+// Messages show a MongoDB address without its secrets.
+func TestRedactHidesSecrets(t *testing.T) {
+	for _, tc := range []struct{ uri, want string }{
+		{"mongodb://user:secret@host:27017/db", "mongodb://user:***@host:27017/db"},
+		{"mongodb://host/db?password=secret&w=1", "mongodb://host/db?password=***&w=1"},
+		{"mongodb+srv://u:secret@h/?tls=true&tlsCertificateKeyFilePassword=secret", "mongodb+srv://u:***@h/?tls=true&tlsCertificateKeyFilePassword=***"},
+		{"mongodb://h/?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:secret", "mongodb://h/?authMechanism=MONGODB-AWS&authMechanismProperties=***"},
+		{"mongodb://%2Ftmp%2Fm.sock/", "mongodb://%2Ftmp%2Fm.sock/"},
+	} {
+		if got := redact(tc.uri); got != tc.want || strings.Contains(got, "secret") {
+			t.Errorf("redact(%q) = %q, want %q", tc.uri, got, tc.want)
+		}
 	}
 }

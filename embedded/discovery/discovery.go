@@ -91,19 +91,25 @@ func Write(file string, e Endpoints) error {
 	return os.Rename(tmp, file)
 }
 
-// Read returns the endpoints recorded in a data directory, running or not: a stack
-// that starts again reuses their ports and credentials, so processes that knew the old
-// stack (workers that outlived a crash) find the new one where they left it.
-func Read(dataDir string) (Endpoints, bool) {
-	data, err := os.ReadFile(File(dataDir))
+// Read returns the endpoints recorded in a data directory, running or not (the zero
+// value when none are): a stack that starts again reuses their ports and credentials,
+// so processes that knew the old stack (workers that outlived a crash) find the new one
+// where they left it. A damaged file is an error, not a fresh start: new credentials
+// would lock those processes out.
+func Read(dataDir string) (Endpoints, error) {
+	file := File(dataDir)
+	data, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return Endpoints{}, nil
+	}
 	if err != nil {
-		return Endpoints{}, false
+		return Endpoints{}, fmt.Errorf("discovery: read %s: %w", file, err)
 	}
 	var e Endpoints
-	if json.Unmarshal(data, &e) != nil {
-		return Endpoints{}, false
+	if err := json.Unmarshal(data, &e); err != nil {
+		return Endpoints{}, fmt.Errorf("discovery: %s is damaged (%v); it holds the embedded stack's ports and credentials, which running workers use: repair it, or delete it to start with new credentials (stop those workers first)", file, err)
 	}
-	return e, true
+	return e, nil
 }
 
 // PortOf returns the port of an address or URL (0 if it has none).

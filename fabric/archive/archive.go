@@ -16,8 +16,16 @@ import (
 // maxFile bounds one unpacked file.
 const maxFile = 512 << 20
 
-// Unzip replaces dir with the archive's content and returns the names it holds.
+// ErrTooLarge refuses an archive with a file larger than the platform unpacks.
+var ErrTooLarge = errors.New("zip entry too large")
+
+// Unzip replaces dir with the archive's content and returns the names it holds. A file
+// over 512 MB unpacked is refused, never cut short.
 func Unzip(data []byte, dir string) ([]string, error) {
+	return unzip(data, dir, maxFile)
+}
+
+func unzip(data []byte, dir string, limit int64) ([]string, error) {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil, errors.New("not a zip archive")
@@ -44,7 +52,7 @@ func Unzip(data []byte, dir string) ([]string, error) {
 		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
 			return nil, err
 		}
-		if err := extract(f, target); err != nil {
+		if err := extract(f, target, limit); err != nil {
 			return nil, err
 		}
 		names = append(names, filepath.ToSlash(clean))
@@ -52,7 +60,10 @@ func Unzip(data []byte, dir string) ([]string, error) {
 	return names, nil
 }
 
-func extract(f *zip.File, target string) error {
+func extract(f *zip.File, target string, limit int64) error {
+	if f.UncompressedSize64 > uint64(limit) {
+		return fmt.Errorf("%w: %s holds %d bytes, more than %d", ErrTooLarge, f.Name, f.UncompressedSize64, limit)
+	}
 	rc, err := f.Open()
 	if err != nil {
 		return fmt.Errorf("zip entry %s: %w", f.Name, err)
@@ -66,8 +77,14 @@ func extract(f *zip.File, target string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, io.LimitReader(rc, maxFile)); err != nil {
+	// The header's size may lie: read one byte past the limit to catch a longer file.
+	n, err := io.Copy(out, io.LimitReader(rc, limit+1))
+	if err == nil && n > limit {
+		err = fmt.Errorf("%w: %s unpacks to more than %d bytes", ErrTooLarge, f.Name, limit)
+	}
+	if err != nil {
 		out.Close()
+		_ = os.Remove(target)
 		return fmt.Errorf("zip entry %s: %w", f.Name, err)
 	}
 	return out.Close()
