@@ -108,11 +108,27 @@ func TestServerOptimizers(t *testing.T) {
 			if global[0] != 1 || average[0] != 2 {
 				t.Error("the inputs were modified")
 			}
-			// Stepping again from the same stored state gives the same model: a retried
-			// aggregation is harmless.
-			again, _, err := tc.opt.Step(global, average, ServerState{})
-			if err != nil || fmt.Sprint(again) != fmt.Sprint(next) {
-				t.Errorf("a second step from the same state gave %v, want %v", again, next)
+			// A retried aggregation steps again from the same stored state, which a
+			// step must not change: from a state with history, two steps agree, and
+			// the state they started from is as it was.
+			stored := ServerState{Rounds: 3, M: []float32{0.5, 0.25}}
+			if tc.opt.Kind != FedAvgM {
+				stored.V = []float32{0.04, 0.01}
+			}
+			kept := fmt.Sprint(stored)
+			first, after, err := tc.opt.Step(global, average, stored)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, afterAgain, err := tc.opt.Step(global, average, stored)
+			if err != nil || fmt.Sprint(again) != fmt.Sprint(first) || fmt.Sprint(afterAgain) != fmt.Sprint(after) {
+				t.Errorf("a retried step from the stored state gave %v (%v), the first %v (%v)", again, afterAgain, first, after)
+			}
+			if fmt.Sprint(stored) != kept {
+				t.Errorf("the step changed the stored state it started from: %v, was %v", stored, kept)
+			}
+			if fmt.Sprint(first) == fmt.Sprint(next) || after.Rounds != 4 {
+				t.Errorf("the stored momentum made no difference: %v (rounds %d)", first, after.Rounds)
 			}
 		})
 	}
