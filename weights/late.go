@@ -16,6 +16,15 @@ type UpdateRef struct {
 	Client      int `bson:"client" json:"client"`
 	BaseVersion int `bson:"base_version" json:"base_version"`
 	Samples     int `bson:"samples" json:"samples"`
+	// Attempt and Checksum say which of the client's attempts, with which content (in
+	// a version's audit of the updates it counted).
+	Attempt  int    `bson:"attempt,omitempty" json:"attempt,omitempty"`
+	Checksum string `bson:"sha256,omitempty" json:"sha256,omitempty"`
+}
+
+// Ref names the update, with its attempt and checksum.
+func (u Update) Ref() UpdateRef {
+	return UpdateRef{Round: u.Round, Client: u.Client, BaseVersion: u.BaseVersion, Samples: u.Samples, Attempt: u.Attempt, Checksum: u.Checksum}
 }
 
 // PendingUpdates lists the experiment's stored updates of rounds before round, oldest

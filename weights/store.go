@@ -126,6 +126,9 @@ type Global struct {
 	// Late are the earlier rounds' updates a semi-asynchronous aggregation consumed
 	// (folded in or dropped as too stale): what a retry must still delete.
 	Late []UpdateRef
+	// Counted is the audit of every update whose content went into the version: the
+	// round's own and the late ones folded in, each with its attempt and checksum.
+	Counted []UpdateRef
 }
 
 // GlobalInfo describes a stored global version without its parameters.
@@ -136,6 +139,7 @@ type GlobalInfo struct {
 	Samples    int         `bson:"samples" json:"samples"`
 	Clients    []int       `bson:"clients,omitempty" json:"clients,omitempty"`
 	Late       []UpdateRef `bson:"late,omitempty" json:"late,omitempty"`
+	Counted    []UpdateRef `bson:"counted,omitempty" json:"counted,omitempty"`
 	Checksum   string      `bson:"sha256" json:"sha256"`
 	Created    time.Time   `bson:"created" json:"created"`
 	Metrics    *Evaluated  `bson:"metrics,omitempty" json:"metrics,omitempty"`
@@ -163,6 +167,8 @@ type Update struct {
 	// AcceptLate stores the update even though its round is aggregated: a straggler
 	// of a semi-asynchronous round, folded into a later version. Not stored.
 	AcceptLate bool
+	// Checksum is the SHA-256 of the stored parameters (set when read).
+	Checksum string
 }
 
 type paramDoc struct {
@@ -182,6 +188,7 @@ type weightsDoc struct {
 	Samples     int         `bson:"samples"`
 	Clients     []int       `bson:"clients,omitempty"`
 	Late        []UpdateRef `bson:"late,omitempty"`
+	Counted     []UpdateRef `bson:"counted,omitempty"`
 	Loss        float64     `bson:"loss,omitempty"`
 	Manifest    []paramDoc  `bson:"manifest"`
 	DType       string      `bson:"dtype"`
@@ -233,7 +240,7 @@ func (s *Store) PutGlobal(ctx context.Context, g Global) (GlobalInfo, error) {
 	}
 	doc := weightsDoc{
 		ID: id, Experiment: g.Experiment, Version: g.Version, Round: g.Version,
-		Updates: g.Updates, Samples: g.Samples, Clients: g.Clients, Late: g.Late, Manifest: toManifestDocs(g.Manifest), DType: "float32",
+		Updates: g.Updates, Samples: g.Samples, Clients: g.Clients, Late: g.Late, Counted: g.Counted, Manifest: toManifestDocs(g.Manifest), DType: "float32",
 		Count: len(g.Params), Checksum: sum, Created: time.Now().UTC().Truncate(time.Millisecond),
 	}
 	// The bytes first: a description is only written once what it describes is stored.
@@ -264,7 +271,7 @@ func sameOrConflict(existing GlobalInfo, sum string) (GlobalInfo, error) {
 
 func infoOf(d weightsDoc) GlobalInfo {
 	return GlobalInfo{Experiment: d.Experiment, Version: d.Version, Updates: d.Updates, Samples: d.Samples, Clients: d.Clients,
-		Late: d.Late, Checksum: d.Checksum, Created: d.Created, Metrics: d.Metrics}
+		Late: d.Late, Counted: d.Counted, Checksum: d.Checksum, Created: d.Created, Metrics: d.Metrics}
 }
 
 // readParams loads and verifies the parameters a description points at.
@@ -363,7 +370,7 @@ func (s *Store) update(ctx context.Context, doc weightsDoc) (Update, error) {
 		return Update{}, fmt.Errorf("update %s: %w", doc.ID, err)
 	}
 	return Update{Experiment: doc.Experiment, Round: doc.Round, Client: doc.Client, Attempt: doc.Attempt, BaseVersion: doc.BaseVersion,
-		Samples: doc.Samples, Loss: doc.Loss, Manifest: manifest, Params: params}, nil
+		Samples: doc.Samples, Loss: doc.Loss, Manifest: manifest, Params: params, Checksum: doc.Checksum}, nil
 }
 
 // roundUpdates lists a round's update descriptions (of the given clients only, unless

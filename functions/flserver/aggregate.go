@@ -52,7 +52,7 @@ func Aggregate(ctx context.Context, store *weights.Store, p AggregateParams, pro
 	agg.missing()
 	var consumed []weights.UpdateRef
 	if p.Late != nil {
-		if consumed, err = foldLate(ctx, store, p, manifest, agg.acc, &agg.res); err != nil {
+		if consumed, err = agg.foldLate(ctx, store); err != nil {
 			return AggregateResult{}, err
 		}
 	}
@@ -62,7 +62,7 @@ func Aggregate(ctx context.Context, store *weights.Store, p AggregateParams, pro
 	}
 	res := agg.res
 	if _, err := store.PutGlobal(ctx, weights.Global{Experiment: p.Experiment, Version: p.Round, Manifest: manifest,
-		Params: params, Updates: res.Updates, Samples: res.Samples, Clients: res.Counted, Late: consumed}); err != nil {
+		Params: params, Updates: res.Updates, Samples: res.Samples, Clients: res.Counted, Late: consumed, Counted: agg.audit()}); err != nil {
 		return AggregateResult{}, err
 	}
 	return res, cleanUp(ctx, store, p, consumed)
@@ -92,11 +92,14 @@ type aggregation struct {
 	// Robust strategies need every model at once; the others only the running sum.
 	models                     [][]float32
 	modelClients, modelSamples []int
+	// counted are the updates added to the sum, the round's own by client.
+	counted     map[int]weights.UpdateRef
+	countedLate []weights.UpdateRef
 }
 
 func newAggregation(p AggregateParams, manifest []model.Param) *aggregation {
 	return &aggregation{p: p, manifest: manifest, acc: fedavg.NewAccumulator(model.NumParams(manifest)),
-		res: AggregateResult{Version: p.Round}, seen: map[int]bool{}}
+		res: AggregateResult{Version: p.Round}, seen: map[int]bool{}, counted: map[int]weights.UpdateRef{}}
 }
 
 func (a *aggregation) reject(client int, reason string) {
@@ -122,6 +125,7 @@ func (a *aggregation) add(client int, u weights.Update, damaged error) {
 			return
 		}
 		a.res.Counted = append(a.res.Counted, client)
+		a.counted[client] = u.Ref()
 		if a.p.Strategy.Robust() {
 			a.models = append(a.models, u.Params)
 			a.modelClients, a.modelSamples = append(a.modelClients, client), append(a.modelSamples, u.Samples)
@@ -162,4 +166,14 @@ func (a *aggregation) combine(ctx context.Context, store *weights.Store) ([]floa
 		return stepServer(ctx, store, a.p, a.manifest, avg)
 	}
 	return avg, nil
+}
+
+// audit lists the updates whose content the version holds: the counted clients' (a
+// robust strategy's choice), then the late ones folded in.
+func (a *aggregation) audit() []weights.UpdateRef {
+	var out []weights.UpdateRef
+	for _, c := range a.res.Counted {
+		out = append(out, a.counted[c])
+	}
+	return append(out, a.countedLate...)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/fedkeeper/fedkeeper/fl/fedavg"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/weights"
 )
@@ -35,10 +34,11 @@ func (l LateFolding) Weight(staleness int) float64 {
 	return math.Pow(1+float64(staleness), -l.Exponent)
 }
 
-// foldLate adds the experiment's pending late updates to acc and returns every one it
-// consumed: folded in, or dropped (too stale, damaged, another model). Robust
+// foldLate adds the experiment's pending late updates to the sum and returns every one
+// it consumed: folded in, or dropped (too stale, damaged, another model). Robust
 // strategies compare updates of one version, so they drop late ones.
-func foldLate(ctx context.Context, store *weights.Store, p AggregateParams, manifest []model.Param, acc *fedavg.Accumulator, res *AggregateResult) ([]weights.UpdateRef, error) {
+func (a *aggregation) foldLate(ctx context.Context, store *weights.Store) ([]weights.UpdateRef, error) {
+	p, manifest, acc, res := a.p, a.manifest, a.acc, &a.res
 	refs, err := store.PendingUpdates(ctx, p.Experiment, p.Round)
 	if err != nil || len(refs) == 0 {
 		return nil, err
@@ -105,6 +105,7 @@ func foldLate(ctx context.Context, store *weights.Store, p AggregateParams, mani
 			continue
 		}
 		res.Stale = append(res.Stale, StaleUpdate{Round: ref.Round, Client: ref.Client, Staleness: staleness, Weight: weight})
+		a.countedLate = append(a.countedLate, u.Ref())
 	}
 	return refs, nil
 }
