@@ -20,6 +20,7 @@ import (
 
 	"github.com/fedkeeper/fedkeeper/fabric/procattr"
 	"github.com/fedkeeper/fedkeeper/fabric/proclog"
+	"github.com/fedkeeper/fedkeeper/loopback"
 )
 
 // ErrExited means the process is gone.
@@ -60,9 +61,9 @@ const maxResponse = 32 << 20
 
 // Start launches the process and waits until it listens.
 func Start(ctx context.Context, spec Spec) (*Process, error) {
-	port, err := freePort()
+	port, err := loopback.FreePort()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("httpproc: %w", err)
 	}
 	cmd := exec.Command(spec.Path)
 	cmd.Dir = spec.Dir
@@ -183,15 +184,6 @@ func (p *Process) Kill() {
 		_ = p.cmd.Process.Kill()
 	}
 	<-p.exited
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("httpproc: find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func truncate(s string, n int) string {
