@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/fabric/archive"
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 )
 
 // entryDir holds the generated main inside an unpacked source, as the Go buildpack
@@ -127,7 +128,7 @@ func (s *Server) startBuild(f *function, version int64, source []byte, op *opera
 		s.mu.Lock()
 		f.exec, f.dir, f.active, f.timeout = binary, filepath.Dir(binary), version, timeout
 		f.resource.Status = "ACTIVE"
-		f.resource.BuildID = newID(8)
+		f.resource.BuildID = core.HexID(8)
 		view := s.view(f)
 		s.mu.Unlock()
 		current := fmt.Sprintf("%s@%d", name, version)

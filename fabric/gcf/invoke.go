@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
 )
@@ -51,7 +52,7 @@ func (s *Server) execute(ctx context.Context, f *function, method, path string, 
 	env := s.functionEnv(f)
 	name := f.resource.Name
 	s.mu.Unlock()
-	ex := execution{id: newID(6)}
+	ex := execution{id: core.HexID(6)}
 	var started time.Time
 	proc, cold, err := s.pool.Acquire(ctx, fmt.Sprintf("%s@%d", name, version), func() (*httpproc.Process, error) {
 		started = time.Now()

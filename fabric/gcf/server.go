@@ -8,10 +8,6 @@ package gcf
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
 	"github.com/fedkeeper/fedkeeper/fabric/pool"
@@ -71,6 +68,7 @@ func (o *Options) defaults() {
 type Server struct {
 	opts    Options
 	mux     *http.ServeMux
+	guard   core.Guard
 	pool    *pool.Pool[*httpproc.Process]
 	log     *slog.Logger
 	baseCtx context.Context
@@ -104,6 +102,7 @@ func New(opts Options) (*Server, error) {
 		opts: opts, mux: http.NewServeMux(), pool: pool.New[*httpproc.Process](opts.MaxInstances), log: opts.Logger,
 		functions: map[string]*function{}, operations: map[string]*operation{}, uploads: map[string][]byte{},
 	}
+	s.guard = core.Guard{Credential: core.Bearer{Token: opts.Token}, Deny: unauthenticated}
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
 	s.work.Add(1)
@@ -120,19 +119,20 @@ const (
 
 func (s *Server) routes() {
 	const loc = "/v1/projects/{project}/locations/{location}"
-	s.mux.HandleFunc("GET /v1/projects/{project}/locations", s.auth(s.listLocations))
-	s.mux.HandleFunc("POST "+loc+"/functions", s.auth(s.create))
-	s.mux.HandleFunc("GET "+loc+"/functions", s.auth(s.list))
-	s.mux.HandleFunc("POST "+loc+"/{method}", s.auth(s.locationMethod))
-	s.mux.HandleFunc("GET "+loc+"/functions/{fn}", s.auth(s.get))
-	s.mux.HandleFunc("PATCH "+loc+"/functions/{fn}", s.auth(s.patch))
-	s.mux.HandleFunc("DELETE "+loc+"/functions/{fn}", s.auth(s.delete))
-	s.mux.HandleFunc("POST "+loc+"/functions/{fn}", s.auth(s.functionMethod))
-	s.mux.HandleFunc("GET /v1/operations/{op}", s.auth(s.getOperation))
-	s.mux.HandleFunc("GET /v1/operations", s.auth(s.listOperations))
+	auth := s.guard.Wrap
+	s.mux.HandleFunc("GET /v1/projects/{project}/locations", auth(s.listLocations))
+	s.mux.HandleFunc("POST "+loc+"/functions", auth(s.create))
+	s.mux.HandleFunc("GET "+loc+"/functions", auth(s.list))
+	s.mux.HandleFunc("POST "+loc+"/{method}", auth(s.locationMethod))
+	s.mux.HandleFunc("GET "+loc+"/functions/{fn}", auth(s.get))
+	s.mux.HandleFunc("PATCH "+loc+"/functions/{fn}", auth(s.patch))
+	s.mux.HandleFunc("DELETE "+loc+"/functions/{fn}", auth(s.delete))
+	s.mux.HandleFunc("POST "+loc+"/functions/{fn}", auth(s.functionMethod))
+	s.mux.HandleFunc("GET /v1/operations/{op}", auth(s.getOperation))
+	s.mux.HandleFunc("GET /v1/operations", auth(s.listOperations))
 	s.mux.HandleFunc("PUT "+UploadPrefix+"{token}", s.upload)
-	s.mux.HandleFunc(TriggerPrefix+"{project}/{region}/{fn}/", s.auth(s.trigger))
-	s.mux.HandleFunc(TriggerPrefix+"{project}/{region}/{fn}", s.auth(s.trigger))
+	s.mux.HandleFunc(TriggerPrefix+"{project}/{region}/{fn}/", auth(s.trigger))
+	s.mux.HandleFunc(TriggerPrefix+"{project}/{region}/{fn}", auth(s.trigger))
 	s.mux.HandleFunc(APIPrefix, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "Method not found.")
 	})
@@ -167,21 +167,14 @@ func (s *Server) reaper() {
 	}
 }
 
-// auth requires the fabric's bearer token, as Google requires an OAuth token.
-func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
-	want := []byte("Bearer " + s.opts.Token)
-	return func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if len(got) == 0 {
-			writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "Request is missing required authentication credential. Expected OAuth 2 access token.")
-			return
-		}
-		if subtle.ConstantTimeCompare(got, want) != 1 {
-			writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
-			return
-		}
-		next(w, r)
+// unauthenticated answers a request without the fabric's bearer token as Google answers
+// one without a valid OAuth token.
+func unauthenticated(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") == "" {
+		writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "Request is missing required authentication credential. Expected OAuth 2 access token.")
+		return
 	}
+	writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
 }
 
 func (s *Server) listLocations(w http.ResponseWriter, r *http.Request) {
@@ -198,16 +191,9 @@ func writeError(w http.ResponseWriter, code int, status, message string) {
 	writeJSON(w, code, map[string]any{"error": map[string]any{"code": code, "message": message, "status": status}})
 }
 
+// writeJSON answers as Google's APIs do, naming the charset.
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func newID(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	core.WriteJSONAs(w, "application/json; charset=UTF-8", code, v)
 }
 
 // splitMethod parses "name:method" path segments.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
 )
@@ -43,7 +44,7 @@ type result struct {
 func (s *Server) run(ctx context.Context, name, method, path string, header http.Header, body []byte, fault faults.Kind) (result, bool) {
 	res := result{callID: header.Get("X-Call-Id"), start: time.Now()}
 	if res.callID == "" {
-		res.callID = newID()
+		res.callID = core.UUID()
 	}
 	s.mu.Lock()
 	f, ok := s.functions[name]
@@ -251,7 +252,7 @@ func (s *Server) invokeAsync(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	callID := newID()
+	callID := core.UUID()
 	header := r.Header.Clone()
 	header.Set("X-Call-Id", callID)
 	path := forwardPath(r)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/fabric/archive"
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 )
 
 // keyValue is OpenWhisk's {key, value} pair for parameters and annotations.
@@ -252,7 +253,7 @@ func (s *Server) putAction(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.log.Debug("action stored", "action", name, "version", next.Version)
-	writeJSON(w, http.StatusOK, s.actionView(next, false))
+	core.WriteJSON(w, http.StatusOK, s.actionView(next, false))
 }
 
 func (s *Server) checkLimits(l *limits) string {
@@ -363,7 +364,7 @@ func (s *Server) getAction(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.actionView(a, r.URL.Query().Get("code") != "false"))
+	core.WriteJSON(w, http.StatusOK, s.actionView(a, r.URL.Query().Get("code") != "false"))
 }
 
 func (s *Server) deleteAction(w http.ResponseWriter, r *http.Request) {
@@ -372,7 +373,7 @@ func (s *Server) deleteAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.remove(a)
-	writeJSON(w, http.StatusOK, s.actionView(a, false))
+	core.WriteJSON(w, http.StatusOK, s.actionView(a, false))
 }
 
 // remove deletes an action and its warm containers.
@@ -403,7 +404,7 @@ func (s *Server) listActions(w http.ResponseWriter, r *http.Request) {
 	for i := skip; i < len(all) && len(out) < limit; i++ {
 		out = append(out, s.actionView(all[i], false))
 	}
-	writeJSON(w, http.StatusOK, out)
+	core.WriteJSON(w, http.StatusOK, out)
 }
 
 // paging reads limit (0–200, default 30, 0 meaning 200) and skip.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/fabric/container"
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 )
 
@@ -65,7 +66,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 
 	w.Header().Set("x-openwhisk-activation-id", act.id)
 	if !blocking {
-		writeJSON(w, http.StatusAccepted, map[string]string{"activationId": act.id})
+		core.WriteJSON(w, http.StatusAccepted, map[string]string{"activationId": act.id})
 		return
 	}
 	timer := time.NewTimer(wait)
@@ -73,7 +74,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 	select {
 	case <-act.done:
 	case <-timer.C:
-		writeJSON(w, http.StatusAccepted, map[string]string{"activationId": act.id})
+		core.WriteJSON(w, http.StatusAccepted, map[string]string{"activationId": act.id})
 		return
 	case <-r.Context().Done():
 		return
@@ -92,7 +93,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(rec.Response.Result)
 		return
 	}
-	writeJSON(w, status, rec)
+	core.WriteJSON(w, status, rec)
 }
 
 // start admits an activation (or answers 429 under the namespace's limits) and runs it
@@ -122,7 +123,7 @@ func (s *Server) start(a *action, params json.RawMessage) (*activation, int, str
 	s.inFlight++
 	s.mu.Unlock()
 
-	act := s.activations.create(newID(), a, s.opts.Namespace, s.subject, now)
+	act := s.activations.create(core.HexID(idBytes), a, s.opts.Namespace, s.subject, now)
 	a.code.acquire()
 	s.executions.Add(1)
 	go s.execute(act, a, params, fault)
@@ -198,7 +199,7 @@ func (s *Server) execute(act *activation, a *action, params json.RawMessage, fau
 		"action_name":    "/" + s.opts.Namespace + "/" + a.Name,
 		"action_version": a.Version,
 		"activation_id":  act.id,
-		"transaction_id": newID(),
+		"transaction_id": core.HexID(idBytes),
 		"deadline":       strconv.FormatInt(deadline.UnixMilli(), 10),
 	}
 	var result json.RawMessage
