@@ -1,7 +1,8 @@
 // Package container runs one function instance as a real process under OpenWhisk's
 // actionloop protocol, playing the part of the runtime's proxy: it starts the "exec"
 // binary with a result pipe on file descriptor 3, waits for the acknowledgement, then
-// sends one request line per activation on stdin and reads one result line back.
+// sends one request line per activation on stdin and reads one result line back. It is
+// the fabric core's Runtime for native actionloop binaries (OpenWhisk's Go runtime).
 package container
 
 import (
@@ -13,10 +14,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/procattr"
 	"github.com/fedkeeper/fedkeeper/fabric/proclog"
 )
@@ -25,18 +28,33 @@ import (
 var ErrExited = errors.New("container: the function process exited")
 
 // ErrTimeout means the activation ran past its time limit; the container was destroyed.
-var ErrTimeout = errors.New("container: time limit exceeded")
+// It matches core.ErrTimeout.
+var ErrTimeout = core.TimeoutError("container: time limit exceeded")
 
-// Spec says what to run.
-type Spec struct {
-	// Path of the executable.
-	Path string
-	// Dir is the working directory.
-	Dir string
-	// Env is the complete environment of the process.
-	Env []string
-	// InitTimeout bounds the start-up until the acknowledgement.
-	InitTimeout time.Duration
+// Request is one activation as the actionloop protocol hands it to the function, a JSON
+// line on stdin.
+type Request struct {
+	ActionName    string `json:"action_name"`
+	ActionVersion string `json:"action_version"`
+	ActivationID  string `json:"activation_id"`
+	// Deadline is epoch milliseconds as a string, as the invoker sends it; Run sets it
+	// from its limit.
+	Deadline      string          `json:"deadline"`
+	Namespace     string          `json:"namespace"`
+	TransactionID string          `json:"transaction_id"`
+	Value         json.RawMessage `json:"value"`
+}
+
+// Runtime starts containers for the fabric core's Invoker.
+type Runtime struct{}
+
+// Start implements core.Runtime.
+func (Runtime) Start(ctx context.Context, spec core.Spec) (core.Instance[Request, json.RawMessage], error) {
+	c, err := Start(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Container is one running function process.
@@ -49,8 +67,9 @@ type Container struct {
 	mu      sync.Mutex // one activation at a time
 }
 
-// Start launches the process and waits for its acknowledgement.
-func Start(ctx context.Context, spec Spec) (*Container, error) {
+// Start launches the process and waits for its acknowledgement, at most
+// spec.StartTimeout (a minute when unset).
+func Start(ctx context.Context, spec core.Spec) (*Container, error) {
 	resultsR, resultsW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("container: result pipe: %w", err)
@@ -104,7 +123,7 @@ func Start(ctx context.Context, spec Spec) (*Container, error) {
 		close(c.exited)
 	}()
 
-	timeout := spec.InitTimeout
+	timeout := spec.StartTimeout
 	if timeout <= 0 {
 		timeout = time.Minute
 	}
@@ -131,12 +150,14 @@ func Start(ctx context.Context, spec Spec) (*Container, error) {
 	}
 }
 
-// Run sends one activation and waits for its result line, at most timeout. On a timeout
-// or a process exit the container is destroyed and must not be reused.
-func (c *Container) Run(ctx context.Context, request any, timeout time.Duration) (json.RawMessage, []string, error) {
+// Run sends one activation, its deadline taken from limit, and waits for its result
+// line, at most limit.Timeout. On a timeout or a process exit the container is destroyed
+// and must not be reused.
+func (c *Container) Run(ctx context.Context, req Request, limit core.Limit) (json.RawMessage, []string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	line, err := json.Marshal(request)
+	req.Deadline = strconv.FormatInt(limit.Deadline.UnixMilli(), 10)
+	line, err := json.Marshal(req)
 	if err != nil {
 		return nil, nil, fmt.Errorf("container: encode request: %w", err)
 	}
@@ -149,7 +170,7 @@ func (c *Container) Run(ctx context.Context, request any, timeout time.Duration)
 		c.Kill()
 		return nil, c.logs.Take(), fmt.Errorf("%w: %v", ErrExited, err)
 	}
-	timer := time.NewTimer(timeout)
+	timer := time.NewTimer(limit.Timeout)
 	defer timer.Stop()
 	select {
 	case result := <-c.results:

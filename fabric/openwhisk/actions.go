@@ -105,7 +105,7 @@ func (d *codeDir) retire() {
 }
 
 // poolKey names the containers of this exact version.
-func (a *action) poolKey() string { return fmt.Sprintf("%s@%d", a.Name, a.generation) }
+func (a *action) poolKey() string { return core.Key(a.Name, a.generation) }
 
 // current reports whether a is still the stored version of its action.
 func (s *Server) current(a *action) bool {
@@ -247,7 +247,7 @@ func (s *Server) putAction(w http.ResponseWriter, r *http.Request) {
 	s.actions[name] = next
 	s.mu.Unlock()
 	if exists {
-		s.pool.Purge(func(key string) bool { return strings.HasPrefix(key, name+"@") })
+		s.invoker.Purge(name)
 		if old.code != next.code {
 			old.code.retire()
 		}
@@ -383,7 +383,7 @@ func (s *Server) remove(a *action) {
 		delete(s.actions, a.Name)
 	}
 	s.mu.Unlock()
-	s.pool.Purge(func(key string) bool { return strings.HasPrefix(key, a.Name+"@") })
+	s.invoker.Purge(a.Name)
 	a.code.retire()
 	s.log.Debug("action deleted", "action", a.Name)
 }

@@ -5,7 +5,7 @@
 package openwhisk
 
 import (
-	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,7 +21,6 @@ import (
 	"github.com/fedkeeper/fedkeeper/fabric/container"
 	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
-	"github.com/fedkeeper/fedkeeper/fabric/pool"
 )
 
 // GuestAuth is the well-known key of OpenWhisk standalone's guest namespace.
@@ -102,13 +101,8 @@ type Server struct {
 	subject     string
 	mux         *http.ServeMux
 	guard       core.Guard
-	pool        *pool.Pool[*container.Container]
+	invoker     *core.Invoker[container.Request, json.RawMessage]
 	log         *slog.Logger
-	baseCtx     context.Context // cancelled by Close, ending running activations
-	cancel      context.CancelFunc
-	stopReaper  chan struct{}
-	reaperDone  chan struct{}
-	executions  sync.WaitGroup
 	mu          sync.Mutex
 	actions     map[string]*action // by name (package/name)
 	activations *activationStore
@@ -135,14 +129,14 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("openwhisk: create data directory: %w", err)
 	}
 	s := &Server{
-		opts: opts, subject: uuid, mux: http.NewServeMux(), pool: pool.New[*container.Container](opts.MaxContainers), log: opts.Logger,
-		stopReaper: make(chan struct{}), reaperDone: make(chan struct{}),
+		opts: opts, subject: uuid, mux: http.NewServeMux(), log: opts.Logger,
+		guard: core.Guard{Credential: core.Basic{UserPass: opts.Auth}, Deny: unauthorized},
+		invoker: core.New[container.Request](core.Options[json.RawMessage]{
+			MaxInstances: opts.MaxContainers, IdleTimeout: opts.IdleTimeout, Faults: opts.Faults, Failed: injectedFailure,
+		}),
 		actions: map[string]*action{}, activations: newActivationStore(opts.MaxActivations),
 	}
-	s.guard = core.Guard{Credential: core.Basic{UserPass: opts.Auth}, Deny: unauthorized}
-	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
-	go s.reaper()
 	return s, nil
 }
 
@@ -179,31 +173,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Close stops accepting work, waits for running activations to be cut short and
 // destroys every container.
-func (s *Server) Close() {
-	select {
-	case <-s.stopReaper:
-	default:
-		close(s.stopReaper)
-		<-s.reaperDone
-	}
-	s.cancel()
-	s.pool.Close()
-	s.executions.Wait()
-}
-
-func (s *Server) reaper() {
-	defer close(s.reaperDone)
-	ticker := time.NewTicker(max(time.Second, s.opts.IdleTimeout/10))
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ticker.C:
-			s.pool.Reap(s.opts.IdleTimeout)
-		case <-s.stopReaper:
-			return
-		}
-	}
-}
+func (s *Server) Close() { s.invoker.Close() }
 
 // unauthorized answers a request without the subject's uuid:key.
 func unauthorized(w http.ResponseWriter, _ *http.Request) {
