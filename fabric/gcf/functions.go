@@ -335,7 +335,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
 	delete(s.functions, name)
 	s.mu.Unlock()
 	op := s.newOperation("DELETE_FUNCTION", name, f.resource.VersionID)
-	s.pool.Purge(func(key string) bool { return strings.HasPrefix(key, name+"@") })
+	s.invoker.Purge(name)
 	op.finish(nil)
 	writeJSON(w, http.StatusOK, op.view())
 }

@@ -7,7 +7,6 @@
 package gcf
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,7 +21,6 @@ import (
 	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
-	"github.com/fedkeeper/fedkeeper/fabric/pool"
 )
 
 // Options configure the Cloud Functions part of the fabric.
@@ -69,11 +67,8 @@ type Server struct {
 	opts    Options
 	mux     *http.ServeMux
 	guard   core.Guard
-	pool    *pool.Pool[*httpproc.Process]
+	invoker *core.Invoker[httpproc.Request, httpproc.Response]
 	log     *slog.Logger
-	baseCtx context.Context
-	cancel  context.CancelFunc
-	work    sync.WaitGroup
 
 	mu         sync.Mutex
 	functions  map[string]*function // by full resource name
@@ -99,14 +94,14 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("gcf: create data directory: %w", err)
 	}
 	s := &Server{
-		opts: opts, mux: http.NewServeMux(), pool: pool.New[*httpproc.Process](opts.MaxInstances), log: opts.Logger,
+		opts: opts, mux: http.NewServeMux(), log: opts.Logger,
+		guard: core.Guard{Credential: core.Bearer{Token: opts.Token}, Deny: unauthenticated},
+		invoker: core.New[httpproc.Request](core.Options[httpproc.Response]{
+			MaxInstances: opts.MaxInstances, IdleTimeout: opts.IdleTimeout, Faults: opts.Faults, Failed: httpproc.InjectedFailure,
+		}),
 		functions: map[string]*function{}, operations: map[string]*operation{}, uploads: map[string][]byte{},
 	}
-	s.guard = core.Guard{Credential: core.Bearer{Token: opts.Token}, Deny: unauthenticated}
-	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
-	s.work.Add(1)
-	go s.reaper()
 	return s, nil
 }
 
@@ -146,26 +141,8 @@ func (s *Server) TriggerURL(project, region, fn string) string {
 	return s.opts.BaseURL + TriggerPrefix + project + "/" + region + "/" + fn
 }
 
-// Close cuts running work short and destroys every instance.
-func (s *Server) Close() {
-	s.cancel()
-	s.pool.Close()
-	s.work.Wait()
-}
-
-func (s *Server) reaper() {
-	defer s.work.Done()
-	ticker := time.NewTicker(max(time.Second, s.opts.IdleTimeout/10))
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ticker.C:
-			s.pool.Reap(s.opts.IdleTimeout)
-		case <-s.baseCtx.Done():
-			return
-		}
-	}
-}
+// Close cuts running work (calls, builds) short and destroys every instance.
+func (s *Server) Close() { s.invoker.Close() }
 
 // unauthenticated answers a request without the fabric's bearer token as Google answers
 // one without a valid OAuth token.

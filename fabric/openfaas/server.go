@@ -6,7 +6,6 @@
 package openfaas
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,7 +18,6 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,7 +25,6 @@ import (
 	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
-	"github.com/fedkeeper/fedkeeper/fabric/pool"
 )
 
 // Options configure the OpenFaaS gateway.
@@ -74,11 +71,8 @@ type Server struct {
 	opts    Options
 	mux     *http.ServeMux
 	guard   core.Guard
-	pool    *pool.Pool[*httpproc.Process]
+	invoker *core.Invoker[httpproc.Request, httpproc.Response]
 	log     *slog.Logger
-	baseCtx context.Context
-	cancel  context.CancelFunc
-	work    sync.WaitGroup
 	gen     atomic.Int64
 	client  *http.Client // for callbacks
 
@@ -146,13 +140,13 @@ func New(opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("openfaas: create data directory: %w", err)
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux(), pool: pool.New[*httpproc.Process](opts.MaxInstances), log: opts.Logger,
+	s := &Server{opts: opts, mux: http.NewServeMux(), log: opts.Logger,
+		guard: core.Guard{Credential: core.Basic{UserPass: opts.User + ":" + opts.Password}, Deny: unauthorized},
+		invoker: core.New[httpproc.Request](core.Options[httpproc.Response]{
+			MaxInstances: opts.MaxInstances, IdleTimeout: opts.IdleTimeout, Faults: opts.Faults, Failed: httpproc.InjectedFailure,
+		}),
 		functions: map[string]*function{}, client: &http.Client{Timeout: time.Minute}}
-	s.guard = core.Guard{Credential: core.Basic{UserPass: opts.User + ":" + opts.Password}, Deny: unauthorized}
-	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
-	s.work.Add(1)
-	go s.reaper()
 	return s, nil
 }
 
@@ -180,26 +174,9 @@ func (s *Server) routes() {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// Close cuts running work short and destroys every replica.
-func (s *Server) Close() {
-	s.cancel()
-	s.pool.Close()
-	s.work.Wait()
-}
-
-func (s *Server) reaper() {
-	defer s.work.Done()
-	ticker := time.NewTicker(max(time.Second, s.opts.IdleTimeout/10))
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ticker.C:
-			s.pool.Reap(s.opts.IdleTimeout)
-		case <-s.baseCtx.Done():
-			return
-		}
-	}
-}
+// Close cuts running work (calls, queued calls, callbacks) short and destroys every
+// replica.
+func (s *Server) Close() { s.invoker.Close() }
 
 // unauthorized answers a request without the gateway's basic credentials, which every
 // route wants. (OpenFaaS leaves /function/ open by default; the fabric serves nothing
@@ -330,18 +307,13 @@ func (s *Server) store(w http.ResponseWriter, r *http.Request, update bool) {
 	}
 	s.functions[d.Service] = f
 	s.mu.Unlock()
-	s.purgeOld(d.Service, gen)
+	s.invoker.PurgeOld(d.Service, gen)
 	s.log.Debug("function deployed", "function", d.Service)
 	if update {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
-}
-
-func (s *Server) purgeOld(name string, current int64) {
-	keep := fmt.Sprintf("%s@%d", name, current)
-	s.pool.Purge(func(key string) bool { return strings.HasPrefix(key, name+"@") && key != keep })
 }
 
 func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
@@ -360,7 +332,7 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "function not found", http.StatusNotFound)
 		return
 	}
-	s.purgeOld(req.FunctionName, -1)
+	s.invoker.Purge(req.FunctionName)
 	w.WriteHeader(http.StatusOK)
 }
 
