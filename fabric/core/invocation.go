@@ -67,8 +67,6 @@ func (c *invocation[Req, Resp]) start() (Instance[Req, Resp], error) {
 // run serves the call on inst and releases it.
 func (c *invocation[Req, Resp]) run(inst Instance[Req, Resp]) {
 	limit := Limit{Timeout: c.call.Timeout, Deadline: time.Now().Add(c.call.Timeout)}
-	// A slow device: the delay is part of the activation, inside its deadline.
-	_ = faults.Wait(c.ctx, c.inv.faults.Activation())
 	c.out.Err = c.apply(inst, limit)
 	c.out.Ended = time.Now()
 	reusable := c.out.Err == nil && (c.call.Current == nil || c.call.Current())
@@ -77,6 +75,11 @@ func (c *invocation[Req, Resp]) run(inst Instance[Req, Resp]) {
 
 // apply runs the request, or fails it the way the call's function fault says.
 func (c *invocation[Req, Resp]) apply(inst Instance[Req, Resp], limit Limit) error {
+	// A slow device: the delay is part of the activation, inside its deadline. When the
+	// caller goes away or the fabric shuts down meanwhile, nobody wants the function run.
+	if err := faults.Wait(c.ctx, c.inv.faults.Activation()); err != nil {
+		return fmt.Errorf("injected activation delay: %w", err)
+	}
 	var err error
 	switch c.call.Fault {
 	case faults.Crash:

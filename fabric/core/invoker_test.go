@@ -354,3 +354,43 @@ func TestTimeoutError(t *testing.T) {
 		t.Errorf("text %q", got)
 	}
 }
+
+// An activation delay cut short, by the caller going away or the fabric shutting down,
+// ends the call there: the function must not run for nobody afterwards.
+func TestCancelledActivationDelayRunsNothing(t *testing.T) {
+	tests := []struct {
+		name   string
+		cancel func(inv *Invoker[string, string], cancelCall context.CancelFunc)
+	}{
+		{"the caller went away", func(_ *Invoker[string, string], cancelCall context.CancelFunc) { cancelCall() }},
+		{"the fabric shut down", func(inv *Invoker[string, string], _ context.CancelFunc) { inv.Close() }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := newInvoker(t, faults.Faults{Delay: "1h"})
+			rt := newRuntime()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			outcome := make(chan Outcome[string], 1)
+			go func() { outcome <- inv.Invoke(ctx, call(rt)) }()
+			// Once the instance is up, the call waits out its hour-long activation delay.
+			inst := <-rt.started
+			tc.cancel(inv, cancel)
+			var o Outcome[string]
+			select {
+			case o = <-outcome:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the activation delay outlived its cancellation")
+			}
+			if runs := inst.received(); len(runs) != 0 {
+				t.Errorf("the function ran %q after its activation delay was cancelled", runs)
+			}
+			if !errors.Is(o.Err, context.Canceled) || o.Response != "" {
+				t.Errorf("outcome %+v, want the cancellation and no answer", o)
+			}
+			if inst.Alive() {
+				t.Error("the instance of a cancelled call was kept")
+			}
+		})
+	}
+}
