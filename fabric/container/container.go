@@ -70,63 +70,88 @@ type Container struct {
 // Start launches the process and waits for its acknowledgement, at most
 // spec.StartTimeout (a minute when unset).
 func Start(ctx context.Context, spec core.Spec) (*Container, error) {
+	c, err := launch(spec)
+	if err != nil {
+		return nil, err
+	}
+	timeout := spec.StartTimeout
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	if err := c.awaitAck(ctx, timeout); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// launch starts the process with the result pipe on fd 3 and gathers what it writes.
+func launch(spec core.Spec) (*Container, error) {
 	resultsR, resultsW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("container: result pipe: %w", err)
 	}
+	// Once started, the child holds its own copy of the write end.
+	defer resultsW.Close()
 	cmd := exec.Command(spec.Path)
 	cmd.Dir = spec.Dir
 	cmd.Env = append(append([]string(nil), spec.Env...), "__OW_WAIT_FOR_ACK=1")
 	cmd.ExtraFiles = []*os.File{resultsW}
 	procattr.Bind(cmd)
-	stdin, err := cmd.StdinPipe()
+	c := &Container{cmd: cmd, results: make(chan []byte, 1), exited: make(chan struct{}), logs: &proclog.Buffer{}}
+	stdout, stderr, err := c.pipes()
 	if err != nil {
 		resultsR.Close()
-		resultsW.Close()
-		return nil, fmt.Errorf("container: stdin: %w", err)
-	}
-	c := &Container{cmd: cmd, stdin: stdin, results: make(chan []byte, 1), exited: make(chan struct{}), logs: &proclog.Buffer{}}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		resultsR.Close()
-		resultsW.Close()
-		return nil, fmt.Errorf("container: stdout: %w", err)
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		resultsR.Close()
-		resultsW.Close()
-		return nil, fmt.Errorf("container: stderr: %w", err)
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
 		resultsR.Close()
-		resultsW.Close()
 		return nil, fmt.Errorf("container: start %s: %w", spec.Path, err)
 	}
-	resultsW.Close() // the child holds its own copy
+	c.watch(stdout, stderr, resultsR)
+	return c, nil
+}
 
+// pipes connects the process's standard streams.
+func (c *Container) pipes() (stdout, stderr io.Reader, err error) {
+	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+		return nil, nil, fmt.Errorf("container: stdin: %w", err)
+	}
+	if stdout, err = c.cmd.StdoutPipe(); err != nil {
+		return nil, nil, fmt.Errorf("container: stdout: %w", err)
+	}
+	if stderr, err = c.cmd.StderrPipe(); err != nil {
+		return nil, nil, fmt.Errorf("container: stderr: %w", err)
+	}
+	return stdout, stderr, nil
+}
+
+// watch gathers the started process's log lines and result lines; exited closes once
+// the process is gone and its output read.
+func (c *Container) watch(stdout, stderr io.Reader, results *os.File) {
 	var streams sync.WaitGroup
 	streams.Add(2)
 	go c.logs.Collect(stdout, "stdout", &streams)
 	go c.logs.Collect(stderr, "stderr", &streams)
-	go func() {
-		scanner := bufio.NewScanner(resultsR)
-		scanner.Buffer(make([]byte, 64<<10), 64<<20)
-		for scanner.Scan() {
-			c.results <- append([]byte(nil), scanner.Bytes()...)
-		}
-		resultsR.Close()
-	}()
+	go c.readResults(results)
 	go func() {
 		streams.Wait()
-		_ = cmd.Wait()
+		_ = c.cmd.Wait()
 		close(c.exited)
 	}()
+}
 
-	timeout := spec.StartTimeout
-	if timeout <= 0 {
-		timeout = time.Minute
+func (c *Container) readResults(results *os.File) {
+	defer results.Close()
+	scanner := bufio.NewScanner(results)
+	scanner.Buffer(make([]byte, 64<<10), 64<<20)
+	for scanner.Scan() {
+		c.results <- append([]byte(nil), scanner.Bytes()...)
 	}
+}
+
+// awaitAck waits for the {"ok":true} an actionloop runtime writes once it is ready; the
+// container is destroyed unless it comes within timeout.
+func (c *Container) awaitAck(ctx context.Context, timeout time.Duration) error {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
@@ -136,17 +161,17 @@ func Start(ctx context.Context, spec core.Spec) (*Container, error) {
 		}
 		if err := json.Unmarshal(line, &ack); err != nil || !ack.OK {
 			c.Kill()
-			return nil, fmt.Errorf("container: bad acknowledgement %q", truncate(string(line), 200))
+			return fmt.Errorf("container: bad acknowledgement %q", truncate(string(line), 200))
 		}
-		return c, nil
+		return nil
 	case <-c.exited:
-		return nil, fmt.Errorf("%w during initialisation: %s", ErrExited, truncate(strings.Join(c.logs.Take(), " | "), 500))
+		return fmt.Errorf("%w during initialisation: %s", ErrExited, truncate(strings.Join(c.logs.Take(), " | "), 500))
 	case <-timer.C:
 		c.Kill()
-		return nil, fmt.Errorf("%w during initialisation (%v)", ErrTimeout, timeout)
+		return fmt.Errorf("%w during initialisation (%v)", ErrTimeout, timeout)
 	case <-ctx.Done():
 		c.Kill()
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 }
 
