@@ -1,5 +1,10 @@
 package config
 
+import (
+	"maps"
+	"slices"
+)
+
 // Platform names a FaaS platform.
 type Platform string
 
@@ -33,9 +38,9 @@ func (c *Config) ClientPlacements() []Placement {
 			gcf = ci.TotalNumClients
 		}
 	}
-	owClusters := sortedKeys(c.Providers.OpenWhisk)
-	gcfClusters := sortedKeys(c.Providers.Google)
-	edgeClusters := sortedKeys(c.Providers.OpenFaaS)
+	owClusters := slices.Sorted(maps.Keys(c.Providers.OpenWhisk))
+	gcfClusters := slices.Sorted(maps.Keys(c.Providers.Google))
+	edgeClusters := slices.Sorted(maps.Keys(c.Providers.OpenFaaS))
 	fn := ci.ClientFunctions[0]
 
 	placements := make([]Placement, 0, ci.TotalNumClients)

@@ -1,9 +1,10 @@
 package config
 
 import (
+	"maps"
 	"math"
 	"net"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -189,7 +190,7 @@ func (c *Config) Validate() error {
 			return keyErr(fl+".clients_info.client_functions", "function %q is not described under %s.functions", fn, fl)
 		}
 	}
-	for _, name := range sortedKeys(c.Providers.OpenWhisk) {
+	for _, name := range slices.Sorted(maps.Keys(c.Providers.OpenWhisk)) {
 		cluster := c.Providers.OpenWhisk[name]
 		key := "providers.openwhisk." + name
 		if !IsEmbedded(cluster.Auth.OWAPIHost) && cluster.Auth.OWAuth == "" {
@@ -209,7 +210,7 @@ func (c *Config) Validate() error {
 	for name, cl := range c.Providers.OpenFaaS {
 		fabrics["providers.openfaas."+name+".fabric"] = cl.Fabric
 	}
-	for _, key := range sortedKeys(fabrics) {
+	for _, key := range slices.Sorted(maps.Keys(fabrics)) {
 		fab := fabrics[key]
 		if fab.Port < 0 || fab.Port > 65535 {
 			return keyErr(key+".port", "must be a port number, got %d", fab.Port)
@@ -221,7 +222,7 @@ func (c *Config) Validate() error {
 			return keyErr(key+".faults", "%v", err)
 		}
 	}
-	for _, name := range sortedKeys(c.Providers.Google) {
+	for _, name := range slices.Sorted(maps.Keys(c.Providers.Google)) {
 		g := c.Providers.Google[name]
 		if !g.Embedded() {
 			if project, region := g.ProjectAndRegion(); project == "" || region == "" {
@@ -232,13 +233,13 @@ func (c *Config) Validate() error {
 			return keyErr("providers.google."+name+".api_endpoint", "must be an http(s) URL or %q, got %q", Embedded, ep)
 		}
 	}
-	for _, name := range sortedKeys(c.Providers.OpenFaaS) {
+	for _, name := range slices.Sorted(maps.Keys(c.Providers.OpenFaaS)) {
 		o := c.Providers.OpenFaaS[name]
 		if gw := o.Gateway; !IsEmbedded(gw) && !strings.HasPrefix(gw, "http://") && !strings.HasPrefix(gw, "https://") {
 			return keyErr("providers.openfaas."+name+".gateway", "must be an http(s) URL or %q, got %q", Embedded, gw)
 		}
 	}
-	for _, name := range sortedKeys(f.Functions) {
+	for _, name := range slices.Sorted(maps.Keys(f.Functions)) {
 		if g := f.Functions[name].Google; g != nil {
 			key := fl + ".functions." + name + ".google"
 			if _, err := g.MemoryMB(); err != nil {
@@ -271,15 +272,6 @@ func (c *Config) Validate() error {
 
 // ClusterNames lists every configured cluster, OpenWhisk first, each sorted.
 func (c *Config) ClusterNames() []string {
-	names := append(sortedKeys(c.Providers.OpenWhisk), sortedKeys(c.Providers.Google)...)
-	return append(names, sortedKeys(c.Providers.OpenFaaS)...)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Concat(slices.Sorted(maps.Keys(c.Providers.OpenWhisk)), slices.Sorted(maps.Keys(c.Providers.Google)),
+		slices.Sorted(maps.Keys(c.Providers.OpenFaaS)))
 }

@@ -1,11 +1,11 @@
 package fabric
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"io"
 	"net/http"
 
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 )
 
@@ -13,60 +13,44 @@ import (
 // fabric injects. It takes the credentials of any platform the fabric serves.
 const FaultsPath = "/fabric/faults"
 
-// credential checks one platform's way of authenticating a request.
-type credential func(r *http.Request) bool
-
-func basicCredential(userPass string) credential {
-	want := []byte(userPass)
-	return func(r *http.Request) bool {
-		user, pass, ok := r.BasicAuth()
-		return ok && userPass != "" && subtle.ConstantTimeCompare([]byte(user+":"+pass), want) == 1
-	}
+// faultsHandler serves FaultsPath to whoever holds one of admins.
+func faultsHandler(inj *faults.Injector, admins core.AnyOf) http.Handler {
+	return core.Guard{Credential: admins, Deny: unauthorized}.Wrap(faultsEndpoint{inj}.serve)
 }
 
-func bearerCredential(token string) credential {
-	want := []byte("Bearer " + token)
-	return func(r *http.Request) bool {
-		return token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) == 1
-	}
+func unauthorized(w http.ResponseWriter, _ *http.Request) {
+	http.Error(w, "invalid credentials", http.StatusUnauthorized)
 }
 
-func faultsHandler(inj *faults.Injector, creds []credential) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		allowed := false
-		for _, ok := range creds {
-			allowed = allowed || ok(r)
+// faultsEndpoint reads and replaces the faults of one injector.
+type faultsEndpoint struct{ inj *faults.Injector }
+
+func (e faultsEndpoint) serve(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodPut:
+		var f faults.Faults
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+		if err == nil {
+			err = json.Unmarshal(body, &f)
 		}
-		if !allowed {
-			http.Error(w, "invalid credentials", http.StatusUnauthorized)
-			return
+		if err == nil {
+			err = f.Check()
 		}
-		switch r.Method {
-		case http.MethodGet:
-		case http.MethodPut:
-			var f faults.Faults
-			body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
-			if err == nil {
-				err = json.Unmarshal(body, &f)
-			}
-			if err == nil {
-				err = f.Check()
-			}
-			if err != nil {
-				http.Error(w, "invalid faults: "+err.Error(), http.StatusBadRequest)
-				return
-			}
-			inj.Set(f)
-		default:
-			http.Error(w, "GET or PUT", http.StatusMethodNotAllowed)
-			return
-		}
-		data, err := inj.MarshalStatus()
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			http.Error(w, "invalid faults: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(data)
-	})
+		e.inj.Set(f)
+	default:
+		http.Error(w, "GET or PUT", http.StatusMethodNotAllowed)
+		return
+	}
+	data, err := e.inj.MarshalStatus()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(data)
 }

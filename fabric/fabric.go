@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/gcf"
 	"github.com/fedkeeper/fedkeeper/fabric/openfaas"
@@ -67,14 +68,14 @@ func Start(ctx context.Context, opts Options) (*Fabric, error) {
 	if opts.Faults == nil {
 		opts.Faults = faults.New(faults.Faults{})
 	}
-	var admin []credential
+	var admin core.AnyOf
 	if opts.OpenWhisk != nil {
 		o := *opts.OpenWhisk
 		o.DataDir, o.APIHost = filepath.Join(opts.DataDir, "openwhisk"), url
 		if o.Faults == nil {
 			o.Faults = opts.Faults
 		}
-		admin = append(admin, basicCredential(o.Auth))
+		admin = append(admin, core.Basic{UserPass: o.Auth})
 		if o.Logger == nil {
 			o.Logger = opts.Logger
 		}
@@ -92,7 +93,7 @@ func Start(ctx context.Context, opts Options) (*Fabric, error) {
 		if o.Faults == nil {
 			o.Faults = opts.Faults
 		}
-		admin = append(admin, bearerCredential(o.Token))
+		admin = append(admin, core.Bearer{Token: o.Token})
 		if o.Logger == nil {
 			o.Logger = opts.Logger
 		}
@@ -114,7 +115,7 @@ func Start(ctx context.Context, opts Options) (*Fabric, error) {
 		if o.User == "" {
 			o.User = "admin"
 		}
-		admin = append(admin, basicCredential(o.User+":"+o.Password))
+		admin = append(admin, core.Basic{UserPass: o.User + ":" + o.Password})
 		if o.Logger == nil {
 			o.Logger = opts.Logger
 		}

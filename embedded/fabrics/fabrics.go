@@ -10,8 +10,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/embedded/discovery"
@@ -90,7 +91,7 @@ func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, log
 		logger.Info("local FaaS fabric started", "platform", platform, "cluster", name, "url", f.URL)
 		return f, nil
 	}
-	for _, name := range sortedKeys(cfg.Providers.OpenWhisk) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Providers.OpenWhisk)) {
 		cluster := cfg.Providers.OpenWhisk[name]
 		if !config.IsEmbedded(cluster.Auth.OWAPIHost) {
 			continue
@@ -114,7 +115,7 @@ func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, log
 		}
 		e.OpenWhisk[name] = discovery.FabricEndpoint{APIHost: f.URL, Auth: auth}
 	}
-	for _, name := range sortedKeys(cfg.Providers.Google) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Providers.Google)) {
 		cluster := cfg.Providers.Google[name]
 		if !cluster.Embedded() {
 			continue
@@ -134,7 +135,7 @@ func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, log
 		}
 		e.Google[name] = discovery.GoogleEndpoint{APIEndpoint: f.URL + "/", Token: token}
 	}
-	for _, name := range sortedKeys(cfg.Providers.OpenFaaS) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Providers.OpenFaaS)) {
 		cluster := cfg.Providers.OpenFaaS[name]
 		if !cluster.Embedded() {
 			continue
@@ -158,15 +159,6 @@ func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, log
 		e.OpenFaaS[name] = discovery.OpenFaaSEndpoint{Gateway: f.URL, User: user, Password: password}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // NewSecret returns n random bytes in hex, for generated credentials.

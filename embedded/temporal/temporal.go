@@ -27,6 +27,8 @@ import (
 	"go.temporal.io/server/temporal"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
+
+	"github.com/fedkeeper/fedkeeper/loopback"
 )
 
 // Options configure the embedded server.
@@ -80,7 +82,8 @@ func (s *Server) InternodeAddresses() []string { return s.internode }
 // UIURL is the Web UI's address, or "" when disabled.
 func (s *Server) UIURL() string { return s.uiURL }
 
-const localIP = "127.0.0.1"
+// localIP is where every service and the UI listen.
+const localIP = loopback.Host
 
 // Start brings up the server and waits until its frontend accepts connections.
 func Start(opts Options) (*Server, error) {
@@ -98,9 +101,9 @@ func Start(opts Options) (*Server, error) {
 	}
 	frontendPort := opts.FrontendPort
 	if frontendPort == 0 {
-		p, err := freePort()
+		p, err := loopback.FreePort()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("temporal: %w", err)
 		}
 		frontendPort = p
 	} else if err := portFree(frontendPort); err != nil {
@@ -110,9 +113,9 @@ func Start(opts Options) (*Server, error) {
 	// The system workers reach the server through the internal frontend, which trusts
 	// its (mutually authenticated) callers, so they need no API key.
 	for _, svc := range []primitives.ServiceName{primitives.InternalFrontendService, primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
-		p, err := freePort()
+		p, err := loopback.FreePort()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("temporal: %w", err)
 		}
 		ports[svc] = p
 	}
@@ -246,15 +249,6 @@ func (s *Server) Stop() {
 		<-s.uiDone
 	}
 	_ = s.server.Stop()
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(localIP, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("temporal: find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func portFree(port int) error {

@@ -13,6 +13,8 @@ import (
 	uiserver "github.com/temporalio/ui-server/v2/server"
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
+
+	"github.com/fedkeeper/fedkeeper/loopback"
 )
 
 // startUI runs the Temporal UI server on a private port behind a gate on the public
@@ -22,17 +24,17 @@ import (
 // directly gains nothing: the frontend refuses the UI's calls without the key.
 func (s *Server) startUI(port int, namespaces []string, apiKey string) error {
 	if port == 0 {
-		p, err := freePort()
+		p, err := loopback.FreePort()
 		if err != nil {
-			return err
+			return fmt.Errorf("temporal: UI: %w", err)
 		}
 		port = p
 	} else if err := portFree(port); err != nil {
 		return fmt.Errorf("temporal: UI port %d: %w (set temporal.ui_port, or -1 to disable the UI)", port, err)
 	}
-	innerPort, err := freePort()
+	innerPort, err := loopback.FreePort()
 	if err != nil {
-		return err
+		return fmt.Errorf("temporal: UI: %w", err)
 	}
 	defaultNS := "default"
 	if len(namespaces) > 0 {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/fabric/archive"
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 )
 
 // entryDir holds the generated main inside an unpacked source, as the Go buildpack
@@ -98,41 +99,41 @@ func modulePath(goMod string) (string, error) {
 // keeps the current binary (a settings-only update). On failure a new function is
 // removed and an updated one goes back to prev.
 func (s *Server) startBuild(f *function, version int64, source []byte, op *operation, prev *cloudFunction) {
-	s.work.Add(1)
-	go func() {
-		defer s.work.Done()
-		s.mu.Lock()
-		name, binary := f.resource.Name, f.exec
-		timeoutText := f.resource.Timeout
-		s.mu.Unlock()
-		if source != nil {
-			var err error
-			if binary, err = s.build(s.baseCtx, source, s.functionDir(name, version)); err != nil {
-				s.mu.Lock()
-				if prev == nil {
-					delete(s.functions, name)
-				} else {
-					f.resource = *prev
-				}
-				s.mu.Unlock()
-				s.log.Warn("function build failed", "function", name, "error", err)
-				op.fail(3, "INVALID_ARGUMENT", "Build failed: "+err.Error())
-				return
+	s.invoker.Go(func(ctx context.Context) { s.deploy(ctx, f, version, source, op, prev) })
+}
+
+// deploy is startBuild's work.
+func (s *Server) deploy(ctx context.Context, f *function, version int64, source []byte, op *operation, prev *cloudFunction) {
+	s.mu.Lock()
+	name, binary := f.resource.Name, f.exec
+	timeoutText := f.resource.Timeout
+	s.mu.Unlock()
+	if source != nil {
+		var err error
+		if binary, err = s.build(ctx, source, s.functionDir(name, version)); err != nil {
+			s.mu.Lock()
+			if prev == nil {
+				delete(s.functions, name)
+			} else {
+				f.resource = *prev
 			}
+			s.mu.Unlock()
+			s.log.Warn("function build failed", "function", name, "error", err)
+			op.fail(3, "INVALID_ARGUMENT", "Build failed: "+err.Error())
+			return
 		}
-		timeout := 60 * time.Second
-		if d, err := time.ParseDuration(timeoutText); err == nil && d > 0 {
-			timeout = d
-		}
-		s.mu.Lock()
-		f.exec, f.dir, f.active, f.timeout = binary, filepath.Dir(binary), version, timeout
-		f.resource.Status = "ACTIVE"
-		f.resource.BuildID = newID(8)
-		view := s.view(f)
-		s.mu.Unlock()
-		current := fmt.Sprintf("%s@%d", name, version)
-		s.pool.Purge(func(key string) bool { return strings.HasPrefix(key, name+"@") && key != current })
-		s.log.Debug("function deployed", "function", name, "version", version)
-		op.finish(&view)
-	}()
+	}
+	timeout := 60 * time.Second
+	if d, err := time.ParseDuration(timeoutText); err == nil && d > 0 {
+		timeout = d
+	}
+	s.mu.Lock()
+	f.exec, f.dir, f.active, f.timeout = binary, filepath.Dir(binary), version, timeout
+	f.resource.Status = "ACTIVE"
+	f.resource.BuildID = core.HexID(8)
+	view := s.view(f)
+	s.mu.Unlock()
+	s.invoker.PurgeOld(name, version)
+	s.log.Debug("function deployed", "function", name, "version", version)
+	op.finish(&view)
 }

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 )
 
 // cloudFunction is the v1 CloudFunction resource (the fields the fabric honours, and
@@ -333,7 +335,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
 	delete(s.functions, name)
 	s.mu.Unlock()
 	op := s.newOperation("DELETE_FUNCTION", name, f.resource.VersionID)
-	s.pool.Purge(func(key string) bool { return strings.HasPrefix(key, name+"@") })
+	s.invoker.Purge(name)
 	op.finish(nil)
 	writeJSON(w, http.StatusOK, op.view())
 }
@@ -344,11 +346,11 @@ func (s *Server) locationMethod(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "Method not found.")
 		return
 	}
-	token := newID(16)
+	token := core.HexID(16)
 	s.mu.Lock()
 	s.uploads[token] = nil
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]string{"uploadUrl": s.opts.BaseURL + UploadPrefix + token + "?GoogleAccessId=fabric&Expires=" + fmt.Sprint(time.Now().Add(5*time.Minute).Unix()) + "&Signature=" + newID(8)})
+	writeJSON(w, http.StatusOK, map[string]string{"uploadUrl": s.opts.BaseURL + UploadPrefix + token + "?GoogleAccessId=fabric&Expires=" + fmt.Sprint(time.Now().Add(5*time.Minute).Unix()) + "&Signature=" + core.HexID(8)})
 }
 
 // maxSource is GCF's limit on an uploaded source archive.

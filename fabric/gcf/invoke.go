@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
 )
@@ -44,66 +45,45 @@ var (
 )
 
 // execute runs one request on an instance of the function's active version.
-func (s *Server) execute(ctx context.Context, f *function, method, path string, header http.Header, body []byte, fault faults.Kind) (execution, error) {
+func (s *Server) execute(ctx context.Context, f *function, req httpproc.Request, fault faults.Kind) (execution, error) {
 	received := time.Now()
 	s.mu.Lock()
 	version, binary, dir, timeout := f.active, f.exec, f.dir, f.timeout
 	env := s.functionEnv(f)
 	name := f.resource.Name
 	s.mu.Unlock()
-	ex := execution{id: newID(6)}
-	var started time.Time
-	proc, cold, err := s.pool.Acquire(ctx, fmt.Sprintf("%s@%d", name, version), func() (*httpproc.Process, error) {
-		started = time.Now()
-		if err := faults.Wait(ctx, s.opts.Faults.ColdStart()); err != nil {
-			return nil, err
-		}
-		p, err := httpproc.Start(ctx, httpproc.Spec{Path: binary, Dir: dir, Env: env, StartTimeout: timeout})
-		ex.init = time.Since(started)
-		return p, err
+	o := s.invoker.Invoke(ctx, core.Call[httpproc.Request, httpproc.Response]{
+		Key: core.Key(name, version), Runtime: httpproc.Runtime{},
+		Spec:    core.Spec{Path: binary, Dir: dir, Env: env, StartTimeout: timeout},
+		Request: req, Timeout: timeout, Received: received, Fault: fault,
+		Current: func() bool { return s.serves(f, version) },
 	})
-	if !cold {
-		started = time.Now()
-	}
-	ex.cold, ex.wait = cold, started.Sub(received)
-	if err != nil {
-		return ex, fmt.Errorf("%w: start-up failed: %v", errCrash, err)
-	}
-	// A slow device: the wait is part of the function's run.
-	_ = faults.Wait(ctx, s.opts.Faults.Activation())
-	key := fmt.Sprintf("%s@%d", name, version)
-	switch fault {
-	case faults.Crash:
-		s.pool.Release(key, proc, false)
-		return ex, fmt.Errorf("%w: an injected fault", errCrash)
-	case faults.Hang:
-		select {
-		case <-time.After(timeout):
-		case <-ctx.Done():
-		}
-		s.pool.Release(key, proc, false)
-		return ex, errTimeout
-	case faults.Error:
-		s.pool.Release(key, proc, true)
-		ex.response = httpproc.Response{Status: http.StatusInternalServerError, Header: http.Header{"Content-Type": {"application/json"}},
-			Body: []byte(`{"error":"an injected fault: the function failed"}`)}
-		return ex, nil
-	}
-	resp, logs, err := proc.Forward(ctx, method, path, header, body, timeout)
-	ex.response, ex.logs = resp, logs
+	ex := execution{id: core.HexID(6), cold: o.Cold, init: o.Init, wait: o.Wait(), response: o.Response, logs: o.Logs}
+	return ex, verdict(o)
+}
+
+// verdict reads an outcome as GCF reports it: nil when the function answered (whatever
+// its status), errTimeout (408) or errCrash (500).
+func verdict(o core.Outcome[httpproc.Response]) error {
+	var start *core.StartError
 	switch {
-	case errors.Is(err, httpproc.ErrTimeout):
-		s.pool.Release(key, proc, false)
-		return ex, errTimeout
-	case err != nil:
-		s.pool.Release(key, proc, false)
-		return ex, fmt.Errorf("%w: %v", errCrash, err)
+	case errors.As(o.Err, &start):
+		return fmt.Errorf("%w: start-up failed: %v", errCrash, start.Err)
+	case o.Fault == faults.Hang || errors.Is(o.Err, core.ErrTimeout):
+		return errTimeout
+	case o.Fault == faults.Crash:
+		return fmt.Errorf("%w: an injected fault", errCrash)
+	case o.Err != nil:
+		return fmt.Errorf("%w: %v", errCrash, o.Err)
 	}
+	return nil
+}
+
+// serves reports whether version is still the function's active one.
+func (s *Server) serves(f *function, version int64) bool {
 	s.mu.Lock()
-	current := f.active == version
-	s.mu.Unlock()
-	s.pool.Release(key, proc, current)
-	return ex, nil
+	defer s.mu.Unlock()
+	return f.active == version
 }
 
 // functionEnv is the environment GCF gives a Go function instance, never the fabric's.
@@ -161,7 +141,7 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	if r.URL.RawQuery != "" {
 		path += "?" + r.URL.RawQuery
 	}
-	ex, err := s.execute(s.requestContext(r), f, r.Method, path, r.Header, body, fault)
+	ex, err := s.execute(r.Context(), f, httpproc.Request{Method: r.Method, Path: path, Header: r.Header, Body: body}, fault)
 	h := w.Header()
 	h.Set(HeaderExecutionID, ex.id)
 	h.Set(HeaderColdStart, strconv.FormatBool(ex.cold))
@@ -175,12 +155,7 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Error: could not handle the request", http.StatusInternalServerError)
 		return
 	}
-	for k, vs := range ex.response.Header {
-		if k == "Content-Length" || k == "Date" {
-			continue
-		}
-		h[k] = vs
-	}
+	ex.response.CopyHeader(h)
 	w.WriteHeader(ex.response.Status)
 	_, _ = w.Write(ex.response.Body)
 }
@@ -203,24 +178,11 @@ func (s *Server) platformFault(w http.ResponseWriter, f *function) (faults.Kind,
 			delete(s.functions, name)
 		}
 		s.mu.Unlock()
-		s.pool.Purge(func(key string) bool { return strings.HasPrefix(key, name+"@") })
+		s.invoker.Purge(name)
 		http.Error(w, "Error: Page not found. The requested URL was not found on this server.", http.StatusNotFound)
 		return fault, false
 	}
 	return fault, true
-}
-
-// requestContext ends with the caller's request or the server.
-func (s *Server) requestContext(r *http.Request) context.Context {
-	ctx, cancel := context.WithCancel(r.Context())
-	go func() {
-		select {
-		case <-s.baseCtx.Done():
-		case <-ctx.Done():
-		}
-		cancel()
-	}()
-	return ctx
 }
 
 // call serves the test-only functions.call method: data goes in as the request body
@@ -254,7 +216,7 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 	}
 	header := http.Header{"Content-Type": []string{"application/json"}}
 	fault, _ := s.opts.Faults.Draw()
-	ex, err := s.execute(s.requestContext(r), f, http.MethodPost, "/", header, []byte(req.Data), fault)
+	ex, err := s.execute(r.Context(), f, httpproc.Request{Method: http.MethodPost, Path: "/", Header: header, Body: []byte(req.Data)}, fault)
 	out := map[string]string{"executionId": ex.id}
 	switch {
 	case err != nil:

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 )
 
 // operation is a long-running operation of the v1 API.
@@ -37,7 +39,7 @@ type statusJSON struct {
 }
 
 func (s *Server) newOperation(kind, target string, version int64) *operation {
-	op := &operation{name: "operations/" + newID(12), kind: kind, target: target, version: version, started: time.Now().UTC()}
+	op := &operation{name: "operations/" + core.HexID(12), kind: kind, target: target, version: version, started: time.Now().UTC()}
 	s.mu.Lock()
 	s.operations[op.name] = op
 	s.mu.Unlock()

@@ -7,11 +7,6 @@
 package gcf
 
 import (
-	"context"
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,9 +18,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
-	"github.com/fedkeeper/fedkeeper/fabric/pool"
 )
 
 // Options configure the Cloud Functions part of the fabric.
@@ -71,11 +66,9 @@ func (o *Options) defaults() {
 type Server struct {
 	opts    Options
 	mux     *http.ServeMux
-	pool    *pool.Pool[*httpproc.Process]
+	guard   core.Guard
+	invoker *core.Invoker[httpproc.Request, httpproc.Response]
 	log     *slog.Logger
-	baseCtx context.Context
-	cancel  context.CancelFunc
-	work    sync.WaitGroup
 
 	mu         sync.Mutex
 	functions  map[string]*function // by full resource name
@@ -101,13 +94,14 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("gcf: create data directory: %w", err)
 	}
 	s := &Server{
-		opts: opts, mux: http.NewServeMux(), pool: pool.New[*httpproc.Process](opts.MaxInstances), log: opts.Logger,
+		opts: opts, mux: http.NewServeMux(), log: opts.Logger,
+		guard: core.Guard{Credential: core.Bearer{Token: opts.Token}, Deny: unauthenticated},
+		invoker: core.New[httpproc.Request](core.Options[httpproc.Response]{
+			MaxInstances: opts.MaxInstances, IdleTimeout: opts.IdleTimeout, Faults: opts.Faults, Failed: httpproc.InjectedFailure,
+		}),
 		functions: map[string]*function{}, operations: map[string]*operation{}, uploads: map[string][]byte{},
 	}
-	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
-	s.work.Add(1)
-	go s.reaper()
 	return s, nil
 }
 
@@ -120,19 +114,20 @@ const (
 
 func (s *Server) routes() {
 	const loc = "/v1/projects/{project}/locations/{location}"
-	s.mux.HandleFunc("GET /v1/projects/{project}/locations", s.auth(s.listLocations))
-	s.mux.HandleFunc("POST "+loc+"/functions", s.auth(s.create))
-	s.mux.HandleFunc("GET "+loc+"/functions", s.auth(s.list))
-	s.mux.HandleFunc("POST "+loc+"/{method}", s.auth(s.locationMethod))
-	s.mux.HandleFunc("GET "+loc+"/functions/{fn}", s.auth(s.get))
-	s.mux.HandleFunc("PATCH "+loc+"/functions/{fn}", s.auth(s.patch))
-	s.mux.HandleFunc("DELETE "+loc+"/functions/{fn}", s.auth(s.delete))
-	s.mux.HandleFunc("POST "+loc+"/functions/{fn}", s.auth(s.functionMethod))
-	s.mux.HandleFunc("GET /v1/operations/{op}", s.auth(s.getOperation))
-	s.mux.HandleFunc("GET /v1/operations", s.auth(s.listOperations))
+	auth := s.guard.Wrap
+	s.mux.HandleFunc("GET /v1/projects/{project}/locations", auth(s.listLocations))
+	s.mux.HandleFunc("POST "+loc+"/functions", auth(s.create))
+	s.mux.HandleFunc("GET "+loc+"/functions", auth(s.list))
+	s.mux.HandleFunc("POST "+loc+"/{method}", auth(s.locationMethod))
+	s.mux.HandleFunc("GET "+loc+"/functions/{fn}", auth(s.get))
+	s.mux.HandleFunc("PATCH "+loc+"/functions/{fn}", auth(s.patch))
+	s.mux.HandleFunc("DELETE "+loc+"/functions/{fn}", auth(s.delete))
+	s.mux.HandleFunc("POST "+loc+"/functions/{fn}", auth(s.functionMethod))
+	s.mux.HandleFunc("GET /v1/operations/{op}", auth(s.getOperation))
+	s.mux.HandleFunc("GET /v1/operations", auth(s.listOperations))
 	s.mux.HandleFunc("PUT "+UploadPrefix+"{token}", s.upload)
-	s.mux.HandleFunc(TriggerPrefix+"{project}/{region}/{fn}/", s.auth(s.trigger))
-	s.mux.HandleFunc(TriggerPrefix+"{project}/{region}/{fn}", s.auth(s.trigger))
+	s.mux.HandleFunc(TriggerPrefix+"{project}/{region}/{fn}/", auth(s.trigger))
+	s.mux.HandleFunc(TriggerPrefix+"{project}/{region}/{fn}", auth(s.trigger))
 	s.mux.HandleFunc(APIPrefix, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "Method not found.")
 	})
@@ -146,42 +141,17 @@ func (s *Server) TriggerURL(project, region, fn string) string {
 	return s.opts.BaseURL + TriggerPrefix + project + "/" + region + "/" + fn
 }
 
-// Close cuts running work short and destroys every instance.
-func (s *Server) Close() {
-	s.cancel()
-	s.pool.Close()
-	s.work.Wait()
-}
+// Close cuts running work (calls, builds) short and destroys every instance.
+func (s *Server) Close() { s.invoker.Close() }
 
-func (s *Server) reaper() {
-	defer s.work.Done()
-	ticker := time.NewTicker(max(time.Second, s.opts.IdleTimeout/10))
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ticker.C:
-			s.pool.Reap(s.opts.IdleTimeout)
-		case <-s.baseCtx.Done():
-			return
-		}
+// unauthenticated answers a request without the fabric's bearer token as Google answers
+// one without a valid OAuth token.
+func unauthenticated(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") == "" {
+		writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "Request is missing required authentication credential. Expected OAuth 2 access token.")
+		return
 	}
-}
-
-// auth requires the fabric's bearer token, as Google requires an OAuth token.
-func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
-	want := []byte("Bearer " + s.opts.Token)
-	return func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if len(got) == 0 {
-			writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "Request is missing required authentication credential. Expected OAuth 2 access token.")
-			return
-		}
-		if subtle.ConstantTimeCompare(got, want) != 1 {
-			writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
-			return
-		}
-		next(w, r)
-	}
+	writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
 }
 
 func (s *Server) listLocations(w http.ResponseWriter, r *http.Request) {
@@ -198,16 +168,9 @@ func writeError(w http.ResponseWriter, code int, status, message string) {
 	writeJSON(w, code, map[string]any{"error": map[string]any{"code": code, "message": message, "status": status}})
 }
 
+// writeJSON answers as Google's APIs do, naming the charset.
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func newID(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	core.WriteJSONAs(w, "application/json; charset=UTF-8", code, v)
 }
 
 // splitMethod parses "name:method" path segments.

@@ -1,7 +1,7 @@
 // Package httpproc runs one function instance that serves HTTP, the runtime contract of
 // Cloud Functions (functions-framework listens on $PORT) and of OpenFaaS handlers behind
 // the of-watchdog: the process gets a free loopback port in PORT, and each invocation is
-// one HTTP request forwarded to it.
+// one HTTP request forwarded to it. It is the fabric core's Runtime for HTTP functions.
 package httpproc
 
 import (
@@ -18,24 +18,29 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/procattr"
 	"github.com/fedkeeper/fedkeeper/fabric/proclog"
+	"github.com/fedkeeper/fedkeeper/loopback"
 )
 
 // ErrExited means the process is gone.
 var ErrExited = errors.New("httpproc: the function process exited")
 
-// ErrTimeout means the request ran past its time limit; the process was destroyed.
-var ErrTimeout = errors.New("httpproc: time limit exceeded")
+// ErrTimeout means the request ran past its time limit; the process was destroyed. It
+// matches core.ErrTimeout.
+var ErrTimeout = core.TimeoutError("httpproc: time limit exceeded")
 
-// Spec says what to run.
-type Spec struct {
-	Path string
-	Dir  string
-	// Env is the process's whole environment; PORT is added.
-	Env []string
-	// StartTimeout bounds the start-up until the port accepts connections.
-	StartTimeout time.Duration
+// Runtime starts HTTP processes for the fabric core's Invoker.
+type Runtime struct{}
+
+// Start implements core.Runtime.
+func (Runtime) Start(ctx context.Context, spec core.Spec) (core.Instance[Request, Response], error) {
+	p, err := Start(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Process is one running instance.
@@ -48,6 +53,15 @@ type Process struct {
 	mu     sync.Mutex // one request at a time, as one 1st-gen Cloud Functions instance
 }
 
+// Request is one invocation: an HTTP request as it goes to the function.
+type Request struct {
+	Method string
+	// Path is the request's path and query on the function's server.
+	Path   string
+	Header http.Header
+	Body   []byte
+}
+
 // Response is the function's answer.
 type Response struct {
 	Status int
@@ -55,14 +69,32 @@ type Response struct {
 	Body   []byte
 }
 
+// CopyHeader sets the answer's headers on a platform's own answer, but for those its
+// server sets itself (Content-Length, Date).
+func (r Response) CopyHeader(dst http.Header) {
+	for k, vs := range r.Header {
+		if k != "Content-Length" && k != "Date" {
+			dst[k] = vs
+		}
+	}
+}
+
+// InjectedFailure is how an HTTP function answers when an injected error fault fails it:
+// a 500 with a JSON error, as the fabric's functions answer their own errors.
+func InjectedFailure() Response {
+	return Response{Status: http.StatusInternalServerError, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: []byte(`{"error":"an injected fault: the function failed"}`)}
+}
+
 // maxResponse bounds a function's answer (GCF allows 10 MB).
 const maxResponse = 32 << 20
 
-// Start launches the process and waits until it listens.
-func Start(ctx context.Context, spec Spec) (*Process, error) {
-	port, err := freePort()
+// Start launches the process, PORT added to spec.Env, and waits until it listens, at
+// most spec.StartTimeout (a minute when unset).
+func Start(ctx context.Context, spec core.Spec) (*Process, error) {
+	port, err := loopback.FreePort()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("httpproc: %w", err)
 	}
 	cmd := exec.Command(spec.Path)
 	cmd.Dir = spec.Dir
@@ -120,9 +152,9 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	}
 }
 
-// Forward sends one request to the process and returns its answer and the lines it
-// logged meanwhile. On a timeout or exit the process is destroyed.
-func (p *Process) Forward(ctx context.Context, method, path string, header http.Header, body []byte, timeout time.Duration) (Response, []string, error) {
+// Run sends one request to the process and returns its answer and the lines it logged
+// meanwhile, waiting at most limit.Timeout. On a timeout or exit the process is destroyed.
+func (p *Process) Run(ctx context.Context, r Request, limit core.Limit) (Response, []string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	select {
@@ -130,13 +162,13 @@ func (p *Process) Forward(ctx context.Context, method, path string, header http.
 		return Response{}, p.logs.Take(), ErrExited
 	default:
 	}
-	reqCtx, cancel := context.WithTimeout(ctx, timeout)
+	reqCtx, cancel := context.WithTimeout(ctx, limit.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(reqCtx, method, p.base+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(reqCtx, r.Method, p.base+r.Path, bytes.NewReader(r.Body))
 	if err != nil {
 		return Response{}, nil, fmt.Errorf("httpproc: %w", err)
 	}
-	for k, vs := range header {
+	for k, vs := range r.Header {
 		if strings.EqualFold(k, "Authorization") || strings.EqualFold(k, "Host") {
 			continue // the platform's credentials stay with the platform
 		}
@@ -183,15 +215,6 @@ func (p *Process) Kill() {
 		_ = p.cmd.Process.Kill()
 	}
 	<-p.exited
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("httpproc: find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func truncate(s string, n int) string {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
 )
@@ -40,10 +40,10 @@ type result struct {
 }
 
 // run executes one request on a replica of the function.
-func (s *Server) run(ctx context.Context, name, method, path string, header http.Header, body []byte, fault faults.Kind) (result, bool) {
-	res := result{callID: header.Get("X-Call-Id"), start: time.Now()}
+func (s *Server) run(ctx context.Context, name string, req httpproc.Request, fault faults.Kind) (result, bool) {
+	res := result{callID: req.Header.Get("X-Call-Id"), start: time.Now()}
 	if res.callID == "" {
-		res.callID = newID()
+		res.callID = core.UUID()
 	}
 	s.mu.Lock()
 	f, ok := s.functions[name]
@@ -60,65 +60,39 @@ func (s *Server) run(ctx context.Context, name, method, path string, header http
 	if !ok {
 		return res, false
 	}
-	key := fmt.Sprintf("%s@%d", name, gen)
-	var started time.Time
-	proc, cold, err := s.pool.Acquire(ctx, key, func() (*httpproc.Process, error) {
-		started = time.Now()
-		if err := faults.Wait(ctx, s.opts.Faults.ColdStart()); err != nil {
-			return nil, err
-		}
-		p, err := httpproc.Start(ctx, httpproc.Spec{Path: exec, Dir: strings.TrimSuffix(exec, "/exec"), Env: env, StartTimeout: s.opts.Timeout})
-		res.init = time.Since(started)
-		return p, err
+	o := s.invoker.Invoke(ctx, core.Call[httpproc.Request, httpproc.Response]{
+		Key: core.Key(name, gen), Runtime: httpproc.Runtime{},
+		Spec:    core.Spec{Path: exec, Dir: strings.TrimSuffix(exec, "/exec"), Env: env, StartTimeout: s.opts.Timeout},
+		Request: req, Timeout: timeout, Received: res.start, Fault: fault,
+		Current: func() bool { return s.deployed(name, gen) },
 	})
-	if !cold {
-		started = time.Now()
-	}
-	res.cold, res.wait = cold, started.Sub(res.start)
-	if err != nil {
-		res.status = http.StatusBadGateway
-		res.response.Body = []byte("Can't reach service for: " + name)
-		res.duration = time.Since(res.start)
-		return res, true
-	}
-	// A slow device: the wait is part of the function's run.
-	_ = faults.Wait(ctx, s.opts.Faults.Activation())
-	var resp httpproc.Response
-	switch fault {
-	case faults.Crash:
-		proc.Kill()
-		err = httpproc.ErrExited
-	case faults.Hang:
-		select {
-		case <-time.After(timeout):
-		case <-ctx.Done():
-		}
-		proc.Kill()
-		err = httpproc.ErrTimeout
-	case faults.Error:
-		resp = httpproc.Response{Status: http.StatusInternalServerError, Header: http.Header{"Content-Type": {"application/json"}},
-			Body: []byte(`{"error":"an injected fault: the function failed"}`)}
-	default:
-		resp, _, err = proc.Forward(ctx, method, path, header, body, timeout)
-	}
-	res.duration = time.Since(res.start)
-	switch {
-	case errors.Is(err, httpproc.ErrTimeout):
-		s.pool.Release(key, proc, false)
-		res.status = http.StatusGatewayTimeout
-		res.response.Body = []byte("Function timed out after " + timeout.String())
-	case err != nil:
-		s.pool.Release(key, proc, false)
-		res.status = http.StatusBadGateway
-		res.response.Body = []byte("Can't reach service for: " + name)
-	default:
-		s.mu.Lock()
-		current := s.functions[name] != nil && s.functions[name].gen == gen
-		s.mu.Unlock()
-		s.pool.Release(key, proc, current)
-		res.response = resp
-	}
+	res.cold, res.init, res.wait, res.duration = o.Cold, o.Init, o.Wait(), o.Ended.Sub(res.start)
+	res.response, res.status = answer(o, name, timeout)
 	return res, true
+}
+
+// answer reads an outcome as the gateway reports it: the function's answer, or the
+// gateway's own text and status (502 when no replica answered, 504 past the time limit).
+func answer(o core.Outcome[httpproc.Response], name string, timeout time.Duration) (httpproc.Response, int) {
+	unreachable := httpproc.Response{Body: []byte("Can't reach service for: " + name)}
+	var start *core.StartError
+	switch {
+	case errors.As(o.Err, &start):
+		return unreachable, http.StatusBadGateway
+	case o.Fault == faults.Hang || errors.Is(o.Err, core.ErrTimeout):
+		return httpproc.Response{Body: []byte("Function timed out after " + timeout.String())}, http.StatusGatewayTimeout
+	case o.Err != nil:
+		return unreachable, http.StatusBadGateway
+	}
+	return o.Response, 0
+}
+
+// deployed reports whether gen is still the function's deployed generation.
+func (s *Server) deployed(name string, gen int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.functions[name]
+	return f != nil && f.gen == gen
 }
 
 // functionEnv is a replica's environment: the deployment's variables, fprocess as the
@@ -176,15 +150,6 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	go func() {
-		select {
-		case <-s.baseCtx.Done():
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	fault, _ := s.opts.Faults.Draw()
 	switch fault {
 	case faults.Throttle:
@@ -197,19 +162,15 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		delete(s.functions, name)
 		s.mu.Unlock()
-		s.purgeOld(name, -1)
+		s.invoker.Purge(name)
 	}
-	res, ok := s.run(ctx, name, r.Method, forwardPath(r), r.Header, body, fault)
+	res, ok := s.run(r.Context(), name, httpproc.Request{Method: r.Method, Path: forwardPath(r), Header: r.Header, Body: body}, fault)
 	if !ok {
 		http.Error(w, "error finding function "+name+": not found", http.StatusNotFound)
 		return
 	}
 	h := w.Header()
-	for k, vs := range res.response.Header {
-		if k != "Content-Length" && k != "Date" {
-			h[k] = vs
-		}
-	}
+	res.response.CopyHeader(h)
 	setCallHeaders(h, res)
 	status := res.response.Status
 	if res.status != 0 {
@@ -251,27 +212,28 @@ func (s *Server) invokeAsync(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	callID := newID()
+	callID := core.UUID()
 	header := r.Header.Clone()
 	header.Set("X-Call-Id", callID)
-	path := forwardPath(r)
-	s.work.Add(1)
-	go func() {
-		defer s.work.Done()
-		fault, _ := s.opts.Faults.Draw()
-		res, ok := s.run(s.baseCtx, name, http.MethodPost, path, header, body, fault)
-		if !ok || callback == "" {
-			return
-		}
-		s.callBack(callback, name, res)
-	}()
+	req := httpproc.Request{Method: http.MethodPost, Path: forwardPath(r), Header: header, Body: body}
+	s.invoker.Go(func(ctx context.Context) { s.runQueued(ctx, name, req, callback) })
 	w.Header().Set("X-Call-Id", callID)
 	w.Header().Set("X-Start-Time", strconv.FormatInt(time.Now().UnixNano(), 10))
 	w.WriteHeader(http.StatusAccepted)
 }
 
-func (s *Server) callBack(target, name string, res result) {
-	req, err := http.NewRequestWithContext(s.baseCtx, http.MethodPost, target, bytes.NewReader(res.response.Body))
+// runQueued runs a queued request and posts its answer to callback, if one was given.
+func (s *Server) runQueued(ctx context.Context, name string, req httpproc.Request, callback string) {
+	fault, _ := s.opts.Faults.Draw()
+	res, ok := s.run(ctx, name, req, fault)
+	if !ok || callback == "" {
+		return
+	}
+	s.callBack(ctx, callback, name, res)
+}
+
+func (s *Server) callBack(ctx context.Context, target, name string, res result) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(res.response.Body))
 	if err != nil {
 		return
 	}

@@ -6,10 +6,6 @@
 package openfaas
 
 import (
-	"context"
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,14 +18,13 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
-	"github.com/fedkeeper/fedkeeper/fabric/pool"
 )
 
 // Options configure the OpenFaaS gateway.
@@ -75,11 +70,9 @@ const Namespace = "openfaas-fn"
 type Server struct {
 	opts    Options
 	mux     *http.ServeMux
-	pool    *pool.Pool[*httpproc.Process]
+	guard   core.Guard
+	invoker *core.Invoker[httpproc.Request, httpproc.Response]
 	log     *slog.Logger
-	baseCtx context.Context
-	cancel  context.CancelFunc
-	work    sync.WaitGroup
 	gen     atomic.Int64
 	client  *http.Client // for callbacks
 
@@ -147,12 +140,13 @@ func New(opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("openfaas: create data directory: %w", err)
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux(), pool: pool.New[*httpproc.Process](opts.MaxInstances), log: opts.Logger,
+	s := &Server{opts: opts, mux: http.NewServeMux(), log: opts.Logger,
+		guard: core.Guard{Credential: core.Basic{UserPass: opts.User + ":" + opts.Password}, Deny: unauthorized},
+		invoker: core.New[httpproc.Request](core.Options[httpproc.Response]{
+			MaxInstances: opts.MaxInstances, IdleTimeout: opts.IdleTimeout, Faults: opts.Faults, Failed: httpproc.InjectedFailure,
+		}),
 		functions: map[string]*function{}, client: &http.Client{Timeout: time.Minute}}
-	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
-	s.work.Add(1)
-	go s.reaper()
 	return s, nil
 }
 
@@ -160,72 +154,36 @@ func New(opts Options) (*Server, error) {
 var Prefixes = []string{"/system/", "/function/", "/async-function/"}
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /system/functions", s.auth(s.list))
-	s.mux.HandleFunc("POST /system/functions", s.auth(s.deploy))
-	s.mux.HandleFunc("PUT /system/functions", s.auth(s.update))
-	s.mux.HandleFunc("DELETE /system/functions", s.auth(s.remove))
-	s.mux.HandleFunc("GET /system/function/{name}", s.auth(s.get))
-	s.mux.HandleFunc("POST /system/scale-function/{name}", s.auth(s.scale))
-	s.mux.HandleFunc("GET /system/info", s.auth(s.info))
-	s.mux.HandleFunc("GET /system/namespaces", s.auth(func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, []string{Namespace})
+	auth := s.guard.Wrap
+	s.mux.HandleFunc("GET /system/functions", auth(s.list))
+	s.mux.HandleFunc("POST /system/functions", auth(s.deploy))
+	s.mux.HandleFunc("PUT /system/functions", auth(s.update))
+	s.mux.HandleFunc("DELETE /system/functions", auth(s.remove))
+	s.mux.HandleFunc("GET /system/function/{name}", auth(s.get))
+	s.mux.HandleFunc("POST /system/scale-function/{name}", auth(s.scale))
+	s.mux.HandleFunc("GET /system/info", auth(s.info))
+	s.mux.HandleFunc("GET /system/namespaces", auth(func(w http.ResponseWriter, _ *http.Request) {
+		core.WriteJSON(w, http.StatusOK, []string{Namespace})
 	}))
-	s.mux.HandleFunc("/function/{name}", s.auth(s.invoke))
-	s.mux.HandleFunc("/function/{name}/{rest...}", s.auth(s.invoke))
-	s.mux.HandleFunc("POST /async-function/{name}", s.auth(s.invokeAsync))
-	s.mux.HandleFunc("POST /async-function/{name}/{rest...}", s.auth(s.invokeAsync))
+	s.mux.HandleFunc("/function/{name}", auth(s.invoke))
+	s.mux.HandleFunc("/function/{name}/{rest...}", auth(s.invoke))
+	s.mux.HandleFunc("POST /async-function/{name}", auth(s.invokeAsync))
+	s.mux.HandleFunc("POST /async-function/{name}/{rest...}", auth(s.invokeAsync))
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// Close cuts running work short and destroys every replica.
-func (s *Server) Close() {
-	s.cancel()
-	s.pool.Close()
-	s.work.Wait()
-}
+// Close cuts running work (calls, queued calls, callbacks) short and destroys every
+// replica.
+func (s *Server) Close() { s.invoker.Close() }
 
-func (s *Server) reaper() {
-	defer s.work.Done()
-	ticker := time.NewTicker(max(time.Second, s.opts.IdleTimeout/10))
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ticker.C:
-			s.pool.Reap(s.opts.IdleTimeout)
-		case <-s.baseCtx.Done():
-			return
-		}
-	}
-}
-
-// auth checks the gateway's basic credentials on every route. (OpenFaaS leaves
-// /function/ open by default; the fabric serves nothing without credentials.)
-func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
-	want := []byte(s.opts.User + ":" + s.opts.Password)
-	return func(w http.ResponseWriter, r *http.Request) {
-		user, pass, ok := r.BasicAuth()
-		if !ok || subtle.ConstantTimeCompare([]byte(user+":"+pass), want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Basic realm="Restricted"`)
-			http.Error(w, "invalid credentials", http.StatusUnauthorized)
-			return
-		}
-		next(w, r)
-	}
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+// unauthorized answers a request without the gateway's basic credentials, which every
+// route wants. (OpenFaaS leaves /function/ open by default; the fabric serves nothing
+// without credentials.)
+func unauthorized(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("WWW-Authenticate", `Basic realm="Restricted"`)
+	http.Error(w, "invalid credentials", http.StatusUnauthorized)
 }
 
 func (s *Server) view(f *function) status {
@@ -242,7 +200,7 @@ func (s *Server) list(w http.ResponseWriter, _ *http.Request) {
 	}
 	s.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	writeJSON(w, http.StatusOK, out)
+	core.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
@@ -257,11 +215,11 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "function not found", http.StatusNotFound)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	core.WriteJSON(w, http.StatusOK, st)
 }
 
 func (s *Server) info(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
+	core.WriteJSON(w, http.StatusOK, map[string]any{
 		"arch":     runtime.GOARCH,
 		"provider": map[string]string{"provider": "fedkeeper-fabric", "orchestration": "process", "version": "1"},
 		"version":  map[string]string{"release": "fabric"},
@@ -349,18 +307,13 @@ func (s *Server) store(w http.ResponseWriter, r *http.Request, update bool) {
 	}
 	s.functions[d.Service] = f
 	s.mu.Unlock()
-	s.purgeOld(d.Service, gen)
+	s.invoker.PurgeOld(d.Service, gen)
 	s.log.Debug("function deployed", "function", d.Service)
 	if update {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
-}
-
-func (s *Server) purgeOld(name string, current int64) {
-	keep := fmt.Sprintf("%s@%d", name, current)
-	s.pool.Purge(func(key string) bool { return strings.HasPrefix(key, name+"@") && key != keep })
 }
 
 func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
@@ -379,7 +332,7 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "function not found", http.StatusNotFound)
 		return
 	}
-	s.purgeOld(req.FunctionName, -1)
+	s.invoker.Purge(req.FunctionName)
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/fabric/archive"
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 )
 
 // keyValue is OpenWhisk's {key, value} pair for parameters and annotations.
@@ -104,7 +105,7 @@ func (d *codeDir) retire() {
 }
 
 // poolKey names the containers of this exact version.
-func (a *action) poolKey() string { return fmt.Sprintf("%s@%d", a.Name, a.generation) }
+func (a *action) poolKey() string { return core.Key(a.Name, a.generation) }
 
 // current reports whether a is still the stored version of its action.
 func (s *Server) current(a *action) bool {
@@ -246,13 +247,13 @@ func (s *Server) putAction(w http.ResponseWriter, r *http.Request) {
 	s.actions[name] = next
 	s.mu.Unlock()
 	if exists {
-		s.pool.Purge(func(key string) bool { return strings.HasPrefix(key, name+"@") })
+		s.invoker.Purge(name)
 		if old.code != next.code {
 			old.code.retire()
 		}
 	}
 	s.log.Debug("action stored", "action", name, "version", next.Version)
-	writeJSON(w, http.StatusOK, s.actionView(next, false))
+	core.WriteJSON(w, http.StatusOK, s.actionView(next, false))
 }
 
 func (s *Server) checkLimits(l *limits) string {
@@ -363,7 +364,7 @@ func (s *Server) getAction(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.actionView(a, r.URL.Query().Get("code") != "false"))
+	core.WriteJSON(w, http.StatusOK, s.actionView(a, r.URL.Query().Get("code") != "false"))
 }
 
 func (s *Server) deleteAction(w http.ResponseWriter, r *http.Request) {
@@ -372,7 +373,7 @@ func (s *Server) deleteAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.remove(a)
-	writeJSON(w, http.StatusOK, s.actionView(a, false))
+	core.WriteJSON(w, http.StatusOK, s.actionView(a, false))
 }
 
 // remove deletes an action and its warm containers.
@@ -382,7 +383,7 @@ func (s *Server) remove(a *action) {
 		delete(s.actions, a.Name)
 	}
 	s.mu.Unlock()
-	s.pool.Purge(func(key string) bool { return strings.HasPrefix(key, a.Name+"@") })
+	s.invoker.Purge(a.Name)
 	a.code.retire()
 	s.log.Debug("action deleted", "action", a.Name)
 }
@@ -403,7 +404,7 @@ func (s *Server) listActions(w http.ResponseWriter, r *http.Request) {
 	for i := skip; i < len(all) && len(out) < limit; i++ {
 		out = append(out, s.actionView(all[i], false))
 	}
-	writeJSON(w, http.StatusOK, out)
+	core.WriteJSON(w, http.StatusOK, out)
 }
 
 // paging reads limit (0–200, default 30, 0 meaning 200) and skip.

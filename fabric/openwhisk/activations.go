@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 )
 
 // activation is one invocation, running or finished.
@@ -179,19 +181,19 @@ func (s *Server) findRecord(w http.ResponseWriter, r *http.Request) (*record, bo
 
 func (s *Server) getActivation(w http.ResponseWriter, r *http.Request) {
 	if rec, ok := s.findRecord(w, r); ok {
-		writeJSON(w, http.StatusOK, rec)
+		core.WriteJSON(w, http.StatusOK, rec)
 	}
 }
 
 func (s *Server) getActivationResult(w http.ResponseWriter, r *http.Request) {
 	if rec, ok := s.findRecord(w, r); ok {
-		writeJSON(w, http.StatusOK, rec.Response)
+		core.WriteJSON(w, http.StatusOK, rec.Response)
 	}
 }
 
 func (s *Server) getActivationLogs(w http.ResponseWriter, r *http.Request) {
 	if rec, ok := s.findRecord(w, r); ok {
-		writeJSON(w, http.StatusOK, map[string][]string{"logs": rec.Logs})
+		core.WriteJSON(w, http.StatusOK, map[string][]string{"logs": rec.Logs})
 	}
 }
 
@@ -233,7 +235,7 @@ func (s *Server) listActivations(w http.ResponseWriter, r *http.Request) {
 		matched = append(matched, rec)
 	}
 	if count {
-		writeJSON(w, http.StatusOK, map[string]int{"activations": len(matched)})
+		core.WriteJSON(w, http.StatusOK, map[string]int{"activations": len(matched)})
 		return
 	}
 	page := []any{}
@@ -247,5 +249,5 @@ func (s *Server) listActivations(w http.ResponseWriter, r *http.Request) {
 			Annotations: rec.Annotations, ActivationID: rec.ActivationID, Start: rec.Start, End: rec.End,
 			Duration: rec.Duration, StatusCode: rec.StatusCode})
 	}
-	writeJSON(w, http.StatusOK, page)
+	core.WriteJSON(w, http.StatusOK, page)
 }

@@ -2,6 +2,7 @@ package openwhisk
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/fabric/container"
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 )
 
@@ -65,7 +67,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 
 	w.Header().Set("x-openwhisk-activation-id", act.id)
 	if !blocking {
-		writeJSON(w, http.StatusAccepted, map[string]string{"activationId": act.id})
+		core.WriteJSON(w, http.StatusAccepted, map[string]string{"activationId": act.id})
 		return
 	}
 	timer := time.NewTimer(wait)
@@ -73,7 +75,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 	select {
 	case <-act.done:
 	case <-timer.C:
-		writeJSON(w, http.StatusAccepted, map[string]string{"activationId": act.id})
+		core.WriteJSON(w, http.StatusAccepted, map[string]string{"activationId": act.id})
 		return
 	case <-r.Context().Done():
 		return
@@ -92,7 +94,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(rec.Response.Result)
 		return
 	}
-	writeJSON(w, status, rec)
+	core.WriteJSON(w, status, rec)
 }
 
 // start admits an activation (or answers 429 under the namespace's limits) and runs it
@@ -122,10 +124,9 @@ func (s *Server) start(a *action, params json.RawMessage) (*activation, int, str
 	s.inFlight++
 	s.mu.Unlock()
 
-	act := s.activations.create(newID(), a, s.opts.Namespace, s.subject, now)
+	act := s.activations.create(core.HexID(idBytes), a, s.opts.Namespace, s.subject, now)
 	a.code.acquire()
-	s.executions.Add(1)
-	go s.execute(act, a, params, fault)
+	s.invoker.Go(func(ctx context.Context) { s.execute(ctx, act, a, params, fault) })
 	return act, 0, ""
 }
 
@@ -153,87 +154,54 @@ func mergeParams(defaults []keyValue, body []byte) (json.RawMessage, error) {
 }
 
 // execute runs one activation to its end and stores the record.
-func (s *Server) execute(act *activation, a *action, params json.RawMessage, fault faults.Kind) {
-	defer s.executions.Done()
+func (s *Server) execute(ctx context.Context, act *activation, a *action, params json.RawMessage, fault faults.Kind) {
 	defer a.code.release()
-	defer func() {
-		s.mu.Lock()
-		s.inFlight--
-		s.mu.Unlock()
-	}()
+	defer s.leave()
 	timeout := time.Duration(a.Limits.Timeout) * time.Millisecond
-	ctx := s.baseCtx
-
-	var initTime time.Duration
-	var startedAt time.Time
-	c, cold, err := s.pool.Acquire(ctx, a.poolKey(), func() (*container.Container, error) {
-		startedAt = time.Now()
-		if err := faults.Wait(ctx, s.opts.Faults.ColdStart()); err != nil {
-			return nil, err
-		}
-		c, err := container.Start(ctx, container.Spec{
-			Path: filepath.Join(a.code.path, "exec"), Dir: a.code.path, Env: s.functionEnv(a), InitTimeout: timeout,
-		})
-		initTime = time.Since(startedAt)
-		return c, err
-	})
-	if !cold {
-		startedAt = time.Now()
-	}
-	if err != nil {
-		msg := "The action failed to initialize: " + err.Error()
-		if errors.Is(err, container.ErrTimeout) {
-			msg = fmt.Sprintf("The action exceeded its time limits of %d milliseconds during initialization.", a.Limits.Timeout)
-		}
-		act.finish(statusDeveloperError, errorResult(msg), nil, startedAt, time.Now(), initTime, cold, errors.Is(err, container.ErrTimeout))
-		return
-	}
-
-	// A slow device: the wait is part of the activation, inside its time limit.
-	deadline := time.Now().Add(timeout)
-	_ = faults.Wait(ctx, s.opts.Faults.Activation())
-	request := map[string]any{
-		"value":          params,
-		"namespace":      s.opts.Namespace,
-		"action_name":    "/" + s.opts.Namespace + "/" + a.Name,
-		"action_version": a.Version,
-		"activation_id":  act.id,
-		"transaction_id": newID(),
-		"deadline":       strconv.FormatInt(deadline.UnixMilli(), 10),
-	}
-	var result json.RawMessage
-	var logs []string
-	switch fault {
-	case faults.Crash:
-		c.Kill()
-		_, logs, err = c.Run(ctx, request, timeout)
-	case faults.Hang:
-		select {
-		case <-time.After(timeout):
-			err = container.ErrTimeout
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		c.Kill()
-	case faults.Error:
-		result = errorResult("an injected fault: the function failed")
-	default:
-		result, logs, err = c.Run(ctx, request, timeout)
-	}
-	end := time.Now()
-	switch {
-	case errors.Is(err, container.ErrTimeout):
-		s.pool.Release(a.poolKey(), c, false)
-		act.finish(statusDeveloperError, errorResult(fmt.Sprintf("The action exceeded its time limits of %d milliseconds.", a.Limits.Timeout)), logs, startedAt, end, initTime, cold, true)
-	case err != nil:
-		s.pool.Release(a.poolKey(), c, false)
-		act.finish(statusDeveloperError, errorResult("The action did not produce a valid response and exited unexpectedly."), logs, startedAt, end, initTime, cold, false)
-	default:
+	o := s.invoker.Invoke(ctx, core.Call[container.Request, json.RawMessage]{
+		Key: a.poolKey(), Runtime: container.Runtime{},
+		Spec: core.Spec{Path: filepath.Join(a.code.path, "exec"), Dir: a.code.path, Env: s.functionEnv(a), StartTimeout: timeout},
+		Request: container.Request{
+			Value: params, Namespace: s.opts.Namespace, ActionName: "/" + s.opts.Namespace + "/" + a.Name,
+			ActionVersion: a.Version, ActivationID: act.id, TransactionID: core.HexID(idBytes),
+		},
+		Timeout: timeout, Received: act.received, Fault: fault,
 		// A container of a replaced version is not kept warm.
-		s.pool.Release(a.poolKey(), c, s.current(a))
-		status, res := classify(result)
-		act.finish(status, res, logs, startedAt, end, initTime, cold, false)
+		Current: func() bool { return s.current(a) },
+	})
+	status, result, timedOut := a.verdict(o)
+	act.finish(status, result, o.Logs, o.Started, o.Ended, o.Init, o.Cold, timedOut)
+}
+
+// leave frees an admitted activation's place under the concurrency limit.
+func (s *Server) leave() {
+	s.mu.Lock()
+	s.inFlight--
+	s.mu.Unlock()
+}
+
+// verdict reads an outcome as OpenWhisk reports it: the response's status and result,
+// and whether the action's time limit ended it.
+func (a *action) verdict(o core.Outcome[json.RawMessage]) (string, json.RawMessage, bool) {
+	var start *core.StartError
+	switch {
+	case errors.As(o.Err, &start) && errors.Is(start.Err, core.ErrTimeout):
+		return statusDeveloperError, errorResult(fmt.Sprintf("The action exceeded its time limits of %d milliseconds during initialization.", a.Limits.Timeout)), true
+	case errors.As(o.Err, &start):
+		return statusDeveloperError, errorResult("The action failed to initialize: " + start.Err.Error()), false
+	case errors.Is(o.Err, core.ErrTimeout):
+		return statusDeveloperError, errorResult(fmt.Sprintf("The action exceeded its time limits of %d milliseconds.", a.Limits.Timeout)), true
+	case o.Err != nil:
+		return statusDeveloperError, errorResult("The action did not produce a valid response and exited unexpectedly."), false
 	}
+	status, result := classify(o.Response)
+	return status, result, false
+}
+
+// injectedFailure is the result of an action failing by an injected error fault: an
+// application error, as the action's own {"error": …} would be.
+func injectedFailure() json.RawMessage {
+	return errorResult("an injected fault: the function failed")
 }
 
 // classify reads a result line as OpenWhisk does: an object with an "error" key is an

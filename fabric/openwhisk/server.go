@@ -5,10 +5,6 @@
 package openwhisk
 
 import (
-	"context"
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,8 +19,8 @@ import (
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/fabric/container"
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
-	"github.com/fedkeeper/fedkeeper/fabric/pool"
 )
 
 // GuestAuth is the well-known key of OpenWhisk standalone's guest namespace.
@@ -104,13 +100,9 @@ type Server struct {
 	opts        Options
 	subject     string
 	mux         *http.ServeMux
-	pool        *pool.Pool[*container.Container]
+	guard       core.Guard
+	invoker     *core.Invoker[container.Request, json.RawMessage]
 	log         *slog.Logger
-	baseCtx     context.Context // cancelled by Close, ending running activations
-	cancel      context.CancelFunc
-	stopReaper  chan struct{}
-	reaperDone  chan struct{}
-	executions  sync.WaitGroup
 	mu          sync.Mutex
 	actions     map[string]*action // by name (package/name)
 	activations *activationStore
@@ -137,29 +129,31 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("openwhisk: create data directory: %w", err)
 	}
 	s := &Server{
-		opts: opts, subject: uuid, mux: http.NewServeMux(), pool: pool.New[*container.Container](opts.MaxContainers), log: opts.Logger,
-		stopReaper: make(chan struct{}), reaperDone: make(chan struct{}),
+		opts: opts, subject: uuid, mux: http.NewServeMux(), log: opts.Logger,
+		guard: core.Guard{Credential: core.Basic{UserPass: opts.Auth}, Deny: unauthorized},
+		invoker: core.New[container.Request](core.Options[json.RawMessage]{
+			MaxInstances: opts.MaxContainers, IdleTimeout: opts.IdleTimeout, Faults: opts.Faults, Failed: injectedFailure,
+		}),
 		actions: map[string]*action{}, activations: newActivationStore(opts.MaxActivations),
 	}
-	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
-	go s.reaper()
 	return s, nil
 }
 
 func (s *Server) routes() {
 	const base = "/api/v1/namespaces"
-	s.mux.HandleFunc("GET /api/v1/namespaces", s.auth(s.listNamespaces))
-	s.mux.HandleFunc("GET "+base+"/{ns}/limits", s.auth(s.namespaced(s.getLimits)))
-	s.mux.HandleFunc("GET "+base+"/{ns}/actions", s.auth(s.namespaced(s.listActions)))
-	s.mux.HandleFunc("PUT "+base+"/{ns}/actions/{name...}", s.auth(s.namespaced(s.putAction)))
-	s.mux.HandleFunc("GET "+base+"/{ns}/actions/{name...}", s.auth(s.namespaced(s.getAction)))
-	s.mux.HandleFunc("DELETE "+base+"/{ns}/actions/{name...}", s.auth(s.namespaced(s.deleteAction)))
-	s.mux.HandleFunc("POST "+base+"/{ns}/actions/{name...}", s.auth(s.namespaced(s.invoke)))
-	s.mux.HandleFunc("GET "+base+"/{ns}/activations", s.auth(s.namespaced(s.listActivations)))
-	s.mux.HandleFunc("GET "+base+"/{ns}/activations/{id}", s.auth(s.namespaced(s.getActivation)))
-	s.mux.HandleFunc("GET "+base+"/{ns}/activations/{id}/result", s.auth(s.namespaced(s.getActivationResult)))
-	s.mux.HandleFunc("GET "+base+"/{ns}/activations/{id}/logs", s.auth(s.namespaced(s.getActivationLogs)))
+	auth := s.guard.Wrap
+	s.mux.HandleFunc("GET /api/v1/namespaces", auth(s.listNamespaces))
+	s.mux.HandleFunc("GET "+base+"/{ns}/limits", auth(s.namespaced(s.getLimits)))
+	s.mux.HandleFunc("GET "+base+"/{ns}/actions", auth(s.namespaced(s.listActions)))
+	s.mux.HandleFunc("PUT "+base+"/{ns}/actions/{name...}", auth(s.namespaced(s.putAction)))
+	s.mux.HandleFunc("GET "+base+"/{ns}/actions/{name...}", auth(s.namespaced(s.getAction)))
+	s.mux.HandleFunc("DELETE "+base+"/{ns}/actions/{name...}", auth(s.namespaced(s.deleteAction)))
+	s.mux.HandleFunc("POST "+base+"/{ns}/actions/{name...}", auth(s.namespaced(s.invoke)))
+	s.mux.HandleFunc("GET "+base+"/{ns}/activations", auth(s.namespaced(s.listActivations)))
+	s.mux.HandleFunc("GET "+base+"/{ns}/activations/{id}", auth(s.namespaced(s.getActivation)))
+	s.mux.HandleFunc("GET "+base+"/{ns}/activations/{id}/result", auth(s.namespaced(s.getActivationResult)))
+	s.mux.HandleFunc("GET "+base+"/{ns}/activations/{id}/logs", auth(s.namespaced(s.getActivationLogs)))
 	s.webRoutes()
 	s.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodOptions {
@@ -179,43 +173,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Close stops accepting work, waits for running activations to be cut short and
 // destroys every container.
-func (s *Server) Close() {
-	select {
-	case <-s.stopReaper:
-	default:
-		close(s.stopReaper)
-		<-s.reaperDone
-	}
-	s.cancel()
-	s.pool.Close()
-	s.executions.Wait()
-}
+func (s *Server) Close() { s.invoker.Close() }
 
-func (s *Server) reaper() {
-	defer close(s.reaperDone)
-	ticker := time.NewTicker(max(time.Second, s.opts.IdleTimeout/10))
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ticker.C:
-			s.pool.Reap(s.opts.IdleTimeout)
-		case <-s.stopReaper:
-			return
-		}
-	}
-}
-
-// auth checks HTTP basic credentials against the subject's uuid:key.
-func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
-	want := []byte(s.opts.Auth)
-	return func(w http.ResponseWriter, r *http.Request) {
-		user, pass, ok := r.BasicAuth()
-		if !ok || subtle.ConstantTimeCompare([]byte(user+":"+pass), want) != 1 {
-			writeError(w, http.StatusUnauthorized, "The supplied authentication is invalid")
-			return
-		}
-		next(w, r)
-	}
+// unauthorized answers a request without the subject's uuid:key.
+func unauthorized(w http.ResponseWriter, _ *http.Request) {
+	writeError(w, http.StatusUnauthorized, "The supplied authentication is invalid")
 }
 
 // namespaced resolves "_" to the subject's namespace and refuses any other namespace.
@@ -231,11 +193,11 @@ func (s *Server) namespaced(next http.HandlerFunc) http.HandlerFunc {
 }
 
 func (s *Server) listNamespaces(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, []string{s.opts.Namespace})
+	core.WriteJSON(w, http.StatusOK, []string{s.opts.Namespace})
 }
 
 func (s *Server) getLimits(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
+	core.WriteJSON(w, http.StatusOK, map[string]any{
 		"invocationsPerMinute":  s.opts.InvocationsPerMinute,
 		"concurrentInvocations": s.opts.ConcurrentInvocations,
 		"firesPerMinute":        60,
@@ -252,22 +214,12 @@ func (s *Server) getLimits(w http.ResponseWriter, _ *http.Request) {
 	})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+// idBytes make the 32 hex digits of OpenWhisk's activation and transaction ids.
+const idBytes = 16
 
 // writeError answers in OpenWhisk's error shape: the message and a transaction id.
 func writeError(w http.ResponseWriter, status int, message string) {
-	writeJSON(w, status, map[string]string{"error": message, "code": newID()})
-}
-
-// newID is 32 hex digits, the form of OpenWhisk activation and transaction ids.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	core.WriteJSON(w, status, map[string]string{"error": message, "code": core.HexID(idBytes)})
 }
 
 // rateWindow counts invocations in the current minute.

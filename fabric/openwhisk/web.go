@@ -1,7 +1,6 @@
 package openwhisk
 
 import (
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -9,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/fedkeeper/fedkeeper/fabric/core"
 )
 
 // Web actions: /api/v1/web/{namespace}/{package}/{action}[.ext], where actions outside
@@ -89,15 +90,15 @@ func (s *Server) web(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) webAuthorized(r *http.Request, a *action) bool {
+	creds := core.AnyOf{s.guard.Credential}
+	// require-whisk-auth may also be true, which asks for the namespace's key only.
 	if required, ok := annotationValue(a.Annotations, "require-whisk-auth"); ok {
 		var secret string
-		if json.Unmarshal(required, &secret) == nil && secret != "" &&
-			subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Require-Whisk-Auth")), []byte(secret)) == 1 {
-			return true
+		if json.Unmarshal(required, &secret) == nil {
+			creds = append(creds, core.Secret{Header: "X-Require-Whisk-Auth", Value: secret})
 		}
 	}
-	user, pass, ok := r.BasicAuth()
-	return ok && subtle.ConstantTimeCompare([]byte(user+":"+pass), []byte(s.opts.Auth)) == 1
+	return creds.Admits(r)
 }
 
 // webParams builds the action's parameters: the HTTP context as __ow_* fields and, for
