@@ -68,7 +68,7 @@ func (s *Server) build(ctx context.Context, source []byte, dir string) (string, 
 	defer cancel()
 	cmd := exec.CommandContext(ctx, s.opts.GoCommand, "build", "-o", out, "./"+entryDir)
 	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOWORK=off")
+	cmd.Env = buildEnv(os.Environ())
 	output, err := cmd.CombinedOutput()
 	if err != nil {
 		msg := strings.TrimSpace(string(output))
@@ -78,6 +78,23 @@ func (s *Server) build(ctx context.Context, source []byte, dir string) (string, 
 		return "", fmt.Errorf("go build: %v: %s", err, msg)
 	}
 	return out, nil
+}
+
+// buildEnv is the environment of a build: what the go command needs to find its
+// toolchain, caches and module proxy, and nothing else of the fabric's own
+// environment, which may hold credentials.
+func buildEnv(fabric []string) []string {
+	keep := map[string]bool{"PATH": true, "HOME": true, "TMPDIR": true, "GOROOT": true, "GOPATH": true, "GOCACHE": true,
+		"GOMODCACHE": true, "GOPROXY": true, "GONOPROXY": true, "GOSUMDB": true, "GONOSUMDB": true, "GOPRIVATE": true,
+		"GOINSECURE": true, "GOTOOLCHAIN": true, "GOENV": true, "SSL_CERT_FILE": true, "SSL_CERT_DIR": true,
+		"HTTPS_PROXY": true, "HTTP_PROXY": true, "NO_PROXY": true}
+	var env []string
+	for _, kv := range fabric {
+		if name, _, _ := strings.Cut(kv, "="); keep[name] {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOWORK=off")
 }
 
 // modulePath reads the module line of a go.mod.

@@ -1,12 +1,16 @@
 package gcf
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +34,9 @@ type cloudFunction struct {
 	HTTPSTrigger         *httpsTrigger     `json:"httpsTrigger,omitempty"`
 	EventTrigger         json.RawMessage   `json:"eventTrigger,omitempty"`
 	EnvironmentVariables map[string]string `json:"environmentVariables,omitempty"`
+	// SecretEnvironmentVariables reference Secret Manager versions; instances get
+	// their values, descriptions only the references.
+	SecretEnvironmentVariables []secretEnvVar `json:"secretEnvironmentVariables,omitempty"`
 	Labels               map[string]string `json:"labels,omitempty"`
 	ServiceAccountEmail  string            `json:"serviceAccountEmail,omitempty"`
 	IngressSettings      string            `json:"ingressSettings,omitempty"`
@@ -138,6 +145,10 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "INVALID_ARGUMENT", msg)
 		return
 	}
+	if _, err := s.secrets.resolve(project, cf.SecretEnvironmentVariables); err != nil {
+		writeError(w, http.StatusBadRequest, "INVALID_ARGUMENT", err.Error())
+		return
+	}
 	source, ok := s.takeUpload(w, cf.SourceUploadURL)
 	if !ok {
 		return
@@ -172,17 +183,22 @@ func securityLevel(t *httpsTrigger) string {
 	return "SECURE_OPTIONAL"
 }
 
-// takeUpload finds the source a sourceUploadUrl points at.
+// takeUpload takes the source a sourceUploadUrl points at: the deploy holds it from
+// now on, and the URL is spent.
 func (s *Server) takeUpload(w http.ResponseWriter, uploadURL string) ([]byte, bool) {
 	token, ok := strings.CutPrefix(strings.SplitN(uploadURL, "?", 2)[0], s.opts.BaseURL+UploadPrefix)
 	s.mu.Lock()
-	source, found := s.uploads[token]
+	s.sweepUploads()
+	up, found := s.uploads[token]
+	if found && up.data != nil {
+		delete(s.uploads, token)
+	}
 	s.mu.Unlock()
-	if !ok || !found {
-		writeError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "sourceUploadUrl was not issued by generateUploadUrl, or nothing was uploaded to it.")
+	if !ok || !found || up.data == nil {
+		writeError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "sourceUploadUrl was not issued by generateUploadUrl, has expired, was used already, or nothing was uploaded to it.")
 		return nil, false
 	}
-	return source, true
+	return up.data, true
 }
 
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (*function, string, bool) {
@@ -271,6 +287,10 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "updateMask is required")
 		return
 	}
+	if _, err := s.secrets.resolve(f.project, cf.SecretEnvironmentVariables); mask["secretEnvironmentVariables"] && err != nil {
+		writeError(w, http.StatusBadRequest, "INVALID_ARGUMENT", err.Error())
+		return
+	}
 	var source []byte
 	if mask["sourceUploadUrl"] {
 		if source, ok = s.takeUpload(w, cf.SourceUploadURL); !ok {
@@ -303,6 +323,8 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
 			next.MinInstances = cf.MinInstances
 		case "environmentVariables":
 			next.EnvironmentVariables = cf.EnvironmentVariables
+		case "secretEnvironmentVariables":
+			next.SecretEnvironmentVariables = cf.SecretEnvironmentVariables
 		case "labels":
 			next.Labels = cf.Labels
 		case "description":
@@ -347,23 +369,35 @@ func (s *Server) locationMethod(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := core.HexID(16)
+	expires := s.now().Add(uploadValidity).Unix()
 	s.mu.Lock()
-	s.uploads[token] = nil
+	s.sweepUploads()
+	s.uploads[token] = &upload{expires: time.Unix(expires, 0)}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]string{"uploadUrl": s.opts.BaseURL + UploadPrefix + token + "?GoogleAccessId=fabric&Expires=" + fmt.Sprint(time.Now().Add(5*time.Minute).Unix()) + "&Signature=" + core.HexID(8)})
+	writeJSON(w, http.StatusOK, map[string]string{"uploadUrl": fmt.Sprintf("%s%s%s?GoogleAccessId=fabric&Expires=%d&Signature=%s",
+		s.opts.BaseURL, UploadPrefix, token, expires, s.uploadSignature(token, expires))})
 }
 
 // maxSource is GCF's limit on an uploaded source archive.
 const maxSource = 100 << 20
 
-// upload takes the PUT of a source zip to a signed URL (no Authorization header).
+// upload takes the PUT of a source zip to a signed URL (no Authorization header): the
+// URL must carry the signature the fabric made for it and be within its expiry, and it
+// takes one upload.
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
+	expires, err := strconv.ParseInt(r.URL.Query().Get("Expires"), 10, 64)
+	signed := err == nil && hmac.Equal([]byte(r.URL.Query().Get("Signature")), []byte(s.uploadSignature(token, expires)))
 	s.mu.Lock()
-	_, issued := s.uploads[token]
+	s.sweepUploads()
+	up, issued := s.uploads[token]
 	s.mu.Unlock()
-	if !issued {
-		http.Error(w, "AccessDenied: the signed URL is not valid", http.StatusForbidden)
+	switch {
+	case !signed:
+		http.Error(w, "SignatureDoesNotMatch: the request signature we calculated does not match the signature you provided", http.StatusForbidden)
+		return
+	case !issued || s.now().Unix() > expires:
+		http.Error(w, "ExpiredToken: the signed URL has expired or was never issued", http.StatusBadRequest)
 		return
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSource))
@@ -372,9 +406,40 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.uploads[token] = data
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	if up.data != nil {
+		http.Error(w, "AccessDenied: this signed URL took its upload already", http.StatusForbidden)
+		return
+	}
+	up.data = data
 	w.WriteHeader(http.StatusOK)
+}
+
+// uploadValidity is how long a generated upload URL takes an upload (GCF: 5 minutes);
+// an upload no deploy took is deleted then.
+const uploadValidity = 5 * time.Minute
+
+// upload is a source upload URL's state.
+type upload struct {
+	expires time.Time
+	data    []byte // nil until the PUT
+}
+
+// uploadSignature signs an upload URL's token and expiry with the fabric's own key.
+func (s *Server) uploadSignature(token string, expires int64) string {
+	mac := hmac.New(sha256.New, s.uploadKey)
+	fmt.Fprintf(mac, "%s\n%d", token, expires)
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// sweepUploads deletes the uploads past their expiry; the caller holds s.mu.
+func (s *Server) sweepUploads() {
+	now := s.now()
+	for token, up := range s.uploads {
+		if now.After(up.expires) {
+			delete(s.uploads, token)
+		}
+	}
 }
 
 // functionMethod serves POST …/functions/F:call and F:generateDownloadUrl.

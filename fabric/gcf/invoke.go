@@ -49,9 +49,12 @@ func (s *Server) execute(ctx context.Context, f *function, req httpproc.Request,
 	received := time.Now()
 	s.mu.Lock()
 	version, binary, dir, timeout := f.active, f.exec, f.dir, f.timeout
-	env := s.functionEnv(f)
+	env, err := s.functionEnv(f)
 	name := f.resource.Name
 	s.mu.Unlock()
+	if err != nil {
+		return execution{id: core.HexID(6)}, fmt.Errorf("%w: start-up failed: %v", errCrash, err)
+	}
 	o := s.invoker.Invoke(ctx, core.Call[httpproc.Request, httpproc.Response]{
 		Key: core.Key(name, version), Runtime: httpproc.Runtime{},
 		Spec:    core.Spec{Path: binary, Dir: dir, Env: env, StartTimeout: timeout},
@@ -86,8 +89,10 @@ func (s *Server) serves(f *function, version int64) bool {
 	return f.active == version
 }
 
-// functionEnv is the environment GCF gives a Go function instance, never the fabric's.
-func (s *Server) functionEnv(f *function) []string {
+// functionEnv is the environment GCF gives a Go function instance, never the fabric's:
+// its own variables, and its secret environment variables resolved from Secret
+// Manager.
+func (s *Server) functionEnv(f *function) ([]string, error) {
 	env := []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
 		"HOME=" + f.dir,
@@ -103,7 +108,8 @@ func (s *Server) functionEnv(f *function) []string {
 	for k, v := range f.resource.EnvironmentVariables {
 		env = append(env, k+"="+v)
 	}
-	return env
+	secrets, err := s.secrets.resolve(f.project, f.resource.SecretEnvironmentVariables)
+	return append(env, secrets...), err
 }
 
 func (s *Server) activeFunction(project, region, fn string) (*function, bool) {

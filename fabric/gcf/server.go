@@ -70,10 +70,14 @@ type Server struct {
 	invoker *core.Invoker[httpproc.Request, httpproc.Response]
 	log     *slog.Logger
 
+	secrets secretStore
+
 	mu         sync.Mutex
 	functions  map[string]*function // by full resource name
 	operations map[string]*operation
-	uploads    map[string][]byte // by upload token
+	uploads    map[string]*upload // by upload token
+	uploadKey  []byte             // signs upload URLs
+	now        func() time.Time
 	calls      []time.Time       // recent :call requests, for the quota
 }
 
@@ -99,7 +103,9 @@ func New(opts Options) (*Server, error) {
 		invoker: core.New[httpproc.Request](core.Options[httpproc.Response]{
 			MaxInstances: opts.MaxInstances, IdleTimeout: opts.IdleTimeout, Faults: opts.Faults, Failed: httpproc.InjectedFailure,
 		}),
-		functions: map[string]*function{}, operations: map[string]*operation{}, uploads: map[string][]byte{},
+		functions: map[string]*function{}, operations: map[string]*operation{}, uploads: map[string]*upload{},
+		uploadKey: []byte(core.HexID(32)), now: time.Now,
+		secrets: secretStore{secrets: map[string]*secret{}},
 	}
 	s.routes()
 	return s, nil
@@ -125,6 +131,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST "+loc+"/functions/{fn}", auth(s.functionMethod))
 	s.mux.HandleFunc("GET /v1/operations/{op}", auth(s.getOperation))
 	s.mux.HandleFunc("GET /v1/operations", auth(s.listOperations))
+	s.secrets.routes(s.mux, auth)
 	s.mux.HandleFunc("PUT "+UploadPrefix+"{token}", s.upload)
 	s.mux.HandleFunc(TriggerPrefix+"{project}/{region}/{fn}/", auth(s.trigger))
 	s.mux.HandleFunc(TriggerPrefix+"{project}/{region}/{fn}", auth(s.trigger))

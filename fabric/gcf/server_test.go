@@ -23,6 +23,8 @@ import (
 	gcfclient "github.com/fedkeeper/fedkeeper/faas/gcf"
 	"github.com/fedkeeper/fedkeeper/fabric"
 	"github.com/fedkeeper/fedkeeper/fabric/gcf"
+	"github.com/fedkeeper/fedkeeper/functions/deployment"
+	"github.com/fedkeeper/fedkeeper/functions/invocation"
 	"github.com/fedkeeper/fedkeeper/functions/pack"
 )
 
@@ -288,4 +290,54 @@ func waitOp(t *testing.T, e *env, op *cloudfunctions.Operation) *cloudfunctions.
 		op = next
 	}
 	return op
+}
+
+// A function's secrets live in the fabric's Secret Manager: describing and listing the
+// function shows the references, an instance gets the values, and deploying again with
+// the same value adds no version.
+func TestSecretEnvironmentVariables(t *testing.T) {
+	e := start(t, gcf.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	src, err := source()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "a-key-only-instances-see"
+	fn := faas.Function{Name: "fl_client", Code: src, Kind: "go122", Timeout: time.Minute,
+		Secrets: map[deployment.Setting]string{deployment.TokenKey: key}}
+	for range 2 {
+		if err := e.client.Deploy(ctx, fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := e.svc.Projects.Locations.Functions.List("projects/p1/locations/us-central1").Do()
+	if err != nil || len(list.Functions) != 1 {
+		t.Fatalf("list: %v %v", list, err)
+	}
+	refs := list.Functions[0].SecretEnvironmentVariables
+	if len(refs) != 1 || refs[0].Key != "FEDKEEPER_TOKEN_KEY" || refs[0].Secret != "fedkeeper-token-key" || refs[0].Version != "1" {
+		t.Errorf("secret references %+v, want FEDKEEPER_TOKEN_KEY from fedkeeper-token-key version 1", refs)
+	}
+	data, _ := json.Marshal(list)
+	if strings.Contains(string(data), key) {
+		t.Errorf("listing functions shows the key: %s", data)
+	}
+	// The instance holds the key: a request it signed gets past the token check.
+	for _, tc := range []struct {
+		signedWith, want string
+	}{{key, "store db and collection are required"}, {"a guessed key", "invalid token"}} {
+		req, err := invocation.Seal(tc.signedWith, invocation.KindClient, map[string]any{"experiment": "e", "round": 1, "attempt": 1,
+			"data": map[string]any{"partition": map[string]any{"num_clients": 2}}}, time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		act, err := e.client.Call(ctx, "fl_client", req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if act.Success || !strings.Contains(string(act.Result), tc.want) {
+			t.Errorf("signed with %q: %s, want %q", tc.signedWith, act.Result, tc.want)
+		}
+	}
 }

@@ -19,10 +19,13 @@ import (
 	"github.com/fedkeeper/fedkeeper/fabric/core"
 )
 
-// keyValue is OpenWhisk's {key, value} pair for parameters and annotations.
+// keyValue is OpenWhisk's {key, value} pair for parameters and annotations. A
+// parameter marked init reaches the container as an environment variable when it
+// starts, never an activation's parameters.
 type keyValue struct {
 	Key   string          `json:"key"`
 	Value json.RawMessage `json:"value"`
+	Init  bool            `json:"init,omitempty"`
 }
 
 type execSpec struct {
@@ -204,7 +207,7 @@ func (s *Server) putAction(w http.ResponseWriter, r *http.Request) {
 	}
 	next.generation = s.generations.Add(1)
 	next.Version = bumpVersion(next.Version, put.Version)
-	next.Updated = time.Now()
+	next.Updated = time.Now().Add(s.opts.ClockSkew)
 	if put.Publish != nil {
 		next.Publish = *put.Publish
 	}

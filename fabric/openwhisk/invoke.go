@@ -53,7 +53,11 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request content was malformed:\nrequest entity too large (limit %d bytes)", maxPayload))
 		return
 	}
-	params, err := mergeParams(a.Parameters, body)
+	params, err := mergeParams(a, body)
+	if errors.Is(err, errFinal) {
+		writeError(w, http.StatusBadRequest, errFinal.Error())
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "The request content was malformed:\n"+err.Error())
 		return
@@ -124,7 +128,7 @@ func (s *Server) start(a *action, params json.RawMessage) (*activation, int, str
 	s.inFlight++
 	s.mu.Unlock()
 
-	act := s.activations.create(core.HexID(idBytes), a, s.opts.Namespace, s.subject, now)
+	act := s.activations.create(core.HexID(idBytes), a, s.opts.Namespace, s.subject, now.Add(s.opts.ClockSkew))
 	a.code.acquire()
 	s.invoker.Go(func(ctx context.Context) { s.execute(ctx, act, a, params, fault) })
 	return act, 0, ""
@@ -135,22 +139,48 @@ func isArray(raw json.RawMessage) bool {
 	return len(trimmed) > 0 && trimmed[0] == '['
 }
 
-// mergeParams lays the invocation's parameters over the action's defaults.
-func mergeParams(defaults []keyValue, body []byte) (json.RawMessage, error) {
-	merged := map[string]json.RawMessage{}
-	for _, kv := range defaults {
-		merged[kv.Key] = kv.Value
-	}
+// errFinal is OpenWhisk's answer to a request that sets a parameter the action binds
+// under the final annotation.
+var errFinal = errors.New("Request defines parameters that are not allowed (e.g., reserved properties).")
+
+// mergeParams lays the invocation's parameters over the action's defaults, as
+// OpenWhisk does: parameters marked init stay out (they are the container's
+// environment), and an action annotated final refuses a request that sets any of its
+// bound parameters.
+func mergeParams(a *action, body []byte) (json.RawMessage, error) {
+	var given map[string]json.RawMessage
 	if len(bytes.TrimSpace(body)) > 0 {
-		var given map[string]json.RawMessage
 		if err := json.Unmarshal(body, &given); err != nil {
 			return nil, errors.New("parameters must be a JSON object")
 		}
-		for k, v := range given {
-			merged[k] = v
+	}
+	if err := a.checkFinal(given); err != nil {
+		return nil, err
+	}
+	merged := map[string]json.RawMessage{}
+	for _, kv := range a.Parameters {
+		if !kv.Init {
+			merged[kv.Key] = kv.Value
 		}
 	}
+	for k, v := range given {
+		merged[k] = v
+	}
 	return json.Marshal(merged)
+}
+
+// checkFinal refuses fields that would override a bound parameter of a final action.
+func (a *action) checkFinal(fields map[string]json.RawMessage) error {
+	final, ok := annotationValue(a.Annotations, "final")
+	if !ok || !isTrue(final) {
+		return nil
+	}
+	for _, kv := range a.Parameters {
+		if _, set := fields[kv.Key]; set && string(kv.Value) != "null" {
+			return errFinal
+		}
+	}
+	return nil
 }
 
 // execute runs one activation to its end and stores the record.
@@ -170,7 +200,15 @@ func (s *Server) execute(ctx context.Context, act *activation, a *action, params
 		Current: func() bool { return s.current(a) },
 	})
 	status, result, timedOut := a.verdict(o)
-	act.finish(status, result, o.Logs, o.Started, o.Ended, o.Init, o.Cold, timedOut)
+	act.finish(status, result, o.Logs, s.clock(o.Started), s.clock(o.Ended), o.Init, o.Cold, timedOut)
+}
+
+// clock is t as this cluster's clock shows it (see Options.ClockSkew).
+func (s *Server) clock(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.Add(s.opts.ClockSkew)
 }
 
 // leave frees an admitted activation's place under the concurrency limit.
@@ -247,6 +285,24 @@ func (s *Server) functionEnv(a *action) []string {
 		if kv.Key == "provide-api-key" && string(kv.Value) == "true" {
 			env = append(env, "__OW_API_KEY="+s.opts.Auth)
 		}
+	}
+	return append(env, initEnv(a.Parameters)...)
+}
+
+// initEnv are the parameters marked init as environment variables: a string as it is,
+// any other value as its JSON text, as the invoker turns them into strings.
+func initEnv(params []keyValue) []string {
+	var env []string
+	for _, kv := range params {
+		if !kv.Init {
+			continue
+		}
+		value := string(kv.Value)
+		var text string
+		if json.Unmarshal(kv.Value, &text) == nil {
+			value = text
+		}
+		env = append(env, kv.Key+"="+value)
 	}
 	return env
 }

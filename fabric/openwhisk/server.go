@@ -48,6 +48,10 @@ type Options struct {
 	IdleTimeout time.Duration
 	// MaxActivations kept in memory for GET (default 100,000).
 	MaxActivations int
+	// ClockSkew is how far this cluster's clock runs ahead of the machine's: every time
+	// it reports (an action's updated, an activation's start and end) is shifted, as a
+	// real cluster's would be (for tests of the keeper's clock handling).
+	ClockSkew time.Duration
 	// Limits of this deployment.
 	MinMemory, MaxMemory   int
 	MinTimeout, MaxTimeout int

@@ -60,6 +60,9 @@ func testFunction(name string) actionloop.Handler {
 			return map[string]any{"pid": os.Getpid(), "calls": calls}, nil
 		case "big":
 			return map[string]any{"blob": strings.Repeat("y", 3<<19)}, nil
+		case "env":
+			v, _ := p["var"].(string)
+			return map[string]any{"value": os.Getenv(v), "params": p}, nil
 		}
 		return nil, fmt.Errorf("unknown test function %s", name)
 	}
@@ -569,5 +572,41 @@ func TestOversizedPayloadsAreRefused(t *testing.T) {
 	resp, _ := m["response"].(map[string]any)
 	if status != 502 || resp["status"] != "application error" || !strings.Contains(fmt.Sprint(resp["result"]), "exceeded the allowable length") {
 		t.Fatalf("a 1.5 MB result: %d %v", status, resp)
+	}
+}
+
+// Parameters marked init reach the container as environment variables and never an
+// activation's parameters; under the final annotation a request may not set a bound
+// parameter, as OpenWhisk refuses it; without it, a request overrides the defaults.
+func TestInitParametersAndFinal(t *testing.T) {
+	e := start(t, openwhisk.Options{})
+	params := []map[string]any{{"key": "SECRET", "value": "s3", "init": true}, {"key": "plain", "value": 1}}
+	for _, final := range []bool{true, false} {
+		t.Run(fmt.Sprintf("final %v", final), func(t *testing.T) {
+			put := map[string]any{"exec": map[string]any{"kind": "go:1.22", "code": e.code}, "parameters": params,
+				"annotations": []map[string]any{{"key": "final", "value": final}}}
+			if status, _, m, _ := e.call("PUT", "/api/v1/namespaces/guest/actions/env?overwrite=true", put, e.auth); status != 200 {
+				t.Fatalf("deploy: %d %v", status, m)
+			}
+			status, _, m, _ := e.call("POST", "/api/v1/namespaces/guest/actions/env?blocking=true&result=true", map[string]any{"var": "SECRET"}, e.auth)
+			got, _ := m["params"].(map[string]any)
+			if status != 200 || m["value"] != "s3" || got["plain"] != 1.0 {
+				t.Fatalf("the function saw %d %v", status, m)
+			}
+			if _, ok := got["SECRET"]; ok {
+				t.Errorf("an init parameter reached the activation's parameters: %v", got)
+			}
+			for _, override := range []map[string]any{{"SECRET": "mine", "var": "SECRET"}, {"plain": 2}} {
+				status, _, m, _ := e.call("POST", "/api/v1/namespaces/guest/actions/env?blocking=true&result=true", override, e.auth)
+				switch {
+				case final && (status != 400 || !strings.Contains(fmt.Sprint(m["error"]), "not allowed")):
+					t.Errorf("override %v of a final action: %d %v", override, status, m)
+				case !final && status != 200:
+					t.Errorf("override %v: %d %v", override, status, m)
+				case !final && override["SECRET"] != nil && m["value"] != "s3":
+					t.Errorf("a request changed the container's environment: %v", m)
+				}
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -114,7 +115,9 @@ func webParams(w http.ResponseWriter, r *http.Request, a *action, body []byte) (
 	}
 	params := map[string]any{}
 	for _, kv := range a.Parameters {
-		params[kv.Key] = kv.Value
+		if !kv.Init {
+			params[kv.Key] = kv.Value
+		}
 	}
 	params["__ow_method"] = strings.ToLower(r.Method)
 	params["__ow_headers"] = headers
@@ -130,18 +133,24 @@ func webParams(w http.ResponseWriter, r *http.Request, a *action, body []byte) (
 			}
 		}
 	} else {
+		given := map[string]json.RawMessage{}
 		for k, vs := range r.URL.Query() {
-			params[k] = vs[0]
+			given[k], _ = json.Marshal(vs[0])
 		}
 		if len(body) > 0 {
-			var fields map[string]any
+			var fields map[string]json.RawMessage
 			if err := json.Unmarshal(body, &fields); err != nil {
 				writeError(w, http.StatusBadRequest, "The request content was malformed:\nthe body must be a JSON object")
 				return nil, false
 			}
-			for k, v := range fields {
-				params[k] = v
-			}
+			maps.Copy(given, fields)
+		}
+		if err := a.checkFinal(given); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return nil, false
+		}
+		for k, v := range given {
+			params[k] = v
 		}
 	}
 	data, err := json.Marshal(params)
