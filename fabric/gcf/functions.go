@@ -36,14 +36,14 @@ type cloudFunction struct {
 	EnvironmentVariables map[string]string `json:"environmentVariables,omitempty"`
 	// SecretEnvironmentVariables reference Secret Manager versions; instances get
 	// their values, descriptions only the references.
-	SecretEnvironmentVariables []secretEnvVar `json:"secretEnvironmentVariables,omitempty"`
-	Labels               map[string]string `json:"labels,omitempty"`
-	ServiceAccountEmail  string            `json:"serviceAccountEmail,omitempty"`
-	IngressSettings      string            `json:"ingressSettings,omitempty"`
-	Status               string            `json:"status,omitempty"`
-	UpdateTime           string            `json:"updateTime,omitempty"`
-	VersionID            int64             `json:"versionId,omitempty,string"`
-	BuildID              string            `json:"buildId,omitempty"`
+	SecretEnvironmentVariables []secretEnvVar    `json:"secretEnvironmentVariables,omitempty"`
+	Labels                     map[string]string `json:"labels,omitempty"`
+	ServiceAccountEmail        string            `json:"serviceAccountEmail,omitempty"`
+	IngressSettings            string            `json:"ingressSettings,omitempty"`
+	Status                     string            `json:"status,omitempty"`
+	UpdateTime                 string            `json:"updateTime,omitempty"`
+	VersionID                  int64             `json:"versionId,omitempty,string"`
+	BuildID                    string            `json:"buildId,omitempty"`
 }
 
 type httpsTrigger struct {

@@ -78,7 +78,7 @@ type Server struct {
 	uploads    map[string]*upload // by upload token
 	uploadKey  []byte             // signs upload URLs
 	now        func() time.Time
-	calls      []time.Time       // recent :call requests, for the quota
+	calls      []time.Time // recent :call requests, for the quota
 }
 
 // New prepares the server; Close releases its processes.
