@@ -53,7 +53,7 @@ func (s *Server) run(ctx context.Context, name string, req httpproc.Request, fau
 	timeout := s.opts.Timeout
 	if ok {
 		f.invocations++
-		gen, exec, env = f.gen, f.exec, functionEnv(f.spec)
+		gen, exec, env = f.gen, f.exec, functionEnv(f.spec, f.secretsEnv)
 		timeout = execTimeout(f.spec, s.opts.Timeout)
 	}
 	s.mu.Unlock()
@@ -97,12 +97,15 @@ func (s *Server) deployed(name string, gen int64) bool {
 
 // functionEnv is a replica's environment: the deployment's variables, fprocess as the
 // watchdog has it, and the function's name, never the fabric's own environment.
-func functionEnv(d deployment) []string {
+func functionEnv(d deployment, secretsEnv string) []string {
 	env := []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
 		"TMPDIR=" + os.TempDir(),
 		"GOMAXPROCS=1",
 		"OPENFAAS_FUNCTION=" + d.Service,
+	}
+	if secretsEnv != "" {
+		env = append(env, secretsEnv)
 	}
 	if d.EnvProcess != "" {
 		env = append(env, "fprocess="+d.EnvProcess)

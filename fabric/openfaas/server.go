@@ -76,6 +76,8 @@ type Server struct {
 	gen     atomic.Int64
 	client  *http.Client // for callbacks
 
+	secrets secretStore
+
 	mu        sync.Mutex
 	functions map[string]*function
 }
@@ -102,9 +104,11 @@ type resources struct {
 }
 
 type function struct {
-	spec        deployment
-	gen         int64
-	exec        string
+	spec deployment
+	gen  int64
+	exec string
+	// secretsEnv names the folder holding the function's secrets ("" without any).
+	secretsEnv  string
 	replicas    int
 	invocations int64
 	created     time.Time
@@ -119,6 +123,7 @@ type status struct {
 	EnvVars           map[string]string `json:"envVars,omitempty"`
 	Labels            map[string]string `json:"labels,omitempty"`
 	Annotations       map[string]string `json:"annotations,omitempty"`
+	Secrets           []string          `json:"secrets,omitempty"`
 	InvocationCount   float64           `json:"invocationCount"`
 	Replicas          int               `json:"replicas"`
 	AvailableReplicas int               `json:"availableReplicas"`
@@ -145,7 +150,7 @@ func New(opts Options) (*Server, error) {
 		invoker: core.New[httpproc.Request](core.Options[httpproc.Response]{
 			MaxInstances: opts.MaxInstances, IdleTimeout: opts.IdleTimeout, Faults: opts.Faults, Failed: httpproc.InjectedFailure,
 		}),
-		functions: map[string]*function{}, client: &http.Client{Timeout: time.Minute}}
+		functions: map[string]*function{}, client: &http.Client{Timeout: time.Minute}, secrets: secretStore{values: map[string]string{}}}
 	s.routes()
 	return s, nil
 }
@@ -162,6 +167,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /system/function/{name}", auth(s.get))
 	s.mux.HandleFunc("POST /system/scale-function/{name}", auth(s.scale))
 	s.mux.HandleFunc("GET /system/info", auth(s.info))
+	s.secrets.routes(s.mux, auth)
 	s.mux.HandleFunc("GET /system/namespaces", auth(func(w http.ResponseWriter, _ *http.Request) {
 		core.WriteJSON(w, http.StatusOK, []string{Namespace})
 	}))
@@ -188,7 +194,7 @@ func unauthorized(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) view(f *function) status {
 	return status{Name: f.spec.Service, Image: f.spec.Image, Namespace: Namespace, EnvProcess: f.spec.EnvProcess,
-		EnvVars: f.spec.EnvVars, Labels: f.spec.Labels, Annotations: f.spec.Annotations,
+		EnvVars: f.spec.EnvVars, Labels: f.spec.Labels, Annotations: f.spec.Annotations, Secrets: f.spec.Secrets,
 		InvocationCount: float64(f.invocations), Replicas: f.replicas, AvailableReplicas: f.replicas, CreatedAt: f.created}
 }
 
@@ -300,8 +306,13 @@ func (s *Server) store(w http.ResponseWriter, r *http.Request, update bool) {
 		http.Error(w, msg, code)
 		return
 	}
+	secretsEnv, err := s.secrets.mount(d.Secrets, s.secretsDir(d.Service, gen))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	s.mu.Lock()
-	f := &function{spec: d, gen: gen, exec: exec, replicas: 1, created: time.Now().UTC()}
+	f := &function{spec: d, gen: gen, exec: exec, secretsEnv: secretsEnv, replicas: 1, created: time.Now().UTC()}
 	if old, ok := s.functions[d.Service]; ok {
 		f.created, f.replicas, f.invocations = old.created, old.replicas, old.invocations
 	}

@@ -19,6 +19,8 @@ import (
 	"github.com/fedkeeper/fedkeeper/fabric"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/openfaas"
+	"github.com/fedkeeper/fedkeeper/functions/deployment"
+	"github.com/fedkeeper/fedkeeper/functions/invocation"
 	"github.com/fedkeeper/fedkeeper/functions/pack"
 )
 
@@ -222,5 +224,61 @@ func TestGatewayRefusals(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("%s without credentials: %d", path, resp.StatusCode)
 		}
+	}
+}
+
+// A function deployed with gateway secrets reads them as files; the gateway lists the
+// secrets and the function by name only, and a deployment naming a missing secret is
+// refused.
+func TestSecretsReachTheFunctionAsFiles(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	const key = "a-key-only-the-function-reads"
+	fn := faas.Function{Name: "fl_client", Image: e.image, Timeout: time.Minute,
+		Secrets: map[deployment.Setting]string{deployment.TokenKey: key}}
+	for range 2 { // the second deploy replaces the secret's value in place
+		if err := e.client.Deploy(ctx, fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, path := range []string{"/system/functions", "/system/secrets"} {
+		req, _ := http.NewRequest(http.MethodGet, e.url+path, nil)
+		req.SetBasicAuth("admin", "secret")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body []map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		data, _ := json.Marshal(body)
+		if resp.StatusCode != 200 || strings.Contains(string(data), key) || !strings.Contains(string(data), "fedkeeper-token-key") {
+			t.Errorf("GET %s: %d %s", path, resp.StatusCode, data)
+		}
+	}
+	for _, tc := range []struct{ signedWith, want string }{{key, "store db and collection are required"}, {"a guessed key", "invalid token"}} {
+		req, err := invocation.Seal(tc.signedWith, invocation.KindClient, map[string]any{"experiment": "e", "round": 1, "attempt": 1,
+			"data": map[string]any{"partition": map[string]any{"num_clients": 2}}}, time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		act, err := e.client.Call(ctx, "fl_client", req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if act.Success || !strings.Contains(string(act.Result), tc.want) {
+			t.Errorf("signed with %q: %s, want %q", tc.signedWith, act.Result, tc.want)
+		}
+	}
+	body := `{"service":"other","image":"` + e.image + `","secrets":["no-such-secret"]}`
+	req, _ := http.NewRequest(http.MethodPost, e.url+"/system/functions", strings.NewReader(body))
+	req.SetBasicAuth("admin", "secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a deployment naming a missing secret: HTTP %d", resp.StatusCode)
 	}
 }
