@@ -25,7 +25,7 @@ const NoopAction = "bench-noop"
 func FanOut(ctx context.Context, self string, dir string, ns []int) ([]Result, error) {
 	// A real deployment raises the namespace limits for rounds this large; so does the
 	// benchmark, or the 1,000-client fan-out meets the default 1,000 in flight.
-	f, err := fabric.Start(ctx, fabric.Options{DataDir: dir, OpenWhisk: &openwhisk.Options{
+	f, err := fabric.Start(ctx, fabric.Options{DataDir: dir, OpenWhisk: &openwhisk.Options{Auth: openwhisk.GuestAuth,
 		ConcurrentInvocations: 100_000, InvocationsPerMinute: 1_000_000}})
 	if err != nil {
 		return nil, err

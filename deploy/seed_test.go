@@ -81,7 +81,7 @@ func TestRemoveSeedFunctionsFromAFabric(t *testing.T) {
 	}
 	ctx := context.Background()
 	f, err := fabric.Start(ctx, fabric.Options{DataDir: t.TempDir(),
-		OpenWhisk: &openwhisk.Options{Namespace: "guest"}, GCF: &gcf.Options{Token: "tok"}})
+		OpenWhisk: &openwhisk.Options{Namespace: "guest", Auth: openwhisk.GuestAuth}, GCF: &gcf.Options{Token: "tok"}})
 	if err != nil {
 		t.Fatal(err)
 	}

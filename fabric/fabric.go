@@ -53,6 +53,13 @@ func Start(ctx context.Context, opts Options) (*Fabric, error) {
 	if opts.DataDir == "" {
 		return nil, errors.New("fabric: a data directory is required")
 	}
+	// Functions run in folders of their own: a relative path would no longer name the
+	// deployed code from there.
+	dataDir, err := filepath.Abs(opts.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("fabric: data directory: %w", err)
+	}
+	opts.DataDir = dataDir
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", opts.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("fabric: listen on %s: %w", opts.Addr, err)

@@ -12,9 +12,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/fedkeeper/fedkeeper/fabric"
@@ -34,6 +36,40 @@ func random(n int) string {
 	return hex.EncodeToString(b)
 }
 
+// setFlags are the flags given on the command line.
+func setFlags() map[string]bool {
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// checkExposure refuses to serve beyond this machine with credentials anyone knows or
+// nobody chose: the fabric runs whatever code it is sent, so an address that is not
+// loopback needs every platform's credentials given explicitly (the default
+// OpenWhisk key is OpenWhisk standalone's published one).
+func checkExposure(addr, auth string, set map[string]bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-addr %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	var missing []string
+	for _, name := range []string{"auth", "gcf-token", "openfaas-password"} {
+		if !set[name] {
+			missing = append(missing, "-"+name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("-addr %s is reachable from other machines, and the fabric runs the code it is sent: give %s explicitly (the defaults are the published OpenWhisk guest key and generated secrets), or listen on 127.0.0.1", addr, strings.Join(missing, ", "))
+	}
+	if auth == openwhisk.GuestAuth {
+		return fmt.Errorf("-addr %s is reachable from other machines: -auth must not be OpenWhisk's published guest key", addr)
+	}
+	return nil
+}
+
 func run() int {
 	addr := flag.String("addr", "127.0.0.1:3233", "address to listen on")
 	dataDir := flag.String("data", ".fedkeeper/fabric-standalone", "folder for deployed code")
@@ -50,6 +86,10 @@ func run() int {
 	logger, err := logging.New(os.Stderr, *level, false)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if err := checkExposure(*addr, *auth, setFlags()); err != nil {
+		fmt.Fprintln(os.Stderr, "fabric:", err)
 		return 2
 	}
 	if *gcfToken == "" {

@@ -30,7 +30,8 @@ const GuestAuth = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYF
 type Options struct {
 	// Namespace of the single subject; default "guest".
 	Namespace string
-	// Auth is the subject's "uuid:key"; default GuestAuth.
+	// Auth is the subject's "uuid:key"; required (GuestAuth is OpenWhisk standalone's
+	// published one, for a fabric on loopback only).
 	Auth string
 	// DataDir receives the unpacked action code.
 	DataDir string
@@ -63,9 +64,6 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.Namespace == "" {
 		o.Namespace = "guest"
-	}
-	if o.Auth == "" {
-		o.Auth = GuestAuth
 	}
 	if o.MaxContainers <= 0 {
 		o.MaxContainers = max(4, 2*runtime.NumCPU())
@@ -120,7 +118,7 @@ func New(opts Options) (*Server, error) {
 	opts.defaults()
 	uuid, key, ok := strings.Cut(opts.Auth, ":")
 	if !ok || uuid == "" || key == "" {
-		return nil, errors.New("openwhisk: auth must be uuid:key")
+		return nil, errors.New("openwhisk: auth must be uuid:key (no default: a fabric runs code it is sent)")
 	}
 	if opts.DataDir == "" {
 		return nil, errors.New("openwhisk: a data directory is required")

@@ -78,6 +78,9 @@ type env struct {
 
 func start(t *testing.T, opts openwhisk.Options) *env {
 	t.Helper()
+	if opts.Auth == "" {
+		opts.Auth = openwhisk.GuestAuth
+	}
 	f, err := fabric.Start(context.Background(), fabric.Options{DataDir: t.TempDir(), OpenWhisk: &opts})
 	if err != nil {
 		t.Fatal(err)
@@ -92,9 +95,6 @@ func start(t *testing.T, opts openwhisk.Options) *env {
 		t.Fatal(err)
 	}
 	auth := opts.Auth
-	if auth == "" {
-		auth = openwhisk.GuestAuth
-	}
 	c, err := owclient.New(owclient.Options{APIHost: f.URL, Namespace: "guest", Auth: auth})
 	if err != nil {
 		t.Fatal(err)
