@@ -283,17 +283,17 @@ func (v *vanishingProvider) Deployment(context.Context, string) (faas.Deployment
 }
 
 func TestPendingActivationOfAVanishedFunctionIsLost(t *testing.T) {
-	accepted := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	deployed := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name       string
 		deployment faas.Deployment
-		acceptedAt time.Time
+		deployedAt time.Time
 		lost       string // "" when the poller must keep waiting
 	}{
-		{"the function is gone", faas.Deployment{}, accepted, "disappeared"},
-		{"deployed anew after the activation was accepted", faas.Deployment{Exists: true, Updated: accepted.Add(time.Second)}, accepted, "deployed anew"},
-		{"deployed before the activation was accepted", faas.Deployment{Exists: true, Updated: accepted.Add(-time.Second)}, accepted, ""},
-		{"an invocation that does not say when it was accepted", faas.Deployment{Exists: true, Updated: accepted}, time.Time{}, ""},
+		{"the function is gone", faas.Deployment{}, deployed, "disappeared"},
+		{"deployed anew since the invocation", faas.Deployment{Exists: true, Updated: deployed.Add(time.Second)}, deployed, "deployed anew"},
+		{"the deployment it was invoked on", faas.Deployment{Exists: true, Updated: deployed}, deployed, ""},
+		{"an invocation that does not say its deployment", faas.Deployment{Exists: true, Updated: deployed}, time.Time{}, ""},
 	}
 	ok, _ := json.Marshal(map[string]any{"client": 1, "round": 1, "samples": 600, "loss": 0.25})
 	for _, tt := range tests {
@@ -308,7 +308,7 @@ func TestPendingActivationOfAVanishedFunctionIsLost(t *testing.T) {
 			var suite testsuite.WorkflowTestSuite
 			env := suite.NewTestActivityEnvironment()
 			env.RegisterActivityWithOptions(acts, activity.RegisterOptions{SkipInvalidStructFunctions: true})
-			val, err := env.ExecuteActivity(acts.PollActivation, Invocation{Client: 1, ActivationID: "pending", AcceptedAt: tt.acceptedAt})
+			val, err := env.ExecuteActivity(acts.PollActivation, Invocation{Client: 1, ActivationID: "pending", DeployedAt: tt.deployedAt})
 			if err != nil {
 				t.Fatal(err)
 			}

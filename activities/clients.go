@@ -59,6 +59,7 @@ func (a *Activities) invokeClient(ctx context.Context, task ClientTask) (Invocat
 	if err != nil {
 		return Invocation{}, err
 	}
+	inv.DeployedAt = deployedAt(ctx, prov, p.Function)
 	invokedAt := time.Now()
 	id, err := starter.Invoke(ctx, p.Function, req)
 	if errors.Is(err, faas.ErrFunctionMissing) {
@@ -67,6 +68,7 @@ func (a *Activities) invokeClient(ctx context.Context, task ClientTask) (Invocat
 			return Invocation{}, err
 		}
 		inv.Redeployed = true
+		inv.DeployedAt = deployedAt(ctx, prov, p.Function)
 		id, err = starter.Invoke(ctx, p.Function, req)
 	}
 	if err != nil {
@@ -74,6 +76,22 @@ func (a *Activities) invokeClient(ctx context.Context, task ClientTask) (Invocat
 	}
 	inv.ActivationID = id
 	return inv, nil
+}
+
+// deployedAt is when the cluster says the function was last deployed, or zero when it
+// cannot say. Read before invoking: a deployment in between makes a poller count a
+// live activation lost (one needless re-invocation), where reading after could let a
+// lost one wait out lostAfter.
+func deployedAt(ctx context.Context, prov faas.Provider, function string) time.Time {
+	checker, ok := prov.(faas.Checker)
+	if !ok {
+		return time.Time{}
+	}
+	d, err := checker.Deployment(ctx, function)
+	if err != nil || !d.Exists {
+		return time.Time{}
+	}
+	return d.Updated
 }
 
 // clientTask is what the client function is asked to do: the task, and from the
@@ -218,13 +236,14 @@ const checkEvery = 5 * time.Second
 // A failed invocation is an error marked InvokePhase, so the round records it as "not
 // invoked".
 func (a *Activities) RunClient(ctx context.Context, task ClientTask) (ClientRun, error) {
+	began := time.Now()
 	var inv Invocation
 	if !activity.HasHeartbeatDetails(ctx) || activity.GetHeartbeatDetails(ctx, &inv) != nil || inv.Client != task.Client {
 		var err error
 		if inv, err = a.InvokeClient(ctx, task); err != nil {
 			return ClientRun{}, invokeFailed(err)
 		}
-		inv.AcceptedAt = time.Now().UTC()
+		inv.AcceptedAt = onServerClock(activity.GetInfo(ctx).StartedTime, began, time.Now())
 		activity.RecordHeartbeat(ctx, inv)
 	}
 	run, err := a.PollActivation(ctx, inv)
@@ -233,6 +252,17 @@ func (a *Activities) RunClient(ctx context.Context, task ClientTask) (ClientRun,
 	}
 	run.Platform, run.Cluster, run.AcceptedAt, run.Redeployed = inv.Platform, inv.Cluster, inv.AcceptedAt, inv.Redeployed
 	return run, nil
+}
+
+// onServerClock is the worker's moment now as the Temporal server's clock shows it:
+// the activity's start on that clock (started) plus the time the worker measured since
+// (began, now on its own monotonic clock). The workflow subtracts its own times, also
+// the server's, so a worker whose clock is off does not skew the round's figures.
+func onServerClock(started, began, now time.Time) time.Time {
+	if started.IsZero() {
+		return now.UTC()
+	}
+	return started.Add(now.Sub(began)).UTC()
 }
 
 // InvokePhase is the detail RunClient puts on the errors of a failed invocation.
@@ -300,7 +330,7 @@ func (a *Activities) pollActivation(ctx context.Context, inv Invocation) (Client
 			// A platform that lost its functions (a restarted cluster) lost their
 			// activations too: say so now instead of waiting out the deadline.
 			nextCheck = time.Now().Add(a.checkEvery)
-			if reason := lostWith(ctx, checker, p.Function, inv.AcceptedAt); reason != "" {
+			if reason := lostWith(ctx, checker, p.Function, inv.DeployedAt); reason != "" {
 				return ClientRun{Client: inv.Client, ActivationID: inv.ActivationID, Status: "lost", Error: reason}, nil
 			}
 		}
@@ -325,23 +355,24 @@ func (a *Activities) pollActivation(ctx context.Context, inv Invocation) (Client
 }
 
 // lostWith says why a pending activation can no longer be reported, or "" while it
-// still can: its function is gone, or was deployed anew after the activation was
-// accepted. The second case is a cluster that restarted, lost its functions with their
-// activations, and had them redeployed by another client of the round before this
-// poller looked; without it the poller would wait out lostAfter. A function replaced
-// in place on a real cluster may still finish its old activation; counting it lost then
-// costs a second invocation of one client, not a wrong model: the store keeps one
-// update per client and round.
-func lostWith(ctx context.Context, checker faas.Checker, function string, acceptedAt time.Time) string {
+// still can: its function is gone, or was deployed anew since deployedAt, its
+// deployment when it was invoked. The second case is a cluster that restarted, lost its
+// functions with their activations, and had them redeployed by another client of the
+// round before this poller looked; without it the poller would wait out lostAfter.
+// Both times are the cluster's, so a cluster whose clock differs from the worker's
+// changes nothing. A function replaced in place on a real cluster may still finish its
+// old activation; counting it lost then costs a second invocation of one client, not a
+// wrong model: the store keeps one update per client and round, the latest attempt's.
+func lostWith(ctx context.Context, checker faas.Checker, function string, deployedAt time.Time) string {
 	d, err := checker.Deployment(ctx, function)
 	switch {
 	case err != nil:
 		return ""
 	case !d.Exists:
 		return "the function disappeared from its cluster while the activation was pending"
-	case !acceptedAt.IsZero() && d.Updated.After(acceptedAt):
-		return fmt.Sprintf("the function was deployed anew at %s, after its cluster accepted the activation at %s",
-			d.Updated.UTC().Format(time.RFC3339Nano), acceptedAt.UTC().Format(time.RFC3339Nano))
+	case !deployedAt.IsZero() && d.Updated.After(deployedAt):
+		return fmt.Sprintf("the function was deployed anew at %s (cluster clock), after the deployment %s it was invoked on",
+			d.Updated.UTC().Format(time.RFC3339Nano), deployedAt.UTC().Format(time.RFC3339Nano))
 	}
 	return ""
 }

@@ -67,8 +67,13 @@ type Invocation struct {
 	Task *ClientTask `json:"task,omitempty"`
 	// InvokedBy is the worker process that ran InvokeClient.
 	InvokedBy string `json:"invoked_by,omitempty"`
-	// AcceptedAt is when the platform accepted the invocation (RunClient only).
+	// AcceptedAt is when the platform accepted the invocation (RunClient only), on the
+	// Temporal server's clock, which the workflow's times are on.
 	AcceptedAt time.Time `json:"accepted_at,omitempty"`
+	// DeployedAt is when the function was last deployed as its cluster said just
+	// before the invocation, on the cluster's own clock: a later deployment means the
+	// activation was lost with the old one (see lostWith).
+	DeployedAt time.Time `json:"deployed_at,omitempty"`
 }
 
 // ClientRun is a finished client activation.

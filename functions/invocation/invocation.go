@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -97,10 +99,14 @@ func Parse(raw []byte) (Request, error) {
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return Request{}, fmt.Errorf("%w: the parameters are not a JSON object: %v", ErrRefused, err)
 	}
-	for name := range fields {
+	// A key is named before any other unknown field, whatever the map's order.
+	names := slices.Sorted(maps.Keys(fields))
+	for _, name := range names {
 		if carriesKey(name) {
 			return Request{}, fmt.Errorf("%w: it carries %q, and keys come only from the function's deployment", ErrRefused, name)
 		}
+	}
+	for _, name := range names {
 		if !envelopeField(name) {
 			return Request{}, fmt.Errorf("%w: unknown field %q (a FedKeeper invocation has fedkeeper, kind, expires, task, token and inline)", ErrRefused, name)
 		}

@@ -65,6 +65,9 @@ func TestOpenRefusesWhatTheKeeperDidNotSign(t *testing.T) {
 		{"a task field the function does not know", raw(extraTaskField), ErrRefused},
 		{"no protocol", raw(oldProtocol), ErrRefused},
 		{"not an object", []byte(`[1]`), ErrRefused},
+		// Named as a key whatever else the request holds: a key must not pass as merely
+		// "unknown" (the test below checks the message).
+		{"the old format with a key", []byte(`{"experiment":"e","round":1,"client":0,"token":"x","fedkeeper_key":"k","mongo":{}}`), ErrRefused},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,6 +80,12 @@ func TestOpenRefusesWhatTheKeeperDidNotSign(t *testing.T) {
 				t.Errorf("decoded %+v", got)
 			}
 		})
+	}
+	for range 20 { // map order varies from run to run
+		_, err := Parse([]byte(`{"experiment":"e","round":1,"client":0,"token":"x","fedkeeper_key":"k","mongo":{}}`))
+		if err == nil || !strings.Contains(err.Error(), `carries "fedkeeper_key"`) {
+			t.Fatalf("the old format with a key: %v", err)
+		}
 	}
 	if _, err := OpenRaw(raw(good), "", KindClient, &task{}); !errors.Is(err, token.ErrNoKey) {
 		t.Errorf("a function without a key: %v", err)
