@@ -7,6 +7,7 @@ package activities
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -83,6 +84,11 @@ type Activities struct {
 	deployMu   sync.Mutex
 	builder    *deploy.Builder
 	deployedAt map[string]time.Time // last deployment per platform/cluster/function
+	// id tells this set of activities from others of the same worker identity in
+	// claims (several in one process, in tests and tools).
+	id string
+	// redeployPoll is how often a worker waiting for another's redeployment looks.
+	redeployPoll time.Duration
 }
 
 // New wires the activities.
@@ -93,6 +99,7 @@ func New(deps Deps) *Activities {
 	return &Activities{
 		deps: deps, placements: deps.Config.ClientPlacements(), checkEvery: checkEvery,
 		evaluators: map[model.Spec]*model.Evaluator{}, deployedAt: map[string]time.Time{},
+		id: rand.Text()[:8], redeployPoll: 250 * time.Millisecond,
 		builder: deploy.NewBuilder(deps.Config, deps.BaseDir, deps.BuildDir, deps.Functions),
 	}
 }

@@ -376,3 +376,79 @@ func TestRunClientInvokesOnceAndResumes(t *testing.T) {
 		t.Errorf("the refused invocation is not marked as one (%q)", phase)
 	}
 }
+
+// checkedProvider is a cluster that says whether its function is deployed, and holds
+// every deployment until all of the workers have seen the function missing, so their
+// redeployments would overlap.
+type checkedProvider struct {
+	fakeProvider
+	missingSeen int
+	allSaw      chan struct{}
+	workers     int
+}
+
+func (c *checkedProvider) Invoke(ctx context.Context, name string, params any) (string, error) {
+	id, err := c.fakeProvider.Invoke(ctx, name, params)
+	if errors.Is(err, faas.ErrFunctionMissing) {
+		c.mu.Lock()
+		if c.missingSeen++; c.missingSeen == c.workers {
+			close(c.allSaw)
+		}
+		c.mu.Unlock()
+	}
+	return id, err
+}
+
+func (c *checkedProvider) Deploy(ctx context.Context, fn faas.Function) error {
+	<-c.allSaw
+	return c.fakeProvider.Deploy(ctx, fn)
+}
+
+func (c *checkedProvider) Deployment(context.Context, string) (faas.Deployment, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return faas.Deployment{Exists: c.deployed}, nil
+}
+
+// Three workers (each its own activities, as three processes have) find a function
+// gone at once: one of them redeploys it, the others wait for it and invoke.
+func TestMissingFunctionIsRedeployedOnceAcrossWorkers(t *testing.T) {
+	ctx := context.Background()
+	srv, err := mongodb.Start(ctx, mongodb.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	const workers = 3
+	prov := &checkedProvider{allSaw: make(chan struct{}), workers: workers}
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		store, err := weights.Connect(ctx, weights.Options{URI: srv.URI(), DB: "t", Collection: "w"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = store.Close(ctx) })
+		acts := newActivities(t, prov, store)
+		acts.deps.Worker = fmt.Sprintf("worker-%d", w)
+		acts.redeployPoll = time.Millisecond
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var suite testsuite.WorkflowTestSuite
+			env := suite.NewTestActivityEnvironment()
+			env.RegisterActivityWithOptions(acts, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+			if _, err := env.ExecuteActivity(acts.InvokeClient, ClientTask{Experiment: "e", Round: 1, Client: w, Attempt: 1}); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if prov.deploys != 1 || prov.invokes != workers {
+		t.Errorf("%d deployments and %d invocations, want 1 and %d", prov.deploys, prov.invokes, workers)
+	}
+}

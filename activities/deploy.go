@@ -9,6 +9,7 @@ import (
 
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/deploy"
+	"github.com/fedkeeper/fedkeeper/faas"
 	"github.com/fedkeeper/fedkeeper/functions/flserver"
 	"github.com/fedkeeper/fedkeeper/functions/invocation"
 )
@@ -32,13 +33,29 @@ func (a *Activities) DeployFunctions(ctx context.Context, in DeployInput) (Deplo
 	return res, nil
 }
 
-// deploy puts one function on one cluster.
+// deploy puts one function on one cluster, whether or not it is there.
 func (a *Activities) deploy(ctx context.Context, p config.Placement) error {
-	return a.redeployIfOlder(ctx, p, time.Now())
+	stop := heartbeatWhile(ctx, "deploying "+p.Function)
+	defer stop()
+	a.deployMu.Lock()
+	defer a.deployMu.Unlock()
+	if err := a.deployLocked(ctx, p); err != nil {
+		return err
+	}
+	a.deployedAt[providerKey(p.Platform, p.Cluster)+"/"+p.Function] = time.Now()
+	return nil
 }
 
-// redeployIfOlder deploys unless a deployment of the same function finished after
-// since: the caller's evidence (a 404) is older than that deployment.
+// redeployLease is how long a worker's claim to redeploy a function lasts unless it
+// renews it, as it does every third of it while it deploys (a build on a cold cache
+// takes minutes): a worker that died lets another take over within it.
+const redeployLease = 30 * time.Second
+
+// redeployIfOlder deploys a function its cluster lost, once however many clients on
+// however many workers noticed (since is when the caller's evidence, a 404, came):
+// not when this worker deployed it after since, nor when the cluster has it again;
+// otherwise the one worker that claims the redeployment in the store does it while
+// the others wait for the function to be back.
 func (a *Activities) redeployIfOlder(ctx context.Context, p config.Placement, since time.Time) error {
 	stop := heartbeatWhile(ctx, "deploying "+p.Function)
 	defer stop()
@@ -48,12 +65,112 @@ func (a *Activities) redeployIfOlder(ctx context.Context, p config.Placement, si
 	if a.deployedAt[key].After(since) {
 		return nil
 	}
-	if err := a.deployLocked(ctx, p); err != nil {
+	for {
+		if a.present(ctx, p) {
+			return nil
+		}
+		claimed, err := a.claimRedeploy(ctx, key)
+		if err != nil {
+			return err
+		}
+		if claimed {
+			return a.redeployClaimed(ctx, p, key)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(a.redeployPoll):
+		}
+	}
+}
+
+// redeployClaimed deploys under this worker's claim, renewed meanwhile, and gives the
+// claim up.
+func (a *Activities) redeployClaimed(ctx context.Context, p config.Placement, key string) error {
+	defer a.releaseRedeploy(key)
+	stopRenewing := a.renewWhile(ctx, key)
+	err := a.deployLocked(ctx, p)
+	stopRenewing()
+	if err != nil {
 		return err
 	}
 	a.deployedAt[key] = time.Now()
+	a.deps.Logger.Info("redeployed a function its cluster had lost", "function", p.Function, "platform", p.Platform, "cluster", p.Cluster)
 	return nil
 }
+
+// present says whether the function is deployed on its cluster now.
+func (a *Activities) present(ctx context.Context, p config.Placement) bool {
+	prov, err := a.provider(p)
+	if err != nil {
+		return false
+	}
+	checker, ok := prov.(faas.Checker)
+	if !ok {
+		return false
+	}
+	d, err := checker.Deployment(ctx, p.Function)
+	return err == nil && d.Exists
+}
+
+// claimRedeploy takes the store's claim to redeploy key; without a store (a worker of
+// its own) the claim is always this worker's.
+func (a *Activities) claimRedeploy(ctx context.Context, key string) (bool, error) {
+	if a.deps.Store == nil {
+		return true, nil
+	}
+	ok, err := a.deps.Store.Claim(ctx, "redeploy/"+key, a.holder(), redeployLease)
+	if err != nil {
+		return false, fmt.Errorf("claim the redeployment of %s: %w", key, err)
+	}
+	return ok, nil
+}
+
+// renewWhile renews the claim to redeploy key until the returned stop is called.
+func (a *Activities) renewWhile(ctx context.Context, key string) (stop func()) {
+	if a.deps.Store == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		ticker := time.NewTicker(redeployLease / 3)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ticker.C:
+				if _, err := a.deps.Store.Renew(ctx, "redeploy/"+key, a.holder(), redeployLease); err != nil {
+					a.deps.Logger.Warn("could not renew a redeployment claim", "key", key, "error", err)
+				}
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+func (a *Activities) releaseRedeploy(key string) {
+	if a.deps.Store == nil {
+		return
+	}
+	// Released even when the activity's context ended: a kept claim blocks the others
+	// until its lease lapses.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.deps.Store.Release(ctx, "redeploy/"+key, a.holder()); err != nil {
+		a.deps.Logger.Warn("could not release a redeployment claim; it lapses by itself", "key", key, "error", err)
+	}
+}
+
+// holder names this worker's claims: its identity and this process's activities.
+func (a *Activities) holder() string { return a.deps.Worker + "/" + a.id }
 
 func (a *Activities) deployLocked(ctx context.Context, p config.Placement) error {
 	prov, err := a.provider(p)

@@ -380,49 +380,73 @@ func runningExperiment(ctx context.Context, t *testing.T, c client.Client, cfg *
 	}
 }
 
-// check compares a finished experiment with the uninterrupted baseline and looks in
-// MongoDB for lost or double-counted updates.
-func check(ctx context.Context, t *testing.T, cfg *config.Config, res workflows.ExperimentResult, baseline []float64) {
+// baselineRun is what the uninterrupted run left: each round's accuracy and each global
+// version's SHA-256, v0 first.
+type baselineRun struct {
+	accuracies []float64
+	checksums  []string
+}
+
+// globals reads an experiment's global versions.
+func globals(ctx context.Context, t *testing.T, cfg *config.Config, experiment string) []weights.GlobalInfo {
 	t.Helper()
-	if len(res.Rounds) != len(baseline) || res.StoppedBecause != workflows.StopMaxRounds {
-		t.Fatalf("result %+v, want %d rounds", res, len(baseline))
-	}
-	for i, r := range res.Rounds {
-		if r.Accuracy != baseline[i] {
-			t.Errorf("round %d: accuracy %v, the uninterrupted run reached %v", i+1, r.Accuracy, baseline[i])
-		}
-	}
 	mc := cfg.Scenarios.FederatedLearning.MongoConfig
 	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection, TensorDir: mc.TensorDirectory()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close(context.Background())
-	infos, err := store.ListGlobals(ctx, res.Experiment)
+	infos, err := store.ListGlobals(ctx, experiment)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(infos) != len(baseline)+1 {
-		t.Fatalf("%d global versions, want %d", len(infos), len(baseline)+1)
+	return infos
+}
+
+// check compares a finished experiment with the uninterrupted baseline: every global
+// version must be exactly the baseline's (its SHA-256), and MongoDB's audit of what
+// each version counted must show every client once.
+func check(ctx context.Context, t *testing.T, cfg *config.Config, res workflows.ExperimentResult, baseline baselineRun) {
+	t.Helper()
+	if len(res.Rounds) != len(baseline.accuracies) || res.StoppedBecause != workflows.StopMaxRounds {
+		t.Fatalf("result %+v, want %d rounds", res, len(baseline.accuracies))
+	}
+	for i, r := range res.Rounds {
+		if r.Accuracy != baseline.accuracies[i] {
+			t.Errorf("round %d: accuracy %v, the uninterrupted run reached %v", i+1, r.Accuracy, baseline.accuracies[i])
+		}
+	}
+	infos := globals(ctx, t, cfg, res.Experiment)
+	if len(infos) != len(baseline.checksums) {
+		t.Fatalf("%d global versions, want %d", len(infos), len(baseline.checksums))
 	}
 	for v, info := range infos {
 		if info.Version != v {
 			t.Errorf("version %d stored as %d: versions must move forward one by one", v, info.Version)
 		}
-		if v == 0 {
-			continue
+		if info.Checksum != baseline.checksums[v] {
+			t.Errorf("v%d has SHA-256 %.16s…, the uninterrupted run's %.16s…: not the same model", v, info.Checksum, baseline.checksums[v])
 		}
-		seen := map[int]bool{}
-		for _, c := range info.Clients {
-			if seen[c] {
-				t.Errorf("v%d counted client %d twice", v, c)
-			}
-			seen[c] = true
+		if v > 0 {
+			checkAudit(t, info)
 		}
-		// Six clients of 600 examples each: nothing lost, nothing counted twice.
-		if info.Updates != 6 || len(info.Clients) != 6 || info.Samples != 3600 {
-			t.Errorf("v%d aggregated %d updates of clients %v, %d samples; want all 6 once", v, info.Updates, info.Clients, info.Samples)
+	}
+}
+
+// checkAudit reads a version's audit of the updates it counted: six clients of 600
+// examples each, every one once.
+func checkAudit(t *testing.T, info weights.GlobalInfo) {
+	t.Helper()
+	seen, samples := map[int]bool{}, 0
+	for _, ref := range info.Counted {
+		if seen[ref.Client] || ref.Round != info.Version || ref.Checksum == "" || ref.Attempt < 1 {
+			t.Errorf("v%d's audit lists %+v: twice, for another round, or without its attempt and checksum", info.Version, ref)
 		}
+		seen[ref.Client] = true
+		samples += ref.Samples
+	}
+	if len(seen) != 6 || samples != 3600 || info.Samples != samples || info.Updates != 6 {
+		t.Errorf("v%d counted %d clients, %d samples by its audit (%d recorded, %d updates); want all 6 once", info.Version, len(seen), samples, info.Samples, info.Updates)
 	}
 }
 
@@ -441,7 +465,7 @@ func TestCrashRecovery(t *testing.T) {
 	})
 
 	// The uninterrupted run, in process.
-	var baseline []float64
+	var baseline baselineRun
 	{
 		e := newCrashEnv(t, root)
 		stack, err := embedded.Start(ctx, e.cfg, embedded.Options{FreePorts: true, Logger: e.logger})
@@ -460,13 +484,17 @@ func TestCrashRecovery(t *testing.T) {
 		out, err := runner.Run(ctx, c, resolved, runner.Options{Poll: 200 * time.Millisecond})
 		stopWorker()
 		c.Close()
-		stack.Stop()
 		if err != nil {
+			stack.Stop()
 			t.Fatal(err)
 		}
 		for _, r := range out.Result.Rounds {
-			baseline = append(baseline, r.Accuracy)
+			baseline.accuracies = append(baseline.accuracies, r.Accuracy)
 		}
+		for _, info := range globals(ctx, t, resolved, out.Result.Experiment) {
+			baseline.checksums = append(baseline.checksums, info.Checksum)
+		}
+		stack.Stop()
 	}
 
 	t.Run("a worker killed mid-round", func(t *testing.T) {

@@ -1,14 +1,21 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/fabric"
+	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/runner"
 )
 
@@ -17,15 +24,17 @@ import (
 // cannot all fit on one or two of them. In round 2 one worker gets SIGTERM, as a
 // scaled-down deployment would send: it hands its activities back, the others finish
 // the experiment, and the result equals the uninterrupted run's. The round records
-// name the worker behind every activation.
-func threeWorkersOneStopped(ctx context.Context, t *testing.T, root string, baseline []float64) {
+// name the worker behind every activation. Meanwhile the OpenWhisk cluster deletes its
+// function at some invocations: each deletion is redeployed once, by one of the
+// workers, however many of them noticed it.
+func threeWorkersOneStopped(ctx context.Context, t *testing.T, root string, baseline baselineRun) {
 	e := newCrashEnv(t, root, "worker:\n  max_concurrent_activities: 2\n  stop_timeout: 1s\nmetrics:\n  listen: 127.0.0.1:0")
 	resolved, c := e.startStack(ctx)
 	workerBin := binary(t, root, "worker")
 	stopped := e.start(workerBin)
-	e.start(workerBin)
-	e.start(workerBin)
+	workers := []*proc{stopped, e.start(workerBin), e.start(workerBin)}
 	waitForPollers(ctx, t, c, resolved.Temporal.TaskQueue, 3)
+	setFaults(ctx, t, resolved, faults.Faults{DeleteRate: 0.15, Seed: 4})
 
 	wait := runInBackground(ctx, c, resolved)
 	id := runningExperiment(ctx, t, c, resolved)
@@ -47,7 +56,7 @@ func threeWorkersOneStopped(ctx context.Context, t *testing.T, root string, base
 	}
 	stoppedID := fmt.Sprintf("%d@%s", stopped.cmd.Process.Pid, host)
 	all := map[string]int{}
-	for round := 1; round <= len(baseline); round++ {
+	for round := 1; round <= len(baseline.accuracies); round++ {
 		rec, err := runner.RoundRecord(ctx, c, id, round)
 		if err != nil {
 			t.Fatal(err)
@@ -71,4 +80,52 @@ func threeWorkersOneStopped(ctx context.Context, t *testing.T, root string, base
 	if len(all) != 3 || all[stoppedID] == 0 {
 		t.Errorf("activations by worker %v; want three workers, the stopped one (%s) among them", all, stoppedID)
 	}
+	deleted := injected(ctx, t, resolved)[faults.Delete]
+	redeployed := 0
+	for _, w := range workers {
+		redeployed += strings.Count(w.output(), "redeployed a function its cluster had lost")
+	}
+	if deleted == 0 || redeployed != deleted {
+		t.Errorf("the cluster deleted its function %d times and the workers redeployed it %d times; want one redeployment per deletion", deleted, redeployed)
+	}
+}
+
+// setFaults replaces the faults the OpenWhisk cluster's fabric injects.
+func setFaults(ctx context.Context, t *testing.T, cfg *config.Config, f faults.Faults) {
+	t.Helper()
+	body, _ := json.Marshal(f)
+	faultsRequest(ctx, t, cfg, http.MethodPut, body)
+}
+
+// injected counts the faults the OpenWhisk cluster's fabric injected so far.
+func injected(ctx context.Context, t *testing.T, cfg *config.Config) map[faults.Kind]int {
+	t.Helper()
+	var status struct {
+		Injected map[faults.Kind]int `json:"injected"`
+	}
+	if err := json.Unmarshal(faultsRequest(ctx, t, cfg, http.MethodGet, nil), &status); err != nil {
+		t.Fatal(err)
+	}
+	return status.Injected
+}
+
+func faultsRequest(ctx context.Context, t *testing.T, cfg *config.Config, method string, body []byte) []byte {
+	t.Helper()
+	ow := cfg.Providers.OpenWhisk["local"]
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(ow.Auth.OWAPIHost, "/")+fabric.FaultsPath, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, pass, _ := strings.Cut(ow.Auth.OWAuth, ":")
+	req.SetBasicAuth(user, pass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s: HTTP %d: %s", method, fabric.FaultsPath, resp.StatusCode, data)
+	}
+	return data
 }

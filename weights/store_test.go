@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
 
@@ -544,5 +545,57 @@ func TestRedactHidesSecrets(t *testing.T) {
 		if got := redact(tc.uri); got != tc.want || strings.Contains(got, "secret") {
 			t.Errorf("redact(%q) = %q, want %q", tc.uri, got, tc.want)
 		}
+	}
+}
+
+// One holder at a time gets a claim; it frees on release, and a lapsed lease is taken
+// over by one of the waiting holders only.
+func TestClaims(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	if ok, err := s.Claim(ctx, "k", "a", time.Hour); err != nil || !ok {
+		t.Fatalf("first claim: %v %v", ok, err)
+	}
+	if ok, err := s.Claim(ctx, "k", "b", time.Hour); err != nil || ok {
+		t.Fatalf("a held claim was taken: %v %v", ok, err)
+	}
+	if err := s.Release(ctx, "k", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := s.Claim(ctx, "k", "c", time.Hour); ok {
+		t.Fatal("another holder's release freed the claim")
+	}
+	if err := s.Release(ctx, "k", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.Claim(ctx, "k", "b", -time.Second); err != nil || !ok {
+		t.Fatalf("claim after release: %v %v", ok, err)
+	}
+	if ok, err := s.Renew(ctx, "k", "a", time.Hour); err != nil || ok {
+		t.Fatalf("a former holder renewed the claim: %v %v", ok, err)
+	}
+	// b's lease has lapsed: of two holders taking it over at once, one gets it.
+	got := make(chan bool, 2)
+	for _, h := range []string{"c", "d"} {
+		go func() {
+			ok, err := s.Claim(ctx, "k", h, time.Hour)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- ok
+		}()
+	}
+	if a, b := <-got, <-got; a == b {
+		t.Errorf("a lapsed lease was taken over by %v and %v, want exactly one", a, b)
+	}
+	// A renewed lease keeps the claim; one left to lapse loses it.
+	if ok, _ := s.Claim(ctx, "renewed", "a", -time.Second); !ok {
+		t.Fatal("claim")
+	}
+	if ok, err := s.Renew(ctx, "renewed", "a", time.Hour); err != nil || !ok {
+		t.Fatalf("renew: %v %v", ok, err)
+	}
+	if ok, _ := s.Claim(ctx, "renewed", "b", time.Hour); ok {
+		t.Error("a renewed claim was taken")
 	}
 }

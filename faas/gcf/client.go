@@ -60,6 +60,7 @@ type Client struct {
 var (
 	_ faas.Provider = (*Client)(nil)
 	_ faas.Caller   = (*Client)(nil)
+	_ faas.Checker  = (*Client)(nil)
 )
 
 // New builds the client; it does not contact the API.
@@ -248,6 +249,23 @@ func (c *Client) Get(ctx context.Context, name string) (*cloudfunctions.CloudFun
 		return nil, fmt.Errorf("gcf: get %s: %w", name, classify(err))
 	}
 	return cf, nil
+}
+
+// Deployment implements faas.Checker: a function exists once it is ACTIVE (one still
+// deploying cannot be called yet).
+func (c *Client) Deployment(ctx context.Context, name string) (faas.Deployment, error) {
+	cf, err := c.Get(ctx, name)
+	switch {
+	case errors.Is(err, faas.ErrFunctionMissing):
+		return faas.Deployment{}, nil
+	case err != nil:
+		return faas.Deployment{}, err
+	}
+	d := faas.Deployment{Exists: cf.Status == "ACTIVE"}
+	if t, err := time.Parse(time.RFC3339Nano, cf.UpdateTime); err == nil {
+		d.Updated = t
+	}
+	return d, nil
 }
 
 func (c *Client) triggerURL(ctx context.Context, name string) (string, error) {

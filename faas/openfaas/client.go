@@ -223,6 +223,18 @@ func (c *Client) Get(ctx context.Context, name string) (map[string]any, error) {
 	return out, nil
 }
 
+// Deployment implements faas.Checker. The gateway reports no update time.
+func (c *Client) Deployment(ctx context.Context, name string) (faas.Deployment, error) {
+	_, err := c.Get(ctx, name)
+	switch {
+	case errors.Is(err, faas.ErrFunctionMissing):
+		return faas.Deployment{}, nil
+	case err != nil:
+		return faas.Deployment{}, err
+	}
+	return faas.Deployment{Exists: true}, nil
+}
+
 // Call invokes the function synchronously with params as the JSON body.
 func (c *Client) Call(ctx context.Context, name string, params any) (faas.Activation, error) {
 	body, err := json.Marshal(params)
