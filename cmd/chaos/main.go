@@ -210,9 +210,9 @@ func runScenario(ctx context.Context, root string, sc scenario, rounds int, logg
 	return r
 }
 
-// audit compares every round's record with what MongoDB holds: a client whose last
-// activation succeeded but whose update was not aggregated is lost; a client counted
-// twice, or samples beyond the counted clients', is counted twice.
+// audit compares two records that nothing derives from each other: the keeper's
+// activation records (every client's runs, in each round's result) and MongoDB's audit
+// of the updates each global version counted (GlobalInfo.Counted).
 func audit(ctx context.Context, c client.Client, cfg *config.Config, res workflows.ExperimentResult, r *row) error {
 	mc := cfg.Scenarios.FederatedLearning.MongoConfig
 	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection, TensorDir: mc.TensorDirectory()})
@@ -224,46 +224,93 @@ func audit(ctx context.Context, c client.Client, cfg *config.Config, res workflo
 	if err != nil {
 		return err
 	}
-	byVersion := map[int]weights.GlobalInfo{}
-	for _, info := range infos {
-		byVersion[info.Version] = info
-	}
+	var activations []activation
 	for round := 1; round <= len(res.Rounds); round++ {
 		var rr workflows.RoundResult
 		if err := c.GetWorkflow(ctx, workflows.RoundWorkflowID(res.Experiment, round), "").Get(ctx, &rr); err != nil {
 			return err
 		}
 		r.reinvoked += rr.Retries
-		info, ok := byVersion[round]
-		if !ok {
-			return fmt.Errorf("round %d has no global version", round)
-		}
-		counted := map[int]bool{}
-		for _, client := range info.Clients {
-			if counted[client] {
-				r.twice++
-			}
-			counted[client] = true
-		}
-		samples := 0
+		counted := 0
 		for _, o := range rr.Outcomes {
-			if len(o.Runs) == 0 {
-				continue
+			for attempt, run := range o.Runs {
+				activations = append(activations, activation{round: round, client: o.Client, attempt: attempt + 1, success: run.Success, samples: run.Samples})
 			}
-			last := o.Runs[len(o.Runs)-1]
-			switch {
-			case last.Success && !counted[o.Client]:
-				r.lost++
-			case counted[o.Client]:
-				samples += last.Samples
+			if o.Counted {
+				counted++
 			}
 		}
-		if info.Samples != samples {
-			r.twice++
-		}
-		r.clientsShort += len(rr.Selected) - len(info.Clients)
+		r.clientsShort += len(rr.Selected) - counted
+	}
+	a := tally(activations, infos)
+	r.lost, r.twice = a.lost, a.twice
+	if len(a.problems) > 0 {
+		fmt.Fprintln(os.Stderr, strings.Join(a.problems, "\n"))
 	}
 	return nil
+}
+
+// activation is one run of a client, as the keeper recorded it.
+type activation struct {
+	round, client, attempt int
+	success                bool
+	samples                int
+}
+
+// auditResult counts what the two records disagree on, and says where.
+type auditResult struct {
+	lost, twice int
+	problems    []string
+}
+
+// tally compares the activations with the versions' audits. An update is lost when a
+// client's activation of a round succeeded and no version counted that client's
+// update of the round; it is counted twice when versions count one client's update of
+// a round more than once, count an attempt that did not succeed, or hold more samples
+// than the updates they list.
+func tally(activations []activation, versions []weights.GlobalInfo) auditResult {
+	type roundClient struct{ round, client int }
+	succeeded := map[roundClient]map[int]int{} // attempt -> samples
+	for _, act := range activations {
+		if act.success {
+			k := roundClient{act.round, act.client}
+			if succeeded[k] == nil {
+				succeeded[k] = map[int]int{}
+			}
+			succeeded[k][act.attempt] = act.samples
+		}
+	}
+	var res auditResult
+	counted := map[roundClient]int{}
+	for _, v := range versions {
+		samples := 0
+		for _, ref := range v.Counted {
+			k := roundClient{ref.Round, ref.Client}
+			counted[k]++
+			samples += ref.Samples
+			if n, ok := succeeded[k][ref.Attempt]; !ok || n != ref.Samples {
+				res.twice++
+				res.problems = append(res.problems, fmt.Sprintf("v%d counts client %d's round %d attempt %d (%d samples), which did not succeed with them", v.Version, ref.Client, ref.Round, ref.Attempt, ref.Samples))
+			}
+		}
+		if v.Version > 0 && v.Samples != samples {
+			res.twice++
+			res.problems = append(res.problems, fmt.Sprintf("v%d holds %d samples, its counted updates %d", v.Version, v.Samples, samples))
+		}
+	}
+	for k, n := range counted {
+		if n > 1 {
+			res.twice += n - 1
+			res.problems = append(res.problems, fmt.Sprintf("client %d's update of round %d is counted %d times", k.client, k.round, n))
+		}
+	}
+	for k := range succeeded {
+		if counted[k] == 0 {
+			res.lost++
+			res.problems = append(res.problems, fmt.Sprintf("client %d's update of round %d succeeded and no version counts it", k.client, k.round))
+		}
+	}
+	return res
 }
 
 func render(rows []row) string {
