@@ -54,7 +54,6 @@ type Client struct {
 	mu       sync.Mutex
 	triggers map[string]*http.Client // by audience, for real GCF
 	urls     map[string]string       // trigger URL by function
-	secrets  secretVersions
 }
 
 var (
@@ -95,7 +94,7 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		plain = &http.Client{Timeout: 10 * time.Minute}
 	}
 	return &Client{svc: svc, sm: sm, project: opts.Project, region: opts.Region, opts: opts, plain: plain,
-		triggers: map[string]*http.Client{}, urls: map[string]string{}, secrets: secretVersions{byValue: map[string]string{}}}, nil
+		triggers: map[string]*http.Client{}, urls: map[string]string{}}, nil
 }
 
 func (c *Client) parent() string {

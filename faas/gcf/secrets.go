@@ -23,12 +23,6 @@ import (
 // listing functions shows names and versions, never values. The function's service
 // account needs the Secret Manager Secret Accessor role on them.
 
-// secretVersions caches the version that holds each secret's value, so deploying a
-// hundred functions adds no version after the first.
-type secretVersions struct {
-	byValue map[string]string // version by secret id + "\x00" + value
-}
-
 // secretRefs stores the secrets (a new version only when the latest holds another
 // value) and returns the references to deploy the function with.
 func (c *Client) secretRefs(ctx context.Context, secrets map[deployment.Setting]string) ([]*cloudfunctions.SecretEnvVar, error) {
@@ -43,14 +37,12 @@ func (c *Client) secretRefs(ctx context.Context, secrets map[deployment.Setting]
 	return refs, nil
 }
 
-// ensureSecret makes the secret hold value and returns the version that does.
+// ensureSecret makes the secret hold value and returns the version that does: the
+// latest when it holds value already, so deploying a hundred functions adds no version
+// after the first. Nothing is cached: a cluster may have lost its secrets (a local
+// fabric that restarted) since the last deployment.
 func (c *Client) ensureSecret(ctx context.Context, id, value string) (string, error) {
-	c.mu.Lock()
-	version, ok := c.secrets.byValue[id+"\x00"+value]
-	c.mu.Unlock()
-	if ok {
-		return version, nil
-	}
+	version := ""
 	project := "projects/" + c.project
 	_, err := c.sm.Projects.Secrets.Create(project, &secretmanager.Secret{
 		Replication: &secretmanager.Replication{Automatic: &secretmanager.Automatic{}}}).SecretId(id).Context(ctx).Do()
@@ -72,8 +64,5 @@ func (c *Client) ensureSecret(ctx context.Context, id, value string) (string, er
 		}
 		version = path.Base(added.Name)
 	}
-	c.mu.Lock()
-	c.secrets.byValue[id+"\x00"+value] = version
-	c.mu.Unlock()
 	return version, nil
 }
