@@ -26,6 +26,7 @@ build:
 # One `go test` for all packages so they share one build; the end-to-end test builds
 # the heavy binaries once itself.
 test:
+	tools/deps.sh
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/embedded"
 	"github.com/fedkeeper/fedkeeper/embedded/discovery"
+	"github.com/fedkeeper/fedkeeper/loopback"
 	"github.com/fedkeeper/fedkeeper/runner"
 	"github.com/fedkeeper/fedkeeper/weights"
 	"github.com/fedkeeper/fedkeeper/workflows"
@@ -186,12 +186,11 @@ func runInBackground(ctx context.Context, c client.Client, cfg *config.Config) f
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := loopback.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 func listRunning(cfg *config.Config) *workflowservice.ListWorkflowExecutionsRequest {
