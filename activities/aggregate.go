@@ -13,7 +13,6 @@ import (
 
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/faas"
-	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/functions/flserver"
 	"github.com/fedkeeper/fedkeeper/functions/invocation"
 )
@@ -47,11 +46,7 @@ func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (Aggregat
 	}
 	seconds := time.Since(start).Seconds()
 	if !res.Existing {
-		paramBytes := 0
-		if manifest, err := in.Model.Manifest(); err == nil {
-			paramBytes = 4 * model.NumParams(manifest)
-		}
-		a.deps.Metrics.Aggregated(seconds, (res.Updates+1)*paramBytes, paramBytes)
+		a.deps.Metrics.Aggregated(seconds)
 	}
 	return AggregateResult{Version: res.Version, Updates: res.Updates, Samples: res.Samples, Counted: res.Counted,
 		Rejected: res.Rejected, Stale: res.Stale, Seconds: seconds}, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
 	"github.com/fedkeeper/fedkeeper/functions/invocation"
 	"github.com/fedkeeper/fedkeeper/functions/relay"
+	"github.com/fedkeeper/fedkeeper/metrics"
 )
 
 // InvokeClient starts a client's function for a round without waiting for it. A
@@ -186,12 +187,18 @@ func (rc *relayCall) call(ctx context.Context, req invocation.Request) (flclient
 	if rc.act, err = rc.a.callOnce(ctx, rc.p, rc.caller, req, rc.client); err != nil {
 		return flclient.Result{}, err
 	}
+	if req.Inline != nil {
+		rc.a.deps.Metrics.WeightBytes(metrics.WeightsSent, len(req.Inline.Data))
+	}
 	if !rc.act.Success {
 		return flclient.Result{}, errFunctionFailed
 	}
 	var r flclient.Result
 	if err := json.Unmarshal(rc.act.Result, &r); err != nil {
 		return flclient.Result{}, fmt.Errorf("client %d: result: %w", rc.client, err)
+	}
+	if r.Update != nil {
+		rc.a.deps.Metrics.WeightBytes(metrics.WeightsReceived, len(r.Update.Data))
 	}
 	return r, nil
 }
@@ -416,6 +423,6 @@ func toClientRun(inv Invocation, act faas.Activation) ClientRun {
 		run.Success = false
 		run.Error = fmt.Sprintf("function answered for client %d with %d samples", body.Client, body.Samples)
 	}
-	run.Samples, run.Loss, run.TrainSeconds = body.Samples, body.Loss, body.TrainSeconds
+	run.Samples, run.Loss, run.TrainSeconds, run.FunctionSeconds = body.Samples, body.Loss, body.TrainSeconds, body.Seconds
 	return run
 }

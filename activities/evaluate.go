@@ -35,7 +35,7 @@ func (a *Activities) Evaluate(ctx context.Context, in EvaluateInput) (EvaluateRe
 		return EvaluateResult{}, err
 	}
 	seconds := time.Since(start).Seconds()
-	a.deps.Metrics.Evaluated(seconds, m.Accuracy, m.Loss, 4*len(g.Params))
+	a.deps.Metrics.Evaluated(seconds, m.Accuracy, m.Loss)
 	return EvaluateResult{Loss: m.Loss, Accuracy: m.Accuracy, Seconds: seconds}, nil
 }
 

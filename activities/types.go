@@ -78,19 +78,21 @@ type Invocation struct {
 
 // ClientRun is a finished client activation.
 type ClientRun struct {
-	Client       int       `json:"client"`
-	ActivationID string    `json:"activation_id"`
-	Status       string    `json:"status"`
-	Success      bool      `json:"success"`
-	Error        string    `json:"error,omitempty"`
-	Samples      int       `json:"samples,omitempty"`
-	Loss         float64   `json:"loss,omitempty"`
-	TrainSeconds float64   `json:"train_seconds,omitempty"`
-	Start        time.Time `json:"start"`
-	End          time.Time `json:"end"`
-	WaitSeconds  float64   `json:"wait_seconds"`
-	InitSeconds  float64   `json:"init_seconds,omitempty"`
-	ColdStart    bool      `json:"cold_start,omitempty"`
+	Client       int     `json:"client"`
+	ActivationID string  `json:"activation_id"`
+	Status       string  `json:"status"`
+	Success      bool    `json:"success"`
+	Error        string  `json:"error,omitempty"`
+	Samples      int     `json:"samples,omitempty"`
+	Loss         float64 `json:"loss,omitempty"`
+	TrainSeconds float64 `json:"train_seconds,omitempty"`
+	// FunctionSeconds is the function's own run as it measured it (load, train, store).
+	FunctionSeconds float64   `json:"function_seconds,omitempty"`
+	Start           time.Time `json:"start"`
+	End             time.Time `json:"end"`
+	WaitSeconds     float64   `json:"wait_seconds"`
+	InitSeconds     float64   `json:"init_seconds,omitempty"`
+	ColdStart       bool      `json:"cold_start,omitempty"`
 	// InvokedBy and Worker are the worker processes that invoked the activation and
 	// that saw it finish (PollActivation), as "pid@host".
 	InvokedBy string `json:"invoked_by,omitempty"`

@@ -19,9 +19,11 @@ import (
 // in __OW_ACTION_NAME should answer every activation at once (see cmd/bench).
 const NoopAction = "bench-noop"
 
-// FanOut measures invoking n no-op clients at once through the OpenWhisk API of the
-// local fabric, from the first request to the last activation id, against the same
-// number of concurrent POSTs to a handler that only answers 202.
+// FanOut measures n concurrent invocations through the OpenWhisk adapter to the local
+// fabric's API, from the first request to the last activation id, against the same
+// number of concurrent POSTs to a handler that only answers 202, sent with a connection
+// pool as large as the adapter's. It is the raw cost of the platform calls alone; the
+// round benchmarks measure the fan-out on FedKeeper's whole path.
 func FanOut(ctx context.Context, self string, dir string, ns []int) ([]Result, error) {
 	// A real deployment raises the namespace limits for rounds this large; so does the
 	// benchmark, or the 1,000-client fan-out meets the default 1,000 in flight.
@@ -53,6 +55,12 @@ func FanOut(ctx context.Context, self string, dir string, ns []int) ([]Result, e
 	}))
 	defer raw.Close()
 
+	// The adapter keeps 256 idle connections per host; so does the baseline's client
+	// (http.DefaultClient keeps 2, which made the baseline lose).
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 256
+	plain := &http.Client{Transport: transport}
+	defer transport.CloseIdleConnections()
 	var results []Result
 	for _, n := range ns {
 		// Warm the connections and the fabric once, as a running keeper would be.
@@ -69,7 +77,7 @@ func FanOut(ctx context.Context, self string, dir string, ns []int) ([]Result, e
 		ours := time.Since(start).Seconds()
 		start = time.Now()
 		if err := concurrently(n, func(i int) error {
-			resp, err := http.Post(raw.URL, "application/json", nil)
+			resp, err := plain.Post(raw.URL, "application/json", nil)
 			if err != nil {
 				return err
 			}
@@ -78,12 +86,8 @@ func FanOut(ctx context.Context, self string, dir string, ns []int) ([]Result, e
 			return nil, err
 		}
 		baseline := time.Since(start).Seconds()
-		target := map[int]float64{100: 0.1, 1000: 1}[n]
-		r := Result{Name: fmt.Sprintf("invoke %d no-op clients (OpenWhisk API, local fabric)", n), Value: ours, Baseline: baseline,
-			Unit: "s", Lower: true, BaselineName: "as many POSTs to a bare 202 handler"}
-		if target > 0 {
-			r.Target, r.Met = fmt.Sprintf("≤ %g s", target), Met(ours <= target)
-		}
+		r := Result{Name: fmt.Sprintf("raw fan-out: %d concurrent invocations through the OpenWhisk adapter (local fabric)", n), Value: ours, Baseline: baseline,
+			Unit: "s", Lower: true, BaselineName: "as many POSTs to a bare 202 handler, with as many pooled connections"}
 		results = append(results, r)
 	}
 	return results, nil

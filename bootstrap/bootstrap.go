@@ -187,6 +187,9 @@ func ActivitiesWithMetrics(ctx context.Context, cfg *config.Config, baseDir stri
 	if err != nil {
 		return nil, nil, err
 	}
+	if m != nil {
+		store.CountBytes(m.WeightBytes)
+	}
 	providers, err := Providers(ctx, cfg)
 	if err != nil {
 		_ = store.Close(context.Background())

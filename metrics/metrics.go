@@ -60,7 +60,7 @@ func New() *Metrics {
 		evaluateSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "fedkeeper_evaluation_duration_seconds",
 			Help: "Time to evaluate a global model on the test set.", Buckets: durations}),
 		weightBytes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fedkeeper_weight_bytes_total",
-			Help: "Bytes of model weights this worker read or wrote (direction read or write)."}, []string{"direction"}),
+			Help: "Bytes of model weights this worker moved: read from or written to the weight store, sent to or received from relayed clients (direction read, write, sent, received)."}, []string{"direction"}),
 	}
 	m.registry.MustRegister(m.rounds, m.accuracy, m.loss, m.invocations, m.retries, m.activations, m.activationSeconds,
 		m.coldStarts, m.aggregateSeconds, m.evaluateSeconds, m.weightBytes,
@@ -97,18 +97,16 @@ func (m *Metrics) Finished(platform, status string, seconds float64, cold bool) 
 	}
 }
 
-// Aggregated records an aggregation that read updates and wrote one global model.
-func (m *Metrics) Aggregated(seconds float64, readBytes, writtenBytes int) {
+// Aggregated records an aggregation.
+func (m *Metrics) Aggregated(seconds float64) {
 	if m == nil {
 		return
 	}
 	m.aggregateSeconds.Observe(seconds)
-	m.weightBytes.WithLabelValues("read").Add(float64(readBytes))
-	m.weightBytes.WithLabelValues("write").Add(float64(writtenBytes))
 }
 
 // Evaluated records the evaluation that ends a round.
-func (m *Metrics) Evaluated(seconds, accuracy, loss float64, readBytes int) {
+func (m *Metrics) Evaluated(seconds, accuracy, loss float64) {
 	if m == nil {
 		return
 	}
@@ -116,7 +114,23 @@ func (m *Metrics) Evaluated(seconds, accuracy, loss float64, readBytes int) {
 	m.accuracy.Set(accuracy)
 	m.loss.Set(loss)
 	m.evaluateSeconds.Observe(seconds)
-	m.weightBytes.WithLabelValues("read").Add(float64(readBytes))
+}
+
+// Weight directions: bytes read from and written to the weight store, and sent to and
+// received from relayed clients inside their requests and answers.
+const (
+	WeightsRead     = "read"
+	WeightsWritten  = "write"
+	WeightsSent     = "sent"
+	WeightsReceived = "received"
+)
+
+// WeightBytes counts n bytes of model weights this worker really moved.
+func (m *Metrics) WeightBytes(direction string, n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.weightBytes.WithLabelValues(direction).Add(float64(n))
 }
 
 // Handler serves the metrics in Prometheus's text format to requests bearing the token

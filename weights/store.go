@@ -46,6 +46,18 @@ type Store struct {
 	// beforeRoundCheck, when set (tests only), runs between an update's description
 	// and its round check, where an aggregation may seal the round.
 	beforeRoundCheck func()
+	// counted, when set, learns every parameter read and write ("read", "write").
+	counted func(direction string, n int)
+}
+
+// CountBytes makes the store tell fn the bytes of every parameter vector it reads or
+// writes (direction "read" or "write"), for a worker's metrics. Call it before use.
+func (s *Store) CountBytes(fn func(direction string, n int)) { s.counted = fn }
+
+func (s *Store) count(direction string, n int) {
+	if s.counted != nil {
+		s.counted(direction, n)
+	}
 }
 
 // Connect opens the store and checks the server answers.

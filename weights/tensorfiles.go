@@ -121,16 +121,30 @@ func (s *Store) putParams(ctx context.Context, doc *weightsDoc, data []byte) err
 
 // putParamsAs is putParams with the bytes named after key instead of the object's id.
 func (s *Store) putParamsAs(ctx context.Context, doc *weightsDoc, data []byte, key string) error {
+	var err error
 	if s.tensors != nil && len(data) > ownCollectionAbove {
 		doc.Where, doc.Blob = whereFile, fileName(s.blobName(key), doc.Checksum)
-		return s.tensors.put(doc.Blob, data)
+		err = s.tensors.put(doc.Blob, data)
+	} else {
+		doc.Where, doc.Blob = "", s.blobName(key)
+		err = s.putBlob(ctx, doc.Blob, data)
 	}
-	doc.Where, doc.Blob = "", s.blobName(key)
-	return s.putBlob(ctx, doc.Blob, data)
+	if err == nil {
+		s.count("write", len(data))
+	}
+	return err
 }
 
 // getParams reads the bytes a description points at.
 func (s *Store) getParams(ctx context.Context, doc weightsDoc) ([]byte, error) {
+	data, err := s.readBytes(ctx, doc)
+	if err == nil {
+		s.count("read", len(data))
+	}
+	return data, err
+}
+
+func (s *Store) readBytes(ctx context.Context, doc weightsDoc) ([]byte, error) {
 	switch doc.Where {
 	case "":
 		return s.getBlob(ctx, doc.Blob, 4*doc.Count)

@@ -33,7 +33,7 @@ func main() {
 		return
 	}
 	out := flag.String("out", "", "where to write the results (default BENCHMARKS.md for a full run; -only prints them)")
-	scale := flag.Bool("scale", false, "also run a round of 5,000 clients and an experiment of 500 rounds (many minutes more)")
+	scale := flag.Bool("scale", false, "also run an experiment of 500 rounds (minutes more)")
 	only := flag.String("only", "", "run one group: fanout, store, training, rounds or history (the 500-round experiment)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
@@ -126,7 +126,7 @@ func run(ctx context.Context, out string, scale bool, only string) error {
 		if _, err := os.Stat(filepath.Join(root, "functions", "openwhisk")); err != nil {
 			return fmt.Errorf("run from the repository root (make bench): %w", err)
 		}
-		rounds, err := roundBenchmarks(ctx, root, dir, scale)
+		rounds, err := roundBenchmarks(ctx, root, dir)
 		if err != nil {
 			return err
 		}

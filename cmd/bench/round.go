@@ -73,51 +73,57 @@ scenarios:
           timeout: 600000
 `
 
-// roundOverhead runs two rounds of the setup through the whole keeper (embedded
+// roundFigures are a warm round's times as the round's record and its activations
+// show them.
+type roundFigures struct {
+	total, invoke float64
+	// slowest is the longest a client's function took by its own clock (load, train,
+	// store), the part of the round nothing can shorten but the client.
+	slowest  float64
+	overhead float64
+	runs     runStats
+}
+
+// measureRound runs two rounds of the setup through the whole keeper (embedded
 // Temporal, FerretDB, the OpenWhisk fabric, real client processes) and measures the
-// second, warm one: the time the round took beyond its clients' work (the span from the
-// first activation's start to the last one's end) and the aggregation and evaluation.
-func roundOverhead(ctx context.Context, root, dir string, s roundSetup) (overhead, total, clientSpan float64, runs runStats, err error) {
+// second, warm one. Its overhead is the round's wall time minus the slowest client's
+// own run (measured inside the function) minus the aggregation and the evaluation:
+// everything the keeper and the platform add, dispatch and queueing included.
+func measureRound(ctx context.Context, root, dir string, s roundSetup) (roundFigures, error) {
+	var f roundFigures
 	c, out, stop, err := runSetup(ctx, root, dir, s)
 	if err != nil {
-		return 0, 0, 0, runs, err
+		return f, err
 	}
 	defer stop()
 	rec, err := runner.RoundRecord(ctx, c, out.Result.Experiment, 2)
 	if err != nil {
-		return 0, 0, 0, runs, err
+		return f, err
 	}
-	var first, last time.Time
 	for _, o := range rec.Outcomes {
 		for _, r := range o.Runs {
-			if r.Start.IsZero() || r.End.IsZero() {
+			if !r.Success {
 				continue
 			}
-			if first.IsZero() || r.Start.Before(first) {
-				first = r.Start
-			}
-			if r.End.After(last) {
-				last = r.End
-			}
-			runs.n++
-			runs.seconds += r.End.Sub(r.Start).Seconds()
+			f.slowest = max(f.slowest, r.FunctionSeconds)
+			f.runs.n++
+			f.runs.seconds += r.FunctionSeconds
 			if r.ColdStart {
-				runs.cold++
+				f.runs.cold++
 			}
 		}
 	}
-	if first.IsZero() || rec.Counted != s.clients {
-		return 0, 0, 0, runs, fmt.Errorf("round 2 of %s counted %d of %d clients", s.name, rec.Counted, s.clients)
+	if f.runs.n == 0 || rec.Counted != s.clients {
+		return f, fmt.Errorf("round 2 of %s counted %d of %d clients", s.name, rec.Counted, s.clients)
 	}
-	clientSpan = last.Sub(first).Seconds()
-	total = rec.TotalSeconds
 	desc, err := c.DescribeWorkflowExecution(ctx, workflows.RoundWorkflowID(out.Result.Experiment, 2), "")
 	if err != nil {
-		return 0, 0, 0, runs, err
+		return f, err
 	}
-	runs.historyEvents = desc.GetWorkflowExecutionInfo().GetHistoryLength()
-	overhead = total - clientSpan - rec.AggregateSeconds - rec.EvalSeconds
-	return overhead, total, clientSpan, runs, nil
+	f.runs.historyEvents = desc.GetWorkflowExecutionInfo().GetHistoryLength()
+	f.total, f.invoke = rec.TotalSeconds, rec.InvokeSeconds
+	f.overhead = f.total - f.slowest - rec.AggregateSeconds - rec.EvalSeconds
+	return f, nil
 }
 
 // runSetup runs the setup's experiment through the whole keeper on a stack of its own
@@ -173,10 +179,10 @@ func runSetup(ctx context.Context, root, dir string, s roundSetup) (c client.Cli
 	return c, out, stop, nil
 }
 
-// runStats sum up a round's activations.
+// runStats sum up a round's successful activations.
 type runStats struct {
 	n, cold int
-	seconds float64
+	seconds float64 // the functions' own time, summed
 	// historyEvents is the length of the round workflow's history.
 	historyEvents int64
 }
@@ -185,44 +191,46 @@ func (r runStats) String() string {
 	if r.n == 0 {
 		return "no activations"
 	}
-	return fmt.Sprintf("%d activations of %.2f s on average, %d cold; the round's history holds %d events", r.n, r.seconds/float64(r.n), r.cold, r.historyEvents)
+	return fmt.Sprintf("%d activations, each %.3f s on average by the function's own clock, %d cold; the round's history holds %d events",
+		r.n, r.seconds/float64(r.n), r.cold, r.historyEvents)
 }
 
 // roundBenchmarks turns the round runs into results.
-func roundBenchmarks(ctx context.Context, root, dir string, scale bool) ([]bench.Result, error) {
-	var results []bench.Result
+func roundBenchmarks(ctx context.Context, root, dir string) ([]bench.Result, error) {
 	trained := roundSetup{name: "20 clients training ≥ 2 s", clients: 20, hidden: 500, samples: 600, epochs: 16, containers: 4}
-	overhead, total, span, runs, err := roundOverhead(ctx, root, dir, trained)
+	f, err := measureRound(ctx, root, dir, trained)
 	if err != nil {
 		return nil, fmt.Errorf("round of %s: %w", trained.name, err)
 	}
-	r := bench.Result{Name: "orchestration overhead of a round of " + trained.name, Value: overhead, Baseline: total, Unit: "s",
+	r := bench.Result{Name: "orchestration overhead of a round of " + trained.name, Value: f.overhead, Baseline: f.total, Unit: "s",
 		Lower: true, BaselineName: "the whole round; the ratio is the share", Target: "≤ 5% of the round",
-		Note: fmt.Sprintf("the clients ran for %.1f s of the round's %.1f s (span from the first start to the last end; %s); "+
-			"overhead is what remains after that span, the aggregation and the evaluation", span, total, runs)}
-	r.Met = bench.Met(overhead <= 0.05*total)
-	results = append(results, r)
-
-	sizes := []int{1000}
-	if scale {
-		sizes = append(sizes, 5000)
-	}
-	for _, n := range sizes {
+		Note: fmt.Sprintf("the slowest client's function ran %.1f s of the round's %.1f s (%s); overhead is the round's wall time "+
+			"minus that, the aggregation and the evaluation: with 4 containers for 20 clients it holds the clients' queueing", f.slowest, f.total, f.runs)}
+	r.Met = bench.Met(f.overhead <= 0.05*f.total)
+	results := []bench.Result{r}
+	for _, n := range []int{100, 1000, 5000} {
 		noop := roundSetup{name: fmt.Sprintf("%d no-op clients", n), clients: n, hidden: 1, samples: 10, epochs: 1, containers: 16}
-		overhead, total, span, runs, err := roundOverhead(ctx, root, dir, noop)
+		f, err := measureRound(ctx, root, dir, noop)
 		if err != nil {
 			return nil, fmt.Errorf("round of %s: %w", noop.name, err)
 		}
-		r := bench.Result{Name: "round of " + noop.name, Value: overhead, Baseline: total, Unit: "s", Lower: true,
-			BaselineName: "the whole round; the ratio is the share",
-			Note: fmt.Sprintf("%d clients (one-unit MLP, ten images each) ran in a span of %.1f s of the %.1f s round (%s, %d containers); at most %d run at once (workflows.DefaultMaxInFlight)",
-				n, span, total, runs, noop.containers, workflows.DefaultMaxInFlight)}
-		if n == 1000 {
-			r.Target, r.Met = "≤ 2 s overhead", bench.Met(overhead <= 2)
-		}
-		results = append(results, r)
+		results = append(results, noopResults(n, noop.containers, f)...)
 	}
 	return results, nil
+}
+
+// noopResults are a round of n no-op clients' figures: the fan-out on FedKeeper's own
+// path, and what the keeper costs per client.
+func noopResults(n, containers int, f roundFigures) []bench.Result {
+	fan := bench.Result{Name: fmt.Sprintf("fan-out of %d no-op clients: round start to every activation accepted", n), Value: f.invoke,
+		Baseline: f.total, Unit: "s", Lower: true, BaselineName: "the whole round; the ratio is the share",
+		Note: fmt.Sprintf("through the round workflow, RunClient activities and the OpenWhisk adapter to the fabric; at most %d clients run at once (workflows.DefaultMaxInFlight)", workflows.DefaultMaxInFlight)}
+	perClient := 1000 * f.overhead / float64(n)
+	cost := bench.Result{Name: fmt.Sprintf("keeper cost per client, round of %d no-op clients", n), Value: perClient,
+		Baseline: 1000 * f.slowest, Unit: "ms", Lower: true, BaselineName: "the slowest client's own run",
+		Note: fmt.Sprintf("overhead %.1f s of the %.1f s round (wall time minus the slowest function's own %.3f s, the aggregation and the evaluation) over %d clients; %s, %d containers",
+			f.overhead, f.total, f.slowest, n, f.runs, containers)}
+	return []bench.Result{fan, cost}
 }
 
 // Temporal refuses a workflow whose history passes this many events (the server's

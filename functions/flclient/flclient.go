@@ -82,6 +82,9 @@ type Result struct {
 	Loss         float64 `json:"loss"`
 	TrainSeconds float64 `json:"train_seconds"`
 	LoadSeconds  float64 `json:"load_seconds"`
+	// Seconds is the function's whole run as it measured it: loading, training and
+	// storing the update.
+	Seconds float64 `json:"seconds"`
 	WarmData     bool    `json:"warm_data"`
 	// Update is the trained model, for inline requests only.
 	Update *invocation.Weights `json:"update,omitempty"`
@@ -183,14 +186,13 @@ func (f *Function) Run(ctx context.Context, t Task, inline *invocation.Weights) 
 	if store == nil {
 		data, sum := weights.Encode(params)
 		res.Update = &invocation.Weights{Data: data, Checksum: sum}
-		return res, nil
-	}
-	if err := store.PutUpdate(ctx, weights.Update{
+	} else if err := store.PutUpdate(ctx, weights.Update{
 		Experiment: t.Experiment, Round: t.Round, Client: t.Client, Attempt: t.Attempt, BaseVersion: t.BaseVersion,
 		Samples: samples, Loss: loss, Manifest: manifest, Params: params, AcceptLate: t.AcceptLate,
 	}); err != nil {
 		return Result{}, fmt.Errorf("fl_client: %w", err)
 	}
+	res.Seconds = time.Since(loadStart).Seconds()
 	return res, nil
 }
 
