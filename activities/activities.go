@@ -149,17 +149,23 @@ func (a *Activities) placement(client int) (config.Placement, error) {
 // activities that block in one long call. stop returns once the heartbeats have ended,
 // so none is sent after the activity finished.
 func heartbeatWhile(ctx context.Context, details ...any) (stop func()) {
+	return every(ctx, 5*time.Second, func() { activity.RecordHeartbeat(ctx, details...) })
+}
+
+// every runs fn every interval, beside the caller's work, until stop is called or ctx
+// ends; stop returns once fn can run no more.
+func every(ctx context.Context, interval time.Duration, fn func()) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		ticker := time.NewTicker(5 * time.Second)
+		ticker := time.NewTicker(interval)
 		defer ticker.Stop()
 		for {
 			select {
 			case <-ticker.C:
-				activity.RecordHeartbeat(ctx, details...)
+				fn()
 			case <-done:
 				return
 			case <-ctx.Done():

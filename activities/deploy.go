@@ -131,29 +131,11 @@ func (a *Activities) renewWhile(ctx context.Context, key string) (stop func()) {
 	if a.deps.Store == nil {
 		return func() {}
 	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		ticker := time.NewTicker(redeployLease / 3)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-ticker.C:
-				if _, err := a.deps.Store.Renew(ctx, "redeploy/"+key, a.holder(), redeployLease); err != nil {
-					a.deps.Logger.Warn("could not renew a redeployment claim", "key", key, "error", err)
-				}
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			}
+	return every(ctx, redeployLease/3, func() {
+		if _, err := a.deps.Store.Renew(ctx, "redeploy/"+key, a.holder(), redeployLease); err != nil {
+			a.deps.Logger.Warn("could not renew a redeployment claim", "key", key, "error", err)
 		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-	}
+	})
 }
 
 func (a *Activities) releaseRedeploy(key string) {
