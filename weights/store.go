@@ -139,7 +139,8 @@ type Global struct {
 	// (folded in or dropped as too stale): what a retry must still delete.
 	Late []UpdateRef
 	// Counted is the audit of every update whose content went into the version: the
-	// round's own and the late ones folded in, each with its attempt and checksum.
+	// round's own and the late ones folded in, each with its attempt and checksum. It is
+	// kept apart from the version's description (see audits.go).
 	Counted []UpdateRef
 }
 
@@ -151,8 +152,9 @@ type GlobalInfo struct {
 	Samples    int         `bson:"samples" json:"samples"`
 	Clients    []int       `bson:"clients,omitempty" json:"clients,omitempty"`
 	Late       []UpdateRef `bson:"late,omitempty" json:"late,omitempty"`
-	Counted    []UpdateRef `bson:"counted,omitempty" json:"counted,omitempty"`
-	Checksum   string      `bson:"sha256" json:"sha256"`
+	// Counted is the version's audit (see Global); ListGlobals fills it.
+	Counted  []UpdateRef `bson:"-" json:"counted,omitempty"`
+	Checksum string      `bson:"sha256" json:"sha256"`
 	Created    time.Time   `bson:"created" json:"created"`
 	Metrics    *Evaluated  `bson:"metrics,omitempty" json:"metrics,omitempty"`
 }
@@ -200,7 +202,6 @@ type weightsDoc struct {
 	Samples     int         `bson:"samples"`
 	Clients     []int       `bson:"clients,omitempty"`
 	Late        []UpdateRef `bson:"late,omitempty"`
-	Counted     []UpdateRef `bson:"counted,omitempty"`
 	Loss        float64     `bson:"loss,omitempty"`
 	Manifest    []paramDoc  `bson:"manifest"`
 	DType       string      `bson:"dtype"`
@@ -252,12 +253,16 @@ func (s *Store) PutGlobal(ctx context.Context, g Global) (GlobalInfo, error) {
 	}
 	doc := weightsDoc{
 		ID: id, Experiment: g.Experiment, Version: g.Version, Round: g.Version,
-		Updates: g.Updates, Samples: g.Samples, Clients: g.Clients, Late: g.Late, Counted: g.Counted, Manifest: toManifestDocs(g.Manifest), DType: "float32",
+		Updates: g.Updates, Samples: g.Samples, Clients: g.Clients, Late: g.Late, Manifest: toManifestDocs(g.Manifest), DType: "float32",
 		Count: len(g.Params), Checksum: sum, Created: time.Now().UTC().Truncate(time.Millisecond),
 	}
-	// The bytes first: a description is only written once what it describes is stored.
+	// The bytes and the audit first: a description is only written once what it
+	// describes is stored.
 	if err := s.putParams(ctx, &doc, data); err != nil {
 		return GlobalInfo{}, fmt.Errorf("store global v%d of %s: %w", g.Version, g.Experiment, err)
+	}
+	if err := s.putAudit(ctx, g); err != nil {
+		return GlobalInfo{}, err
 	}
 	_, err := s.globals.InsertOne(ctx, doc)
 	if mongo.IsDuplicateKeyError(err) {
@@ -283,7 +288,7 @@ func sameOrConflict(existing GlobalInfo, sum string) (GlobalInfo, error) {
 
 func infoOf(d weightsDoc) GlobalInfo {
 	return GlobalInfo{Experiment: d.Experiment, Version: d.Version, Updates: d.Updates, Samples: d.Samples, Clients: d.Clients,
-		Late: d.Late, Counted: d.Counted, Checksum: d.Checksum, Created: d.Created, Metrics: d.Metrics}
+		Late: d.Late, Checksum: d.Checksum, Created: d.Created, Metrics: d.Metrics}
 }
 
 // readParams loads and verifies the parameters a description points at.
@@ -344,9 +349,14 @@ func (s *Store) ListGlobals(ctx context.Context, experiment string) ([]GlobalInf
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("weights: list globals of %s: %w", experiment, err)
 	}
+	audits, err := s.audits(ctx, experiment)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]GlobalInfo, len(docs))
 	for i, d := range docs {
 		out[i] = infoOf(d)
+		out[i].Counted = audits[d.Version]
 	}
 	return out, nil
 }

@@ -182,6 +182,10 @@ func TestLateUpdatesAreRefused(t *testing.T) {
 	if err := s.PutUpdate(ctx, u); err != nil {
 		t.Fatal(err)
 	}
+	// What an aggregation does: seal the round, then store its version.
+	if err := s.SealRound(ctx, "e", 1); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.PutGlobal(ctx, Global{Experiment: "e", Version: 1, Manifest: tinyManifest, Params: u.Params}); err != nil {
 		t.Fatal(err)
 	}
@@ -597,5 +601,28 @@ func TestClaims(t *testing.T) {
 	}
 	if ok, _ := s.Claim(ctx, "renewed", "b", time.Hour); ok {
 		t.Error("a renewed claim was taken")
+	}
+}
+
+// A version's audit is kept beside it and read with the experiment's versions.
+func TestAuditsAreListedWithTheirVersions(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	counted := []UpdateRef{{Round: 1, Client: 2, Attempt: 1, Samples: 10, Checksum: "c"}}
+	for v := range 2 {
+		g := Global{Experiment: "e", Version: v, Manifest: tinyManifest, Params: tinyUpdate(0, 1, float32(v)).Params}
+		if v == 1 {
+			g.Counted = counted
+		}
+		if _, err := s.PutGlobal(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	infos, err := s.ListGlobals(ctx, "e")
+	if err != nil || len(infos) != 2 {
+		t.Fatalf("%v %v", infos, err)
+	}
+	if len(infos[0].Counted) != 0 || fmt.Sprint(infos[1].Counted) != fmt.Sprint(counted) {
+		t.Errorf("audits %v and %v, want none and %v", infos[0].Counted, infos[1].Counted, counted)
 	}
 }
