@@ -37,10 +37,10 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./config
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./weights
 
-# The benchmarks, each beside a baseline measured in the same run (a few minutes);
-# writes BENCHMARKS.md.
+# The benchmarks, each beside a baseline measured in the same run (about nine minutes
+# on 2 cores, the 500-round experiment included); writes BENCHMARKS.md.
 bench:
-	$(GO) run ./cmd/bench -out BENCHMARKS.md
+	$(GO) run ./cmd/bench -scale -out BENCHMARKS.md
 
 # The functions as each platform deploys them (OpenWhisk action zip, Cloud Functions
 # source archive, OpenFaaS image context), in dist/functions.
