@@ -13,7 +13,7 @@ import (
 	"math"
 	"unsafe"
 
-	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/fl/arch"
 )
 
 // ErrDamaged marks stored weights that fail their checks: wrong size, checksum or values.
@@ -37,8 +37,8 @@ func Encode(params []float32) ([]byte, string) {
 // parameter vector. It refuses non-finite values, which no healthy model contains. On
 // a little-endian machine with aligned bytes the vector shares data's memory, which
 // the caller must then leave alone.
-func Decode(data []byte, manifest []model.Param, checksum string) ([]float32, error) {
-	want := model.NumParams(manifest)
+func Decode(data []byte, manifest []arch.Param, checksum string) ([]float32, error) {
+	want := arch.NumParams(manifest)
 	if len(data) != 4*want {
 		return nil, fmt.Errorf("%w: %d bytes, manifest needs %d", ErrDamaged, len(data), 4*want)
 	}

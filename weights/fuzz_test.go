@@ -4,14 +4,14 @@ import (
 	"math"
 	"testing"
 
-	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/fl/arch"
 )
 
 // FuzzDecode feeds the update decoder arbitrary bytes and checksums: it must never
 // panic, and whatever it accepts is exactly the manifest's size, finite, and matches
 // its checksum.
 func FuzzDecode(f *testing.F) {
-	manifest := []model.Param{{Name: "k", Shape: []int{2, 2}}, {Name: "b", Shape: []int{2}}}
+	manifest := []arch.Param{{Name: "k", Shape: []int{2, 2}}, {Name: "b", Shape: []int{2}}}
 	good, sum := Encode([]float32{1, 2, 3, 4, 5, 6})
 	f.Add(good, sum)
 	f.Add(good[:5], sum)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/fl/arch"
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
 )
 
@@ -20,13 +20,13 @@ func serverStateKey(experiment string) string { return experiment + "/server-sta
 // the same state again succeeds; different content is ErrConflict.
 func (s *Store) PutServerState(ctx context.Context, experiment string, version int, st strategy.ServerState) error {
 	n := len(st.M)
-	manifest := []model.Param{{Name: "m", Shape: []int{n}}}
+	manifest := []arch.Param{{Name: "m", Shape: []int{n}}}
 	params := append([]float32(nil), st.M...)
 	if st.V != nil {
 		if len(st.V) != n {
 			return fmt.Errorf("weights: server state with %d first and %d second moments", n, len(st.V))
 		}
-		manifest = append(manifest, model.Param{Name: "v", Shape: []int{n}})
+		manifest = append(manifest, arch.Param{Name: "v", Shape: []int{n}})
 		params = append(params, st.V...)
 	}
 	_, err := s.PutGlobal(ctx, Global{Experiment: serverStateKey(experiment), Version: version, Manifest: manifest, Params: params, Updates: st.Rounds})

@@ -13,7 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
-	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/fl/arch"
 )
 
 // ErrNotFound means the requested weights are not stored (yet).
@@ -129,7 +129,7 @@ func secretOption(name string) bool {
 type Global struct {
 	Experiment string
 	Version    int
-	Manifest   []model.Param
+	Manifest   []arch.Param
 	Params     []float32
 	// Updates, Samples and Clients say what the aggregation folded in.
 	Updates int
@@ -155,8 +155,8 @@ type GlobalInfo struct {
 	// Counted is the version's audit (see Global); ListGlobals fills it.
 	Counted  []UpdateRef `bson:"-" json:"counted,omitempty"`
 	Checksum string      `bson:"sha256" json:"sha256"`
-	Created    time.Time   `bson:"created" json:"created"`
-	Metrics    *Evaluated  `bson:"metrics,omitempty" json:"metrics,omitempty"`
+	Created  time.Time   `bson:"created" json:"created"`
+	Metrics  *Evaluated  `bson:"metrics,omitempty" json:"metrics,omitempty"`
 }
 
 // Evaluated is a global version's score on the test set.
@@ -176,7 +176,7 @@ type Update struct {
 	BaseVersion int
 	Samples     int
 	Loss        float64
-	Manifest    []model.Param
+	Manifest    []arch.Param
 	Params      []float32
 	// AcceptLate stores the update even though its round is aggregated: a straggler
 	// of a semi-asynchronous round, folded into a later version. Not stored.
@@ -222,7 +222,7 @@ func updateID(experiment string, round, client int) string {
 	return fmt.Sprintf("%s/r%d/c%d", experiment, round, client)
 }
 
-func toManifestDocs(m []model.Param) []paramDoc {
+func toManifestDocs(m []arch.Param) []paramDoc {
 	out := make([]paramDoc, len(m))
 	for i, p := range m {
 		out[i] = paramDoc{Name: p.Name, Shape: p.Shape}
@@ -230,10 +230,10 @@ func toManifestDocs(m []model.Param) []paramDoc {
 	return out
 }
 
-func fromManifestDocs(m []paramDoc) []model.Param {
-	out := make([]model.Param, len(m))
+func fromManifestDocs(m []paramDoc) []arch.Param {
+	out := make([]arch.Param, len(m))
 	for i, p := range m {
-		out[i] = model.Param{Name: p.Name, Shape: p.Shape}
+		out[i] = arch.Param{Name: p.Name, Shape: p.Shape}
 	}
 	return out
 }
@@ -241,8 +241,8 @@ func fromManifestDocs(m []paramDoc) []model.Param {
 // PutGlobal stores a global version once. Storing the same content again succeeds, so a
 // retried aggregation is harmless; different content for an existing version is refused.
 func (s *Store) PutGlobal(ctx context.Context, g Global) (GlobalInfo, error) {
-	if model.NumParams(g.Manifest) != len(g.Params) {
-		return GlobalInfo{}, fmt.Errorf("weights: global v%d has %d values, manifest needs %d", g.Version, len(g.Params), model.NumParams(g.Manifest))
+	if arch.NumParams(g.Manifest) != len(g.Params) {
+		return GlobalInfo{}, fmt.Errorf("weights: global v%d has %d values, manifest needs %d", g.Version, len(g.Params), arch.NumParams(g.Manifest))
 	}
 	id := globalID(g.Experiment, g.Version)
 	data, sum := Encode(g.Params)
@@ -292,7 +292,7 @@ func infoOf(d weightsDoc) GlobalInfo {
 }
 
 // readParams loads and verifies the parameters a description points at.
-func (s *Store) readParams(ctx context.Context, doc weightsDoc) ([]model.Param, []float32, error) {
+func (s *Store) readParams(ctx context.Context, doc weightsDoc) ([]arch.Param, []float32, error) {
 	manifest := fromManifestDocs(doc.Manifest)
 	data, err := s.getParams(ctx, doc)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 
 	"github.com/fedkeeper/fedkeeper/embedded/mongodb"
-	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/fl/arch"
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
 )
 
@@ -42,7 +42,7 @@ func connect(t *testing.T, opts Options) *Store {
 	return s
 }
 
-var tinyManifest = []model.Param{{Name: "k", Shape: []int{2, 3}}, {Name: "b", Shape: []int{3}}}
+var tinyManifest = []arch.Param{{Name: "k", Shape: []int{2, 3}}, {Name: "b", Shape: []int{3}}}
 
 func TestGlobalRoundTripAndWriteOnce(t *testing.T) {
 	s := openStore(t)
@@ -61,7 +61,7 @@ func TestGlobalRoundTripAndWriteOnce(t *testing.T) {
 			t.Fatalf("value %d: got %v want %v", i, got.Params[i], params[i])
 		}
 	}
-	if !model.SameManifest(got.Manifest, tinyManifest) {
+	if !arch.SameManifest(got.Manifest, tinyManifest) {
 		t.Errorf("manifest %v", got.Manifest)
 	}
 	// Storing the same version again is harmless; different content is refused.
@@ -145,7 +145,7 @@ func TestLargeTensorsAreChunkedAndDamageIsCaught(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
 	// 3M values = 12 MB: three chunks, each far below the 16 MB document limit.
-	manifest := []model.Param{{Name: "big", Shape: []int{3, 1000, 1000}}}
+	manifest := []arch.Param{{Name: "big", Shape: []int{3, 1000, 1000}}}
 	params := make([]float32, 3_000_000)
 	for i := range params {
 		params[i] = float32(i%1000) / 7
@@ -306,7 +306,7 @@ func TestServerState(t *testing.T) {
 
 // tinyUpdate is client's update of round 1, attempt, with every value v.
 func tinyUpdate(client, attempt int, v float32) Update {
-	params := make([]float32, model.NumParams(tinyManifest))
+	params := make([]float32, arch.NumParams(tinyManifest))
 	for i := range params {
 		params[i] = v
 	}

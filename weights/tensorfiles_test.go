@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/fl/arch"
 )
 
 // largeManifest needs 400 KB, above the size from which a tensor directory is used.
-var largeManifest = []model.Param{{Name: "w", Shape: []int{100, 1000}}}
+var largeManifest = []arch.Param{{Name: "w", Shape: []int{100, 1000}}}
 
 func largeParams(seed float32) []float32 {
 	p := make([]float32, 100_000)

@@ -10,7 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
-	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/fl/arch"
 )
 
 // Errors of PutUpdate: each refuses the update and leaves the store as it was.
@@ -40,8 +40,8 @@ const maxReplaceRaces = 3
 // the update, or the writer sees the seal and takes its update back. So no update
 // lands unseen after an aggregation.
 func (s *Store) PutUpdate(ctx context.Context, u Update) error {
-	if model.NumParams(u.Manifest) != len(u.Params) {
-		return fmt.Errorf("weights: update of client %d has %d values, manifest needs %d", u.Client, len(u.Params), model.NumParams(u.Manifest))
+	if arch.NumParams(u.Manifest) != len(u.Params) {
+		return fmt.Errorf("weights: update of client %d has %d values, manifest needs %d", u.Client, len(u.Params), arch.NumParams(u.Manifest))
 	}
 	data, sum := Encode(u.Params)
 	id := updateID(u.Experiment, u.Round, u.Client)

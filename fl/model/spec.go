@@ -1,130 +1,37 @@
 // Package model holds the seed's two MNIST models (the MLP 784-500-10 and the CNN
 // conv5x5x32-pool-conv5x5x64-pool-dense512-dense10) as gorgonia graphs whose parameters
-// are views of one flat []float32, which is what federated averaging works on.
+// are views of one flat []float32, which is what federated averaging works on. Their
+// layouts (Spec, Param, the manifests, the initial values) are package arch's; the
+// names here are the same, for the code that trains.
 package model
 
-import (
-	"fmt"
-	"math"
-	"math/rand/v2"
-)
+import "github.com/fedkeeper/fedkeeper/fl/arch"
 
-// Kind names a model architecture.
-type Kind string
+// The layouts, as package arch defines them.
+type (
+	Kind  = arch.Kind
+	Spec  = arch.Spec
+	Param = arch.Param
+)
 
 // The architectures of the seed.
 const (
-	MLP Kind = "mlp"
-	CNN Kind = "cnn"
+	MLP = arch.MLP
+	CNN = arch.CNN
 )
 
 // Input and output sizes of MNIST.
 const (
-	inputSide = 28
+	inputSide = arch.InputSide
 	inputSize = inputSide * inputSide
-	classes   = 10
+	classes   = arch.Classes
 )
 
-// Spec chooses an architecture; Hidden is the MLP's hidden width (the seed used 500).
-type Spec struct {
-	Kind   Kind `json:"kind"`
-	Hidden int  `json:"hidden,omitempty"`
-}
-
-// Param describes one parameter tensor inside the flat vector.
-type Param struct {
-	Name  string `json:"name"`
-	Shape []int  `json:"shape"`
-}
-
-// Size is the number of values of the parameter.
-func (p Param) Size() int {
-	n := 1
-	for _, d := range p.Shape {
-		n *= d
-	}
-	return n
-}
-
-// Manifest lists the parameters in the order they sit in the flat vector. Dense kernels
-// are (inputs, outputs) as in Keras; convolution kernels are (out, in, height, width).
-func (s Spec) Manifest() ([]Param, error) {
-	switch s.Kind {
-	case MLP:
-		h := s.Hidden
-		if h < 1 {
-			return nil, fmt.Errorf("model: MLP hidden size must be positive, got %d", h)
-		}
-		return []Param{
-			{"dense1/kernel", []int{inputSize, h}}, {"dense1/bias", []int{h}},
-			{"dense2/kernel", []int{h, classes}}, {"dense2/bias", []int{classes}},
-		}, nil
-	case CNN:
-		return []Param{
-			{"conv1/kernel", []int{32, 1, 5, 5}}, {"conv1/bias", []int{32}},
-			{"conv2/kernel", []int{64, 32, 5, 5}}, {"conv2/bias", []int{64}},
-			{"dense1/kernel", []int{4 * 4 * 64, 512}}, {"dense1/bias", []int{512}},
-			{"dense2/kernel", []int{512, classes}}, {"dense2/bias", []int{classes}},
-		}, nil
-	}
-	return nil, fmt.Errorf("model: unknown kind %q (want mlp or cnn)", s.Kind)
-}
-
 // NumParams is the length of the flat parameter vector.
-func NumParams(manifest []Param) int {
-	n := 0
-	for _, p := range manifest {
-		n += p.Size()
-	}
-	return n
-}
+func NumParams(manifest []Param) int { return arch.NumParams(manifest) }
 
-// Init returns freshly initialised parameters: Glorot-uniform kernels and zero biases
-// (Keras' defaults), drawn from a source seeded with seed so runs are reproducible.
-func Init(manifest []Param, seed uint64) []float32 {
-	rng := rand.New(rand.NewPCG(seed, 0x1417))
-	flat := make([]float32, NumParams(manifest))
-	off := 0
-	for _, p := range manifest {
-		n := p.Size()
-		if len(p.Shape) > 1 {
-			fanIn, fanOut := fans(p.Shape)
-			limit := math.Sqrt(6 / float64(fanIn+fanOut))
-			for i := off; i < off+n; i++ {
-				flat[i] = float32((rng.Float64()*2 - 1) * limit)
-			}
-		}
-		off += n
-	}
-	return flat
-}
-
-func fans(shape []int) (in, out int) {
-	if len(shape) == 2 {
-		return shape[0], shape[1]
-	}
-	// Convolution (out, in, kh, kw).
-	receptive := 1
-	for _, d := range shape[2:] {
-		receptive *= d
-	}
-	return shape[1] * receptive, shape[0] * receptive
-}
+// Init returns seeded initial parameters (see arch.Init).
+func Init(manifest []Param, seed uint64) []float32 { return arch.Init(manifest, seed) }
 
 // SameManifest reports whether two manifests describe the same layout.
-func SameManifest(a, b []Param) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Name != b[i].Name || len(a[i].Shape) != len(b[i].Shape) {
-			return false
-		}
-		for j := range a[i].Shape {
-			if a[i].Shape[j] != b[i].Shape[j] {
-				return false
-			}
-		}
-	}
-	return true
-}
+func SameManifest(a, b []Param) bool { return arch.SameManifest(a, b) }
