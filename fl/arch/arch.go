@@ -130,3 +130,16 @@ func SameManifest(a, b []Param) bool {
 	}
 	return true
 }
+
+// TrainOptions are a client's local training settings.
+type TrainOptions struct {
+	Optimizer string  `json:"optimizer"`
+	LR        float64 `json:"lr"`
+	Epochs    int     `json:"epochs"`
+	BatchSize int     `json:"batch_size"`
+	// Seed drives the shuffling, so a client's training is reproducible.
+	Seed uint64 `json:"seed"`
+	// ProximalMu adds FedProx's proximal term μ/2·‖w − w₀‖² to the loss (w₀: the
+	// parameters training started from), keeping a client near the global model.
+	ProximalMu float64 `json:"proximal_mu,omitempty"`
+}
