@@ -4,18 +4,17 @@
 package httpfn
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
-
-	"github.com/fedkeeper/fedkeeper/functions/catalog"
 )
 
 // maxBody bounds a request (GCF accepts 10 MB).
 const maxBody = 10 << 20
 
-// Handler adapts fn to net/http.
-func Handler(fn catalog.Handler) http.HandlerFunc {
+// Handler adapts fn (a catalog function, or a client the SDK serves) to net/http.
+func Handler(fn func(ctx context.Context, params json.RawMessage) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 		if err != nil {

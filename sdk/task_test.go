@@ -1,4 +1,4 @@
-package flclient
+package sdk
 
 import (
 	"strings"

@@ -1,0 +1,131 @@
+package sdk
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/fedkeeper/fedkeeper/fl/arch"
+	"github.com/fedkeeper/fedkeeper/fl/attack"
+	"github.com/fedkeeper/fedkeeper/fl/mnist"
+	"github.com/fedkeeper/fedkeeper/fl/partition"
+	"github.com/fedkeeper/fedkeeper/fl/privacy"
+	"github.com/fedkeeper/fedkeeper/functions/deployment"
+	"github.com/fedkeeper/fedkeeper/functions/invocation"
+	"github.com/fedkeeper/fedkeeper/weights"
+)
+
+// Param describes one parameter tensor of a model: its name and shape, in the order
+// the tensors sit in the flat parameter vector.
+type Param = arch.Param
+
+// Task is one invocation's job (the task of an fl_client request, protocol v1): the
+// keeper signs all of it, so everything that shapes the update is what it asked for.
+type Task struct {
+	Experiment string `json:"experiment"`
+	Round      int    `json:"round"`
+	Client     int    `json:"client"`
+	// Attempt numbers the keeper's invocations of this client in this round, from 1; a
+	// stored update is only ever replaced by a later attempt's.
+	Attempt     int `json:"attempt"`
+	BaseVersion int `json:"base_version"`
+	// Model names the experiment's architecture; the global model has its layout.
+	Model arch.Spec `json:"model"`
+	// Train are the experiment's training settings: optimiser, learning rate, local
+	// epochs, batch size, this client's shuffling seed, FedProx's μ.
+	Train arch.TrainOptions `json:"train"`
+	Data  Data              `json:"data"`
+	// Store names where the weights are kept; the store's address comes from the
+	// deployment. Empty when the weights travel inline.
+	Store Store `json:"store,omitzero"`
+	// InlineSHA256 is the checksum of the global model the request carries inline,
+	// for clients that cannot reach MongoDB; the update then comes back in the result.
+	InlineSHA256 string `json:"inline_sha256,omitempty"`
+	// Privacy clips the update and adds noise before it is reported (local DP).
+	Privacy privacy.Mechanism `json:"privacy,omitzero"`
+	// Attack makes this client report a malicious update if it is one of the
+	// experiment's attackers (for testing robust strategies).
+	Attack attack.Spec `json:"attack,omitzero"`
+	// AcceptLate stores the update even if the round was aggregated meanwhile: a
+	// semi-asynchronous round folds it into a later version.
+	AcceptLate bool `json:"accept_late,omitempty"`
+
+	// data is the serving client's cache behind LoadData.
+	data *dataCache
+}
+
+// Data says where the training split is and how it is partitioned among the clients.
+type Data struct {
+	Train     mnist.Source   `json:"train"`
+	Partition partition.Spec `json:"partition"`
+}
+
+// Store names the database and collection of the weights.
+type Store struct {
+	DB         string `json:"db"`
+	Collection string `json:"collection"`
+}
+
+// Options are the weight store's options for this store at a deployment's address.
+func (s Store) Options(dep deployment.Config) weights.Options {
+	return weights.Options{URI: dep.MongoURI, DB: s.DB, Collection: s.Collection, TensorDir: dep.TensorDir}
+}
+
+// Model is the round's global model: its layout and its parameters, one flat vector.
+// The client may change Params in place.
+type Model struct {
+	Version  int
+	Manifest []Param
+	Params   []float32
+}
+
+// Update is what a client's training produced: parameters of the global model's
+// layout, the number of examples it trained on (FedAvg's weight) and its loss.
+type Update struct {
+	Params  []float32
+	Samples int
+	Loss    float64
+}
+
+// Result is what the function answers: figures only, the parameters go to MongoDB
+// (or, for a relayed client, in Update).
+type Result struct {
+	Experiment   string  `json:"experiment"`
+	Round        int     `json:"round"`
+	Client       int     `json:"client"`
+	Attempt      int     `json:"attempt"`
+	BaseVersion  int     `json:"base_version"`
+	Samples      int     `json:"samples"`
+	Loss         float64 `json:"loss"`
+	TrainSeconds float64 `json:"train_seconds"`
+	LoadSeconds  float64 `json:"load_seconds"`
+	WarmData     bool    `json:"warm_data"`
+	// Seconds is the function's whole run as it measured it: loading, training and
+	// storing the update.
+	Seconds float64 `json:"seconds"`
+	// Update is the trained model, for inline requests only.
+	Update *invocation.Weights `json:"update,omitempty"`
+}
+
+func (t Task) validate(inline *invocation.Weights) error {
+	switch {
+	case t.Experiment == "":
+		return errors.New("experiment is missing")
+	case t.Round < 1:
+		return fmt.Errorf("round must be at least 1, got %d", t.Round)
+	case t.Attempt < 1:
+		return fmt.Errorf("attempt must be at least 1, got %d", t.Attempt)
+	case t.Client < 0 || t.Client >= t.Data.Partition.NumClients:
+		return fmt.Errorf("client %d is outside 0..%d", t.Client, t.Data.Partition.NumClients-1)
+	case t.BaseVersion < 0:
+		return fmt.Errorf("base_version must not be negative, got %d", t.BaseVersion)
+	case t.InlineSHA256 == "" && inline != nil:
+		return errors.New("the request carries weights its task does not name")
+	case t.InlineSHA256 != "" && (inline == nil || inline.Checksum != t.InlineSHA256):
+		return errors.New("the task names inline weights the request does not carry")
+	case t.InlineSHA256 == "" && (t.Store.DB == "" || t.Store.Collection == ""):
+		return errors.New("store db and collection are required (or inline weights)")
+	case t.Data.Train.ImagesURL == "" || t.Data.Train.LabelsURL == "":
+		return errors.New("data.train images_url and labels_url are required")
+	}
+	return nil
+}
