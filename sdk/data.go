@@ -10,6 +10,10 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/partition"
 )
 
+// Source locates a training split: its images and labels as IDX files (file:// or
+// http(s)://, gzipped or not).
+type Source = mnist.Source
+
 // Dataset is a client's share of the training set: images (784 pixels each, scaled to
 // [0, 1]) and their labels.
 type Dataset = mnist.Dataset

@@ -65,9 +65,11 @@ type chunkDoc struct {
 }
 
 // blobName names an object's bytes: short and safe, derived from the object's id.
-func (s *Store) blobName(id string) string {
+func (s *Store) blobName(id string) string { return blobName(s.prefix, id) }
+
+func blobName(prefix, id string) string {
 	sum := sha256.Sum256([]byte(id))
-	return s.prefix + "_blob_" + hex.EncodeToString(sum[:12])
+	return prefix + "_blob_" + hex.EncodeToString(sum[:12])
 }
 
 func chunkID(name string, n int) string { return fmt.Sprintf("%s#%d", name, n) }

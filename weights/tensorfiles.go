@@ -40,6 +40,9 @@ func openTensorFiles(dir string) (*tensorFiles, error) {
 	return &tensorFiles{dir: dir}, nil
 }
 
+// TensorFileName is the name of an object's file in a tensor directory.
+func TensorFileName(blob, checksum string) string { return fileName(blob, checksum) }
+
 // fileName names the file of an object's content. The checksum in the name means a
 // retried write of other content makes a new file rather than changing the one a
 // reader of the earlier description may be using.

@@ -52,11 +52,20 @@ func (s *Store) PutUpdate(ctx context.Context, u Update) error {
 	}
 	// Each attempt and content has bytes of its own, so a refused write never touches
 	// the bytes of the update it lost to.
-	if err := s.putParamsAs(ctx, &doc, data, fmt.Sprintf("%s/a%d/%s", id, u.Attempt, sum[:16])); err != nil {
+	key, _ := UpdateBlob(s.prefix, u.Experiment, u.Round, u.Client, u.Attempt, sum)
+	if err := s.putParamsAs(ctx, &doc, data, key); err != nil {
 		return fmt.Errorf("store update %s: %w", id, err)
 	}
 	w := updateWrite{store: s, doc: doc, late: u.AcceptLate}
 	return w.commit(ctx)
+}
+
+// UpdateBlob names an update's bytes (docs/CLIENT-PROTOCOL.md §5): key, what the name
+// is derived from, and blob, the name itself. Each attempt and content has bytes of its
+// own.
+func UpdateBlob(collection, experiment string, round, client, attempt int, checksum string) (key, blob string) {
+	key = fmt.Sprintf("%s/a%d/%s", updateID(experiment, round, client), attempt, checksum[:16])
+	return key, blobName(collection, key)
 }
 
 // updateWrite is one PutUpdate after its bytes are stored: it writes the description,
