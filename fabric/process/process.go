@@ -143,10 +143,28 @@ func (p *Process) Kill() {
 // framing: for a process that is gone or failing.
 func (p *Process) Logs() []string { return p.logs.Take() }
 
-// Described is the lines gathered so far as one short text, for an error.
+// Described is the end of what the process wrote so far (where a traceback or a
+// fatal message is), without the timestamps, as one short text for an error.
 func (p *Process) Described() string {
-	return Truncate(strings.Join(p.logs.Take(), " | "), 500)
+	lines := p.logs.Take()
+	if len(lines) > describedLines {
+		lines = lines[len(lines)-describedLines:]
+	}
+	for i, line := range lines {
+		_, lines[i], _ = strings.Cut(line, " ")
+	}
+	text := strings.Join(lines, " | ")
+	if len(text) > describedBytes {
+		text = "…" + text[len(text)-describedBytes:]
+	}
+	return text
 }
+
+// What Described keeps.
+const (
+	describedLines = 12
+	describedBytes = 1500
+)
 
 // markerWait bounds how long an activation's lines may take to come through; the
 // markers are written right behind them, so only a wedged reader reaches it.
