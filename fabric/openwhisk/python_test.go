@@ -67,7 +67,7 @@ func TestPythonActions(t *testing.T) {
 		wantResult, wantLog string
 	}{
 		{name: "a zip with __main__.py and a module beside it", kind: "python:3.11",
-			code: zipOf(t, map[string]string{"__main__.py": "from helper import double\n\ndef main(args):\n    print('doubling', args['x'])\n    return {'doubled': double(args['x'])}\n", "helper.py": helper}),
+			code:   zipOf(t, map[string]string{"__main__.py": "from helper import double\n\ndef main(args):\n    print('doubling', args['x'])\n    return {'doubled': double(args['x'])}\n", "helper.py": helper}),
 			params: map[string]any{"x": 21}, wantHTTP: 200, wantStatus: "success", wantResult: `{"doubled":42}`, wantLog: "stdout: doubling 21"},
 		{name: "a single file, another main", kind: "python:3", main: "handle",
 			code:   []byte("def handle(args):\n    return {'hello': args.get('who', 'world')}\n"),
