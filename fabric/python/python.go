@@ -29,7 +29,7 @@ import (
 // python3-torch, …) import under it only, not under another python3 first on PATH.
 const DefaultInterpreter = "/usr/bin/python3"
 
-//go:embed scripts
+//go:embed scripts/*.py scripts/fabric_shim/functions_framework/__init__.py
 var scripts embed.FS
 
 // The runners in scripts/.

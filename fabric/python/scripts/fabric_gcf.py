@@ -11,9 +11,9 @@ PORT and HOST where to listen. The function gets the flask.Request of every requ
 made into the response as Flask's make_response does; an exception, or None, answers
 500 with the header X-Google-Status: crash, and the traceback goes to stderr.
 
---check does what a deploy does before the function takes traffic: checks
-requirements.txt (the fabric cannot pip install it), loads the source, finds the
-function, and exits 1 with the reason on stderr when one fails.
+--check does what a deploy does before the function takes traffic (the fabric has
+checked requirements.txt before): loads the source, finds the function, and exits 1
+with the reason on stderr when either fails.
 """
 
 import importlib.util
@@ -23,7 +23,6 @@ import types
 
 import flask
 
-import fabric_requirements
 import fabric_serve
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -42,9 +41,6 @@ def load():
     if not os.path.exists(source):
         raise LoadError("File %s that is expected to define function doesn't exist" % source)
     folder = os.path.dirname(os.path.abspath(source))
-    lacking = fabric_requirements.missing(os.path.join(folder, "requirements.txt"), ["functions-framework"])
-    if lacking:
-        raise LoadError("requirements.txt asks for %s, which this interpreter cannot import" % ", ".join(lacking))
     sys.path.insert(0, folder)
     sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "fabric_shim"))
     name = os.path.splitext(os.path.basename(source))[0]
