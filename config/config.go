@@ -209,6 +209,10 @@ type FabricConfiguration struct {
 	MaxContainers int `mapstructure:"max_containers"`
 	// Faults the fabric injects into invocations (see fabric/faults).
 	Faults faults.Faults `mapstructure:"faults"`
+	// Python is the interpreter the fabric runs Python functions under, an absolute
+	// path; empty means Debian's /usr/bin/python3, the one Debian's packages (Flask,
+	// torch, …) import under.
+	Python string `mapstructure:"python"`
 }
 
 // PrometheusConfig is kept from the seed's format; FedKeeper does not read it yet.

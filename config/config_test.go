@@ -133,6 +133,8 @@ func TestInvalidInputNamesTheKey(t *testing.T) {
 		{"real cloud functions without project", "providers:\n  google:\n    gcp:\n      api_endpoint: https://cloudfunctions.googleapis.com\n      region: europe-west1",
 			"providers.google.gcp.project", "is missing"},
 		{"bad log format", "log:\n  format: xml", "log.format", "must be text or json"},
+		{"a relative Python interpreter", "providers:\n  openfaas:\n    edge:\n      fabric:\n        python: python3",
+			"providers.openfaas.edge.fabric.python", "must be an absolute path"},
 		{"negative noise", "scenarios:\n  federated_learning:\n    privacy:\n      clip: 1\n      noise_multiplier: -1", "scenarios.federated_learning.privacy", "noise multiplier must not be negative"},
 		{"clipping without noise", "scenarios:\n  federated_learning:\n    privacy:\n      clip: 1\n      noise_multiplier: 0", "scenarios.federated_learning.privacy.noise_multiplier", "no privacy guarantee"},
 		{"unknown attack", "scenarios:\n  federated_learning:\n    attack:\n      kind: poison\n      fraction: 0.1", "scenarios.federated_learning.attack", "unknown kind"},
