@@ -464,7 +464,7 @@ func TestSeedSamplePorted(t *testing.T) {
 		{"built-in OpenWhisk functions", client.OpenWhisk.FuncPath == "./functions/openwhisk" &&
 			fl.Functions["fl_server_init"].OpenWhisk.FuncPath == "./functions/openwhisk" &&
 			fl.Functions["fl_invoker_weights_update"].OpenWhisk.FuncPath == "./functions/openwhisk"},
-		{"built-in Cloud Function", client.Google.FuncPath == "./functions/gcf" && client.Google.Runtime == "go122" && client.Google.EntryPoint == "fl_client"},
+		{"built-in Cloud Function", client.Google.FuncPath == "./functions/gcf" && client.Google.Runtime == "" && client.Google.EntryPoint == "fl_client"},
 		{"the seed's limits kept", client.OpenWhisk.Memory == 2048 && client.Google.Memory == "2048MB"},
 		{"GoMNIST data", fl.TrainingTestData == TrainingTestData{}},
 		{"the seed's stop rule", c.Stop.TargetAccuracy == 0.9895 && c.Stop.MaxRounds == 1000},
