@@ -59,7 +59,7 @@ func zipNames(t *testing.T, data []byte) []string {
 // local fabric through the adapters it answers; the kind, runtime and image follow the
 // config, and the Go path is as before.
 func TestPythonFunctionsArePackagedForEachPlatform(t *testing.T) {
-	if err := python.Require(python.DefaultInterpreter, "flask"); err != nil {
+	if err := python.Require(context.Background(), python.DefaultInterpreter, "flask"); err != nil {
 		t.Fatal(err)
 	}
 	owFolder := writeFiles(t, map[string]string{"__main__.py": "from helper import hi\n\ndef main(args):\n    return {'said': hi()}\n",

@@ -78,7 +78,7 @@ func sourceOf(t *testing.T, files map[string]string) []byte {
 
 func requirePython(t *testing.T) {
 	t.Helper()
-	if err := python.Require(python.DefaultInterpreter, "flask"); err != nil {
+	if err := python.Require(context.Background(), python.DefaultInterpreter, "flask"); err != nil {
 		t.Fatal(err)
 	}
 }

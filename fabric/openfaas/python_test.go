@@ -70,7 +70,7 @@ func handlerFolder(t *testing.T, files map[string]string) string {
 
 func requirePython(t *testing.T) {
 	t.Helper()
-	if err := python.Require(python.DefaultInterpreter, "flask"); err != nil {
+	if err := python.Require(context.Background(), python.DefaultInterpreter, "flask"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -51,7 +51,7 @@ def main(args):
 // Python actions run under OpenWhisk's Python actionloop protocol, each outcome read as
 // OpenWhisk reads it.
 func TestPythonActions(t *testing.T) {
-	if err := python.Require(python.DefaultInterpreter); err != nil {
+	if err := python.Require(context.Background(), python.DefaultInterpreter); err != nil {
 		t.Fatal(err)
 	}
 	e := start(t, openwhisk.Options{})
@@ -125,7 +125,7 @@ func TestPythonActions(t *testing.T) {
 // parameters marked init are its environment, never an activation's parameters; each
 // activation's __OW_ variables are its own, and its logs hold only its own lines.
 func TestPythonActionProcessAndEnvironment(t *testing.T) {
-	if err := python.Require(python.DefaultInterpreter); err != nil {
+	if err := python.Require(context.Background(), python.DefaultInterpreter); err != nil {
 		t.Fatal(err)
 	}
 	e := start(t, openwhisk.Options{})

@@ -141,7 +141,7 @@ func stderrOf(err error) string {
 
 // Require checks that interpreter runs and imports modules, and otherwise names the
 // Debian packages to install: the fabric's tests fail with it rather than skip.
-func Require(interpreter string, modules ...string) error {
+func Require(ctx context.Context, interpreter string, modules ...string) error {
 	if interpreter == "" {
 		interpreter = DefaultInterpreter
 	}
@@ -152,7 +152,7 @@ func Require(interpreter string, modules ...string) error {
 	for _, m := range modules {
 		debs = append(debs, "python3-"+m)
 	}
-	if out, err := exec.Command(interpreter, "-c", code).CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, interpreter, "-c", code).CombinedOutput(); err != nil {
 		return fmt.Errorf("%s cannot %s (%v: %s): install %s (Debian: apt-get install, or run tools/deps.sh)",
 			interpreter, code, err, process.Truncate(strings.TrimSpace(string(out)), 200), strings.Join(debs, " "))
 	}

@@ -13,7 +13,7 @@ import (
 // specifiers aside; what the interpreter has (Debian's packages) counts as installed,
 // whatever the spelling, and so do the names the runner provides.
 func TestMissing(t *testing.T) {
-	if err := Require(DefaultInterpreter, "flask"); err != nil {
+	if err := Require(context.Background(), DefaultInterpreter, "flask"); err != nil {
 		t.Fatal(err)
 	}
 	r, err := Install(t.TempDir(), "")
@@ -66,7 +66,7 @@ func TestAvailable(t *testing.T) {
 	if err := r.Available(); err == nil || !strings.Contains(err.Error(), "/nonexistent/python3 is missing") || !strings.Contains(err.Error(), "fabric.python") {
 		t.Errorf("Available: %v", err)
 	}
-	if err := Require("/nonexistent/python3", "flask"); err == nil || !strings.Contains(err.Error(), "install python3 python3-flask") {
+	if err := Require(context.Background(), "/nonexistent/python3", "flask"); err == nil || !strings.Contains(err.Error(), "install python3 python3-flask") {
 		t.Errorf("Require: %v", err)
 	}
 }

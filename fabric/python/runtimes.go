@@ -94,7 +94,7 @@ func (e EntryPoint) Check(ctx context.Context, dir string, env []string) error {
 
 // HandlerFile is where an OpenFaaS python3-http function's handler lives, in the
 // folder faas-cli build makes of the template.
-var HandlerFile = filepath.Join("function", "handler.py")
+const HandlerFile = "function/handler.py"
 
 // Handler is OpenFaaS's python3-http template: spec.Dir holds function/handler.py
 // (and function/requirements.txt). It runs the fabric's runner as the watchdog's
