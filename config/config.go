@@ -209,6 +209,10 @@ type FabricConfiguration struct {
 	MaxContainers int `mapstructure:"max_containers"`
 	// Faults the fabric injects into invocations (see fabric/faults).
 	Faults faults.Faults `mapstructure:"faults"`
+	// Python is the interpreter the fabric runs Python functions under, an absolute
+	// path; empty means Debian's /usr/bin/python3, the one Debian's packages (Flask,
+	// torch, …) import under.
+	Python string `mapstructure:"python"`
 }
 
 // PrometheusConfig is kept from the seed's format; FedKeeper does not read it yet.
@@ -534,9 +538,15 @@ type Function struct {
 // OpenWhiskFunction is an action's deployment settings.
 type OpenWhiskFunction struct {
 	// FuncPath is the function's code: a Go main package folder (built for the actionloop
-	// runtime), a ready executable, or a zip holding an "exec" file.
-	FuncPath       string `mapstructure:"func_path"`
-	DockerImage    string `mapstructure:"docker_image"`
+	// runtime), a ready executable, a zip holding an "exec" file, or Python code (a .py
+	// file, or a folder with __main__.py).
+	FuncPath string `mapstructure:"func_path"`
+	// DockerImage makes a Python function a docker action of that image (kind blackbox)
+	// on a real cluster, for libraries OpenWhisk's Python images lack (torch); the
+	// local fabric cannot pull images and runs the code under its interpreter.
+	DockerImage string `mapstructure:"docker_image"`
+	// Runtime is the kind of a Python action (python:3.11 when empty); Go actions are
+	// go:1.22 whatever it says.
 	Runtime        string `mapstructure:"runtime"`
 	Docker         string `mapstructure:"docker"`
 	Memory         int    `mapstructure:"memory"`
@@ -551,11 +561,14 @@ type OpenWhiskFunction struct {
 
 // GoogleFunction is a Cloud Function's deployment settings.
 type GoogleFunction struct {
-	// FuncPath is a Go package registering the function with functions-framework-go.
-	FuncPath       string `mapstructure:"func_path"`
-	Memory         string `mapstructure:"memory"`
-	Timeout        string `mapstructure:"timeout"`
-	Region         string `mapstructure:"region"`
+	// FuncPath is a Go package registering the function with functions-framework-go,
+	// or a Python folder with main.py (and requirements.txt) at its root.
+	FuncPath string `mapstructure:"func_path"`
+	Memory   string `mapstructure:"memory"`
+	Timeout  string `mapstructure:"timeout"`
+	Region   string `mapstructure:"region"`
+	// Runtime is Cloud Functions' runtime id; empty: go122 for a Go source, python311
+	// for a Python one (see deploy.Builder).
 	Runtime        string `mapstructure:"runtime"`
 	EntryPoint     string `mapstructure:"entry-point"`
 	ParamsFilePath string `mapstructure:"params_file_path"`
@@ -563,8 +576,9 @@ type GoogleFunction struct {
 
 // OpenFaaSFunction is an OpenFaaS function's deployment settings.
 type OpenFaaSFunction struct {
-	// FuncPath is a Go main package serving HTTP on $PORT, built for gateways that run
-	// local executables (the local fabric).
+	// FuncPath is a Go main package serving HTTP on $PORT, or a python3-http handler
+	// folder (handler.py, requirements.txt), for gateways that run local images (the
+	// local fabric).
 	FuncPath string `mapstructure:"func_path"`
 	// DockerImage is what a real gateway pulls.
 	DockerImage    string `mapstructure:"docker_image"`

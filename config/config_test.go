@@ -133,6 +133,8 @@ func TestInvalidInputNamesTheKey(t *testing.T) {
 		{"real cloud functions without project", "providers:\n  google:\n    gcp:\n      api_endpoint: https://cloudfunctions.googleapis.com\n      region: europe-west1",
 			"providers.google.gcp.project", "is missing"},
 		{"bad log format", "log:\n  format: xml", "log.format", "must be text or json"},
+		{"a relative Python interpreter", "providers:\n  openfaas:\n    edge:\n      fabric:\n        python: python3",
+			"providers.openfaas.edge.fabric.python", "must be an absolute path"},
 		{"negative noise", "scenarios:\n  federated_learning:\n    privacy:\n      clip: 1\n      noise_multiplier: -1", "scenarios.federated_learning.privacy", "noise multiplier must not be negative"},
 		{"clipping without noise", "scenarios:\n  federated_learning:\n    privacy:\n      clip: 1\n      noise_multiplier: 0", "scenarios.federated_learning.privacy.noise_multiplier", "no privacy guarantee"},
 		{"unknown attack", "scenarios:\n  federated_learning:\n    attack:\n      kind: poison\n      fraction: 0.1", "scenarios.federated_learning.attack", "unknown kind"},
@@ -462,7 +464,7 @@ func TestSeedSamplePorted(t *testing.T) {
 		{"built-in OpenWhisk functions", client.OpenWhisk.FuncPath == "./functions/openwhisk" &&
 			fl.Functions["fl_server_init"].OpenWhisk.FuncPath == "./functions/openwhisk" &&
 			fl.Functions["fl_invoker_weights_update"].OpenWhisk.FuncPath == "./functions/openwhisk"},
-		{"built-in Cloud Function", client.Google.FuncPath == "./functions/gcf" && client.Google.Runtime == "go122" && client.Google.EntryPoint == "fl_client"},
+		{"built-in Cloud Function", client.Google.FuncPath == "./functions/gcf" && client.Google.Runtime == "" && client.Google.EntryPoint == "fl_client"},
 		{"the seed's limits kept", client.OpenWhisk.Memory == 2048 && client.Google.Memory == "2048MB"},
 		{"GoMNIST data", fl.TrainingTestData == TrainingTestData{}},
 		{"the seed's stop rule", c.Stop.TargetAccuracy == 0.9895 && c.Stop.MaxRounds == 1000},

@@ -190,9 +190,6 @@ func (c *Config) normalise() {
 			if g.FuncPath == "" && builtIn {
 				g.FuncPath = "./functions/gcf"
 			}
-			if g.Runtime == "" {
-				g.Runtime = "go122"
-			}
 			if g.EntryPoint == "" {
 				g.EntryPoint = name
 			}

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"math"
 	"net"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -217,6 +218,9 @@ func (c *Config) Validate() error {
 		}
 		if fab.MaxContainers < 0 {
 			return keyErr(key+".max_containers", "must not be negative, got %d", fab.MaxContainers)
+		}
+		if fab.Python != "" && !filepath.IsAbs(fab.Python) {
+			return keyErr(key+".python", "must be an absolute path to a Python interpreter (such as /usr/bin/python3), got %q", fab.Python)
 		}
 		if err := fab.Faults.Check(); err != nil {
 			return keyErr(key+".faults", "%v", err)

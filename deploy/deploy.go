@@ -1,7 +1,9 @@
 // Package deploy turns a function described in the config into what a cluster deploys:
-// for OpenWhisk a native action zip, for Cloud Functions a Go source archive, for
-// OpenFaaS an image (an executable for the local fabric, docker_image for a real
-// gateway). Code is built once per process and reused.
+// for OpenWhisk a native action zip or Python code (a docker action of docker_image on a
+// real cluster), for Cloud Functions a Go or Python source archive, for OpenFaaS an
+// image (for the local fabric an executable or a python3-http folder, docker_image for
+// a real gateway). Which language a func_path is, pack.Detect tells. Code is built once
+// per process and reused.
 package deploy
 
 import (
@@ -10,6 +12,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,77 +43,127 @@ func NewBuilder(cfg *config.Config, baseDir, buildDir string, dep deployment.Con
 func (b *Builder) Function(ctx context.Context, platform config.Platform, cluster, name string, fn config.Function) (faas.Function, error) {
 	switch platform {
 	case config.OpenWhisk:
-		ow := fn.OpenWhisk
-		if ow == nil {
+		if fn.OpenWhisk == nil {
 			return faas.Function{}, fmt.Errorf("function %q has no openwhisk section", name)
 		}
-		code, err := b.cached(ctx, "openwhisk", ow.FuncPath, func() ([]byte, error) {
-			return pack.OpenWhiskZip(ctx, ow.FuncPath, b.baseDir, filepath.Join(b.buildDir, "openwhisk"))
-		})
-		if err != nil {
-			return faas.Function{}, err
-		}
-		fn := faas.Function{Name: name, Code: code, Kind: "go:1.22", MemoryMB: ow.Memory,
-			Timeout: time.Duration(ow.Timeout) * time.Millisecond, Concurrency: ow.Concurrency}
-		fn.Env, fn.Secrets = b.settings(platform, cluster, name)
-		if ow.Web == "true" || ow.Web == "raw" {
-			// As `wsk action create --web raw`, but never open to anyone: callers need the
-			// namespace key (basic authentication) or this secret in X-Require-Whisk-Auth.
-			fn.Annotations = map[string]any{"web-export": true, "raw-http": ow.Web == "raw", "final": true,
-				"require-whisk-auth": b.webSecret(name)}
-		}
-		return fn, nil
+		return b.openWhisk(ctx, cluster, name, fn.OpenWhisk)
 	case config.Google:
-		g := fn.Google
-		if g == nil {
+		if fn.Google == nil {
 			return faas.Function{}, fmt.Errorf("function %q has no google section", name)
 		}
-		code, err := b.cached(ctx, "google", g.FuncPath, func() ([]byte, error) {
-			return pack.GCFSource(ctx, g.FuncPath, b.baseDir)
-		})
-		if err != nil {
-			return faas.Function{}, err
-		}
-		memory, err := g.MemoryMB()
-		if err != nil {
-			return faas.Function{}, fmt.Errorf("function %q: google.memory %w", name, err)
-		}
-		timeout, err := g.TimeoutDuration()
-		if err != nil {
-			return faas.Function{}, fmt.Errorf("function %q: google.timeout %w", name, err)
-		}
-		env, secrets := b.settings(platform, cluster, name)
-		return faas.Function{Name: name, Code: code, Kind: g.Runtime, EntryPoint: g.EntryPoint, MemoryMB: memory, Timeout: timeout,
-			Env: env, Secrets: secrets}, nil
+		return b.google(ctx, cluster, name, fn.Google)
 	case config.OpenFaaS:
-		of := fn.OpenFaaS
-		if of == nil {
+		if fn.OpenFaaS == nil {
 			return faas.Function{}, fmt.Errorf("function %q has no openfaas section", name)
 		}
-		gateway := b.cfg.Providers.OpenFaaS[cluster]
-		timeout, err := of.TimeoutDuration()
-		if err != nil {
-			return faas.Function{}, fmt.Errorf("function %q: openfaas.timeout %w", name, err)
-		}
-		env, secrets := b.settings(platform, cluster, name)
-		if !gateway.LocalImages {
-			if of.DockerImage == "" {
-				return faas.Function{}, fmt.Errorf("function %q: set openfaas.docker_image, the image gateway %q pulls", name, cluster)
-			}
-			return faas.Function{Name: name, Image: of.DockerImage, MemoryMB: of.Memory, Timeout: timeout,
-				Env: env, Secrets: secrets}, nil
-		}
-		path, err := b.cached(ctx, "openfaas", of.FuncPath, func() ([]byte, error) {
-			p, err := pack.BuildGo(ctx, b.resolve(of.FuncPath), filepath.Join(b.buildDir, "openfaas"))
-			return []byte(p), err
-		})
-		if err != nil {
-			return faas.Function{}, err
-		}
-		return faas.Function{Name: name, Image: "file://" + string(path), MemoryMB: of.Memory, Timeout: timeout,
-			Env: env, Secrets: secrets}, nil
+		return b.openFaaS(ctx, cluster, name, fn.OpenFaaS)
 	}
 	return faas.Function{}, fmt.Errorf("unknown platform %q", platform)
+}
+
+// Kinds and runtimes a Python function gets when its config names none.
+const (
+	defaultPythonKind    = "python:3.11"
+	defaultPythonRuntime = "python311"
+	defaultGoRuntime     = "go122"
+)
+
+// openWhisk is an action: a Go main package built as the native "exec", or Python code
+// (a .py file, or a folder zipped with its __main__.py) of a python kind; on a real
+// cluster a Python function with docker_image is a docker action of that image (kind
+// blackbox) with the same code, as the seed deployed its TensorFlow clients.
+func (b *Builder) openWhisk(ctx context.Context, cluster, name string, ow *config.OpenWhiskFunction) (faas.Function, error) {
+	lang := pack.Detect(b.resolve(ow.FuncPath), ow.Runtime)
+	code, err := b.cached(ctx, "openwhisk", ow.FuncPath, func() ([]byte, error) {
+		if lang == pack.Python {
+			return pack.OpenWhiskPython(ow.FuncPath, b.baseDir)
+		}
+		return pack.OpenWhiskZip(ctx, ow.FuncPath, b.baseDir, filepath.Join(b.buildDir, "openwhisk"))
+	})
+	if err != nil {
+		return faas.Function{}, err
+	}
+	fn := faas.Function{Name: name, Code: code, Kind: "go:1.22", MemoryMB: ow.Memory,
+		Timeout: time.Duration(ow.Timeout) * time.Millisecond, Concurrency: ow.Concurrency}
+	if lang == pack.Python {
+		fn.Kind = defaultPythonKind
+		if strings.HasPrefix(ow.Runtime, "python") {
+			fn.Kind = ow.Runtime
+		}
+		if ow.DockerImage != "" && !config.IsEmbedded(b.cfg.Providers.OpenWhisk[cluster].Auth.OWAPIHost) {
+			fn.Image = ow.DockerImage
+		}
+	}
+	fn.Env, fn.Secrets = b.settings(config.OpenWhisk, cluster, name)
+	if ow.Web == "true" || ow.Web == "raw" {
+		// As `wsk action create --web raw`, but never open to anyone: callers need the
+		// namespace key (basic authentication) or this secret in X-Require-Whisk-Auth.
+		fn.Annotations = map[string]any{"web-export": true, "raw-http": ow.Web == "raw", "final": true,
+			"require-whisk-auth": b.webSecret(name)}
+	}
+	return fn, nil
+}
+
+// google is a Cloud Function: a Go package's module as the source (runtime go122 by
+// default), or a Python folder with main.py (python311 by default).
+func (b *Builder) google(ctx context.Context, cluster, name string, g *config.GoogleFunction) (faas.Function, error) {
+	lang := pack.Detect(b.resolve(g.FuncPath), g.Runtime)
+	code, err := b.cached(ctx, "google", g.FuncPath, func() ([]byte, error) {
+		if lang == pack.Python {
+			return pack.GCFPythonSource(g.FuncPath, b.baseDir)
+		}
+		return pack.GCFSource(ctx, g.FuncPath, b.baseDir)
+	})
+	if err != nil {
+		return faas.Function{}, err
+	}
+	memory, err := g.MemoryMB()
+	if err != nil {
+		return faas.Function{}, fmt.Errorf("function %q: google.memory %w", name, err)
+	}
+	timeout, err := g.TimeoutDuration()
+	if err != nil {
+		return faas.Function{}, fmt.Errorf("function %q: google.timeout %w", name, err)
+	}
+	runtime := g.Runtime
+	if runtime == "" {
+		runtime = map[pack.Language]string{pack.Go: defaultGoRuntime, pack.Python: defaultPythonRuntime}[lang]
+	}
+	env, secrets := b.settings(config.Google, cluster, name)
+	return faas.Function{Name: name, Code: code, Kind: runtime, EntryPoint: g.EntryPoint, MemoryMB: memory, Timeout: timeout,
+		Env: env, Secrets: secrets}, nil
+}
+
+// openFaaS is an OpenFaaS function: a real gateway pulls its docker_image; the local
+// fabric's takes a file:// image, the built Go handler or the python3-http folder.
+func (b *Builder) openFaaS(ctx context.Context, cluster, name string, of *config.OpenFaaSFunction) (faas.Function, error) {
+	gateway := b.cfg.Providers.OpenFaaS[cluster]
+	timeout, err := of.TimeoutDuration()
+	if err != nil {
+		return faas.Function{}, fmt.Errorf("function %q: openfaas.timeout %w", name, err)
+	}
+	env, secrets := b.settings(config.OpenFaaS, cluster, name)
+	fn := faas.Function{Name: name, Image: of.DockerImage, MemoryMB: of.Memory, Timeout: timeout, Env: env, Secrets: secrets}
+	if !gateway.LocalImages {
+		if of.DockerImage == "" {
+			return faas.Function{}, fmt.Errorf("function %q: set openfaas.docker_image, the image gateway %q pulls", name, cluster)
+		}
+		return fn, nil
+	}
+	image, err := b.cached(ctx, "openfaas", of.FuncPath, func() ([]byte, error) {
+		dir := filepath.Join(b.buildDir, "openfaas")
+		if pack.Detect(b.resolve(of.FuncPath), "") == pack.Python {
+			p, err := pack.OpenFaaSPython(of.FuncPath, b.baseDir, dir)
+			return []byte(p + "/"), err
+		}
+		p, err := pack.BuildGo(ctx, b.resolve(of.FuncPath), dir)
+		return []byte(p), err
+	})
+	if err != nil {
+		return faas.Function{}, err
+	}
+	fn.Image = "file://" + string(image)
+	return fn, nil
 }
 
 // webSecret is the require-whisk-auth secret of a web action: stable for a config and

@@ -15,14 +15,18 @@ import (
 // Function is what to deploy.
 type Function struct {
 	Name string
-	// Code is the platform's package: for OpenWhisk a zip holding an "exec" binary, for
-	// Cloud Functions a source zip, for OpenFaaS an image reference in Image.
+	// Code is the platform's package: for OpenWhisk a zip holding an "exec" binary (Go)
+	// or __main__.py (Python), or a single Python file; for Cloud Functions a source zip;
+	// OpenFaaS takes an image reference in Image instead.
 	Code []byte
-	// Kind is the runtime: "go:1.22" on OpenWhisk, "go122" on Cloud Functions.
+	// Kind is the runtime: "go:1.22" or "python:3.11" on OpenWhisk, "go122" or
+	// "python311" on Cloud Functions.
 	Kind string
-	// EntryPoint is the function's name in its source (Cloud Functions).
+	// EntryPoint is the function's name in its source (Cloud Functions' entryPoint,
+	// OpenWhisk's main).
 	EntryPoint string
-	// Image is the container image (OpenFaaS).
+	// Image is the container image: OpenFaaS's, or an OpenWhisk docker action's (kind
+	// blackbox, with Code as its code).
 	Image    string
 	MemoryMB int
 	// Concurrency is OpenWhisk's activations per container.

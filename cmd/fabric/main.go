@@ -23,6 +23,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fabric/gcf"
 	"github.com/fedkeeper/fedkeeper/fabric/openfaas"
 	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
+	"github.com/fedkeeper/fedkeeper/fabric/python"
 	"github.com/fedkeeper/fedkeeper/logging"
 )
 
@@ -80,6 +81,7 @@ func run() int {
 	ofPassword := flag.String("openfaas-password", "", "OpenFaaS gateway password (generated when empty)")
 	containers := flag.Int("max-containers", 0, "function processes per platform at once (default 2 per core)")
 	perMinute := flag.Int("invocations-per-minute", 0, "OpenWhisk invocations per minute before 429 (0: unlimited)")
+	py := flag.String("python", python.DefaultInterpreter, "interpreter of the Python functions (Debian's packages import under /usr/bin/python3 only)")
 	level := flag.String("log", "info", "log level")
 	flag.Parse()
 
@@ -103,9 +105,9 @@ func run() int {
 	f, err := fabric.Start(ctx, fabric.Options{
 		Addr: *addr, DataDir: *dataDir, Logger: logger,
 		OpenWhisk: &openwhisk.Options{Namespace: *namespace, Auth: *auth, MaxContainers: *containers,
-			InvocationsPerMinute: *perMinute, Logger: logger},
-		GCF:      &gcf.Options{Token: *gcfToken, MaxInstances: *containers, Logger: logger},
-		OpenFaaS: &openfaas.Options{User: *ofUser, Password: *ofPassword, MaxInstances: *containers, Logger: logger},
+			InvocationsPerMinute: *perMinute, Python: *py, Logger: logger},
+		GCF:      &gcf.Options{Token: *gcfToken, MaxInstances: *containers, Python: *py, Logger: logger},
+		OpenFaaS: &openfaas.Options{User: *ofUser, Password: *ofPassword, MaxInstances: *containers, Python: *py, Logger: logger},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

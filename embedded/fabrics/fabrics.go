@@ -108,7 +108,7 @@ func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, log
 			ns = "guest"
 		}
 		f, err := start("openwhisk", name, cluster.Fabric, prev.OpenWhisk[name].APIHost, fabric.Options{
-			OpenWhisk: &openwhisk.Options{Namespace: ns, Auth: auth, MaxContainers: cluster.Fabric.MaxContainers, Logger: logger},
+			OpenWhisk: &openwhisk.Options{Namespace: ns, Auth: auth, MaxContainers: cluster.Fabric.MaxContainers, Python: cluster.Fabric.Python, Logger: logger},
 		})
 		if err != nil {
 			return err
@@ -128,7 +128,7 @@ func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, log
 			token = NewSecret(32)
 		}
 		f, err := start("google", name, cluster.Fabric, prev.Google[name].APIEndpoint, fabric.Options{
-			GCF: &gcf.Options{Token: token, MaxInstances: cluster.Fabric.MaxContainers, Logger: logger},
+			GCF: &gcf.Options{Token: token, MaxInstances: cluster.Fabric.MaxContainers, Python: cluster.Fabric.Python, Logger: logger},
 		})
 		if err != nil {
 			return err
@@ -151,7 +151,7 @@ func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, log
 			password = NewSecret(24)
 		}
 		f, err := start("openfaas", name, cluster.Fabric, prev.OpenFaaS[name].Gateway, fabric.Options{
-			OpenFaaS: &openfaas.Options{User: user, Password: password, MaxInstances: cluster.Fabric.MaxContainers, Logger: logger},
+			OpenFaaS: &openfaas.Options{User: user, Password: password, MaxInstances: cluster.Fabric.MaxContainers, Python: cluster.Fabric.Python, Logger: logger},
 		})
 		if err != nil {
 			return err

@@ -324,15 +324,13 @@ func (c *Client) GetActivation(ctx context.Context, id string) (Record, error) {
 	return rec, err
 }
 
-// Deploy implements faas.Provider: it uploads fn.Code, a zip holding an "exec" binary,
-// as a native action of fn.Kind.
+// Deploy implements faas.Provider: it uploads fn.Code as an action of fn.Kind (a zip
+// holding an "exec" binary for the native Go kinds, a zip with __main__.py or a single
+// file for the Python ones), or, when fn.Image is set, a docker action (kind blackbox)
+// of that image with fn.Code, if any, as its code. fn.EntryPoint is the action's main.
 func (c *Client) Deploy(ctx context.Context, fn faas.Function) error {
-	kind := fn.Kind
-	if kind == "" {
-		kind = "go:1.22"
-	}
 	action := Action{
-		Exec:   Exec{Kind: kind, Code: base64.StdEncoding.EncodeToString(fn.Code), Binary: true},
+		Exec:   execOf(fn),
 		Limits: Limits{Memory: fn.MemoryMB, Timeout: int(fn.Timeout.Milliseconds()), Concurrency: fn.Concurrency},
 	}
 	action.Parameters = initParameters(fn)
@@ -350,6 +348,27 @@ func (c *Client) Deploy(ctx context.Context, fn faas.Function) error {
 	}
 	_, err := c.PutAction(ctx, fn.Name, action, true)
 	return err
+}
+
+// execOf is the exec of fn's action. A zip travels as base64 with binary set, other
+// code as text, as the wsk CLI sends a .zip and a single source file.
+func execOf(fn faas.Function) Exec {
+	kind := fn.Kind
+	if kind == "" {
+		kind = "go:1.22"
+	}
+	ex := Exec{Kind: kind, Main: fn.EntryPoint}
+	if fn.Image != "" {
+		ex = Exec{Kind: "blackbox", Image: fn.Image, Main: fn.EntryPoint}
+	}
+	switch {
+	case len(fn.Code) == 0:
+	case bytes.HasPrefix(fn.Code, []byte("PK\x03\x04")):
+		ex.Code, ex.Binary = base64.StdEncoding.EncodeToString(fn.Code), true
+	default:
+		ex.Code = string(fn.Code)
+	}
+	return ex
 }
 
 // initParameters are the function's settings and secrets as parameters marked init:

@@ -1,8 +1,10 @@
 // Package container runs one function instance as a real process under OpenWhisk's
 // actionloop protocol, playing the part of the runtime's proxy: it starts the "exec"
 // binary with a result pipe on file descriptor 3, waits for the acknowledgement, then
-// sends one request line per activation on stdin and reads one result line back. It is
-// the fabric core's Runtime for native actionloop binaries (OpenWhisk's Go runtime).
+// sends one request line per activation on stdin and reads one result line back, then
+// frames the activation's logs with the end markers. It is the fabric core's Runtime for
+// native actionloop binaries (OpenWhisk's Go runtime); StartCommand runs interpreted
+// launchers (fabric/python's) under the same protocol.
 package container
 
 import (
@@ -11,17 +13,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/fabric/core"
-	"github.com/fedkeeper/fedkeeper/fabric/procattr"
-	"github.com/fedkeeper/fedkeeper/fabric/proclog"
+	"github.com/fedkeeper/fedkeeper/fabric/process"
 )
 
 // ErrExited means the process is gone; the container cannot run anything more.
@@ -45,7 +43,9 @@ type Request struct {
 	Value         json.RawMessage `json:"value"`
 }
 
-// Runtime starts containers for the fabric core's Invoker.
+// Runtime starts containers of native actionloop binaries (OpenWhisk's Go runtime) for
+// the fabric core's Invoker: spec.Path is the "exec" binary itself. Interpreted
+// runtimes (fabric/python) start their launcher with StartCommand.
 type Runtime struct{}
 
 // Start implements core.Runtime.
@@ -59,22 +59,25 @@ func (Runtime) Start(ctx context.Context, spec core.Spec) (core.Instance[Request
 
 // Container is one running function process.
 type Container struct {
-	cmd     *exec.Cmd
-	stdin   io.WriteCloser
+	proc    *process.Process
 	results chan []byte
-	exited  chan struct{}
-	logs    *proclog.Buffer
 	mu      sync.Mutex // one activation at a time
 }
 
-// Start launches the process and waits for its acknowledgement, at most
+// Start launches spec.Path and waits for its acknowledgement, at most
 // spec.StartTimeout (a minute when unset).
 func Start(ctx context.Context, spec core.Spec) (*Container, error) {
-	c, err := launch(spec)
+	return StartCommand(ctx, process.Command{Path: spec.Path, Dir: spec.Dir, Env: spec.Env}, spec.StartTimeout)
+}
+
+// StartCommand launches cmd as an actionloop process (the result pipe on fd 3, the
+// requests on stdin, __OW_WAIT_FOR_ACK set) and waits for its acknowledgement, at most
+// timeout (a minute when zero).
+func StartCommand(ctx context.Context, cmd process.Command, timeout time.Duration) (*Container, error) {
+	c, err := launch(cmd)
 	if err != nil {
 		return nil, err
 	}
-	timeout := spec.StartTimeout
 	if timeout <= 0 {
 		timeout = time.Minute
 	}
@@ -84,60 +87,24 @@ func Start(ctx context.Context, spec core.Spec) (*Container, error) {
 	return c, nil
 }
 
-// launch starts the process with the result pipe on fd 3 and gathers what it writes.
-func launch(spec core.Spec) (*Container, error) {
+// launch starts the process with the result pipe on fd 3 and reads its result lines.
+func launch(cmd process.Command) (*Container, error) {
 	resultsR, resultsW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("container: result pipe: %w", err)
 	}
 	// Once started, the child holds its own copy of the write end.
 	defer resultsW.Close()
-	cmd := exec.Command(spec.Path)
-	cmd.Dir = spec.Dir
-	cmd.Env = append(append([]string(nil), spec.Env...), "__OW_WAIT_FOR_ACK=1")
-	cmd.ExtraFiles = []*os.File{resultsW}
-	procattr.Bind(cmd)
-	c := &Container{cmd: cmd, results: make(chan []byte, 1), exited: make(chan struct{}), logs: &proclog.Buffer{}}
-	stdout, stderr, err := c.pipes()
+	cmd.Env = append(append([]string(nil), cmd.Env...), "__OW_WAIT_FOR_ACK=1")
+	cmd.ExtraFiles, cmd.Stdin = []*os.File{resultsW}, true
+	proc, err := process.Start(cmd)
 	if err != nil {
 		resultsR.Close()
-		return nil, err
+		return nil, fmt.Errorf("container: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
-		resultsR.Close()
-		return nil, fmt.Errorf("container: start %s: %w", spec.Path, err)
-	}
-	c.watch(stdout, stderr, resultsR)
+	c := &Container{proc: proc, results: make(chan []byte, 1)}
+	go c.readResults(resultsR)
 	return c, nil
-}
-
-// pipes connects the process's standard streams.
-func (c *Container) pipes() (stdout, stderr io.Reader, err error) {
-	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
-		return nil, nil, fmt.Errorf("container: stdin: %w", err)
-	}
-	if stdout, err = c.cmd.StdoutPipe(); err != nil {
-		return nil, nil, fmt.Errorf("container: stdout: %w", err)
-	}
-	if stderr, err = c.cmd.StderrPipe(); err != nil {
-		return nil, nil, fmt.Errorf("container: stderr: %w", err)
-	}
-	return stdout, stderr, nil
-}
-
-// watch gathers the started process's log lines and result lines; exited closes once
-// the process is gone and its output read.
-func (c *Container) watch(stdout, stderr io.Reader, results *os.File) {
-	var streams sync.WaitGroup
-	streams.Add(2)
-	go c.logs.Collect(stdout, "stdout", &streams)
-	go c.logs.Collect(stderr, "stderr", &streams)
-	go c.readResults(results)
-	go func() {
-		streams.Wait()
-		_ = c.cmd.Wait()
-		close(c.exited)
-	}()
 }
 
 func (c *Container) readResults(results *os.File) {
@@ -161,11 +128,11 @@ func (c *Container) awaitAck(ctx context.Context, timeout time.Duration) error {
 		}
 		if err := json.Unmarshal(line, &ack); err != nil || !ack.OK {
 			c.Kill()
-			return fmt.Errorf("container: bad acknowledgement %q", truncate(string(line), 200))
+			return fmt.Errorf("container: bad acknowledgement %q", process.Truncate(string(line), 200))
 		}
 		return nil
-	case <-c.exited:
-		return fmt.Errorf("%w during initialisation: %s", ErrExited, truncate(strings.Join(c.logs.Take(), " | "), 500))
+	case <-c.proc.Exited():
+		return fmt.Errorf("%w during initialisation: %s", ErrExited, c.proc.Described())
 	case <-timer.C:
 		c.Kill()
 		return fmt.Errorf("%w during initialisation (%v)", ErrTimeout, timeout)
@@ -176,8 +143,9 @@ func (c *Container) awaitAck(ctx context.Context, timeout time.Duration) error {
 }
 
 // Run sends one activation, its deadline taken from limit, and waits for its result
-// line, at most limit.Timeout. On a timeout or a process exit the container is destroyed
-// and must not be reused.
+// line, at most limit.Timeout; the activation's log lines are those up to the end
+// markers written after the result. On a timeout or a process exit the container is
+// destroyed and must not be reused.
 func (c *Container) Run(ctx context.Context, req Request, limit core.Limit) (json.RawMessage, []string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -186,53 +154,31 @@ func (c *Container) Run(ctx context.Context, req Request, limit core.Limit) (jso
 	if err != nil {
 		return nil, nil, fmt.Errorf("container: encode request: %w", err)
 	}
-	select {
-	case <-c.exited:
-		return nil, c.logs.Take(), ErrExited
-	default:
+	if !c.proc.Alive() {
+		return nil, c.proc.Logs(), ErrExited
 	}
-	if _, err := c.stdin.Write(append(line, '\n')); err != nil {
+	if _, err := c.proc.Stdin().Write(append(line, '\n')); err != nil {
 		c.Kill()
-		return nil, c.logs.Take(), fmt.Errorf("%w: %v", ErrExited, err)
+		return nil, c.proc.Logs(), fmt.Errorf("%w: %v", ErrExited, err)
 	}
 	timer := time.NewTimer(limit.Timeout)
 	defer timer.Stop()
 	select {
 	case result := <-c.results:
-		return result, c.logs.Take(), nil
-	case <-c.exited:
-		return nil, c.logs.Take(), ErrExited
+		return result, c.proc.EndActivation(ctx), nil
+	case <-c.proc.Exited():
+		return nil, c.proc.Logs(), ErrExited
 	case <-timer.C:
 		c.Kill()
-		return nil, c.logs.Take(), ErrTimeout
+		return nil, c.proc.Logs(), ErrTimeout
 	case <-ctx.Done():
 		c.Kill()
-		return nil, c.logs.Take(), ctx.Err()
+		return nil, c.proc.Logs(), ctx.Err()
 	}
 }
 
 // Alive reports whether the process still runs.
-func (c *Container) Alive() bool {
-	select {
-	case <-c.exited:
-		return false
-	default:
-		return true
-	}
-}
+func (c *Container) Alive() bool { return c.proc.Alive() }
 
 // Kill ends the process and waits for it.
-func (c *Container) Kill() {
-	if c.cmd.Process != nil {
-		_ = c.cmd.Process.Kill()
-	}
-	_ = c.stdin.Close()
-	<-c.exited
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
+func (c *Container) Kill() { c.proc.Kill() }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fedkeeper/fedkeeper/fabric/archive"
 	"github.com/fedkeeper/fedkeeper/fabric/core"
+	"github.com/fedkeeper/fedkeeper/fabric/python"
 )
 
 // entryDir holds the generated main inside an unpacked source, as the Go buildpack
@@ -47,12 +48,33 @@ func main() {
 // buildTimeout bounds one build (a cold module cache makes the first one slow).
 const buildTimeout = 15 * time.Minute
 
-// build unpacks a Go source archive into dir and compiles it; it returns the binary.
-func (s *Server) build(ctx context.Context, source []byte, dir string) (string, error) {
+// artifact is what a build made of a source: the program an instance runs, its folder,
+// and whether it runs under the Python runtime.
+type artifact struct {
+	exec, dir string
+	python    bool
+}
+
+// build unpacks a source archive into dir and makes it runnable: a Go source is
+// compiled, a Python one checked as a deploy loads it (env is the function's
+// environment, for its top-level code).
+func (s *Server) build(ctx context.Context, runtime string, source []byte, dir string, env []string) (artifact, error) {
 	src := filepath.Join(dir, "src")
 	if _, err := archive.Unzip(source, src); err != nil {
-		return "", err
+		return artifact{}, fmt.Errorf("Build failed: %w", err)
 	}
+	if isPython(runtime) {
+		return s.buildPython(ctx, src, env)
+	}
+	binary, err := s.buildGo(ctx, src, filepath.Join(dir, "exec"))
+	if err != nil {
+		return artifact{}, fmt.Errorf("Build failed: %w", err)
+	}
+	return artifact{exec: binary, dir: dir}, nil
+}
+
+// buildGo compiles an unpacked Go source with the generated main into out.
+func (s *Server) buildGo(ctx context.Context, src, out string) (string, error) {
 	module, err := modulePath(filepath.Join(src, "go.mod"))
 	if err != nil {
 		return "", err
@@ -63,7 +85,6 @@ func (s *Server) build(ctx context.Context, source []byte, dir string) (string, 
 	if err := os.WriteFile(filepath.Join(src, entryDir, "main.go"), []byte(fmt.Sprintf(entryMain, module)), 0o600); err != nil {
 		return "", err
 	}
-	out := filepath.Join(dir, "exec")
 	ctx, cancel := context.WithTimeout(ctx, buildTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, s.opts.GoCommand, "build", "-o", out, "./"+entryDir)
@@ -79,6 +100,25 @@ func (s *Server) build(ctx context.Context, source []byte, dir string) (string, 
 	}
 	return out, nil
 }
+
+// buildPython checks an unpacked Python source as Cloud Functions' Python buildpack
+// and first instance would: main.py at the root, requirements.txt installed (here:
+// importable, since the fabric cannot pip install), the entry point loaded.
+func (s *Server) buildPython(ctx context.Context, src string, env []string) (artifact, error) {
+	main := filepath.Join(src, "main.py")
+	if _, err := os.Stat(main); err != nil {
+		return artifact{}, errors.New("Build failed: missing main.py at the root of the source: Cloud Functions loads a Python function from main.py")
+	}
+	if err := (python.EntryPoint{Runtimes: s.python}).Check(ctx, src, env); err != nil {
+		return artifact{}, err
+	}
+	return artifact{exec: main, dir: src, python: true}, nil
+}
+
+// pythonRuntimes are the Python runtimes of Cloud Functions the fabric serves.
+var pythonRuntimes = map[string]bool{"python39": true, "python310": true, "python311": true, "python312": true}
+
+func isPython(runtime string) bool { return strings.HasPrefix(runtime, "python") }
 
 // buildEnv is the environment of a build: what the go command needs to find its
 // toolchain, caches and module proxy, and nothing else of the fabric's own
@@ -122,21 +162,16 @@ func (s *Server) startBuild(f *function, version int64, source []byte, op *opera
 // deploy is startBuild's work.
 func (s *Server) deploy(ctx context.Context, f *function, version int64, source []byte, op *operation, prev *cloudFunction) {
 	s.mu.Lock()
-	name, binary := f.resource.Name, f.exec
+	name, built, runtime := f.resource.Name, f.built, f.resource.Runtime
 	timeoutText := f.resource.Timeout
+	env, _ := s.functionEnv(f)
 	s.mu.Unlock()
 	if source != nil {
 		var err error
-		if binary, err = s.build(ctx, source, s.functionDir(name, version)); err != nil {
-			s.mu.Lock()
-			if prev == nil {
-				delete(s.functions, name)
-			} else {
-				f.resource = *prev
-			}
-			s.mu.Unlock()
+		if built, err = s.build(ctx, runtime, source, s.functionDir(name, version), env); err != nil {
+			s.abandon(f, prev)
 			s.log.Warn("function build failed", "function", name, "error", err)
-			op.fail(3, "INVALID_ARGUMENT", "Build failed: "+err.Error())
+			op.fail(3, "INVALID_ARGUMENT", err.Error())
 			return
 		}
 	}
@@ -145,7 +180,7 @@ func (s *Server) deploy(ctx context.Context, f *function, version int64, source 
 		timeout = d
 	}
 	s.mu.Lock()
-	f.exec, f.dir, f.active, f.timeout = binary, filepath.Dir(binary), version, timeout
+	f.built, f.active, f.timeout = built, version, timeout
 	f.resource.Status = "ACTIVE"
 	f.resource.BuildID = core.HexID(8)
 	view := s.view(f)
@@ -153,4 +188,16 @@ func (s *Server) deploy(ctx context.Context, f *function, version int64, source 
 	s.invoker.PurgeOld(name, version)
 	s.log.Debug("function deployed", "function", name, "version", version)
 	op.finish(&view)
+}
+
+// abandon undoes a deploy whose build failed: a new function is removed, an updated
+// one goes back to prev.
+func (s *Server) abandon(f *function, prev *cloudFunction) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if prev == nil {
+		delete(s.functions, f.resource.Name)
+	} else {
+		f.resource = *prev
+	}
 }

@@ -56,8 +56,7 @@ type function struct {
 	resource cloudFunction
 	// active is the version that serves requests (0 before the first build finishes).
 	active   int64
-	exec     string
-	dir      string
+	built    artifact
 	timeout  time.Duration
 	project  string
 	location string
@@ -108,8 +107,8 @@ func validate(cf cloudFunction, creating bool) string {
 	switch {
 	case creating && cf.Runtime == "":
 		return "Runtime is required."
-	case cf.Runtime != "" && !strings.HasPrefix(cf.Runtime, "go"):
-		return fmt.Sprintf("Runtime %q is not available here: the local fabric builds Go sources (go121 … go126).", cf.Runtime)
+	case cf.Runtime != "" && !strings.HasPrefix(cf.Runtime, "go") && !pythonRuntimes[cf.Runtime]:
+		return fmt.Sprintf("Runtime %q is not available here: the local fabric builds Go sources (go121 … go126) and serves Python ones (python39 … python312).", cf.Runtime)
 	case creating && cf.SourceUploadURL == "" && cf.SourceArchiveURL == "" && cf.SourceRepository == nil:
 		return "Source is required: set sourceUploadUrl, sourceArchiveUrl or sourceRepository."
 	case cf.SourceArchiveURL != "" || cf.SourceRepository != nil:

@@ -15,6 +15,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
+	"github.com/fedkeeper/fedkeeper/fabric/python"
 )
 
 // maxRequest is GCF's limit on an HTTP function's request body.
@@ -48,16 +49,20 @@ var (
 func (s *Server) execute(ctx context.Context, f *function, req httpproc.Request, fault faults.Kind) (execution, error) {
 	received := time.Now()
 	s.mu.Lock()
-	version, binary, dir, timeout := f.active, f.exec, f.dir, f.timeout
+	version, built, timeout := f.active, f.built, f.timeout
 	env, err := s.functionEnv(f)
 	name := f.resource.Name
 	s.mu.Unlock()
 	if err != nil {
 		return execution{id: core.HexID(6)}, fmt.Errorf("%w: start-up failed: %v", errCrash, err)
 	}
+	var runtime core.Runtime[httpproc.Request, httpproc.Response] = httpproc.Runtime{}
+	if built.python {
+		runtime = python.EntryPoint{Runtimes: s.python}
+	}
 	o := s.invoker.Invoke(ctx, core.Call[httpproc.Request, httpproc.Response]{
-		Key: core.Key(name, version), Runtime: httpproc.Runtime{},
-		Spec:    core.Spec{Path: binary, Dir: dir, Env: env, StartTimeout: timeout},
+		Key: core.Key(name, version), Runtime: runtime,
+		Spec:    core.Spec{Path: built.exec, Dir: built.dir, Env: env, StartTimeout: timeout},
 		Request: req, Timeout: timeout, Received: received, Fault: fault,
 		Current: func() bool { return s.serves(f, version) },
 	})
@@ -89,13 +94,13 @@ func (s *Server) serves(f *function, version int64) bool {
 	return f.active == version
 }
 
-// functionEnv is the environment GCF gives a Go function instance, never the fabric's:
+// functionEnv is the environment GCF gives a function instance, never the fabric's:
 // its own variables, and its secret environment variables resolved from Secret
 // Manager.
 func (s *Server) functionEnv(f *function) ([]string, error) {
 	env := []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
-		"HOME=" + f.dir,
+		"HOME=" + f.built.dir,
 		"TMPDIR=" + os.TempDir(),
 		"GOMAXPROCS=1",
 		"FUNCTION_TARGET=" + f.resource.EntryPoint,

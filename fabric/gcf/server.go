@@ -1,9 +1,10 @@
 // Package gcf is the local fabric's Google Cloud Functions (1st gen): it serves the
 // Cloud Functions v1 REST API (functions create/get/list/patch/delete/call,
 // generateUploadUrl, operations) and the functions' HTTPS trigger URLs. A deployment
-// builds the uploaded Go source the way the Go buildpack does (a generated main that
-// starts functions-framework-go) and every instance runs as a real process serving
-// HTTP on $PORT, one request at a time.
+// builds an uploaded Go source the way the Go buildpack does (a generated main that
+// starts functions-framework-go), or checks a Python one (main.py, requirements.txt)
+// and serves it with the fabric's functions-framework runner on Flask; every instance
+// runs as a real process serving HTTP on $PORT, one request at a time.
 package gcf
 
 import (
@@ -21,6 +22,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
+	"github.com/fedkeeper/fedkeeper/fabric/python"
 )
 
 // Options configure the Cloud Functions part of the fabric.
@@ -37,8 +39,11 @@ type Options struct {
 	CallsPer100s int
 	// IdleTimeout destroys warm instances unused this long (10 minutes).
 	IdleTimeout time.Duration
-	// GoCommand builds uploaded sources (default "go").
+	// GoCommand builds uploaded Go sources (default "go").
 	GoCommand string
+	// Python is the interpreter of Python functions (python.DefaultInterpreter when
+	// empty): every Python runtime runs under it.
+	Python string
 	// Faults are injected into invocations when set.
 	Faults *faults.Injector
 	Logger *slog.Logger
@@ -68,6 +73,7 @@ type Server struct {
 	mux     *http.ServeMux
 	guard   core.Guard
 	invoker *core.Invoker[httpproc.Request, httpproc.Response]
+	python  *python.Runtimes
 	log     *slog.Logger
 
 	secrets secretStore
@@ -97,8 +103,12 @@ func New(opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("gcf: create data directory: %w", err)
 	}
+	py, err := python.Install(filepath.Join(opts.DataDir, "python"), opts.Python)
+	if err != nil {
+		return nil, fmt.Errorf("gcf: %w", err)
+	}
 	s := &Server{
-		opts: opts, mux: http.NewServeMux(), log: opts.Logger,
+		opts: opts, mux: http.NewServeMux(), log: opts.Logger, python: py,
 		guard: core.Guard{Credential: core.Bearer{Token: opts.Token}, Deny: unauthenticated},
 		invoker: core.New[httpproc.Request](core.Options[httpproc.Response]{
 			MaxInstances: opts.MaxInstances, IdleTimeout: opts.IdleTimeout, Faults: opts.Faults, Failed: httpproc.InjectedFailure,

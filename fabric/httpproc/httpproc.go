@@ -12,15 +12,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/fabric/core"
-	"github.com/fedkeeper/fedkeeper/fabric/procattr"
-	"github.com/fedkeeper/fedkeeper/fabric/proclog"
+	"github.com/fedkeeper/fedkeeper/fabric/process"
 	"github.com/fedkeeper/fedkeeper/loopback"
 )
 
@@ -45,10 +43,8 @@ func (Runtime) Start(ctx context.Context, spec core.Spec) (core.Instance[Request
 
 // Process is one running instance.
 type Process struct {
-	cmd    *exec.Cmd
+	proc   *process.Process
 	base   string
-	exited chan struct{}
-	logs   *proclog.Buffer
 	client *http.Client
 	mu     sync.Mutex // one request at a time, as one 1st-gen Cloud Functions instance
 }
@@ -89,78 +85,69 @@ func InjectedFailure() Response {
 // maxResponse bounds a function's answer (GCF allows 10 MB).
 const maxResponse = 32 << 20
 
-// Start launches the process, PORT added to spec.Env, and waits until it listens, at
+// Start launches spec.Path, PORT added to spec.Env, and waits until it listens, at
 // most spec.StartTimeout (a minute when unset).
 func Start(ctx context.Context, spec core.Spec) (*Process, error) {
+	return StartCommand(ctx, process.Command{Path: spec.Path, Dir: spec.Dir, Env: spec.Env}, spec.StartTimeout)
+}
+
+// StartCommand launches cmd with a free loopback port in PORT and waits until it
+// listens there, at most timeout (a minute when zero).
+func StartCommand(ctx context.Context, cmd process.Command, timeout time.Duration) (*Process, error) {
 	port, err := loopback.FreePort()
 	if err != nil {
 		return nil, fmt.Errorf("httpproc: %w", err)
 	}
-	cmd := exec.Command(spec.Path)
-	cmd.Dir = spec.Dir
-	cmd.Env = append(append([]string(nil), spec.Env...), "PORT="+strconv.Itoa(port))
-	procattr.Bind(cmd)
-	stdout, err := cmd.StdoutPipe()
+	cmd.Env = append(append([]string(nil), cmd.Env...), "PORT="+strconv.Itoa(port))
+	proc, err := process.Start(cmd)
 	if err != nil {
-		return nil, fmt.Errorf("httpproc: stdout: %w", err)
+		return nil, fmt.Errorf("httpproc: %w", err)
 	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, fmt.Errorf("httpproc: stderr: %w", err)
-	}
-	p := &Process{
-		cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(port), exited: make(chan struct{}), logs: &proclog.Buffer{},
-		client: &http.Client{Transport: &http.Transport{DisableKeepAlives: false, MaxIdleConnsPerHost: 1}},
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("httpproc: start %s: %w", spec.Path, err)
-	}
-	var streams sync.WaitGroup
-	streams.Add(2)
-	go p.logs.Collect(stdout, "stdout", &streams)
-	go p.logs.Collect(stderr, "stderr", &streams)
-	go func() {
-		streams.Wait()
-		_ = cmd.Wait()
-		close(p.exited)
-	}()
-
-	timeout := spec.StartTimeout
+	p := &Process{proc: proc, base: "http://127.0.0.1:" + strconv.Itoa(port),
+		client: &http.Client{Transport: &http.Transport{DisableKeepAlives: false, MaxIdleConnsPerHost: 1}}}
 	if timeout <= 0 {
 		timeout = time.Minute
 	}
+	if err := p.awaitListening(ctx, port, timeout); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// awaitListening dials the port until the process takes the connection; the process is
+// destroyed unless it does within timeout.
+func (p *Process) awaitListening(ctx context.Context, port int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	for {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			conn.Close()
-			return p, nil
+			return nil
 		}
 		select {
-		case <-p.exited:
-			return nil, fmt.Errorf("%w during start-up: %s", ErrExited, truncate(strings.Join(p.logs.Take(), " | "), 500))
+		case <-p.proc.Exited():
+			return fmt.Errorf("%w during start-up: %s", ErrExited, p.proc.Described())
 		case <-ctx.Done():
 			p.Kill()
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(10 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			p.Kill()
-			return nil, fmt.Errorf("%w during start-up: port %d not listening after %v", ErrTimeout, port, timeout)
+			return fmt.Errorf("%w during start-up: port %d not listening after %v", ErrTimeout, port, timeout)
 		}
 	}
 }
 
 // Run sends one request to the process and returns its answer and the lines it logged
-// meanwhile, waiting at most limit.Timeout. On a timeout or exit the process is destroyed.
+// meanwhile (framed by the end markers written after the answer), waiting at most
+// limit.Timeout. On a timeout or exit the process is destroyed.
 func (p *Process) Run(ctx context.Context, r Request, limit core.Limit) (Response, []string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	select {
-	case <-p.exited:
-		return Response{}, p.logs.Take(), ErrExited
-	default:
+	if !p.proc.Alive() {
+		return Response{}, p.proc.Logs(), ErrExited
 	}
 	reqCtx, cancel := context.WithTimeout(ctx, limit.Timeout)
 	defer cancel()
@@ -176,50 +163,35 @@ func (p *Process) Run(ctx context.Context, r Request, limit core.Limit) (Respons
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		select {
-		case <-p.exited:
-			return Response{}, p.logs.Take(), ErrExited
-		default:
-		}
-		p.Kill()
-		if reqCtx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-			return Response{}, p.logs.Take(), ErrTimeout
-		}
-		if ctx.Err() != nil {
-			return Response{}, p.logs.Take(), ctx.Err()
-		}
-		return Response{}, p.logs.Take(), fmt.Errorf("%w: %v", ErrExited, err)
+		return Response{}, p.proc.Logs(), p.failed(ctx, reqCtx, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
 		p.Kill()
-		return Response{}, p.logs.Take(), fmt.Errorf("%w: reading the answer: %v", ErrExited, err)
+		return Response{}, p.proc.Logs(), fmt.Errorf("%w: reading the answer: %v", ErrExited, err)
 	}
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, p.logs.Take(), nil
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, p.proc.EndActivation(ctx), nil
+}
+
+// failed reads a request that got no answer: the process died, ran past its time
+// limit, or the caller went away; but for the first, the process is destroyed.
+func (p *Process) failed(ctx, reqCtx context.Context, err error) error {
+	if !p.proc.Alive() {
+		return ErrExited
+	}
+	p.Kill()
+	switch {
+	case reqCtx.Err() == context.DeadlineExceeded && ctx.Err() == nil:
+		return ErrTimeout
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return fmt.Errorf("%w: %v", ErrExited, err)
 }
 
 // Alive reports whether the process still runs.
-func (p *Process) Alive() bool {
-	select {
-	case <-p.exited:
-		return false
-	default:
-		return true
-	}
-}
+func (p *Process) Alive() bool { return p.proc.Alive() }
 
 // Kill ends the process and waits for it.
-func (p *Process) Kill() {
-	if p.cmd.Process != nil {
-		_ = p.cmd.Process.Kill()
-	}
-	<-p.exited
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
+func (p *Process) Kill() { p.proc.Kill() }

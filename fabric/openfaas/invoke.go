@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
+	"github.com/fedkeeper/fedkeeper/fabric/python"
 )
 
 // maxRequest bounds an invocation body.
@@ -48,12 +50,16 @@ func (s *Server) run(ctx context.Context, name string, req httpproc.Request, fau
 	s.mu.Lock()
 	f, ok := s.functions[name]
 	var gen int64
-	var exec string
-	var env []string
+	var runtime core.Runtime[httpproc.Request, httpproc.Response] = httpproc.Runtime{}
+	spec := core.Spec{StartTimeout: s.opts.Timeout}
 	timeout := s.opts.Timeout
 	if ok {
 		f.invocations++
-		gen, exec, env = f.gen, f.exec, functionEnv(f.spec, f.secretsEnv)
+		gen, spec.Path, spec.Env = f.gen, f.exec, functionEnv(f.spec, f.secretsEnv)
+		spec.Dir = strings.TrimSuffix(f.exec, "/exec")
+		if f.python {
+			runtime, spec.Dir = python.Handler{Runtimes: s.python}, filepath.Dir(filepath.Dir(f.exec))
+		}
 		timeout = execTimeout(f.spec, s.opts.Timeout)
 	}
 	s.mu.Unlock()
@@ -61,11 +67,15 @@ func (s *Server) run(ctx context.Context, name string, req httpproc.Request, fau
 		return res, false
 	}
 	o := s.invoker.Invoke(ctx, core.Call[httpproc.Request, httpproc.Response]{
-		Key: core.Key(name, gen), Runtime: httpproc.Runtime{},
-		Spec:    core.Spec{Path: exec, Dir: strings.TrimSuffix(exec, "/exec"), Env: env, StartTimeout: s.opts.Timeout},
+		Key: core.Key(name, gen), Runtime: runtime, Spec: spec,
 		Request: req, Timeout: timeout, Received: res.start, Fault: fault,
 		Current: func() bool { return s.deployed(name, gen) },
 	})
+	var start *core.StartError
+	if errors.As(o.Err, &start) {
+		// The gateway answers only "Can't reach service"; why is in its log.
+		s.log.Warn("a replica did not start", "function", name, "error", start.Err)
+	}
 	res.cold, res.init, res.wait, res.duration = o.Cold, o.Init, o.Wait(), o.Ended.Sub(res.start)
 	res.response, res.status = answer(o, name, timeout)
 	return res, true
@@ -103,6 +113,8 @@ func functionEnv(d deployment, secretsEnv string) []string {
 		"TMPDIR=" + os.TempDir(),
 		"GOMAXPROCS=1",
 		"OPENFAAS_FUNCTION=" + d.Service,
+		// A replica's host name is its pod's, which starts with the function's name.
+		"HOSTNAME=" + d.Service,
 	}
 	if secretsEnv != "" {
 		env = append(env, secretsEnv)

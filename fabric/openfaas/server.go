@@ -1,11 +1,15 @@
 // Package openfaas is the local fabric's OpenFaaS gateway for edge devices: the
 // /system/* management API with basic authentication, synchronous invocation at
 // /function/NAME and queued invocation at /async-function/NAME with the X-Callback-Url
-// callback. A function's "image" is an executable named by a file:// URL; each replica
-// runs as a real process serving HTTP on $PORT, as an of-watchdog upstream does.
+// callback. A function's "image" is a file:// URL naming an executable (a Go handler)
+// or a folder holding a python3-http handler (function/handler.py, the layout faas-cli
+// build makes, or handler.py itself); each replica runs as a real process serving HTTP
+// on $PORT, as an of-watchdog upstream does, a Python one under the fabric's runner of
+// the python3-http template.
 package openfaas
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +29,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
+	"github.com/fedkeeper/fedkeeper/fabric/python"
 )
 
 // Options configure the OpenFaaS gateway.
@@ -40,6 +45,9 @@ type Options struct {
 	// OpenFaaS ships 8 seconds, which training outlasts).
 	Timeout     time.Duration
 	IdleTimeout time.Duration
+	// Python is the interpreter of python3-http functions (python.DefaultInterpreter
+	// when empty).
+	Python string
 	// Faults are injected into invocations when set.
 	Faults *faults.Injector
 	Logger *slog.Logger
@@ -72,6 +80,7 @@ type Server struct {
 	mux     *http.ServeMux
 	guard   core.Guard
 	invoker *core.Invoker[httpproc.Request, httpproc.Response]
+	python  *python.Runtimes
 	log     *slog.Logger
 	gen     atomic.Int64
 	client  *http.Client // for callbacks
@@ -106,7 +115,9 @@ type resources struct {
 type function struct {
 	spec deployment
 	gen  int64
-	exec string
+	// exec is the pulled executable, or the pulled folder's handler.py when python.
+	exec   string
+	python bool
 	// secretsEnv names the folder holding the function's secrets ("" without any).
 	secretsEnv  string
 	replicas    int
@@ -145,7 +156,12 @@ func New(opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("openfaas: create data directory: %w", err)
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux(), log: opts.Logger,
+	// Service names are DNS labels: "_python" is no function's folder.
+	py, err := python.Install(filepath.Join(opts.DataDir, "_python"), opts.Python)
+	if err != nil {
+		return nil, fmt.Errorf("openfaas: %w", err)
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux(), log: opts.Logger, python: py,
 		guard: core.Guard{Credential: core.Basic{UserPass: opts.User + ":" + opts.Password}, Deny: unauthorized},
 		invoker: core.New[httpproc.Request](core.Options[httpproc.Response]{
 			MaxInstances: opts.MaxInstances, IdleTimeout: opts.IdleTimeout, Faults: opts.Faults, Failed: httpproc.InjectedFailure,
@@ -254,25 +270,63 @@ func readDeployment(w http.ResponseWriter, r *http.Request) (deployment, bool) {
 	return d, true
 }
 
-// pull copies the executable a file:// image names, as a node pulls an image: later
-// changes to the file do not reach deployed replicas.
-func (s *Server) pull(image, service string, gen int64) (string, int, string) {
+// pull copies what a file:// image names, as a node pulls an image: later changes to
+// the file do not reach deployed replicas. An executable is the function itself; a
+// folder is a python3-http function, checked as building its image would check it.
+func (s *Server) pull(ctx context.Context, image, service string, gen int64) (pulled, int, string) {
 	u, err := url.Parse(image)
 	if err != nil || u.Scheme != "file" || u.Path == "" {
-		return "", http.StatusBadRequest, fmt.Sprintf("image %q cannot be pulled: the local fabric runs executables named by file:// images", image)
+		return pulled{}, http.StatusBadRequest, fmt.Sprintf("image %q cannot be pulled: the local fabric runs executables and python3-http handler folders named by file:// images", image)
+	}
+	info, err := os.Stat(u.Path)
+	if err != nil {
+		return pulled{}, http.StatusBadRequest, fmt.Sprintf("image %q: %s", image, errText(err))
+	}
+	dir := filepath.Join(s.opts.DataDir, service, strconv.FormatInt(gen, 10))
+	if info.IsDir() {
+		if err := s.pullFolder(ctx, u.Path, dir); err != nil {
+			return pulled{}, http.StatusBadRequest, fmt.Sprintf("image %q cannot be pulled: %s", image, errText(err))
+		}
+		return pulled{exec: filepath.Join(dir, python.HandlerFile), dir: dir, python: true}, 0, ""
 	}
 	src, err := os.ReadFile(u.Path)
 	if err != nil {
-		return "", http.StatusBadRequest, fmt.Sprintf("image %q: %s", image, errText(err))
+		return pulled{}, http.StatusBadRequest, fmt.Sprintf("image %q: %s", image, errText(err))
 	}
-	exec := filepath.Join(s.opts.DataDir, service, strconv.FormatInt(gen, 10), "exec")
-	if err := os.MkdirAll(filepath.Dir(exec), 0o700); err == nil {
+	exec := filepath.Join(dir, "exec")
+	if err := os.MkdirAll(dir, 0o700); err == nil {
 		err = os.WriteFile(exec, src, 0o700)
 	}
 	if err != nil {
-		return "", http.StatusInternalServerError, "store image: " + errText(err)
+		return pulled{}, http.StatusInternalServerError, "store image: " + errText(err)
 	}
-	return exec, 0, ""
+	return pulled{exec: exec, dir: dir}, 0, ""
+}
+
+// pulled is a function's copy of its image.
+type pulled struct {
+	exec, dir string
+	python    bool
+}
+
+// pullFolder copies a python3-http function's folder to dir in faas-cli build's
+// layout (the handler in function/) and checks it.
+func (s *Server) pullFolder(ctx context.Context, src, dir string) error {
+	target := dir
+	if _, err := os.Stat(filepath.Join(src, python.HandlerFile)); err != nil {
+		// A handler folder itself: it becomes the function/ of the build layout.
+		target = filepath.Join(dir, filepath.Dir(python.HandlerFile))
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+		return err
+	}
+	if err := os.CopyFS(target, os.DirFS(src)); err != nil {
+		return err
+	}
+	return python.Handler{Runtimes: s.python}.Check(ctx, dir)
 }
 
 func errText(err error) string {
@@ -301,7 +355,7 @@ func (s *Server) store(w http.ResponseWriter, r *http.Request, update bool) {
 		return
 	}
 	gen := s.gen.Add(1)
-	exec, code, msg := s.pull(d.Image, d.Service, gen)
+	image, code, msg := s.pull(r.Context(), d.Image, d.Service, gen)
 	if code != 0 {
 		http.Error(w, msg, code)
 		return
@@ -312,7 +366,7 @@ func (s *Server) store(w http.ResponseWriter, r *http.Request, update bool) {
 		return
 	}
 	s.mu.Lock()
-	f := &function{spec: d, gen: gen, exec: exec, secretsEnv: secretsEnv, replicas: 1, created: time.Now().UTC()}
+	f := &function{spec: d, gen: gen, exec: image.exec, python: image.python, secretsEnv: secretsEnv, replicas: 1, created: time.Now().UTC()}
 	if old, ok := s.functions[d.Service]; ok {
 		f.created, f.replicas, f.invocations = old.created, old.replicas, old.invocations
 	}

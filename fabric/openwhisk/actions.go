@@ -1,21 +1,18 @@
 package openwhisk
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/fedkeeper/fedkeeper/fabric/archive"
 	"github.com/fedkeeper/fedkeeper/fabric/core"
 )
 
@@ -226,24 +223,10 @@ func (s *Server) putAction(w http.ResponseWriter, r *http.Request) {
 		next.Limits = mergeLimits(next.Limits, *put.Limits)
 	}
 	if put.Exec != nil {
-		kind := strings.ToLower(strings.TrimSpace(put.Exec.Kind))
-		if !strings.HasPrefix(kind, "go:") {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("kind %q is not available here: the local fabric runs native binaries under the Go actionloop runtime (kind go:1.22, go:default …)", put.Exec.Kind))
+		if err := s.storeExec(*put.Exec, name, next); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		dir := filepath.Join(s.opts.DataDir, "actions", s.opts.Namespace, strings.ReplaceAll(name, "/", "__"), fmt.Sprint(next.generation))
-		if err := unpackCode(put.Exec.Code, dir); err != nil {
-			writeError(w, http.StatusBadRequest, "The action failed to deploy: "+err.Error())
-			return
-		}
-		main := put.Exec.Main
-		if main == "" {
-			main = "main"
-		}
-		next.Exec = execSpec{Kind: kind, Main: main, Binary: true}
-		next.codeText = put.Exec.Code
-		next.code = &codeDir{path: dir}
-		next.Annotations = setKey(next.Annotations, "exec", json.RawMessage(`"go"`))
 	}
 
 	s.mu.Lock()
@@ -322,28 +305,6 @@ func removeKeys(kv []keyValue, keys []string) []keyValue {
 func setKey(kv []keyValue, key string, value json.RawMessage) []keyValue {
 	out := removeKeys(kv, []string{key})
 	return append(out, keyValue{Key: key, Value: value})
-}
-
-// unpackCode decodes the base64 zip of a native action into dir and checks that it
-// holds an "exec" at the top level.
-func unpackCode(code, dir string) error {
-	if strings.TrimSpace(code) == "" {
-		return errors.New("Missing main/no code to execute.")
-	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(code))
-	if err != nil {
-		return errors.New("the code is not base64: native actions are a zip holding an \"exec\" binary")
-	}
-	names, err := archive.Unzip(raw, dir)
-	if err != nil {
-		return fmt.Errorf("the code is not a zip archive holding an \"exec\" binary: %w", err)
-	}
-	for _, n := range names {
-		if n == "exec" {
-			return nil
-		}
-	}
-	return errors.New("the zip has no \"exec\" file at its top level")
 }
 
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (*action, bool) {

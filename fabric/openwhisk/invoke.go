@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -188,9 +187,10 @@ func (s *Server) execute(ctx context.Context, act *activation, a *action, params
 	defer a.code.release()
 	defer s.leave()
 	timeout := time.Duration(a.Limits.Timeout) * time.Millisecond
+	runtime, spec := s.runtime(a)
+	spec.StartTimeout = timeout
 	o := s.invoker.Invoke(ctx, core.Call[container.Request, json.RawMessage]{
-		Key: a.poolKey(), Runtime: container.Runtime{},
-		Spec: core.Spec{Path: filepath.Join(a.code.path, "exec"), Dir: a.code.path, Env: s.functionEnv(a), StartTimeout: timeout},
+		Key: a.poolKey(), Runtime: runtime, Spec: spec,
 		Request: container.Request{
 			Value: params, Namespace: s.opts.Namespace, ActionName: "/" + s.opts.Namespace + "/" + a.Name,
 			ActionVersion: a.Version, ActivationID: act.id, TransactionID: core.HexID(idBytes),

@@ -1,6 +1,7 @@
 // Package openwhisk is the local fabric's OpenWhisk: it serves the OpenWhisk REST API
 // (actions, invocations, activations, namespaces, limits) with basic authentication and
-// runs every action as real processes under the actionloop protocol, keeping warm
+// runs every action as real processes under the actionloop protocol (native Go
+// binaries, and Python actions under the fabric's Python launcher), keeping warm
 // instances and recording cold starts as a real cluster does.
 package openwhisk
 
@@ -21,6 +22,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fabric/container"
 	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
+	"github.com/fedkeeper/fedkeeper/fabric/python"
 )
 
 // GuestAuth is the well-known key of OpenWhisk standalone's guest namespace.
@@ -56,6 +58,9 @@ type Options struct {
 	// Limits of this deployment.
 	MinMemory, MaxMemory   int
 	MinTimeout, MaxTimeout int
+	// Python is the interpreter of Python actions (python.DefaultInterpreter when
+	// empty): every Python kind runs under it.
+	Python string
 	// Faults are injected into invocations when set.
 	Faults *faults.Injector
 	Logger *slog.Logger
@@ -104,6 +109,7 @@ type Server struct {
 	mux         *http.ServeMux
 	guard       core.Guard
 	invoker     *core.Invoker[container.Request, json.RawMessage]
+	python      *python.Runtimes
 	log         *slog.Logger
 	mu          sync.Mutex
 	actions     map[string]*action // by name (package/name)
@@ -130,8 +136,12 @@ func New(opts Options) (*Server, error) {
 	if err := os.MkdirAll(filepath.Join(opts.DataDir, "actions"), 0o700); err != nil {
 		return nil, fmt.Errorf("openwhisk: create data directory: %w", err)
 	}
+	py, err := python.Install(filepath.Join(opts.DataDir, "python"), opts.Python)
+	if err != nil {
+		return nil, fmt.Errorf("openwhisk: %w", err)
+	}
 	s := &Server{
-		opts: opts, subject: uuid, mux: http.NewServeMux(), log: opts.Logger,
+		opts: opts, subject: uuid, python: py, mux: http.NewServeMux(), log: opts.Logger,
 		guard: core.Guard{Credential: core.Basic{UserPass: opts.Auth}, Deny: unauthorized},
 		invoker: core.New[container.Request](core.Options[json.RawMessage]{
 			MaxInstances: opts.MaxContainers, IdleTimeout: opts.IdleTimeout, Faults: opts.Faults, Failed: injectedFailure,

@@ -208,7 +208,8 @@ func TestActionLifecycle(t *testing.T) {
 		name string
 		body map[string]any
 	}{
-		{"unknown kind", map[string]any{"exec": map[string]any{"kind": "python:3", "code": "print(1)"}}},
+		{"unknown kind", map[string]any{"exec": map[string]any{"kind": "nodejs:20", "code": "function main() {}"}}},
+		{"a docker action", map[string]any{"exec": map[string]any{"kind": "blackbox", "image": "kkyfury/tensorflow"}}},
 		{"not a zip", map[string]any{"exec": map[string]any{"kind": "go:1.22", "code": base64.StdEncoding.EncodeToString([]byte("hello"))}}},
 		{"timeout above the limit", map[string]any{"exec": map[string]any{"kind": "go:1.22", "code": e.code}, "limits": map[string]any{"timeout": 900000}}},
 		{"no exec", map[string]any{}},

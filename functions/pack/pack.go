@@ -1,7 +1,10 @@
-// Package pack turns a function's func_path into the bytes a platform deploys: for
-// OpenWhisk's native Go runtime, a zip holding a linux/amd64 "exec" binary. A path may
-// name a Go main package (built here with the go command), a ready executable, or a
-// zip that already holds an "exec".
+// Package pack turns a function's func_path into the bytes a platform deploys. For Go:
+// for OpenWhisk's native runtime a zip holding a linux/amd64 "exec" binary (from a Go
+// main package built here with the go command, a ready executable, or a zip that
+// already holds an "exec"), for Cloud Functions the module's source, for OpenFaaS the
+// built handler. For Python (Detect tells which a path is): OpenWhisk's action code
+// (a .py file, or a folder zipped with __main__.py), Cloud Functions' source zip (main.py,
+// requirements.txt) and OpenFaaS python3-http's folder in faas-cli build's layout.
 package pack
 
 import (
@@ -59,7 +62,7 @@ func OpenWhiskZip(ctx context.Context, funcPath, baseDir, buildDir string) ([]by
 		}
 		return owclient.ZipExec(data)
 	}
-	return nil, fmt.Errorf("pack: func_path %s is neither a Go package folder, an executable nor a zip with an \"exec\" (the Python functions of the original FedKeeper do not run here)", funcPath)
+	return nil, fmt.Errorf("pack: func_path %s is neither a Go package folder, an executable nor a zip with an \"exec\" (nor Python: a .py file or a folder with __main__.py)", funcPath)
 }
 
 func checkZip(data []byte) error {
