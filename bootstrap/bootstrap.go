@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -239,7 +240,7 @@ func ServeMetrics(ctx context.Context, cfg *config.Config, logger *slog.Logger, 
 	if err != nil {
 		return nil, "", err
 	}
-	if addr != cfg.Metrics.Listen {
+	if _, port, _ := net.SplitHostPort(cfg.Metrics.Listen); addr != cfg.Metrics.Listen && port != "0" {
 		logger.Warn("metrics address in use, took another", "wanted", cfg.Metrics.Listen, "metrics", "http://"+addr+"/metrics")
 	} else {
 		logger.Info("serving metrics", "metrics", "http://"+addr+"/metrics")

@@ -87,11 +87,14 @@ type Injector struct {
 	slow   time.Duration // every activation's
 	rng    *rand.Rand
 	counts map[Kind]int
+	// deployed counts the deployments of each function, so a test of a fault that
+	// deletes functions can check they came back exactly once per deletion.
+	deployed map[string]int
 }
 
 // New returns an injector of f (which must pass Check).
 func New(f Faults) *Injector {
-	i := &Injector{counts: map[Kind]int{}}
+	i := &Injector{counts: map[Kind]int{}, deployed: map[string]int{}}
 	i.Set(f)
 	return i
 }
@@ -189,13 +192,39 @@ func (i *Injector) Counts() map[Kind]int {
 	return out
 }
 
+// Deployed counts one deployment (a create or an update) of function fn.
+func (i *Injector) Deployed(fn string) {
+	if i == nil {
+		return
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.deployed[fn]++
+}
+
+// Deployments returns how often each function was deployed.
+func (i *Injector) Deployments() map[string]int {
+	out := map[string]int{}
+	if i == nil {
+		return out
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	for k, v := range i.deployed {
+		out[k] = v
+	}
+	return out
+}
+
 // Status is what the fabric's faults endpoint shows.
 type Status struct {
 	Faults   Faults       `json:"faults"`
 	Injected map[Kind]int `json:"injected"`
+	// Deployments counts the deployments of each function, faults or none.
+	Deployments map[string]int `json:"deployments"`
 }
 
 // MarshalStatus is the JSON of the injector's state.
 func (i *Injector) MarshalStatus() ([]byte, error) {
-	return json.Marshal(Status{Faults: i.Get(), Injected: i.Counts()})
+	return json.Marshal(Status{Faults: i.Get(), Injected: i.Counts(), Deployments: i.Deployments()})
 }

@@ -156,6 +156,7 @@ func modulePath(goMod string) (string, error) {
 // keeps the current binary (a settings-only update). On failure a new function is
 // removed and an updated one goes back to prev.
 func (s *Server) startBuild(f *function, version int64, source []byte, op *operation, prev *cloudFunction) {
+	s.opts.Faults.Deployed(f.resource.Name)
 	s.invoker.Go(func(ctx context.Context) { s.deploy(ctx, f, version, source, op, prev) })
 }
 

@@ -372,6 +372,7 @@ func (s *Server) store(w http.ResponseWriter, r *http.Request, update bool) {
 	}
 	s.functions[d.Service] = f
 	s.mu.Unlock()
+	s.opts.Faults.Deployed(d.Service)
 	s.invoker.PurgeOld(d.Service, gen)
 	s.log.Debug("function deployed", "function", d.Service)
 	if update {

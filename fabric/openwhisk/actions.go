@@ -232,6 +232,7 @@ func (s *Server) putAction(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.actions[name] = next
 	s.mu.Unlock()
+	s.opts.Faults.Deployed(name)
 	if exists {
 		s.invoker.Purge(name)
 		if old.code != next.code {

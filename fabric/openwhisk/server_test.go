@@ -557,6 +557,10 @@ func TestInjectedFaults(t *testing.T) {
 	if counts[faults.Crash] != 1 || counts[faults.Delete] != 1 || counts[faults.ColdDelay] != 1 || counts[faults.Slow] != 1 {
 		t.Errorf("injected %v", counts)
 	}
+	// Deployed once, and again after the deletion.
+	if n := inj.Deployments()["echo"]; n != 2 {
+		t.Errorf("echo deployed %d times, want 2", n)
+	}
 }
 
 func TestOversizedPayloadsAreRefused(t *testing.T) {

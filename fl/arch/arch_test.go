@@ -70,4 +70,3 @@ func TestInitIsSeeded(t *testing.T) {
 		}
 	}
 }
-
