@@ -62,6 +62,36 @@ def _ziggurat() -> tuple[list[int], list[float], list[float]]:
 
 
 KN, WN, FN = _ziggurat()
+
+# The coefficients of fdlibm's logarithm (ln 2 split in two, and the polynomial of
+# log((1+s)/(1-s))), the algorithm Go's math.Log computes.
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+_L = (6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01, 2.222219843214978396e-01,
+      1.818357216161805012e-01, 1.531383769920937332e-01, 1.479819860511658591e-01)
+_SQRT2_2 = math.sqrt(2) / 2
+
+
+def log(x: float) -> float:
+    """The natural logarithm as Go's math.Log computes it, to the last bit (the C
+    library's may differ by one ulp, which would change a normal deviate's tail)."""
+    if x != x or x == math.inf:
+        return x
+    if x < 0:
+        return math.nan
+    if x == 0:
+        return -math.inf
+    f1, ki = math.frexp(x)
+    if f1 < _SQRT2_2:
+        f1, ki = f1 * 2, ki - 1
+    f, k = f1 - 1, float(ki)
+    s = f / (2 + f)
+    s2 = s * s
+    s4 = s2 * s2
+    r = s2 * (_L[0] + s4 * (_L[2] + s4 * (_L[4] + s4 * _L[6]))) + s4 * (_L[1] + s4 * (_L[3] + s4 * _L[5]))
+    hfsq = 0.5 * f * f
+    return k * _LN2_HI - ((hfsq - (s * (hfsq + r) + k * _LN2_LO)) - f)
+
+
 _RN = 3.442619855899
 
 
@@ -126,8 +156,8 @@ class Rand:
                 return x
             if i == 0:
                 while True:
-                    x = -math.log(self.float64()) * (1.0 / _RN)
-                    y = -math.log(self.float64())
+                    x = -log(self.float64()) * (1.0 / _RN)
+                    y = -log(self.float64())
                     if y + y >= x * x:
                         break
                 return _RN + x if j > 0 else -_RN - x

@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import FedKeeperError
-from .gorand import Rand
+from .gorand import Rand, log
 from .task import PartitionSpec
 
 IID = "iid"
@@ -77,7 +77,7 @@ def _iid(n: int, spec: PartitionSpec, rng: Rand) -> list[list[int]]:
 def _dirichlet(labels: np.ndarray, spec: PartitionSpec, rng: Rand) -> list[list[int]]:
     alpha, k = spec.alpha, spec.num_clients
     if not alpha > 0 or math.isinf(alpha):
-        raise PartitionError(f"partition: dirichlet needs a positive alpha, got {_go_float(alpha)}")
+        raise PartitionError(f"partition: dirichlet needs a positive alpha, got {alpha!r}")
     total = k * spec.shards_per_client * spec.shard_size
     if total > len(labels):
         raise PartitionError(f"partition: {k} clients x {spec.shards_per_client * spec.shard_size} examples "
@@ -101,7 +101,7 @@ def _dirichlet(labels: np.ndarray, spec: PartitionSpec, rng: Rand) -> list[list[
                 cut = end
         if all(len(part) >= MIN_PER_CLIENT for part in out):
             return out
-    raise PartitionError(f"partition: no Dirichlet({_go_float(alpha)}) draw in {MAX_DIRICHLET_DRAWS} gave each of "
+    raise PartitionError(f"partition: no Dirichlet({alpha!r}) draw in {MAX_DIRICHLET_DRAWS} gave each of "
                          f"{k} clients {MIN_PER_CLIENT} examples; raise alpha or the examples per client")
 
 
@@ -134,7 +134,7 @@ def _gamma(rng: Rand, shape: float) -> float:
             continue
         v = v * v * v
         u = rng.float64()
-        if u < 1 - 0.0331 * x * x * x * x or math.log(u) < 0.5 * x * x + d * (1 - v + math.log(v)):
+        if u < 1 - 0.0331 * x * x * x * x or log(u) < 0.5 * x * x + d * (1 - v + log(v)):
             return d * v
 
 
@@ -143,6 +143,3 @@ def _go_round(x: float) -> int:
     f = math.floor(x)
     return int(f + 1 if x - f >= 0.5 else f)
 
-
-def _go_float(x: float) -> str:
-    return repr(x)
