@@ -92,6 +92,8 @@ class MongoServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            if self.proc.stdout:
+                self.proc.stdout.close()
             self.proc = None
 
 
