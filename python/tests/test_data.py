@@ -18,6 +18,11 @@ from fedkeeper.task import Source
 from .support import a_task, temp_dir, write_idx
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
 class IDXFiles(unittest.TestCase):
     def test_plain_and_gzipped_files_read_alike(self) -> None:
         folder = temp_dir(self)
@@ -36,8 +41,7 @@ class IDXFiles(unittest.TestCase):
     def test_over_http(self) -> None:
         folder = temp_dir(self)
         src = write_idx(folder, 12)
-        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=folder)
-        handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+        handler = functools.partial(QuietHandler, directory=folder)
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         self.addCleanup(server.server_close)
