@@ -5,7 +5,7 @@ when one of these is called; the rest of the SDK never needs it.
 PyTorch keeps a Linear layer's weight as (out, in), FedKeeper a dense kernel as
 (in, out), so dense kernels are transposed on the way; convolution kernels are
 (out, in, height, width) on both sides. The modules compute what the Go models
-compute on the same weights: valid 5×5 convolutions, ReLU, 2×2 max pooling, and the
+compute on the same weights (testdata/protocol/logits.json): valid 5×5 convolutions, ReLU, 2×2 max pooling, and the
 (channel, row, column) flattening of NCHW.
 """
 
@@ -123,8 +123,14 @@ def _optimizer(torch: Any, module: Any, name: str, lr: float) -> Any:
 
 
 def train(task: Task, global_model: "Model") -> "Update":
-    """The seed's training in PyTorch: the task's model from the global parameters,
-    its epochs over this client's share in the order Go's trainer draws (a fresh
+    """The seed's training in PyTorch: fit on the module of the task's architecture."""
+    return fit(build_model(task.model), task, global_model)
+
+
+def fit(module: "torch.nn.Module", task: Task, global_model: "Model") -> "Update":
+    """Train module (whose state_dict has the global model's layout, see
+    to_state_dict) as the keeper's built-in client trains: from the global parameters,
+    the task's epochs over this client's share in the order Go's trainer draws (a fresh
     permutation per epoch from the task's seed), one optimiser step per batch (the last
     one smaller), FedProx's proximal term when set. The loss is the last epoch's mean."""
     from .client import Update
@@ -137,7 +143,6 @@ def train(task: Task, global_model: "Model") -> "Update":
     n = len(data)
     if n == 0:
         raise TrainError("model: no training examples")
-    module = build_model(task.model)
     load_params(module, global_model.params, global_model.manifest)
     module.train()
     optimizer = _optimizer(torch, module, opts.optimizer, opts.lr)
