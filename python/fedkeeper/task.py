@@ -8,7 +8,7 @@ rather than ignored. The types mirror the Go SDK's ``sdk.Task`` field for field;
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from . import gojson
 from .errors import InvalidTask, Refused

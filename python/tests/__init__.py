@@ -1,1 +1,1 @@
-"""The Python SDK's tests: /usr/bin/python3 -m unittest discover -s tests (in python/)."""
+"""The Python SDK's tests: /usr/bin/python3 -m unittest discover, in python/."""
