@@ -51,6 +51,13 @@ func requirePython(t *testing.T) {
 	}
 }
 
+// pythonEnv is this process's environment for the Python side, without any
+// deployment setting the machine may have (the tests deploy their own).
+func pythonEnv() []string {
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "FEDKEEPER_") })
+	return append(env, "FEDKEEPER_SECRETS_DIR=/nonexistent-fedkeeper-secrets", "PYTHONDONTWRITEBYTECODE=1")
+}
+
 func startStore(t *testing.T) string {
 	t.Helper()
 	srv, err := mongodb.Start(context.Background(), mongodb.Options{Dir: t.TempDir()})
@@ -70,7 +77,7 @@ func TestPythonSDK(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, python, "-m", "unittest", "discover", "-s", "tests", "-t", ".")
 	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), "FEDKEEPER_TEST_MONGO_URI="+uri, "PYTHONDONTWRITEBYTECODE=1")
+	cmd.Env = append(pythonEnv(), "FEDKEEPER_TEST_MONGO_URI="+uri)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("the Python SDK's tests failed (%v):\n%s", err, out)
@@ -319,7 +326,7 @@ func (e *crossEnv) servePython(t *testing.T, cases []crossCase) ([]answer, map[s
 	defer cancel()
 	cmd := exec.CommandContext(ctx, python, "-m", "tests.crosslang")
 	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+	cmd.Env = pythonEnv()
 	cmd.Stdin = bytes.NewReader(in)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -6,8 +6,10 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import os
 import types
 import unittest
+from unittest import mock
 
 import numpy as np
 
@@ -144,8 +146,12 @@ class EntryPoints(unittest.TestCase):
         self.assertEqual(handle(types.SimpleNamespace(body=b"{}"), None)["statusCode"], 500)
 
     def test_a_train_function_is_served_with_the_deployment(self) -> None:
-        main = serving.openwhisk(add_one)  # reads the environment: no key here
-        self.assertIn("error", main(json.loads(self.body)))
+        with mock.patch.dict(os.environ, {"FEDKEEPER_TOKEN_KEY": "", "FEDKEEPER_SECRETS_DIR": "/nonexistent-fk"}):
+            main = serving.openwhisk(add_one)  # reads the environment: no key there
+        self.assertIn("this function has no key", main(json.loads(self.body))["error"])
+        with mock.patch.dict(os.environ, {"FEDKEEPER_TOKEN_KEY": KEY}):
+            main = serving.openwhisk(add_one)
+        self.assertEqual(main(json.loads(self.body))["samples"], 20)
 
 
 if __name__ == "__main__":
