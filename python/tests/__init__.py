@@ -1,0 +1,1 @@
+"""The Python SDK's tests: /usr/bin/python3 -m unittest discover, in python/."""

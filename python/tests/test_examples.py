@@ -1,0 +1,58 @@
+"""The examples under examples/ serve relayed tasks as their platforms call them."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import os
+import types
+import unittest
+from unittest import mock
+
+from fedkeeper import arch, codec
+from fedkeeper.envelope import Weights
+from fedkeeper.task import ModelSpec, StoreSpec
+
+from .support import KEY, REPO, a_task, request, temp_dir, write_idx
+
+
+def load(path: str) -> types.ModuleType:
+    """An example's module, imported as its platform imports it (its Client reads the
+    deployment from the environment then)."""
+    spec = importlib.util.spec_from_file_location("example_" + path.replace(os.sep, "_").replace(".", "_"),
+                                                  os.path.join(REPO, "examples", path))
+    module = importlib.util.module_from_spec(spec)
+    env = {"FEDKEEPER_TOKEN_KEY": KEY, "FEDKEEPER_SECRETS_DIR": "/nonexistent-fk", "FEDKEEPER_MONGO_URI": ""}
+    with mock.patch.dict(os.environ, env):
+        spec.loader.exec_module(module)
+    return module
+
+
+class Examples(unittest.TestCase):
+    def relayed(self, spec: ModelSpec) -> dict:
+        source = write_idx(temp_dir(self), 80)
+        data, checksum = codec.encode(arch.init_params(arch.manifest(spec.kind, spec.hidden), 3))
+        task = dataclasses.replace(a_task(source), model=spec, store=StoreSpec(), inline_sha256=checksum)
+        return request(task, inline=Weights(data, checksum))
+
+    def test_each_platform_and_model(self) -> None:
+        for kind, spec, other in (("mlp", ModelSpec("mlp", 8), ModelSpec("cnn")),
+                                  ("cnn", ModelSpec("cnn"), ModelSpec("mlp", 8))):
+            req, wrong = self.relayed(spec), self.relayed(other)
+            with self.subTest(kind, platform="openwhisk"):
+                main = load(f"pytorch-{kind}/openwhisk/__main__.py").main
+                self.assertEqual(main(req)["samples"], 20)
+                self.assertIn(f"this client trains the {kind.upper()}", main(wrong)["error"])
+            with self.subTest(kind, platform="gcf"):
+                entry = load(f"pytorch-{kind}/gcf/main.py").fl_client
+                body, status, _ = entry(types.SimpleNamespace(get_data=lambda cache=False: json.dumps(req).encode()))
+                self.assertEqual((status, body["samples"]), (200, 20))
+            with self.subTest(kind, platform="openfaas"):
+                handle = load(f"pytorch-{kind}/openfaas/handler.py").handle
+                out = handle(types.SimpleNamespace(body=json.dumps(req).encode()), None)
+                self.assertEqual((out["statusCode"], out["body"]["samples"]), (200, 20))
+
+
+if __name__ == "__main__":
+    unittest.main()
