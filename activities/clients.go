@@ -257,7 +257,8 @@ func (a *Activities) RunClient(ctx context.Context, task ClientTask) (ClientRun,
 	if err != nil {
 		return ClientRun{}, err
 	}
-	run.Platform, run.Cluster, run.AcceptedAt, run.Redeployed = inv.Platform, inv.Cluster, inv.AcceptedAt, inv.Redeployed
+	run.Platform, run.Cluster, run.Function = inv.Platform, inv.Cluster, inv.Function
+	run.AcceptedAt, run.Redeployed = inv.AcceptedAt, inv.Redeployed
 	return run, nil
 }
 

@@ -97,10 +97,11 @@ type ClientRun struct {
 	// that saw it finish (PollActivation), as "pid@host".
 	InvokedBy string `json:"invoked_by,omitempty"`
 	Worker    string `json:"worker,omitempty"`
-	// Platform, Cluster, AcceptedAt and Redeployed describe the invocation; RunClient
-	// sets them (InvokeClient's Invocation carries them otherwise).
+	// Platform, Cluster, Function, AcceptedAt and Redeployed describe the invocation;
+	// RunClient sets them (InvokeClient's Invocation carries them otherwise).
 	Platform   string    `json:"platform,omitempty"`
 	Cluster    string    `json:"cluster,omitempty"`
+	Function   string    `json:"function,omitempty"`
 	AcceptedAt time.Time `json:"accepted_at,omitempty"`
 	Redeployed bool      `json:"redeployed,omitempty"`
 }

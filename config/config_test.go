@@ -152,6 +152,7 @@ func TestInvalidInputNamesTheKey(t *testing.T) {
 		{"target above one", "stop:\n  target_accuracy: 97", "stop.target_accuracy", "between 0 and 1"},
 		{"bad temporal address", "temporal:\n  host_port: nowhere", "temporal.host_port", "host:port"},
 		{"server cluster missing", "scenarios:\n  federated_learning:\n    server_config:\n      server_cluster_name: ghost", "scenarios.federated_learning.server_config.server_cluster_name", "no cluster named \"ghost\""},
+		{"client function without a section for its platform", "scenarios:\n  federated_learning:\n    clients_info:\n      client_functions: [fl_client, torch]\n    functions:\n      torch:\n        google:\n          func_path: /f", "scenarios.federated_learning.functions.torch.openwhisk", "is missing: clients of function \"torch\" run on openwhisk"},
 		{"client function undescribed", "scenarios:\n  federated_learning:\n    clients_info:\n      client_functions: [trainer]", "scenarios.federated_learning.clients_info.client_functions", "\"trainer\""},
 		{"bad distribution", "scenarios:\n  federated_learning:\n    data_sampling:\n      distribution: zipf", "scenarios.federated_learning.data_sampling.distribution", "non_iid, iid or dirichlet"},
 		{"dirichlet without concentration", "scenarios:\n  federated_learning:\n    data_sampling:\n      distribution: dirichlet\n      dirichlet_alpha: 0", "scenarios.federated_learning.data_sampling.dirichlet_alpha", "must be positive"},
@@ -200,6 +201,27 @@ scenarios:
 		got += string(p.Platform) + "/" + p.Cluster + " "
 	}
 	if want := "openwhisk/a openwhisk/b openwhisk/a google/g google/g "; got != want {
+		t.Errorf("placements %q, want %q", got, want)
+	}
+}
+
+// Several client functions share every cluster: each cluster's clients take them in
+// turn.
+func TestPlacementsShareTheClientFunctions(t *testing.T) {
+	fn := "        openwhisk:\n          func_path: /f\n        google:\n          func_path: /f\n"
+	yaml := "providers:\n  openwhisk:\n    b: {}\n    a: {}\n  google:\n    g: {}\n" +
+		"scenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 7\n      num_clients_per_round: 7\n" +
+		"      ow_clients_count: 5\n      gcf_clients_count: 2\n      client_functions: [go, torch]\n" +
+		"    functions:\n      go:\n" + fn + "      torch:\n" + fn
+	c, err := Parse([]byte(yaml), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ""
+	for _, p := range c.ClientPlacements() {
+		got += p.Cluster + ":" + p.Function + " "
+	}
+	if want := "a:go b:go a:torch b:torch a:go g:go g:torch "; got != want {
 		t.Errorf("placements %q, want %q", got, want)
 	}
 }

@@ -26,8 +26,10 @@ type Placement struct {
 // ClientPlacements assigns every client to a platform and cluster the way the seed did:
 // the first ow_clients_count clients go to OpenWhisk, then gcf_clients_count to Google
 // Cloud Functions, then edge_clients_count to OpenFaaS gateways of edge devices; within a platform
-// the clients go round-robin over its clusters in name order. When no count is given,
-// every client runs on OpenWhisk (or on Google if no OpenWhisk cluster is configured).
+// the clients go round-robin over its clusters in name order, and each cluster's
+// clients over the client_functions in their order (so two functions, say a Go and a
+// PyTorch client, share every cluster that has two clients or more). When no count is given, every
+// client runs on OpenWhisk (or on Google if no OpenWhisk cluster is configured).
 func (c *Config) ClientPlacements() []Placement {
 	ci := c.Scenarios.FederatedLearning.ClientsInfo
 	ow, gcf, edge := ci.OWClientsCount, ci.GCFClientsCount, ci.EdgeClientsCount
@@ -41,7 +43,7 @@ func (c *Config) ClientPlacements() []Placement {
 	owClusters := slices.Sorted(maps.Keys(c.Providers.OpenWhisk))
 	gcfClusters := slices.Sorted(maps.Keys(c.Providers.Google))
 	edgeClusters := slices.Sorted(maps.Keys(c.Providers.OpenFaaS))
-	fn := ci.ClientFunctions[0]
+	fns := ci.ClientFunctions
 
 	placements := make([]Placement, 0, ci.TotalNumClients)
 	add := func(count int, platform Platform, clusters []string) {
@@ -50,7 +52,7 @@ func (c *Config) ClientPlacements() []Placement {
 			if len(clusters) > 0 {
 				cluster = clusters[i%len(clusters)]
 			}
-			placements = append(placements, Placement{Client: len(placements), Platform: platform, Cluster: cluster, Function: fn})
+			placements = append(placements, Placement{Client: len(placements), Platform: platform, Cluster: cluster, Function: fns[i/max(len(clusters), 1)%len(fns)]})
 		}
 	}
 	add(ow, OpenWhisk, owClusters)

@@ -271,11 +271,30 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	return nil
+	return c.validateClientSections()
 }
 
 // ClusterNames lists every configured cluster, OpenWhisk first, each sorted.
 func (c *Config) ClusterNames() []string {
 	return slices.Concat(slices.Sorted(maps.Keys(c.Providers.OpenWhisk)), slices.Sorted(maps.Keys(c.Providers.Google)),
 		slices.Sorted(maps.Keys(c.Providers.OpenFaaS)))
+}
+
+// validateClientSections checks that every client function has a section for each
+// platform its clients are placed on, the deployment it gets there.
+func (c *Config) validateClientSections() error {
+	const fl = "scenarios.federated_learning"
+	functions := c.Scenarios.FederatedLearning.Functions
+	for _, p := range c.ClientPlacements() {
+		if p.Cluster == "" {
+			key := map[Platform]string{OpenWhisk: "ow_clients_count", Google: "gcf_clients_count", OpenFaaS: "edge_clients_count"}[p.Platform]
+			return keyErr(fl+".clients_info."+key, "places clients on %s, but providers has no %s cluster", p.Platform, p.Platform)
+		}
+		fn := functions[p.Function]
+		has := map[Platform]bool{OpenWhisk: fn.OpenWhisk != nil, Google: fn.Google != nil, OpenFaaS: fn.OpenFaaS != nil}[p.Platform]
+		if !has {
+			return keyErr(fl+".functions."+p.Function+"."+string(p.Platform), "is missing: clients of function %q run on %s (clients_info's counts and client_functions place them there)", p.Function, p.Platform)
+		}
+	}
+	return nil
 }

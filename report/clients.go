@@ -11,7 +11,7 @@ import (
 // ClientsHeader is the column list of clients.csv: one line per activation (attempt)
 // of every selected client, as the seed's per-invocation logs, plus where it ran, how
 // it ended and whether its update counted.
-var ClientsHeader = []string{"round", "client", "platform", "cluster", "attempt", "activation_id", "status",
+var ClientsHeader = []string{"round", "client", "platform", "cluster", "function", "attempt", "activation_id", "status",
 	"counted", "start", "end", "duration_s", "wait_s", "init_s", "cold_start", "train_s", "samples", "loss", "error",
 	"invoked_by", "worker", "selected_because"}
 
@@ -35,7 +35,7 @@ func WriteClients(dir string, rounds []workflows.RoundResult) error {
 				// Only the last run of a counted client delivered the update that counted.
 				counted := o.Counted && i == len(o.Runs)-1 && run.Success
 				rows = append(rows, []string{
-					strconv.Itoa(r.Round), strconv.Itoa(o.Client), o.Platform, o.Cluster, strconv.Itoa(i + 1),
+					strconv.Itoa(r.Round), strconv.Itoa(o.Client), o.Platform, o.Cluster, o.Function, strconv.Itoa(i + 1),
 					run.ActivationID, run.Status, strconv.FormatBool(counted), stamp(run.Start), stamp(run.End),
 					duration, num(run.WaitSeconds), num(run.InitSeconds), strconv.FormatBool(run.ColdStart),
 					num(run.TrainSeconds), strconv.Itoa(run.Samples), strconv.FormatFloat(run.Loss, 'f', 6, 64), run.Error,

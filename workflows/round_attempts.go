@@ -38,7 +38,7 @@ func (r *round) runClient(ctx workflow.Context, client int) ClientOutcome {
 			reported = true
 		}
 		if res.platform != "" {
-			out.Platform, out.Cluster = res.platform, res.cluster
+			out.Platform, out.Cluster, out.Function = res.platform, res.cluster, res.function
 		}
 		if ctx.Err() != nil {
 			return dropped(out)
@@ -73,6 +73,7 @@ type attemptResult struct {
 	err               error
 	failedIn          string // "invoke: ", "poll: " or "run: "
 	platform, cluster string
+	function          string
 	acceptedAt        time.Time
 }
 
@@ -89,7 +90,7 @@ func invokeThenPoll(ctx workflow.Context, task activities.ClientTask) attemptRes
 		return attemptResult{err: err, failedIn: "invoke: ",
 			run: activities.ClientRun{Client: task.Client, Status: "not invoked", Error: err.Error()}}
 	}
-	r := attemptResult{platform: inv.Platform, cluster: inv.Cluster, acceptedAt: workflow.Now(ctx)}
+	r := attemptResult{platform: inv.Platform, cluster: inv.Cluster, function: inv.Function, acceptedAt: workflow.Now(ctx)}
 	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, pollOptions), a.PollActivation, inv).Get(ctx, &r.run)
 	if err != nil && ctx.Err() == nil {
 		r.err, r.failedIn = err, "poll: "
@@ -118,7 +119,7 @@ func runInOneActivity(ctx workflow.Context, task activities.ClientTask) attemptR
 		}
 		return attemptResult{err: err, failedIn: step, run: activities.ClientRun{Client: task.Client, Status: status, Error: err.Error()}}
 	}
-	r.platform, r.cluster, r.acceptedAt = r.run.Platform, r.run.Cluster, r.run.AcceptedAt
+	r.platform, r.cluster, r.function, r.acceptedAt = r.run.Platform, r.run.Cluster, r.run.Function, r.run.AcceptedAt
 	return r
 }
 

@@ -141,6 +141,8 @@ type ClientOutcome struct {
 	Client   int    `json:"client"`
 	Platform string `json:"platform,omitempty"`
 	Cluster  string `json:"cluster,omitempty"`
+	// Function is the client function that ran (clients_info.client_functions).
+	Function string `json:"function,omitempty"`
 	Attempts int    `json:"attempts"`
 	Counted  bool   `json:"counted"`
 	// Reason is why the client was selected.

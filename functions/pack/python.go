@@ -9,7 +9,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+
+	"github.com/fedkeeper/fedkeeper/python"
 )
 
 // Language is what a func_path is written in.
@@ -59,7 +62,8 @@ func Detect(path, runtime string) Language {
 
 // OpenWhiskPython returns a Python action's code for funcPath (resolved against
 // baseDir): a single .py file as it is (the action's text code, saved as __main__.py),
-// or a folder zipped with its __main__.py at the root, as OpenWhisk requires.
+// or a folder zipped with its __main__.py at the root, as OpenWhisk requires. Code that
+// imports the SDK gets it beside __main__.py (a single file becomes a zip for that).
 func OpenWhiskPython(funcPath, baseDir string) ([]byte, error) {
 	path := resolve(funcPath, baseDir)
 	info, err := os.Stat(path)
@@ -71,28 +75,41 @@ func OpenWhiskPython(funcPath, baseDir string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pack: %w", err)
 		}
-		return data, nil
+		if !sdkImport.Match(data) {
+			return data, nil
+		}
+		a := newArchive()
+		if err := a.addFile("__main__.py", bytes.NewReader(data)); err != nil {
+			return nil, fmt.Errorf("pack: %w", err)
+		}
+		if err := a.addFS(python.SDK(), python.PackageName+"/"); err != nil {
+			return nil, fmt.Errorf("pack: add the SDK: %w", err)
+		}
+		return a.close()
 	}
 	if _, err := os.Stat(filepath.Join(path, "__main__.py")); err != nil {
 		return nil, fmt.Errorf("pack: func_path %s: an OpenWhisk Python folder needs __main__.py at its root (its main is the action's entry point)", funcPath)
 	}
-	return zipTree(path)
+	return zipFolder(path)
 }
 
 // GCFPythonSource returns a Cloud Functions Python source archive: the folder at
-// funcPath zipped, with main.py (and requirements.txt, if any) at its root.
+// funcPath zipped, with main.py (and requirements.txt, if any) at its root, and the SDK
+// beside main.py when the source imports it.
 func GCFPythonSource(funcPath, baseDir string) ([]byte, error) {
 	path := resolve(funcPath, baseDir)
 	if _, err := os.Stat(filepath.Join(path, "main.py")); err != nil {
 		return nil, fmt.Errorf("pack: func_path %s: a Cloud Functions Python source is a folder with main.py at its root", funcPath)
 	}
-	return zipTree(path)
+	return zipFolder(path)
 }
 
 // OpenFaaSPython lays a python3-http function out as faas-cli build does, the handler
 // folder as function/ inside buildDir/<the folder's name>, and returns that folder:
 // what the local fabric's gateway takes as a file:// image. A folder already in that
-// layout (with function/handler.py) is copied as it is.
+// layout (with function/handler.py) is copied as it is. A handler that imports the SDK
+// gets it inside function/, where the template's handler (module function.handler)
+// imports it relatively: from .fedkeeper import serving.
 func OpenFaaSPython(funcPath, baseDir, buildDir string) (string, error) {
 	path, err := filepath.Abs(resolve(funcPath, baseDir))
 	if err != nil {
@@ -118,7 +135,29 @@ func OpenFaaSPython(funcPath, baseDir, buildDir string) (string, error) {
 	if err := os.CopyFS(target, pythonFiles{os.DirFS(path)}); err != nil {
 		return "", fmt.Errorf("pack: copy %s: %w", funcPath, err)
 	}
+	handlerDir := filepath.Join(out, "function")
+	if err := vendorForTemplate(funcPath, handlerDir); err != nil {
+		return "", err
+	}
 	return out, nil
+}
+
+// vendorForTemplate copies the SDK into a python3-http handler folder that imports it.
+// The template puts only its own folder on the import path, not the handler's, so an
+// absolute import of the SDK would fail there as on a real gateway: refused with how
+// to write it.
+func vendorForTemplate(funcPath, handlerDir string) error {
+	imports, err := sdkImports(handlerDir)
+	if err != nil || !imports.any() || imports.bundled {
+		return err
+	}
+	if imports.absolute != "" {
+		return fmt.Errorf("pack: func_path %s: %s imports fedkeeper absolutely, which a python3-http handler cannot (the template imports the handler as function.handler, and only the template's folder is on the import path): import the SDK FedKeeper puts beside it relatively, as from .fedkeeper import serving", funcPath, imports.absolute)
+	}
+	if err := os.CopyFS(filepath.Join(handlerDir, python.PackageName), python.SDK()); err != nil {
+		return fmt.Errorf("pack: add the SDK to %s: %w", funcPath, err)
+	}
+	return nil
 }
 
 func resolve(path, baseDir string) string {
@@ -148,40 +187,116 @@ func (p pythonFiles) ReadDir(name string) ([]fs.DirEntry, error) {
 	return kept, err
 }
 
-// zipTree zips a folder's files, in lexical order, without what skipped names.
-func zipTree(dir string) ([]byte, error) {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
+// sdkImport matches a line that imports the SDK: import fedkeeper, from fedkeeper(.x)
+// import …, or relatively from .fedkeeper import … (group 1 is the dot).
+var sdkImport = regexp.MustCompile(`(?m)^[ \t]*(?:import[ \t]+fedkeeper\b|from[ \t]+(\.?)fedkeeper\b)`)
+
+// imports is what a function folder's Python files say of the SDK.
+type imports struct {
+	relative bool   // some file imports it relatively
+	absolute string // a file that imports it absolutely, if any
+	bundled  bool   // the folder holds a fedkeeper package of its own
+}
+
+func (i imports) any() bool { return i.relative || i.absolute != "" }
+
+// sdkImports reads every Python file under dir (but a fedkeeper package of its own).
+func sdkImports(dir string) (imports, error) {
+	var found imports
+	if info, err := os.Stat(filepath.Join(dir, python.PackageName)); err == nil && info.IsDir() {
+		found.bundled = true
+	}
 	err := fs.WalkDir(pythonFiles{os.DirFS(dir)}, ".", func(name string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && name == python.PackageName:
+			return fs.SkipDir
+		case d.IsDir() || !strings.HasSuffix(name, ".py"):
+			return nil
+		}
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+		if err != nil {
+			return err
+		}
+		for _, m := range sdkImport.FindAllSubmatch(data, -1) {
+			if len(m[1]) > 0 {
+				found.relative = true
+			} else if found.absolute == "" {
+				found.absolute = name
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return imports{}, fmt.Errorf("pack: read %s: %w", dir, err)
+	}
+	return found, nil
+}
+
+// zipFolder zips a folder's files, in lexical order, without what skipped names, and
+// the SDK as fedkeeper/ when the folder's code imports it and does not bring its own.
+func zipFolder(dir string) ([]byte, error) {
+	imports, err := sdkImports(dir)
+	if err != nil {
+		return nil, err
+	}
+	a := newArchive()
+	if err := a.addFS(pythonFiles{os.DirFS(dir)}, ""); err != nil {
+		return nil, fmt.Errorf("pack: zip %s: %w", dir, err)
+	}
+	if imports.any() && !imports.bundled {
+		if err := a.addFS(python.SDK(), python.PackageName+"/"); err != nil {
+			return nil, fmt.Errorf("pack: add the SDK to %s: %w", dir, err)
+		}
+	}
+	return a.close()
+}
+
+// archive is a zip being written.
+type archive struct {
+	buf bytes.Buffer
+	zw  *zip.Writer
+}
+
+func newArchive() *archive {
+	a := &archive{}
+	a.zw = zip.NewWriter(&a.buf)
+	return a
+}
+
+// addFS adds fsys's regular files, in lexical order, under prefix.
+func (a *archive) addFS(fsys fs.FS, prefix string) error {
+	return fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		if !d.Type().IsRegular() {
 			return fmt.Errorf("%s is not a regular file", name)
 		}
-		return addFile(zw, dir, name)
+		f, err := fsys.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return a.addFile(prefix+name, f)
 	})
-	if err == nil {
-		err = zw.Close()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("pack: zip %s: %w", dir, err)
-	}
-	return buf.Bytes(), nil
 }
 
-func addFile(zw *zip.Writer, dir, name string) error {
-	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(name)))
+func (a *archive) addFile(name string, r io.Reader) error {
+	w, err := a.zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate})
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate})
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(w, f); err != nil {
+	if _, err := io.Copy(w, r); err != nil {
 		return errors.Join(fmt.Errorf("zip %s", name), err)
 	}
 	return nil
+}
+
+func (a *archive) close() ([]byte, error) {
+	if err := a.zw.Close(); err != nil {
+		return nil, fmt.Errorf("pack: zip: %w", err)
+	}
+	return a.buf.Bytes(), nil
 }

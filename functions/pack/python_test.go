@@ -1,10 +1,16 @@
 package pack
 
 import (
+	"archive/zip"
+	"bytes"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/fedkeeper/fedkeeper/python"
 )
 
 // writeFiles lays files (name → content) out under a new folder.
@@ -69,5 +75,89 @@ func TestPythonPackingRefusals(t *testing.T) {
 				t.Errorf("error %v, want one with %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// zipNames lists an archive's files, or "text" when the code is not a zip.
+func zipNames(t *testing.T, code []byte) []string {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(code), int64(len(code)))
+	if err != nil {
+		return []string{"text"}
+	}
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	return names
+}
+
+// The SDK travels with the Python code that imports it, where each platform's import
+// path finds it, and only then; a folder that brings its own keeps it.
+func TestSDKVendoring(t *testing.T) {
+	const uses = "from fedkeeper import serving\n\nmain = serving.openwhisk(None)\n"
+	sdkInit, err := fs.ReadFile(python.SDK(), "__init__.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owDir := writeFiles(t, map[string]string{"__main__.py": uses, "model.py": "import torch\n"})
+	own := writeFiles(t, map[string]string{"__main__.py": uses, "fedkeeper/__init__.py": "# mine\n"})
+	plain := writeFiles(t, map[string]string{"__main__.py": "def main(args):\n    return args\n"})
+	gcfDir := writeFiles(t, map[string]string{"main.py": "import fedkeeper.serving as s\n"})
+	tests := []struct {
+		name     string
+		code     func() ([]byte, error)
+		sdkAt    string // where the SDK's __init__.py must be, "" for nowhere
+		ownFiles []string
+	}{
+		{"an OpenWhisk folder", func() ([]byte, error) { return OpenWhiskPython(owDir, "/") }, "fedkeeper/__init__.py", []string{"__main__.py", "model.py"}},
+		{"an OpenWhisk file becomes a zip", func() ([]byte, error) { return OpenWhiskPython(filepath.Join(owDir, "__main__.py"), "/") }, "fedkeeper/__init__.py", []string{"__main__.py"}},
+		{"a folder with an SDK of its own", func() ([]byte, error) { return OpenWhiskPython(own, "/") }, "", []string{"__main__.py", "fedkeeper/__init__.py"}},
+		{"code that does not use the SDK", func() ([]byte, error) { return OpenWhiskPython(plain, "/") }, "", []string{"__main__.py"}},
+		{"a file that does not use the SDK stays text", func() ([]byte, error) { return OpenWhiskPython(filepath.Join(plain, "__main__.py"), "/") }, "", []string{"text"}},
+		{"a Cloud Functions source", func() ([]byte, error) { return GCFPythonSource(gcfDir, "/") }, "fedkeeper/__init__.py", []string{"main.py"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, err := tc.code()
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := zipNames(t, code)
+			for _, want := range append(tc.ownFiles, tc.sdkAt) {
+				if want != "" && !slices.Contains(names, want) {
+					t.Errorf("files %v lack %s", names, want)
+				}
+			}
+			if tc.sdkAt == "" && slices.Contains(names, "fedkeeper/serving.py") {
+				t.Errorf("files %v hold the SDK, which was not asked for", names)
+			}
+			if tc.sdkAt != "" {
+				zr, _ := zip.NewReader(bytes.NewReader(code), int64(len(code)))
+				if got, _ := fs.ReadFile(zr, tc.sdkAt); !bytes.Equal(got, sdkInit) {
+					t.Errorf("%s is not the SDK's", tc.sdkAt)
+				}
+			}
+		})
+	}
+}
+
+// OpenFaaS's template imports the handler as function.handler: the SDK goes into
+// function/, to be imported relatively, and an absolute import is refused with how to
+// write it.
+func TestOpenFaaSSDKVendoring(t *testing.T) {
+	relative := writeFiles(t, map[string]string{"handler.py": "from .fedkeeper import serving\n", "requirements.txt": "numpy\n"})
+	out, err := OpenFaaSPython(relative, "/", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"function/handler.py", "function/requirements.txt", "function/fedkeeper/serving.py"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("the build folder lacks %s: %v", f, err)
+		}
+	}
+	absolute := writeFiles(t, map[string]string{"handler.py": "import os\nfrom fedkeeper import serving\n"})
+	if _, err := OpenFaaSPython(absolute, "/", t.TempDir()); err == nil || !strings.Contains(err.Error(), "from .fedkeeper import serving") {
+		t.Errorf("an absolute import packed with %v, want the relative import suggested", err)
 	}
 }

@@ -6,6 +6,8 @@ import dataclasses
 import importlib.util
 import json
 import os
+import shutil
+import sys
 import types
 import unittest
 from unittest import mock
@@ -17,16 +19,29 @@ from fedkeeper.task import ModelSpec, StoreSpec
 from .support import KEY, REPO, a_task, request, temp_dir, write_idx
 
 
+ENV = {"FEDKEEPER_TOKEN_KEY": KEY, "FEDKEEPER_SECRETS_DIR": "/nonexistent-fk", "FEDKEEPER_MONGO_URI": ""}
+
+
 def load(path: str) -> types.ModuleType:
     """An example's module, imported as its platform imports it (its Client reads the
     deployment from the environment then)."""
     spec = importlib.util.spec_from_file_location("example_" + path.replace(os.sep, "_").replace(".", "_"),
                                                   os.path.join(REPO, "examples", path))
     module = importlib.util.module_from_spec(spec)
-    env = {"FEDKEEPER_TOKEN_KEY": KEY, "FEDKEEPER_SECRETS_DIR": "/nonexistent-fk", "FEDKEEPER_MONGO_URI": ""}
-    with mock.patch.dict(os.environ, env):
+    with mock.patch.dict(os.environ, ENV):
         spec.loader.exec_module(module)
     return module
+
+
+def load_handler(test: unittest.TestCase, folder: str) -> types.ModuleType:
+    """An OpenFaaS example's handler.py as the python3-http template imports it: as
+    the handler module of a package that holds the SDK FedKeeper puts beside it."""
+    root = temp_dir(test)
+    package = "function_" + folder.replace(os.sep, "_").replace("-", "_")
+    shutil.copytree(os.path.join(REPO, "examples", folder), os.path.join(root, package))
+    os.symlink(os.path.join(REPO, "python", "fedkeeper"), os.path.join(root, package, "fedkeeper"))
+    with mock.patch.dict(os.environ, ENV), mock.patch.object(sys, "path", [root] + sys.path):
+        return importlib.import_module(package + ".handler")
 
 
 class Examples(unittest.TestCase):
@@ -49,7 +64,7 @@ class Examples(unittest.TestCase):
                 body, status, _ = entry(types.SimpleNamespace(get_data=lambda cache=False: json.dumps(req).encode()))
                 self.assertEqual((status, body["samples"]), (200, 20))
             with self.subTest(kind, platform="openfaas"):
-                handle = load(f"pytorch-{kind}/openfaas/handler.py").handle
+                handle = load_handler(self, f"pytorch-{kind}/openfaas").handle
                 out = handle(types.SimpleNamespace(body=json.dumps(req).encode()), None)
                 self.assertEqual((out["statusCode"], out["body"]["samples"]), (200, 20))
 

@@ -1,11 +1,15 @@
-"""The seed's MLP in PyTorch as a FedKeeper client: an OpenFaaS python3-http handler."""
+"""The seed's MLP in PyTorch as a FedKeeper client: an OpenFaaS python3-http handler.
+
+The template imports this file as function.handler, so the SDK, which FedKeeper puts
+beside it, is imported relatively.
+"""
 
 from collections import OrderedDict
 
 import torch.nn as nn
 
-from fedkeeper import Model, Task, Update, serving
-from fedkeeper.pytorch import fit
+from .fedkeeper import Model, Task, Update, serving
+from .fedkeeper.pytorch import fit
 
 
 def model(hidden: int) -> nn.Module:
