@@ -5,14 +5,14 @@ import (
 	"math/big"
 )
 
-// inputScales are the standard deviations of the input features, Σ^½ = diag(j^-0.6)
+// InputScales are the standard deviations of the input features, Σ^½ = diag(j^-0.6)
 // for j = 1..60 ([G] L39–42), each the float64 nearest to j^-0.6.
 //
 // Not math.Pow's: Go's Pow and the C library's pow differ in the last bit for a third
 // of these (Go's gives 32^-0.6 as 1/8 plus an ulp), and an SDK in another language must
 // find the same bits. The nearest float64 is one answer every language can compute
 // exactly, which nearest does with rational arithmetic.
-func inputScales() [Features]float64 {
+func InputScales() [Features]float64 {
 	var s [Features]float64
 	for j := range s {
 		s[j] = nearestRoot(j + 1)

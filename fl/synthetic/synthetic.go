@@ -131,7 +131,7 @@ func New(spec Spec) (*Generator, error) {
 		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(spec.Seed, rootStream))
-	g := &Generator{spec: spec, sizes: make([]int, spec.Devices), seeds: make([]uint64, spec.Devices), scale: inputScales()}
+	g := &Generator{spec: spec, sizes: make([]int, spec.Devices), seeds: make([]uint64, spec.Devices), scale: InputScales()}
 	for k := range g.sizes {
 		g.sizes[k] = size(rng.NormFloat64())
 	}

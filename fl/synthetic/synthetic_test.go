@@ -281,7 +281,7 @@ func (m model) argmaxPlain(x []float32) uint8 {
 // The input scales are the nearest float64s to j^-0.6: 1 and 1/8 exactly, and each
 // bracketed by its neighbours' midpoints, checked here with exact rationals.
 func TestInputScales(t *testing.T) {
-	s := inputScales()
+	s := InputScales()
 	if s[0] != 1 || s[31] != 0.125 {
 		t.Errorf("1^-0.6 = %v, 32^-0.6 = %v; want 1 and 0.125", s[0], s[31])
 	}
