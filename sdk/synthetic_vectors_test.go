@@ -24,7 +24,7 @@ import (
 // some devices, their examples (checksums of the float32 features, the labels, the
 // first example in full), the mclr layout and initial values, and a sealed task.
 type syntheticVectors struct {
-	InputScales []float64 `json:"input_scales"`
+	InputScales []float64         `json:"input_scales"`
 	Manifest    []sdk.Param       `json:"mclr_manifest"`
 	Init        []float32         `json:"mclr_init_seed_7"`
 	Request     json.RawMessage   `json:"request"`
