@@ -209,3 +209,36 @@ func TestRefusals(t *testing.T) {
 		t.Error("a cancelled context trained")
 	}
 }
+
+// The evaluation pools every device: its loss is the sample-weighted training loss
+// (the mean of the devices' losses weighted by their training sizes) and its accuracy
+// the pooled test accuracy, both checked here device by device.
+func TestEvaluatorPoolsEveryDevice(t *testing.T) {
+	spec := synthetic.Spec{Alpha: 0.5, Beta: 0.5, Devices: 6, Seed: 2}
+	ev, err := NewEvaluator(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := synthetic.New(spec)
+	params := randomParams(5)
+	var lossSum, trainN, correct, testN float64
+	for k := range spec.Devices {
+		d, _ := g.Device(k)
+		tr, _ := Score(context.Background(), params, d.Train.Features, d.Train.Labels)
+		te, _ := Score(context.Background(), params, d.Test.Features, d.Test.Labels)
+		lossSum += tr.Loss * float64(d.Train.Len())
+		trainN += float64(d.Train.Len())
+		correct += te.Accuracy * float64(d.Test.Len())
+		testN += float64(d.Test.Len())
+	}
+	got, err := ev.Evaluate(context.Background(), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(got.Loss-lossSum/trainN) > 1e-9 || math.Abs(got.Accuracy-correct/testN) > 1e-9 {
+		t.Errorf("evaluation %+v; device by device: loss %.6f, accuracy %.6f", got, lossSum/trainN, correct/testN)
+	}
+	if tr, te := ev.Sizes(); float64(tr) != trainN || float64(te) != testN {
+		t.Errorf("sizes %d, %d; want %v, %v", tr, te, trainN, testN)
+	}
+}
