@@ -31,7 +31,9 @@ type Set struct {
 	About    string // what the set shows, for the docs
 	Variants []Variant
 	// Prepare, when set, turns the base config into the set's own experiment before each
-	// variant's changes (a set on another workload, with its own rounds).
+	// variant's changes: a set on another workload, with its own rounds and clients.
+	// Its experiments then run on a task queue of their own, whose worker must know
+	// those clients (see WorkerConfig).
 	Prepare func(cfg *config.Config)
 	// PlotLoss draws the loss per round too (<Name>_loss), as papers that report
 	// training loss plot it.
@@ -147,6 +149,19 @@ func Run(ctx context.Context, c client.Client, base *config.Config, set Set, opt
 		curves = append(curves, curve)
 	}
 	return curves, nil
+}
+
+// WorkerConfig is the config of the worker a set's experiments need besides the base
+// config's, or nil when the base's worker serves them: a worker finds its clients in
+// its own config, so a set that changes them (Prepare) needs a worker of its own, on
+// the task queue Prepare names.
+func (s Set) WorkerConfig(base *config.Config) *config.Config {
+	if s.Prepare == nil {
+		return nil
+	}
+	cfg := *base
+	s.Prepare(&cfg)
+	return &cfg
 }
 
 // variantConfig is base with the set's and the variant's changes under its own name,

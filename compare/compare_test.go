@@ -194,12 +194,23 @@ func TestSyntheticSetsAreThePapersExperiment(t *testing.T) {
 	if len(sets) != 3 || sets[0].Name != "synthetic-0" || sets[1].Name != "synthetic-50" || sets[2].Name != "synthetic-90" {
 		t.Fatalf("synthetic sets %v", names(sets))
 	}
+	if Strategies().WorkerConfig(base) != nil {
+		t.Error("a set on the base's clients asks for a worker of its own")
+	}
 	for _, set := range sets {
+		// Its worker knows the 30 devices and serves its own queue.
+		worker := set.WorkerConfig(base)
+		if worker == nil || len(worker.ClientPlacements()) != SyntheticDevices || worker.Temporal.TaskQueue != base.Temporal.TaskQueue+SyntheticQueueSuffix {
+			t.Fatalf("%s's worker config %+v", set.Name, worker)
+		}
 		kinds := map[string]float64{}
 		for _, v := range set.Variants {
 			cfg, err := variantConfig(base, set, v, 0)
 			if err != nil {
 				t.Fatalf("%s/%s: %v", set.Name, v.Name, err)
+			}
+			if cfg.Temporal.TaskQueue != worker.Temporal.TaskQueue {
+				t.Errorf("%s/%s runs on %s, its worker on %s", set.Name, v.Name, cfg.Temporal.TaskQueue, worker.Temporal.TaskQueue)
 			}
 			fl := cfg.Scenarios.FederatedLearning
 			if fl.DataSampling != want.DataSampling || fl.ModelParams != want.ModelParams ||

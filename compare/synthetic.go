@@ -3,6 +3,7 @@ package compare
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/fl/selection"
@@ -69,13 +70,20 @@ func SyntheticStragglers(s float64) Set {
 	}
 }
 
+// SyntheticQueueSuffix ends the task queue of the synthetic sets' experiments, whose
+// worker knows their 30 clients (Set.WorkerConfig).
+const SyntheticQueueSuffix = "-synthetic"
+
 // syntheticSetup turns the comparison's base experiment into the paper's synthetic one
-// with fraction s of stragglers: every device a client of the base's first OpenWhisk
-// cluster (the edge cluster's delay would only slow it), the data, model and training
-// of the paper.
+// with fraction s of stragglers: every device a client of the base's OpenWhisk
+// clusters (the edge cluster's delay would only slow it), the data, model and training
+// of the paper, on a task queue of its own.
 func syntheticSetup(s float64) func(cfg *config.Config) {
 	return func(cfg *config.Config) {
 		cfg.Stop.MaxRounds = SyntheticRounds
+		if !strings.HasSuffix(cfg.Temporal.TaskQueue, SyntheticQueueSuffix) {
+			cfg.Temporal.TaskQueue += SyntheticQueueSuffix
+		}
 		fl := &cfg.Scenarios.FederatedLearning
 		fl.ClientsInfo.TotalNumClients, fl.ClientsInfo.NumClientsPerRound = SyntheticDevices, SyntheticPerRound
 		fl.ClientsInfo.Selection = selection.PolicyRandom

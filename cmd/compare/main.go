@@ -11,6 +11,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,8 +20,11 @@ import (
 	"syscall"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/fedkeeper/fedkeeper/bootstrap"
 	"github.com/fedkeeper/fedkeeper/compare"
+	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/embedded"
 )
 
@@ -83,7 +87,7 @@ func run() int {
 	for _, set := range chosen {
 		fmt.Fprintf(os.Stderr, "%s: %d experiments\n", set.Name, len(set.Variants))
 		started := time.Now()
-		curves, err := compare.Run(ctx, c, resolved, set, compare.Options{Out: os.Stderr, Rounds: *rounds})
+		curves, err := runSet(ctx, c, resolved, set, baseDir, logger, *rounds)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -123,6 +127,19 @@ func run() int {
 		return 1
 	}
 	return 0
+}
+
+// runSet runs a set's experiments, with a worker of the set's own beside the base's
+// when the set changes the clients (compare.Set.WorkerConfig).
+func runSet(ctx context.Context, c client.Client, base *config.Config, set compare.Set, baseDir string, logger *slog.Logger, rounds int) ([]compare.Curve, error) {
+	if wc := set.WorkerConfig(base); wc != nil {
+		stop, err := bootstrap.StartWorker(ctx, c, wc, baseDir, logger)
+		if err != nil {
+			return nil, fmt.Errorf("compare: a worker for %s: %w", set.Name, err)
+		}
+		defer stop()
+	}
+	return compare.Run(ctx, c, base, set, compare.Options{Out: os.Stderr, Rounds: rounds})
 }
 
 // mostRounds is the longest curve's rounds: what a set ran, whatever set it.
