@@ -82,6 +82,10 @@ func TestGoAndPyTorchClients(t *testing.T) {
 			t.Errorf("round %d counted %v; want one update of each function on each platform", r.Round, counted)
 		}
 	}
+	svg, err := os.ReadFile(filepath.Join(outcome.ResultsDir, "function_durations.svg"))
+	if err != nil || !strings.Contains(string(svg), "fl_client (") || !strings.Contains(string(svg), "pytorch_client (") {
+		t.Errorf("function_durations.svg does not compare the two functions (%v)", err)
+	}
 	checkPythonDeployments(ctx, t, resolved)
 	checkVersionsInBothSDKs(ctx, t, root, resolved, outcome)
 }
