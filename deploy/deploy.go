@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -76,9 +77,9 @@ func (b *Builder) openWhisk(ctx context.Context, cluster, name string, ow *confi
 	lang := pack.Detect(b.resolve(ow.FuncPath), ow.Runtime)
 	code, err := b.cached(ctx, "openwhisk", ow.FuncPath, func() ([]byte, error) {
 		if lang == pack.Python {
-			return pack.OpenWhiskPython(ow.FuncPath, b.baseDir)
+			return pack.OpenWhiskPython(b.resolve(ow.FuncPath), "/")
 		}
-		return pack.OpenWhiskZip(ctx, ow.FuncPath, b.baseDir, filepath.Join(b.buildDir, "openwhisk"))
+		return pack.OpenWhiskZip(ctx, b.resolve(ow.FuncPath), "/", filepath.Join(b.buildDir, "openwhisk"))
 	})
 	if err != nil {
 		return faas.Function{}, err
@@ -110,9 +111,9 @@ func (b *Builder) google(ctx context.Context, cluster, name string, g *config.Go
 	lang := pack.Detect(b.resolve(g.FuncPath), g.Runtime)
 	code, err := b.cached(ctx, "google", g.FuncPath, func() ([]byte, error) {
 		if lang == pack.Python {
-			return pack.GCFPythonSource(g.FuncPath, b.baseDir)
+			return pack.GCFPythonSource(b.resolve(g.FuncPath), "/")
 		}
-		return pack.GCFSource(ctx, g.FuncPath, b.baseDir)
+		return pack.GCFSource(ctx, b.resolve(g.FuncPath), "/")
 	})
 	if err != nil {
 		return faas.Function{}, err
@@ -153,7 +154,7 @@ func (b *Builder) openFaaS(ctx context.Context, cluster, name string, of *config
 	image, err := b.cached(ctx, "openfaas", of.FuncPath, func() ([]byte, error) {
 		dir := filepath.Join(b.buildDir, "openfaas")
 		if pack.Detect(b.resolve(of.FuncPath), "") == pack.Python {
-			p, err := pack.OpenFaaSPython(of.FuncPath, b.baseDir, dir)
+			p, err := pack.OpenFaaSPython(b.resolve(of.FuncPath), "/", dir)
 			return []byte(p + "/"), err
 		}
 		p, err := pack.BuildGo(ctx, b.resolve(of.FuncPath), dir)
@@ -177,11 +178,24 @@ func (b *Builder) webSecret(function string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// resolve makes a func_path absolute: relative to the config file's folder, or, when
+// nothing is there but something is relative to the folder the command runs in, to
+// that one, so a config kept outside the repository still finds FedKeeper's own
+// functions (the built-in default ./functions/openwhisk) when run from it (make run).
 func (b *Builder) resolve(path string) string {
 	if filepath.IsAbs(path) {
 		return path
 	}
-	return filepath.Join(b.baseDir, path)
+	beside := filepath.Join(b.baseDir, path)
+	if _, err := os.Stat(beside); err == nil {
+		return beside
+	}
+	if here, err := filepath.Abs(path); err == nil {
+		if _, err := os.Stat(here); err == nil {
+			return here
+		}
+	}
+	return beside
 }
 
 // cached builds once per platform and path. Builds run one at a time: they compete

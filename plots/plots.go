@@ -22,7 +22,7 @@ import (
 )
 
 // Names are the figures Render writes, without extension.
-var Names = []string{"accuracy", "loss", "round_time", "client_durations", "cold_warm"}
+var Names = []string{"accuracy", "loss", "round_time", "client_durations", "function_durations", "cold_warm"}
 
 // Render reads dir's rounds.csv and clients.csv and writes every figure into dir as
 // <name>.png and <name>.svg. Figures whose data is missing (no clients.csv, no cold
@@ -56,6 +56,13 @@ func Render(dir string) ([]string, error) {
 		if figures["cold_warm"], err = durationsBy(clients, "cold_start", "cold against warm starts"); err != nil {
 			return nil, err
 		}
+		// Only an experiment of several client functions (Go and PyTorch, say) has
+		// functions to compare.
+		if distinct(clients, "function") > 1 {
+			if figures["function_durations"], err = durationsBy(clients, "function", "client run time per client function"); err != nil {
+				return nil, err
+			}
+		}
 	}
 	var written []string
 	for _, name := range Names {
@@ -71,6 +78,15 @@ func Render(dir string) ([]string, error) {
 		written = append(written, name)
 	}
 	return written, nil
+}
+
+// distinct counts the values of a column.
+func distinct(rows table, column string) int {
+	seen := map[string]bool{}
+	for _, row := range rows {
+		seen[row[column]] = true
+	}
+	return len(seen)
 }
 
 // table is a CSV file as rows of named columns.

@@ -27,8 +27,8 @@ func writeResults(t *testing.T, dir string) {
 				Start: start, End: start.Add(time.Duration(secs * float64(time.Second))), ColdStart: cold, Samples: 10}
 		}
 		rounds = append(rounds, workflows.RoundResult{RoundSummary: s, Outcomes: []workflows.ClientOutcome{
-			{Client: 0, Platform: "openwhisk", Cluster: "local", Attempts: 1, Counted: true, Runs: []activities.ClientRun{run(0, r == 1, 2)}},
-			{Client: 1, Platform: "openfaas", Cluster: "edge", Attempts: 1, Counted: true, Runs: []activities.ClientRun{run(1, false, 1)}},
+			{Client: 0, Platform: "openwhisk", Cluster: "local", Function: "fl_client", Attempts: 1, Counted: true, Runs: []activities.ClientRun{run(0, r == 1, 2)}},
+			{Client: 1, Platform: "openfaas", Cluster: "edge", Function: "pytorch_client", Attempts: 1, Counted: true, Runs: []activities.ClientRun{run(1, false, 1)}},
 		}})
 	}
 	res := workflows.ExperimentResult{Experiment: "e", Rounds: summaries}
@@ -52,11 +52,12 @@ func TestRenderWritesEveryFigure(t *testing.T) {
 	}
 	// Each figure names its series; the SVG keeps the text.
 	wantText := map[string][]string{
-		"accuracy":         {"accuracy per round", "round"},
-		"loss":             {"loss per round"},
-		"round_time":       {"invoke", "train", "aggregate"},
-		"client_durations": {"openfaas (3)", "openwhisk (3)"},
-		"cold_warm":        {"cold (1)", "warm (5)"},
+		"accuracy":           {"accuracy per round", "round"},
+		"loss":               {"loss per round"},
+		"round_time":         {"invoke", "train", "aggregate"},
+		"client_durations":   {"openfaas (3)", "openwhisk (3)"},
+		"function_durations": {"fl_client (3)", "pytorch_client (3)"},
+		"cold_warm":          {"cold (1)", "warm (5)"},
 	}
 	for _, name := range Names {
 		f, err := os.Open(filepath.Join(dir, name+".png"))

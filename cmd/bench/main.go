@@ -34,7 +34,7 @@ func main() {
 	}
 	out := flag.String("out", "", "where to write the results (default BENCHMARKS.md for a full run; -only prints them)")
 	scale := flag.Bool("scale", false, "also run an experiment of 500 rounds (minutes more)")
-	only := flag.String("only", "", "run one group: fanout, store, training, rounds or history (the 500-round experiment)")
+	only := flag.String("only", "", "run one group: fanout, store, training, clients (Go and PyTorch client-rounds), rounds or history (the 500-round experiment)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -60,9 +60,9 @@ func main() {
 
 func run(ctx context.Context, out string, scale bool, only string) error {
 	switch only {
-	case "", "fanout", "store", "training", "rounds", "history":
+	case "", "fanout", "store", "training", "clients", "rounds", "history":
 	default:
-		return fmt.Errorf("-only %q: want fanout, store, training, rounds or history", only)
+		return fmt.Errorf("-only %q: want fanout, store, training, clients, rounds or history", only)
 	}
 	want := func(group string) bool { return only == "" || only == group }
 	began := time.Now()
@@ -117,14 +117,23 @@ func run(ctx context.Context, out string, scale bool, only string) error {
 			results = append(results, train)
 		}
 	}
-	if want("rounds") {
-		step("whole rounds on the embedded stack")
-		root, err := os.Getwd()
+	if want("clients") {
+		step("a client-round in Go and in PyTorch on the embedded stack")
+		root, err := repositoryRoot()
 		if err != nil {
 			return err
 		}
-		if _, err := os.Stat(filepath.Join(root, "functions", "openwhisk")); err != nil {
-			return fmt.Errorf("run from the repository root (make bench): %w", err)
+		clients, err := clientBenchmarks(ctx, root, dir)
+		if err != nil {
+			return err
+		}
+		results = append(results, clients...)
+	}
+	if want("rounds") {
+		step("whole rounds on the embedded stack")
+		root, err := repositoryRoot()
+		if err != nil {
+			return err
 		}
 		rounds, err := roundBenchmarks(ctx, root, dir)
 		if err != nil {
@@ -157,6 +166,19 @@ func run(ctx context.Context, out string, scale bool, only string) error {
 	}
 	fmt.Print(md)
 	return nil
+}
+
+// repositoryRoot is the working directory, which must be the repository's root: the
+// experiments deploy the functions from its folders.
+func repositoryRoot() (string, error) {
+	root, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(filepath.Join(root, "functions", "openwhisk")); err != nil {
+		return "", fmt.Errorf("run from the repository root (make bench): %w", err)
+	}
+	return root, nil
 }
 
 func storeBenchmarks(ctx context.Context, dir string) ([]bench.Result, error) {

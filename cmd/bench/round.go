@@ -137,14 +137,21 @@ func runSetup(ctx context.Context, root, dir string, s roundSetup) (c client.Cli
 	if rounds == 0 {
 		rounds = 2
 	}
-	path := filepath.Join(dir, "config.yaml")
 	yaml := fmt.Sprintf(roundConfig, dir, root, s.clients, s.hidden, s.samples, s.epochs, s.containers, rounds)
+	return runConfig(ctx, dir, yaml)
+}
+
+// runConfig runs the experiment of the config text through the whole keeper on a
+// stack of its own (the config is written into dir, its results land beside it) and
+// returns a client of that stack, which stays up until stop.
+func runConfig(ctx context.Context, dir, yaml string) (c client.Client, out runner.Outcome, stop func(), err error) {
+	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		return nil, out, nil, err
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
-		return nil, out, nil, err
+		return nil, out, nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	var cleanup []func()
 	stop = func() {

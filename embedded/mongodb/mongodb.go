@@ -34,6 +34,7 @@ type Server struct {
 	uri    string
 	cancel context.CancelFunc
 	done   chan struct{}
+	socket string // the Unix socket listened on, if any
 }
 
 // Start brings the store up and returns once it accepts connections.
@@ -77,7 +78,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("mongodb: start embedded FerretDB on %s (is the port in use?): %w", addr, err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &Server{cancel: cancel, done: make(chan struct{})}
+	s := &Server{cancel: cancel, done: make(chan struct{}), socket: opts.Socket}
 	go func() {
 		defer close(s.done)
 		_ = f.Run(runCtx)
@@ -89,8 +90,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 // URI is the mongodb:// address of the store.
 func (s *Server) URI() string { return s.uri }
 
-// Stop closes the store and waits until its files are closed.
+// Stop closes the store and waits until its files are closed; it may be called again.
+// The socket's folder goes too, unless something else is in it: each data directory
+// has a folder of its own in the temporary directory, and runs would otherwise leave
+// one each.
 func (s *Server) Stop() {
 	s.cancel()
 	<-s.done
+	if s.socket != "" {
+		_ = os.Remove(s.socket)
+		_ = os.Remove(filepath.Dir(s.socket)) // fails, harmlessly, when not empty
+	}
 }

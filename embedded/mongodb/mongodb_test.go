@@ -27,7 +27,7 @@ func TestServesOnAPrivateSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Stop()
+	defer srv.Stop() // Stop may be called again
 	info, err := os.Stat(filepath.Dir(socket))
 	if err != nil || info.Mode().Perm() != 0o700 {
 		t.Fatalf("socket folder %v %v, want mode 0700", info.Mode(), err)
@@ -43,6 +43,11 @@ func TestServesOnAPrivateSocket(t *testing.T) {
 	}
 	if n, err := coll.CountDocuments(ctx, bson.M{}); err != nil || n != 1 {
 		t.Errorf("count %d %v", n, err)
+	}
+	// Stopped, the store leaves no socket folder behind in the temporary directory.
+	srv.Stop()
+	if _, err := os.Stat(filepath.Dir(socket)); !os.IsNotExist(err) {
+		t.Errorf("the socket folder outlived the store: %v", err)
 	}
 }
 

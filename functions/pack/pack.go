@@ -11,6 +11,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -88,7 +90,7 @@ func BuildGo(ctx context.Context, dir, buildDir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("pack: %w", err)
 	}
-	out, err := filepath.Abs(filepath.Join(buildDir, filepath.Base(abs)))
+	out, err := filepath.Abs(filepath.Join(buildDir, BuildName(abs)))
 	if err != nil {
 		return "", fmt.Errorf("pack: %w", err)
 	}
@@ -99,4 +101,13 @@ func BuildGo(ctx context.Context, dir, buildDir string) (string, error) {
 		return "", fmt.Errorf("pack: go build %s: %w\n%s", dir, err, strings.TrimSpace(string(output)))
 	}
 	return out, nil
+}
+
+// BuildName is what a build of the function folder at the absolute path abs is called
+// in a build folder: the folder's name, which users recognise, and a digest of the
+// path, which keeps two folders of the same name (functions/openfaas and
+// examples/pytorch-mlp/openfaas) from overwriting each other's build.
+func BuildName(abs string) string {
+	sum := sha256.Sum256([]byte(abs))
+	return filepath.Base(abs) + "-" + hex.EncodeToString(sum[:4])
 }

@@ -115,7 +115,7 @@ func OpenFaaSPython(funcPath, baseDir, buildDir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("pack: %w", err)
 	}
-	out, err := filepath.Abs(filepath.Join(buildDir, filepath.Base(path)))
+	out, err := filepath.Abs(filepath.Join(buildDir, BuildName(path)))
 	if err != nil {
 		return "", fmt.Errorf("pack: %w", err)
 	}

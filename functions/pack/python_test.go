@@ -161,3 +161,31 @@ func TestOpenFaaSSDKVendoring(t *testing.T) {
 		t.Errorf("an absolute import packed with %v, want the relative import suggested", err)
 	}
 }
+
+// Two function folders of the same name build side by side, neither over the other.
+func TestSameNamedFoldersBuildApart(t *testing.T) {
+	build := t.TempDir()
+	var outs []string
+	for _, parent := range []string{t.TempDir(), t.TempDir()} {
+		dir := filepath.Join(parent, "openfaas")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "handler.py"), []byte("def handle(event, context):\n    return None\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := OpenFaaSPython(dir, "/", build)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, out)
+	}
+	if outs[0] == outs[1] {
+		t.Fatalf("both folders built into %s", outs[0])
+	}
+	for _, out := range outs {
+		if _, err := os.Stat(filepath.Join(out, "function", "handler.py")); err != nil || !strings.HasPrefix(filepath.Base(out), "openfaas-") {
+			t.Errorf("build %s: %v", out, err)
+		}
+	}
+}
