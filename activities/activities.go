@@ -22,7 +22,6 @@ import (
 	"github.com/fedkeeper/fedkeeper/deploy"
 	"github.com/fedkeeper/fedkeeper/faas"
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
-	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/functions/deployment"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
 	"github.com/fedkeeper/fedkeeper/functions/relay"
@@ -77,7 +76,7 @@ type Activities struct {
 	mu         sync.Mutex
 	globals    relay.Cache // the global model clients of relayed clusters need
 	test       *mnist.Dataset
-	evaluators map[model.Spec]*model.Evaluator
+	evaluators map[evalKey]scorer
 
 	// Builds and redeploys are serialised: when thirty clients find their function gone
 	// at once, one of them redeploys it and the others reuse that deployment.
@@ -98,7 +97,7 @@ func New(deps Deps) *Activities {
 	}
 	return &Activities{
 		deps: deps, placements: deps.Config.ClientPlacements(), checkEvery: checkEvery,
-		evaluators: map[model.Spec]*model.Evaluator{}, deployedAt: map[string]time.Time{},
+		evaluators: map[evalKey]scorer{}, deployedAt: map[string]time.Time{},
 		id: rand.Text()[:8], redeployPoll: 250 * time.Millisecond,
 		builder: deploy.NewBuilder(deps.Config, deps.BaseDir, deps.BuildDir, deps.Functions),
 	}
@@ -109,9 +108,9 @@ func (a *Activities) Close() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, ev := range a.evaluators {
-		ev.Close()
+		ev.close()
 	}
-	a.evaluators = map[model.Spec]*model.Evaluator{}
+	a.evaluators = map[evalKey]scorer{}
 }
 
 func badConfig(format string, args ...any) error {

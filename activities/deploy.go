@@ -177,7 +177,10 @@ func (a *Activities) InitGlobal(ctx context.Context, in InitInput) (InitResult, 
 		return InitResult{}, badConfig("%v", err)
 	}
 	params := flserver.InitParams{Experiment: in.Experiment, Model: in.Model, Seed: in.Seed, Partition: in.Partition,
-		Train: a.deps.TrainData, Store: a.deps.Weights}
+		Synthetic: in.Synthetic, Store: a.deps.Weights}
+	if !in.Synthetic.On() {
+		params.Train = a.deps.TrainData // generated data need no files
+	}
 	if a.serverMode(a.deps.Config.Scenarios.FederatedLearning.ServerConfig.Initialisation) {
 		var res InitResult
 		err := a.callServer(ctx, invocation.KindInit, params, &res)

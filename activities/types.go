@@ -8,6 +8,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/partition"
 	"github.com/fedkeeper/fedkeeper/fl/privacy"
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
+	"github.com/fedkeeper/fedkeeper/fl/synthetic"
 	"github.com/fedkeeper/fedkeeper/functions/flserver"
 )
 
@@ -30,6 +31,8 @@ type InitInput struct {
 	Model      model.Spec     `json:"model"`
 	Seed       uint64         `json:"seed"`
 	Partition  partition.Spec `json:"partition"`
+	// Synthetic, set, is the experiment's generated data (Partition is then zero).
+	Synthetic synthetic.Spec `json:"synthetic,omitzero"`
 }
 
 // InitResult describes version 0.
@@ -45,6 +48,8 @@ type ClientTask struct {
 	Model       model.Spec         `json:"model"`
 	Train       model.TrainOptions `json:"train"`
 	Partition   partition.Spec     `json:"partition"`
+	// Synthetic, set, is the experiment's generated data: the client trains on its device.
+	Synthetic synthetic.Spec `json:"synthetic,omitzero"`
 	// Privacy and Attack change the update the client reports (see flclient.Params).
 	Privacy privacy.Mechanism `json:"privacy,omitzero"`
 	Attack  attack.Spec       `json:"attack,omitzero"`
@@ -140,6 +145,9 @@ type EvaluateInput struct {
 	Experiment string     `json:"experiment"`
 	Version    int        `json:"version"`
 	Model      model.Spec `json:"model"`
+	// Synthetic, set, scores on the synthetic dataset (every device's training loss and
+	// test accuracy) instead of MNIST's test set.
+	Synthetic synthetic.Spec `json:"synthetic,omitzero"`
 }
 
 // EvaluateResult is the score.

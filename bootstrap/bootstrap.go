@@ -31,6 +31,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
 	"github.com/fedkeeper/fedkeeper/fl/privacy"
+	"github.com/fedkeeper/fedkeeper/fl/synthetic"
 	"github.com/fedkeeper/fedkeeper/functions/deployment"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
 	"github.com/fedkeeper/fedkeeper/functions/token"
@@ -336,11 +337,12 @@ func Experiment(cfg *config.Config, id string) workflows.ExperimentParams {
 		Model:      model.Spec{Kind: model.Kind(ds.Model), Hidden: hidden(ds)},
 		Train: model.TrainOptions{Optimizer: fl.ModelParams.Optim, LR: fl.ModelParams.LR, Epochs: fl.ModelParams.LocalEpochs,
 			BatchSize: ds.BatchSize, Seed: seed, ProximalMu: fl.Strategy.Spec().ProximalMu},
-		Strategy: fl.Strategy.Spec(),
-		Privacy:  privacyOf(fl.Privacy),
-		Attack:   attackOf(fl.Attack, seed),
-		Partition: partition.Spec{Scheme: partition.Scheme(ds.Distribution), NumClients: fl.ClientsInfo.TotalNumClients,
-			ShardsPerClient: ds.ShardsPerClient, ShardSize: ds.ShardSize, Seed: seed, Alpha: dirichletAlpha(ds)},
+		Strategy:     fl.Strategy.Spec(),
+		Privacy:      privacyOf(fl.Privacy),
+		Attack:       attackOf(fl.Attack, seed),
+		Partition:    partitionOf(fl, seed),
+		Synthetic:    syntheticOf(fl, seed),
+		Stragglers:   workflows.StragglerSpec{Fraction: fl.Stragglers.Fraction, Keep: fl.Stragglers.Fraction > 0 && fl.Strategy.KeepsStragglers()},
 		TotalClients: fl.ClientsInfo.TotalNumClients, ClientsPerRound: fl.ClientsInfo.PerRound(),
 		Selection: fl.ClientsInfo.SelectionSpec(),
 		Async:     asyncOf(fl),
@@ -349,6 +351,30 @@ func Experiment(cfg *config.Config, id string) workflows.ExperimentParams {
 		DeadlineSeconds: fl.Round.DeadlineSeconds, LateUpdates: fl.Round.LateUpdates, MaxInFlight: fl.Round.MaxInFlight,
 		MaxRecordedRuns: fl.Round.MaxRecordedRuns,
 	}
+}
+
+// partitionOf is how MNIST is split among the clients; none for synthetic data, whose
+// devices are the clients.
+func partitionOf(fl config.FederatedLearning, seed uint64) partition.Spec {
+	ds := fl.DataSampling
+	if ds.Synthetic() {
+		return partition.Spec{}
+	}
+	return partition.Spec{Scheme: partition.Scheme(ds.Distribution), NumClients: fl.ClientsInfo.TotalNumClients,
+		ShardsPerClient: ds.ShardsPerClient, ShardSize: ds.ShardSize, Seed: seed, Alpha: dirichletAlpha(ds)}
+}
+
+// syntheticOf is the experiment's synthetic dataset, one device per client, rooted in
+// the experiment's seed; the zero Spec for MNIST, so those experiments carry nothing new.
+func syntheticOf(fl config.FederatedLearning, seed uint64) synthetic.Spec {
+	ds := fl.DataSampling
+	if !ds.Synthetic() {
+		return synthetic.Spec{}
+	}
+	if ds.Distribution == "iid" {
+		return synthetic.Spec{IID: true, Devices: fl.ClientsInfo.TotalNumClients, Seed: seed}
+	}
+	return synthetic.Spec{Alpha: ds.Alpha, Beta: ds.Beta, Devices: fl.ClientsInfo.TotalNumClients, Seed: seed}
 }
 
 // asyncOf is the semi-asynchronous setting of the rounds (zero: synchronous).

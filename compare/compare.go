@@ -30,6 +30,14 @@ type Set struct {
 	Title    string
 	About    string // what the set shows, for the docs
 	Variants []Variant
+	// Prepare, when set, turns the base config into the set's own experiment before each
+	// variant's changes: a set on another workload, with its own rounds and clients.
+	// Its experiments then run on a task queue of their own, whose worker must know
+	// those clients (see WorkerConfig).
+	Prepare func(cfg *config.Config)
+	// PlotLoss draws the loss per round too (<Name>_loss), as papers that report
+	// training loss plot it.
+	PlotLoss bool
 }
 
 // Curve is what one variant's experiment produced.
@@ -48,6 +56,14 @@ func (c Curve) Final() float64 {
 		return 0
 	}
 	return c.Rounds[len(c.Rounds)-1].Accuracy
+}
+
+// FinalLoss is the loss after the last round (0 without rounds).
+func (c Curve) FinalLoss() float64 {
+	if len(c.Rounds) == 0 {
+		return 0
+	}
+	return c.Rounds[len(c.Rounds)-1].Loss
 }
 
 // Best is the highest accuracy of any round.
@@ -95,6 +111,9 @@ type Options struct {
 	Out io.Writer
 	// Poll is how often the runner asks for progress (default 1 s).
 	Poll time.Duration
+	// Rounds, when positive, is every experiment's number of rounds, whatever the base
+	// config or the set says.
+	Rounds int
 }
 
 // Run runs every variant of set, one after the other, with a worker of the base
@@ -109,7 +128,7 @@ func Run(ctx context.Context, c client.Client, base *config.Config, set Set, opt
 	}
 	var curves []Curve
 	for _, v := range set.Variants {
-		cfg, err := variantConfig(base, set, v)
+		cfg, err := variantConfig(base, set, v, opts.Rounds)
 		if err != nil {
 			return curves, err
 		}
@@ -132,11 +151,30 @@ func Run(ctx context.Context, c client.Client, base *config.Config, set Set, opt
 	return curves, nil
 }
 
-// variantConfig is base with the variant's changes under its own name, checked as a
-// loaded config is.
-func variantConfig(base *config.Config, set Set, v Variant) (*config.Config, error) {
+// WorkerConfig is the config of the worker a set's experiments need besides the base
+// config's, or nil when the base's worker serves them: a worker finds its clients in
+// its own config, so a set that changes them (Prepare) needs a worker of its own, on
+// the task queue Prepare names.
+func (s Set) WorkerConfig(base *config.Config) *config.Config {
+	if s.Prepare == nil {
+		return nil
+	}
+	cfg := *base
+	s.Prepare(&cfg)
+	return &cfg
+}
+
+// variantConfig is base with the set's and the variant's changes under its own name,
+// rounds (when positive) rounds long, checked as a loaded config is.
+func variantConfig(base *config.Config, set Set, v Variant, rounds int) (*config.Config, error) {
 	cfg := *base
 	cfg.Name = fmt.Sprintf("%s-%s-%s", base.Name, set.Name, slug(v.Name))
+	if set.Prepare != nil {
+		set.Prepare(&cfg)
+	}
+	if rounds > 0 {
+		cfg.Stop.MaxRounds = rounds
+	}
 	v.Apply(&cfg.Scenarios.FederatedLearning)
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("compare: variant %q of %s: %w", v.Name, set.Name, err)

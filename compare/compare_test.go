@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -26,7 +27,7 @@ func TestSetsMakeValidConfigs(t *testing.T) {
 	strategies := map[string]bool{}
 	for _, set := range Sets() {
 		for _, v := range set.Variants {
-			cfg, err := variantConfig(base, set, v)
+			cfg, err := variantConfig(base, set, v, 0)
 			if err != nil {
 				t.Fatalf("%s/%s: %v", set.Name, v.Name, err)
 			}
@@ -89,7 +90,7 @@ func TestAVariantThatBreaksTheConfigIsRefused(t *testing.T) {
 	set := Set{Name: "x", Variants: []Variant{{Name: "krum f=9", Apply: func(fl *config.FederatedLearning) {
 		fl.Strategy = config.Strategy{Name: strategy.Krum, Byzantine: 9}
 	}}}}
-	if _, err := variantConfig(base, set, set.Variants[0]); err == nil || !strings.Contains(err.Error(), "strategy.byzantine") {
+	if _, err := variantConfig(base, set, set.Variants[0], 0); err == nil || !strings.Contains(err.Error(), "strategy.byzantine") {
 		t.Fatalf("error %v, want the byzantine key named", err)
 	}
 }
@@ -174,5 +175,105 @@ func TestPrivacyColumn(t *testing.T) {
 	}
 	if strings.Contains(markdown(Set{Name: "q"}, []Curve{{Variant: "none", Rounds: r(0)}}), "ε") {
 		t.Error("a set without privacy has an ε column")
+	}
+}
+
+// The synthetic sets run experiments/fedprox-synthetic.yaml's experiment on the
+// comparison's stack, at 0%, 50% and 90% stragglers, FedAvg against FedProx.
+func TestSyntheticSetsAreThePapersExperiment(t *testing.T) {
+	base, err := config.Load(filepath.Join("..", "experiments", "compare.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	paper, err := config.Load(filepath.Join("..", "experiments", "fedprox-synthetic.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := paper.Scenarios.FederatedLearning
+	sets := SyntheticSets()
+	if len(sets) != 3 || sets[0].Name != "synthetic-0" || sets[1].Name != "synthetic-50" || sets[2].Name != "synthetic-90" {
+		t.Fatalf("synthetic sets %v", names(sets))
+	}
+	if Strategies().WorkerConfig(base) != nil {
+		t.Error("a set on the base's clients asks for a worker of its own")
+	}
+	for _, set := range sets {
+		// Its worker knows the 30 devices and serves its own queue.
+		worker := set.WorkerConfig(base)
+		if worker == nil || len(worker.ClientPlacements()) != SyntheticDevices || worker.Temporal.TaskQueue != base.Temporal.TaskQueue+SyntheticQueueSuffix {
+			t.Fatalf("%s's worker config %+v", set.Name, worker)
+		}
+		kinds := map[string]float64{}
+		for _, v := range set.Variants {
+			cfg, err := variantConfig(base, set, v, 0)
+			if err != nil {
+				t.Fatalf("%s/%s: %v", set.Name, v.Name, err)
+			}
+			if cfg.Temporal.TaskQueue != worker.Temporal.TaskQueue {
+				t.Errorf("%s/%s runs on %s, its worker on %s", set.Name, v.Name, cfg.Temporal.TaskQueue, worker.Temporal.TaskQueue)
+			}
+			fl := cfg.Scenarios.FederatedLearning
+			if fl.DataSampling != want.DataSampling || fl.ModelParams != want.ModelParams ||
+				fl.ClientsInfo.TotalNumClients != want.ClientsInfo.TotalNumClients || fl.ClientsInfo.PerRound() != want.ClientsInfo.PerRound() {
+				t.Errorf("%s/%s runs %+v %+v, the paper's config %+v %+v", set.Name, v.Name, fl.DataSampling, fl.ModelParams, want.DataSampling, want.ModelParams)
+			}
+			if cfg.Stop.MaxRounds != SyntheticRounds || cfg.Stop.MaxRounds != paper.Stop.MaxRounds {
+				t.Errorf("%s: %d rounds, the paper's config %d", set.Name, cfg.Stop.MaxRounds, paper.Stop.MaxRounds)
+			}
+			if v.Name == "fedprox mu=1" && (fl.Strategy.Spec() != want.Strategy.Spec() || set.Name == "synthetic-0" && fl.Stragglers != want.Stragglers) {
+				t.Errorf("%s/%s: %+v %+v, the paper's config %+v %+v", set.Name, v.Name, fl.Strategy, fl.Stragglers, want.Strategy, want.Stragglers)
+			}
+			kinds[fl.Strategy.Spec().Kind()+" "+strconv.FormatFloat(fl.Strategy.Spec().ProximalMu, 'g', -1, 64)] = fl.Stragglers.Fraction
+			if short, err := variantConfig(base, set, v, 3); err != nil || short.Stop.MaxRounds != 3 {
+				t.Errorf("%s with -rounds 3: %v rounds (%v)", set.Name, short.Stop.MaxRounds, err)
+			}
+		}
+		if len(kinds) != 4 || kinds["fedavg 0"] != kinds["fedprox 1"] || kinds["fedprox 0"] != kinds["fedprox 0.01"] {
+			t.Errorf("%s runs %v", set.Name, kinds)
+		}
+	}
+	for i, s := range SyntheticStragglerFractions {
+		cfg, _ := variantConfig(base, sets[i], sets[i].Variants[0], 0)
+		if cfg.Scenarios.FederatedLearning.Stragglers.Fraction != s {
+			t.Errorf("%s: stragglers %v, want %v", sets[i].Name, cfg.Scenarios.FederatedLearning.Stragglers, s)
+		}
+	}
+}
+
+func names(sets []Set) []string {
+	var out []string
+	for _, s := range sets {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// A set that plots its loss draws it and shows the final loss.
+func TestLossFigure(t *testing.T) {
+	dir := t.TempDir()
+	curves := []Curve{{Variant: "fedprox mu=1", Experiment: "c-1", Rounds: []workflows.RoundSummary{
+		{Round: 1, Accuracy: 0.5, Loss: 1.25, Counted: 10, TotalSeconds: 1}, {Round: 2, Accuracy: 0.6, Loss: 0.75, Counted: 10, TotalSeconds: 1}}}}
+	set := Set{Name: "syn", Title: "accuracy per round on demo data", PlotLoss: true}
+	md, err := Write(dir, set, curves)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, "syn_loss.svg"))
+	if err != nil || !strings.Contains(string(svg), "training loss per round on demo data") || !strings.Contains(string(svg), "fedprox mu=1") {
+		t.Errorf("loss figure: %v", err)
+	}
+	for _, want := range []string{"| final loss |", "| 0.7500 |", "![training loss per round on demo data](syn_loss.png)"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if err := os.Remove(filepath.Join(dir, "syn_loss.png")); err != nil {
+		t.Fatal(err)
+	}
+	if err := Redraw(dir, set); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "syn_loss.png")); err != nil {
+		t.Errorf("redrawn loss figure: %v", err)
 	}
 }

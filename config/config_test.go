@@ -146,7 +146,7 @@ func TestInvalidInputNamesTheKey(t *testing.T) {
 		{"a round larger than a workflow history holds", "scenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 10000\n      num_clients_per_round: 9000",
 			"scenarios.federated_learning.clients_info.num_clients_per_round", "caps at 51,200 events"},
 		{"too many clients in flight", "scenarios:\n  federated_learning:\n    round:\n      max_in_flight: 5000", "scenarios.federated_learning.round.max_in_flight", "between 1 and 1900"},
-		{"unknown model", "scenarios:\n  federated_learning:\n    data_sampling:\n      model: resnet", "scenarios.federated_learning.data_sampling.model", "must be mlp (the seed's mnistnn) or cnn"},
+		{"unknown model", "scenarios:\n  federated_learning:\n    data_sampling:\n      model: resnet", "scenarios.federated_learning.data_sampling.model", "must be mlp (the seed's mnistnn), cnn or mclr"},
 		{"unknown optimiser", "scenarios:\n  federated_learning:\n    model_params:\n      optim: rmsprop", "scenarios.federated_learning.model_params.optim", "must be adam, nadam (the seed's ndam) or sgd"},
 		{"zero learning rate", "scenarios:\n  federated_learning:\n    model_params:\n      lr: 0", "scenarios.federated_learning.model_params.lr", "positive"},
 		{"target above one", "stop:\n  target_accuracy: 97", "stop.target_accuracy", "between 0 and 1"},
@@ -311,7 +311,8 @@ func TestStrategy(t *testing.T) {
 	}
 	for _, tc := range []struct{ yaml, key, msg string }{
 		{"scenarios:\n  federated_learning:\n    strategy:\n      name: fedsgd", "scenarios.federated_learning.strategy", "unknown strategy"},
-		{"scenarios:\n  federated_learning:\n    strategy:\n      name: fedprox", "scenarios.federated_learning.strategy", "proximal_mu"},
+		{"scenarios:\n  federated_learning:\n    strategy:\n      name: fedprox", "scenarios.federated_learning.strategy.proximal_mu", "is required for fedprox"},
+		{"scenarios:\n  federated_learning:\n    strategy:\n      name: fedprox\n      proximal_mu: .inf", "scenarios.federated_learning.strategy", "finite proximal_mu"},
 		{"scenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 10\n      num_clients_per_round: 4\n    strategy:\n      name: krum\n      byzantine: 1",
 			"scenarios.federated_learning.strategy.byzantine", "more than 4 clients per round"},
 	} {
@@ -498,5 +499,127 @@ func TestSeedSamplePorted(t *testing.T) {
 		if !check.ok {
 			t.Errorf("%s: not as docs/MIGRATING.md says", check.name)
 		}
+	}
+}
+
+// FedProx with μ = 0 is the paper's ablation (FedAvg that keeps stragglers' partial
+// work), so it loads; a fedprox config that says nothing of μ does not.
+func TestFedProxWithoutProximalTerm(t *testing.T) {
+	c, err := Parse([]byte("scenarios:\n  federated_learning:\n    strategy:\n      name: fedprox\n      proximal_mu: 0\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Scenarios.FederatedLearning.Strategy
+	if s.Spec().Kind() != "fedprox" || s.Spec().ProximalMu != 0 || !s.KeepsStragglers() {
+		t.Errorf("strategy %+v: spec %+v", s, s.Spec())
+	}
+	c, err = Parse([]byte("{}"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Scenarios.FederatedLearning.Strategy; s.KeepsStragglers() || s.Spec().ProximalMu != 0 {
+		t.Errorf("the default strategy %+v keeps stragglers or carries μ %v", s, s.Spec().ProximalMu)
+	}
+}
+
+const syntheticYAML = "scenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 30\n      num_clients_per_round: 10\n    data_sampling:\n      dataset: synthetic\n"
+
+// A synthetic config needs nothing of MNIST's: the model, the inputs and the split
+// default to the synthetic data's.
+func TestSyntheticDefaults(t *testing.T) {
+	tests := []struct {
+		name              string
+		yaml              string
+		alpha, beta       float64
+		iid               bool
+		wantModel         string
+		wantInput, wantXY int
+	}{
+		{"synthetic(1,1) by default", syntheticYAML, 1, 1, false, "mclr", 60, 0},
+		{"synthetic(0.5,0.5)", syntheticYAML + "      alpha: 0.5\n      beta: 0.5\n", 0.5, 0.5, false, "mclr", 60, 0},
+		{"synthetic(0,0)", syntheticYAML + "      alpha: 0\n      beta: 0\n", 0, 0, false, "mclr", 60, 0},
+		{"synthetic-iid", syntheticYAML + "      distribution: iid\n", 1, 1, true, "mclr", 60, 0},
+		{"the model and inputs named", syntheticYAML + "      model: MCLR\n      input_size: 60\n      output_size: 10\n", 1, 1, false, "mclr", 60, 0},
+		{"mnist stays the seed's", "{}", 1, 1, false, "mlp", 784, 28},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(tc.yaml), noEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ds := c.Scenarios.FederatedLearning.DataSampling
+			if ds.Model != tc.wantModel || ds.InputSize != tc.wantInput || ds.InputShapeX != tc.wantXY || ds.InputShapeY != tc.wantXY {
+				t.Errorf("model %q, input %d, shape %dx%d", ds.Model, ds.InputSize, ds.InputShapeX, ds.InputShapeY)
+			}
+			if ds.Alpha != tc.alpha || ds.Beta != tc.beta || (ds.Distribution == "iid") != tc.iid {
+				t.Errorf("alpha %v beta %v distribution %q", ds.Alpha, ds.Beta, ds.Distribution)
+			}
+		})
+	}
+}
+
+// Every key a synthetic experiment cannot take is named, in one line, with why.
+func TestSyntheticKeyErrors(t *testing.T) {
+	const ds = "scenarios.federated_learning.data_sampling."
+	tests := []struct {
+		name, extra, key, msg string
+	}{
+		{"the MLP", "      model: mlp\n", ds + "model", "synthetic data take mclr"},
+		{"the CNN", "      model: cnn\n", ds + "model", "synthetic data take mclr"},
+		{"MNIST's inputs", "      input_size: 784\n", ds + "input_size", "must be 60 for synthetic data"},
+		{"an image shape", "      input_shape_x: 28\n      input_shape_y: 28\n", ds + "input_shape_x", "not an image"},
+		{"other classes", "      output_size: 2\n", ds + "output_size", "must be 10 for synthetic data"},
+		{"dirichlet", "      distribution: dirichlet\n", ds + "distribution", "dirichlet divides MNIST's labels"},
+		{"an unknown split", "      distribution: zipf\n", ds + "distribution", "non_iid (Synthetic(α, β)) or iid"},
+		{"negative alpha", "      alpha: -1\n", ds + "alpha", "≥ 0 (a standard deviation)"},
+		{"infinite beta", "      beta: .inf\n", ds + "beta", "finite number"},
+		{"MNIST files", "    training_test_data:\n      train_images_url: file:///x\n", "scenarios.federated_learning.training_test_data", "synthetic data are generated"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(syntheticYAML+tc.extra), noEnv)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if msg := err.Error(); strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "config: "+tc.key+": ") || !strings.Contains(msg, tc.msg) {
+				t.Errorf("got %q, want key %q and %q", msg, tc.key, tc.msg)
+			}
+		})
+	}
+	_, err := Parse([]byte("scenarios:\n  federated_learning:\n    data_sampling:\n      model: mclr\n"), noEnv)
+	if err == nil || !strings.HasPrefix(err.Error(), "config: "+ds+"model: mclr is the synthetic data's model") {
+		t.Errorf("mclr on MNIST: %v", err)
+	}
+	_, err = Parse([]byte(strings.Replace(syntheticYAML, "dataset: synthetic", "dataset: cifar", 1)), noEnv)
+	if err == nil || err.Error() != "config: "+ds+"dataset: must be mnist or synthetic, got \"cifar\"" {
+		t.Errorf("unknown dataset: %v", err)
+	}
+}
+
+func TestStragglers(t *testing.T) {
+	base := "scenarios:\n  federated_learning:\n    model_params:\n      local_epochs: %d\n    stragglers:\n      fraction: %v\n%s"
+	c, err := Parse([]byte(fmt.Sprintf(base, 20, 0.5, "")), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Scenarios.FederatedLearning.Stragglers.Fraction; got != 0.5 {
+		t.Errorf("fraction %v", got)
+	}
+	const key = "scenarios.federated_learning.stragglers.fraction"
+	for _, tc := range []struct {
+		name, yaml, msg string
+	}{
+		{"all of them", fmt.Sprintf(base, 20, 1, ""), "must be in [0, 1), got 1"},
+		{"negative", fmt.Sprintf(base, 20, -0.1, ""), "must be in [0, 1)"},
+		{"one epoch, none fewer", fmt.Sprintf(base, 1, 0.5, ""), "local_epochs of at least 2"},
+		{"semi-asynchronous rounds", fmt.Sprintf(base, 5, 0.5, "    round:\n      mode: semi_async\n"), "round.mode sync only"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml), noEnv)
+			if err == nil || !strings.HasPrefix(err.Error(), "config: "+key+": ") || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("got %v, want %q", err, tc.msg)
+			}
+		})
 	}
 }

@@ -50,13 +50,16 @@ func registerDefaults(v *viper.Viper) {
 		"scenarios.federated_learning.clients_info.selection":              "random",
 		"scenarios.federated_learning.clients_info.fraction":               0.0,
 		"scenarios.federated_learning.clients_info.straggler_tiers":        0,
-		"scenarios.federated_learning.data_sampling.input_size":            784,
+		"scenarios.federated_learning.data_sampling.dataset":               DatasetMNIST,
+		"scenarios.federated_learning.data_sampling.alpha":                 1.0,
+		"scenarios.federated_learning.data_sampling.beta":                  1.0,
+		"scenarios.federated_learning.data_sampling.input_size":            0, // by dataset (normalise)
 		"scenarios.federated_learning.data_sampling.hidden_size":           500,
 		"scenarios.federated_learning.data_sampling.output_size":           10,
-		"scenarios.federated_learning.data_sampling.input_shape_x":         28,
-		"scenarios.federated_learning.data_sampling.input_shape_y":         28,
+		"scenarios.federated_learning.data_sampling.input_shape_x":         0,
+		"scenarios.federated_learning.data_sampling.input_shape_y":         0,
 		"scenarios.federated_learning.data_sampling.batch_size":            10,
-		"scenarios.federated_learning.data_sampling.model":                 "mlp",
+		"scenarios.federated_learning.data_sampling.model":                 "",
 		"scenarios.federated_learning.data_sampling.distribution":          "non_iid",
 		"scenarios.federated_learning.data_sampling.shards_per_client":     2,
 		"scenarios.federated_learning.data_sampling.shard_size":            300,
@@ -66,13 +69,14 @@ func registerDefaults(v *viper.Viper) {
 		"scenarios.federated_learning.strategy.beta1":                      0.0,
 		"scenarios.federated_learning.strategy.beta2":                      0.0,
 		"scenarios.federated_learning.strategy.tau":                        0.0,
-		"scenarios.federated_learning.strategy.proximal_mu":                0.0,
+		"scenarios.federated_learning.strategy.proximal_mu":                -1.0, // unset
 		"scenarios.federated_learning.strategy.trim_beta":                  0.1,
 		"scenarios.federated_learning.strategy.byzantine":                  0,
 		"scenarios.federated_learning.strategy.selected":                   0,
 		"scenarios.federated_learning.privacy.clip":                        0.0,
 		"scenarios.federated_learning.privacy.noise_multiplier":            1.0,
 		"scenarios.federated_learning.privacy.delta":                       1e-5,
+		"scenarios.federated_learning.stragglers.fraction":                 0.0,
 		"scenarios.federated_learning.attack.kind":                         "",
 		"scenarios.federated_learning.attack.fraction":                     0.0,
 		"scenarios.federated_learning.attack.factor":                       -10.0,
@@ -112,6 +116,8 @@ func (c *Config) normalise() {
 	ds := &fl.DataSampling
 	ds.Model = canonical(ds.Model, modelAliases)
 	ds.Distribution = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(ds.Distribution), "-", "_"))
+	ds.Dataset = strings.ToLower(strings.TrimSpace(ds.Dataset))
+	ds.fillByDataset()
 	fl.ModelParams.Optim = canonical(fl.ModelParams.Optim, optimAliases)
 	fl.Strategy.Name = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(fl.Strategy.Name), "-", "_"))
 	if c.SeedLog.Format = strings.ToLower(strings.TrimSpace(c.SeedLog.Format)); c.SeedLog.Format == "" {
@@ -222,6 +228,25 @@ func (c *Config) normalise() {
 				ow.Concurrency = 1
 			}
 		}
+	}
+}
+
+// fillByDataset fills in the model and input keys a config left out with the dataset's
+// own: MNIST's MLP over 28x28 images, or the synthetic data's multinomial logistic
+// regression over 60 features.
+func (ds *DataSampling) fillByDataset() {
+	model, inputs, side := "mlp", 784, 28
+	if ds.Synthetic() {
+		model, inputs, side = "mclr", 60, 0
+	}
+	if ds.Model == "" {
+		ds.Model = model
+	}
+	if ds.InputSize == 0 {
+		ds.InputSize = inputs
+	}
+	if ds.InputShapeX == 0 && ds.InputShapeY == 0 {
+		ds.InputShapeX, ds.InputShapeY = side, side
 	}
 }
 

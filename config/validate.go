@@ -13,6 +13,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/privacy"
 	"github.com/fedkeeper/fedkeeper/fl/selection"
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
+	"github.com/fedkeeper/fedkeeper/fl/synthetic"
 )
 
 const fl = "scenarios.federated_learning"
@@ -41,6 +42,24 @@ func perRoundKey(ci ClientsInfo) string {
 	return fl + ".clients_info.num_clients_per_round"
 }
 
+// rule is one check of a value: when bad, the config fails with the key and problem.
+type rule struct {
+	bad     bool
+	key     string
+	problem string
+	args    []any
+}
+
+// firstBroken is the error of the first bad rule, nil if none is.
+func firstBroken(rules []rule) error {
+	for _, r := range rules {
+		if r.bad {
+			return keyErr(r.key, r.problem, r.args...)
+		}
+	}
+	return nil
+}
+
 // Validate checks the values a loader cannot: ranges, names and cross-references.
 // It does not contact any service: a config that names unreachable clusters loads,
 // and fails later with a message from the step that needs them.
@@ -50,12 +69,7 @@ func (c *Config) Validate() error {
 	ds := f.DataSampling
 	mp := f.ModelParams
 
-	checks := []struct {
-		bad     bool
-		key     string
-		problem string
-		args    []any
-	}{
+	checks := []rule{
 		{ci.TotalNumClients < 1, fl + ".clients_info.total_num_clients", "must be at least 1, got %d", []any{ci.TotalNumClients}},
 		{!knownSelection(ci.Selection), fl + ".clients_info.selection", "must be random, all, fraction or straggler_aware, got %q", []any{ci.Selection}},
 		{ci.Selection == SelectFraction && !(ci.Fraction > 0 && ci.Fraction <= 1), fl + ".clients_info.fraction", "must be in (0, 1] with selection: fraction, got %v", []any{ci.Fraction}},
@@ -66,14 +80,8 @@ func (c *Config) Validate() error {
 		{ci.EdgeClientsCount < 0, fl + ".clients_info.edge_clients_count", "must not be negative, got %d", []any{ci.EdgeClientsCount}},
 		{ci.OWClientsCount < 0, fl + ".clients_info.ow_clients_count", "must not be negative, got %d", []any{ci.OWClientsCount}},
 		{ci.GCFClientsCount < 0, fl + ".clients_info.gcf_clients_count", "must not be negative, got %d", []any{ci.GCFClientsCount}},
-		{ds.Model != "mlp" && ds.Model != "cnn", fl + ".data_sampling.model", "must be mlp (the seed's mnistnn) or cnn, got %q", []any{ds.Model}},
 		{ds.BatchSize < 1, fl + ".data_sampling.batch_size", "must be at least 1, got %d", []any{ds.BatchSize}},
-		{ds.InputSize != 784, fl + ".data_sampling.input_size", "must be 784 (28x28 MNIST images), got %d", []any{ds.InputSize}},
-		{ds.InputShapeX != 28 || ds.InputShapeY != 28, fl + ".data_sampling.input_shape_x", "input_shape_x and input_shape_y must be 28 for MNIST, got %dx%d", []any{ds.InputShapeX, ds.InputShapeY}},
-		{ds.OutputSize != 10, fl + ".data_sampling.output_size", "must be 10 (MNIST digits), got %d", []any{ds.OutputSize}},
 		{ds.HiddenSize < 1, fl + ".data_sampling.hidden_size", "must be at least 1, got %d", []any{ds.HiddenSize}},
-		{ds.Distribution != "non_iid" && ds.Distribution != "iid" && ds.Distribution != "dirichlet", fl + ".data_sampling.distribution", "must be non_iid, iid or dirichlet, got %q", []any{ds.Distribution}},
-		{ds.Distribution == "dirichlet" && !(ds.DirichletAlpha > 0), fl + ".data_sampling.dirichlet_alpha", "must be positive, got %v", []any{ds.DirichletAlpha}},
 		{ds.ShardsPerClient < 1, fl + ".data_sampling.shards_per_client", "must be at least 1, got %d", []any{ds.ShardsPerClient}},
 		{ds.ShardSize < 1, fl + ".data_sampling.shard_size", "must be at least 1, got %d", []any{ds.ShardSize}},
 		{!(mp.LR > 0), fl + ".model_params.lr", "must be a positive number, got %v", []any{mp.LR}},
@@ -102,12 +110,19 @@ func (c *Config) Validate() error {
 		{c.ResultsDir == "", "results_dir", "must not be empty", nil},
 		{c.DataDir == "", "data_dir", "must not be empty", nil},
 	}
-	for _, check := range checks {
-		if check.bad {
-			return keyErr(check.key, check.problem, check.args...)
-		}
+	if err := firstBroken(checks); err != nil {
+		return err
+	}
+	if err := validateData(f); err != nil {
+		return err
+	}
+	if err := validateStragglers(f); err != nil {
+		return err
 	}
 
+	if f.Strategy.Name == strategy.FedProx && f.Strategy.ProximalMu < 0 {
+		return keyErr(fl+".strategy.proximal_mu", "is required for fedprox: μ ≥ 0 (0 is FedProx without its proximal term, which still counts stragglers' partial work)")
+	}
 	if err := f.Strategy.Spec().Validate(); err != nil {
 		return keyErr(fl+".strategy", "%s", strings.TrimPrefix(err.Error(), "strategy: "))
 	}
@@ -297,4 +312,60 @@ func (c *Config) validateClientSections() error {
 		}
 	}
 	return nil
+}
+
+// validateData checks the dataset and the keys whose meaning depends on it: the model,
+// the inputs and outputs, the split.
+func validateData(f FederatedLearning) error {
+	ds := f.DataSampling
+	const key = fl + ".data_sampling."
+	if ds.Model != "mlp" && ds.Model != "cnn" && ds.Model != "mclr" {
+		return keyErr(key+"model", "must be mlp (the seed's mnistnn), cnn or mclr (synthetic data), got %q", ds.Model)
+	}
+	switch ds.Dataset {
+	case DatasetMNIST:
+		return firstBroken([]rule{
+			{ds.Model == "mclr", key + "model", "mclr is the synthetic data's model (60 features); MNIST takes mlp or cnn", nil},
+			{ds.InputSize != 784, key + "input_size", "must be 784 (28x28 MNIST images), got %d", []any{ds.InputSize}},
+			{ds.InputShapeX != 28 || ds.InputShapeY != 28, key + "input_shape_x", "input_shape_x and input_shape_y must be 28 for MNIST, got %dx%d", []any{ds.InputShapeX, ds.InputShapeY}},
+			{ds.OutputSize != 10, key + "output_size", "must be 10 (MNIST digits), got %d", []any{ds.OutputSize}},
+			{ds.Distribution != "non_iid" && ds.Distribution != "iid" && ds.Distribution != "dirichlet", key + "distribution", "must be non_iid, iid or dirichlet, got %q", []any{ds.Distribution}},
+			{ds.Distribution == "dirichlet" && !(ds.DirichletAlpha > 0), key + "dirichlet_alpha", "must be positive, got %v", []any{ds.DirichletAlpha}},
+		})
+	case DatasetSynthetic:
+		return validateSynthetic(f)
+	}
+	return keyErr(key+"dataset", "must be mnist or synthetic, got %q", ds.Dataset)
+}
+
+// validateSynthetic checks a synthetic experiment: the generator's shape, its
+// parameters, one device per client, and no MNIST files.
+func validateSynthetic(f FederatedLearning) error {
+	ds := f.DataSampling
+	const key = fl + ".data_sampling."
+	finite := func(v float64) bool { return v >= 0 && !math.IsInf(v, 0) }
+	return firstBroken([]rule{
+		{ds.Model != "mclr", key + "model", "synthetic data take mclr (multinomial logistic regression, 60 features to 10 classes), got %q", []any{ds.Model}},
+		{ds.InputSize != synthetic.Features, key + "input_size", "must be %d for synthetic data (its features), got %d", []any{synthetic.Features, ds.InputSize}},
+		{ds.InputShapeX != 0 || ds.InputShapeY != 0, key + "input_shape_x", "synthetic data are %d features, not an image: leave input_shape_x and input_shape_y out, got %dx%d", []any{synthetic.Features, ds.InputShapeX, ds.InputShapeY}},
+		{ds.OutputSize != synthetic.Classes, key + "output_size", "must be %d for synthetic data (its classes), got %d", []any{synthetic.Classes, ds.OutputSize}},
+		{ds.Distribution == "dirichlet", key + "distribution", "dirichlet divides MNIST's labels; synthetic data are non_iid (Synthetic(α, β)) or iid (Synthetic-IID)", nil},
+		{ds.Distribution != "non_iid" && ds.Distribution != "iid", key + "distribution", "must be non_iid (Synthetic(α, β)) or iid (Synthetic-IID) for synthetic data, got %q", []any{ds.Distribution}},
+		{!finite(ds.Alpha), key + "alpha", "must be a finite number ≥ 0 (a standard deviation), got %v", []any{ds.Alpha}},
+		{!finite(ds.Beta), key + "beta", "must be a finite number ≥ 0 (a standard deviation), got %v", []any{ds.Beta}},
+		{f.ClientsInfo.TotalNumClients > synthetic.MaxDevices, fl + ".clients_info.total_num_clients", "is the number of synthetic devices, at most %d, got %d", []any{synthetic.MaxDevices, f.ClientsInfo.TotalNumClients}},
+		{f.TrainingTestData != TrainingTestData{}, fl + ".training_test_data", "names MNIST's files; synthetic data are generated from the seed, leave it out", nil},
+	})
+}
+
+// validateStragglers checks the simulated stragglers: a share of each round's clients
+// that a synchronous round gives fewer epochs.
+func validateStragglers(f FederatedLearning) error {
+	s := f.Stragglers.Fraction
+	const key = fl + ".stragglers.fraction"
+	return firstBroken([]rule{
+		{!(s >= 0 && s < 1), key, "must be in [0, 1), got %v", []any{s}},
+		{s > 0 && f.ModelParams.LocalEpochs < 2, key, "needs model_params.local_epochs of at least 2 (a straggler runs 1 to local_epochs−1 epochs), got %d", []any{f.ModelParams.LocalEpochs}},
+		{s > 0 && f.Round.Mode != ModeSync, key, "works with round.mode sync only, got %q", []any{f.Round.Mode}},
+	})
 }

@@ -18,7 +18,7 @@ import (
 // RoundsHeader is the column list of rounds.csv: the seed's figures first, then
 // what FedKeeper adds.
 var RoundsHeader = []string{"round", "clients", "invoke_s", "train_s", "aggregate_s", "total_s", "loss", "accuracy", "retries",
-	"counted", "samples", "eval_s", "version"}
+	"counted", "samples", "eval_s", "version", "stragglers"}
 
 // Summary is summary.json.
 type Summary struct {
@@ -58,6 +58,7 @@ func writeRounds(path string, rounds []workflows.RoundSummary) error {
 			num(r.AggregateSeconds), num(r.TotalSeconds), strconv.FormatFloat(r.Loss, 'f', 6, 64),
 			strconv.FormatFloat(r.Accuracy, 'f', 4, 64), strconv.Itoa(r.Retries),
 			strconv.Itoa(r.Counted), strconv.Itoa(r.Samples), num(r.EvalSeconds), strconv.Itoa(r.Version),
+			strconv.Itoa(r.Stragglers),
 		})
 	}
 	return writeCSV(path, RoundsHeader, rows)

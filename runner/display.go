@@ -42,8 +42,12 @@ func (d *display) rounds(rounds []workflows.RoundSummary) {
 			}{"round", r})
 			fmt.Fprintf(d.out, "%s\n", line)
 		} else {
-			fmt.Fprintf(d.out, "round %3d/%d  clients %d/%d  accuracy %.4f  loss %.4f  invoke %.2fs  train %.2fs  aggregate %.2fs  total %.2fs  retries %d\n",
-				r.Round, d.maxRounds, r.Counted, r.Clients, r.Accuracy, r.Loss, r.InvokeSeconds, r.TrainSeconds, r.AggregateSeconds, r.TotalSeconds, r.Retries)
+			stragglers := ""
+			if r.Stragglers > 0 {
+				stragglers = fmt.Sprintf("  stragglers %d", r.Stragglers)
+			}
+			fmt.Fprintf(d.out, "round %3d/%d  clients %d/%d  accuracy %.4f  loss %.4f  invoke %.2fs  train %.2fs  aggregate %.2fs  total %.2fs  retries %d%s\n",
+				r.Round, d.maxRounds, r.Counted, r.Clients, r.Accuracy, r.Loss, r.InvokeSeconds, r.TrainSeconds, r.AggregateSeconds, r.TotalSeconds, r.Retries, stragglers)
 		}
 		d.finished = append(d.finished, r)
 	}

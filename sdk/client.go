@@ -144,7 +144,7 @@ func (c *Client) trained(ctx context.Context, t Task, global Model, res *Result)
 	// Seeded by the client's own training seed: the same attempt reports the same update.
 	rng := rand.New(rand.NewPCG(t.Train.Seed, 0xd9))
 	switch {
-	case t.Attack.On() && t.Attack.Malicious(t.Data.Partition.NumClients)[t.Client]:
+	case t.Attack.On() && t.Attack.Malicious(t.Data.Clients())[t.Client]:
 		err = t.Attack.Apply(start, up.Params, rng)
 	case t.Privacy.On():
 		_, err = t.Privacy.Apply(start, up.Params, rng)

@@ -9,6 +9,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
 	"github.com/fedkeeper/fedkeeper/fl/privacy"
+	"github.com/fedkeeper/fedkeeper/fl/synthetic"
 	"github.com/fedkeeper/fedkeeper/functions/deployment"
 	"github.com/fedkeeper/fedkeeper/functions/invocation"
 	"github.com/fedkeeper/fedkeeper/weights"
@@ -53,10 +54,39 @@ type Task struct {
 	data *dataCache
 }
 
-// Data says where the training split is and how it is partitioned among the clients.
+// Data names the client's data: MNIST's training split and how it is partitioned
+// among the clients, or a synthetic dataset generated from its Spec, whose device
+// Client is the client's data.
 type Data struct {
-	Train     mnist.Source   `json:"train"`
-	Partition partition.Spec `json:"partition"`
+	Train     mnist.Source   `json:"train,omitzero"`
+	Partition partition.Spec `json:"partition,omitzero"`
+	// Synthetic is the FedProx paper's synthetic data (protocol v1, added with it):
+	// set, Train and Partition are not.
+	Synthetic synthetic.Spec `json:"synthetic,omitzero"`
+}
+
+// Clients is the number of clients the data is divided among.
+func (d Data) Clients() int {
+	if d.Synthetic.On() {
+		return d.Synthetic.Devices
+	}
+	return d.Partition.NumClients
+}
+
+func (d Data) validate() error {
+	if !d.Synthetic.On() {
+		if d.Train.ImagesURL == "" || d.Train.LabelsURL == "" {
+			return errors.New("data.train images_url and labels_url are required")
+		}
+		return nil
+	}
+	if d.Train != (mnist.Source{}) || d.Partition != (partition.Spec{}) {
+		return errors.New("data.synthetic is generated: the task must name no training files and no partition")
+	}
+	if err := d.Synthetic.Validate(); err != nil {
+		return fmt.Errorf("data.%w", err)
+	}
+	return nil
 }
 
 // Store names the database and collection of the weights.
@@ -114,8 +144,8 @@ func (t Task) validate(inline *invocation.Weights) error {
 		return fmt.Errorf("round must be at least 1, got %d", t.Round)
 	case t.Attempt < 1:
 		return fmt.Errorf("attempt must be at least 1, got %d", t.Attempt)
-	case t.Client < 0 || t.Client >= t.Data.Partition.NumClients:
-		return fmt.Errorf("client %d is outside 0..%d", t.Client, t.Data.Partition.NumClients-1)
+	case t.Client < 0 || t.Client >= t.Data.Clients():
+		return fmt.Errorf("client %d is outside 0..%d", t.Client, t.Data.Clients()-1)
 	case t.BaseVersion < 0:
 		return fmt.Errorf("base_version must not be negative, got %d", t.BaseVersion)
 	case t.InlineSHA256 == "" && inline != nil:
@@ -124,8 +154,6 @@ func (t Task) validate(inline *invocation.Weights) error {
 		return errors.New("the task names inline weights the request does not carry")
 	case t.InlineSHA256 == "" && (t.Store.DB == "" || t.Store.Collection == ""):
 		return errors.New("store db and collection are required (or inline weights)")
-	case t.Data.Train.ImagesURL == "" || t.Data.Train.LabelsURL == "":
-		return errors.New("data.train images_url and labels_url are required")
 	}
-	return nil
+	return t.Data.validate()
 }

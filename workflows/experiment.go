@@ -137,7 +137,7 @@ func roundParams(p ExperimentParams, round int, chosen []selection.Choice) Round
 		MaxAttempts: p.MaxAttempts, MinClientsFraction: p.MinClientsFraction,
 		DeadlineSeconds: p.DeadlineSeconds, LateUpdates: p.LateUpdates, Index: p.Index, MaxInFlight: p.MaxInFlight,
 		MaxRecordedRuns: p.MaxRecordedRuns, Strategy: p.Strategy, Privacy: p.Privacy, Attack: p.Attack,
-		Chosen: chosen, Async: p.Async,
+		Chosen: chosen, Async: p.Async, Synthetic: p.Synthetic, Stragglers: p.Stragglers,
 	}
 }
 
@@ -211,7 +211,7 @@ func setup(ctx workflow.Context, p ExperimentParams) error {
 			NonRetryableErrorTypes: []string{activities.ErrTypeBadConfig},
 		},
 	})
-	if err := workflow.ExecuteActivity(initCtx, a.InitGlobal, activities.InitInput{Experiment: p.Experiment, Model: p.Model, Seed: p.Seed, Partition: p.Partition}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(initCtx, a.InitGlobal, activities.InitInput{Experiment: p.Experiment, Model: p.Model, Seed: p.Seed, Partition: p.Partition, Synthetic: p.Synthetic}).Get(ctx, nil); err != nil {
 		return fmt.Errorf("write the initial model: %w", err)
 	}
 	return nil

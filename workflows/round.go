@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/fedkeeper/fedkeeper/activities"
+	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/selection"
 	"github.com/fedkeeper/fedkeeper/functions/flserver"
 )
@@ -129,6 +130,11 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 // that failed afterwards was invoked again.
 const CloseRetriesAfterAggregationChange = "close-retries-after-aggregation"
 
+// StragglersChange is the workflow.GetVersion change ID of simulated stragglers
+// (RoundParams.Stragglers): rounds that have them mark them, give them fewer epochs and,
+// without Keep, invoke the others only.
+const StragglersChange = "simulated-stragglers"
+
 // round is one RoundWorkflow's state: its clients' progress and outcomes, changed only
 // by its methods, which the client coroutines and the main one call in turn (workflow
 // coroutines never run at the same time).
@@ -136,6 +142,9 @@ type round struct {
 	p        RoundParams
 	choices  []selection.Choice
 	selected []int
+	// straggle is the local epochs of each selected client that straggles, 0 for the
+	// others (see selection.Stragglers).
+	straggle []int
 	live     RoundProgress
 	start    time.Time
 	// need is how many clients must report: the quorum, or in a semi-asynchronous
@@ -169,11 +178,16 @@ func newRound(ctx workflow.Context, p RoundParams) (*round, error) {
 		r.choices = selection.Random(p.Seed, p.Round, p.TotalClients, p.ClientsPerRound)
 	}
 	r.selected = selection.Clients(r.choices)
+	r.straggle = make([]int, len(r.selected))
+	if p.Stragglers.On() && workflow.GetVersion(ctx, StragglersChange, workflow.DefaultVersion, 1) >= 1 {
+		r.straggle = selection.Stragglers(p.Seed, p.Round, r.selected, p.Stragglers.Fraction, p.Train.Epochs)
+	}
 	r.live = RoundProgress{Round: p.Round, Selected: len(r.selected), Phase: "training", StartedAt: r.start}
 	if err := workflow.SetQueryHandler(ctx, RoundProgressQuery, func() (RoundProgress, error) { return r.live, nil }); err != nil {
 		return nil, err
 	}
-	r.need = max(1, int(math.Ceil(p.MinClientsFraction*float64(len(r.selected)))))
+	// The quorum is of the clients invoked: stragglers a FedAvg round drops never are.
+	r.need = max(1, int(math.Ceil(p.MinClientsFraction*float64(len(r.selected)-r.dropped()))))
 	if p.Async.On() {
 		r.need = min(p.Async.MinUpdates, len(r.selected))
 	}
@@ -197,6 +211,12 @@ func (r *round) startClients(ctx workflow.Context) {
 // runSlot runs the i-th selected client once the window lets it, and reports it.
 func (r *round) runSlot(ctx workflow.Context, i int) {
 	client := r.selected[i]
+	if r.drops(i) {
+		r.outcomes[i] = ClientOutcome{Client: client, Straggler: true, Epochs: r.straggle[i],
+			Error: fmt.Sprintf("straggler (%d of %d epochs): not invoked, %s drops stragglers' updates", r.straggle[i], r.p.Train.Epochs, r.p.Strategy.Kind())}
+		r.report(ctx, i)
+		return
+	}
 	if err := r.window.Acquire(ctx, 1); err != nil {
 		// Dropped at the deadline before its turn came.
 		r.outcomes[i] = dropped(ClientOutcome{Client: client})
@@ -204,7 +224,10 @@ func (r *round) runSlot(ctx workflow.Context, i int) {
 		return
 	}
 	defer r.window.Release(1)
-	r.outcomes[i] = r.runClient(ctx, client)
+	r.outcomes[i] = r.runClient(ctx, client, r.trainOf(i))
+	if e := r.straggle[i]; e > 0 {
+		r.outcomes[i].Straggler, r.outcomes[i].Epochs = true, e
+	}
 	if r.outcomes[i].Counted {
 		r.live.Counted++
 	}
@@ -212,6 +235,31 @@ func (r *round) runSlot(ctx workflow.Context, i int) {
 		r.lastDone = now
 	}
 	r.report(ctx, i)
+}
+
+// drops says whether the i-th selected client is a straggler the round does not
+// invoke (a strategy other than FedProx drops stragglers' updates).
+func (r *round) drops(i int) bool { return r.straggle[i] > 0 && !r.p.Stragglers.Keep }
+
+// dropped counts the stragglers the round does not invoke.
+func (r *round) dropped() int {
+	n := 0
+	for i := range r.straggle {
+		if r.drops(i) {
+			n++
+		}
+	}
+	return n
+}
+
+// trainOf is the i-th selected client's training: the round's, with a straggler's
+// fewer epochs.
+func (r *round) trainOf(i int) model.TrainOptions {
+	train := r.p.Train
+	if e := r.straggle[i]; e > 0 {
+		train.Epochs = e
+	}
+	return train
 }
 
 func (r *round) report(ctx workflow.Context, i int) {
@@ -291,7 +339,7 @@ func (r *round) evaluate(ctx workflow.Context, agg activities.AggregateResult) (
 	evalStart := workflow.Now(ctx)
 	var eval activities.EvaluateResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, evaluateOptions), a.Evaluate, activities.EvaluateInput{
-		Experiment: r.p.Experiment, Version: agg.Version, Model: r.p.Model,
+		Experiment: r.p.Experiment, Version: agg.Version, Model: r.p.Model, Synthetic: r.p.Synthetic,
 	}).Get(ctx, &eval)
 	if err != nil {
 		return eval, evalStart, fmt.Errorf("round %d: evaluate: %w", r.p.Round, err)
@@ -308,10 +356,21 @@ func (r *round) result(ctx workflow.Context, agg activities.AggregateResult, eva
 			Round: r.p.Round, Version: agg.Version, Clients: len(r.selected), Counted: len(agg.Counted), Samples: agg.Samples,
 			Retries: retries, Late: late, InvokeSeconds: r.lastAccepted.Sub(r.start).Seconds(), TrainSeconds: r.lastDone.Sub(r.lastAccepted).Seconds(),
 			AggregateSeconds: aggSeconds, EvalSeconds: end.Sub(evalStart).Seconds(), TotalSeconds: end.Sub(r.start).Seconds(),
-			Loss: eval.Loss, Accuracy: eval.Accuracy, Stale: len(agg.Stale), Running: pending,
+			Loss: eval.Loss, Accuracy: eval.Accuracy, Stale: len(agg.Stale), Running: pending, Stragglers: r.stragglers(),
 		},
 		Selected: r.selected, Rejected: agg.Rejected,
 	}
+}
+
+// stragglers counts the round's simulated stragglers.
+func (r *round) stragglers() int {
+	n := 0
+	for _, e := range r.straggle {
+		if e > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // finishStragglers is a semi-asynchronous round after its aggregation: no client is

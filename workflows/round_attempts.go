@@ -8,14 +8,16 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/fedkeeper/fedkeeper/activities"
+	"github.com/fedkeeper/fedkeeper/fl/model"
 )
 
 // runClient invokes one client's function and waits for it, re-invoking after a failed
 // or lost activation up to MaxAttempts times, but never once the round's gate closed
-// (its deadline passed, or a semi-asynchronous round aggregated). Every attempt is
-// recorded. r.attempt makes one try: invokeThenPoll in rounds of earlier builds,
+// (its deadline passed, or a semi-asynchronous round aggregated). train is the client's
+// local training (a straggler's has fewer epochs). Every attempt is recorded.
+// r.attempt makes one try: invokeThenPoll in rounds of earlier builds,
 // runInOneActivity in new ones.
-func (r *round) runClient(ctx workflow.Context, client int) ClientOutcome {
+func (r *round) runClient(ctx workflow.Context, client int, train model.TrainOptions) ClientOutcome {
 	p := r.p
 	out := ClientOutcome{Client: client}
 	reported := false
@@ -30,7 +32,7 @@ func (r *round) runClient(ctx workflow.Context, client int) ClientOutcome {
 		}
 		res := r.attempt(ctx, activities.ClientTask{
 			Experiment: p.Experiment, Round: p.Round, Client: client, Attempt: n, BaseVersion: p.BaseVersion,
-			Model: p.Model, Train: p.Train, Partition: p.Partition, Privacy: p.Privacy, Attack: p.Attack,
+			Model: p.Model, Train: train, Partition: p.Partition, Synthetic: p.Synthetic, Privacy: p.Privacy, Attack: p.Attack,
 			AcceptLate: p.Async.On(),
 		})
 		if !reported && !res.acceptedAt.IsZero() {

@@ -13,7 +13,8 @@ func SelectClients(seed uint64, round, total, k int) []int {
 
 // recordRound updates the clients' stats with a finished round: a selected client
 // reported if its update arrived, counted or rejected by the aggregation (a robust
-// strategy's verdict is not the client's lateness).
+// strategy's verdict is not the client's lateness). A simulated straggler the round did
+// not invoke is left out: the seed, not the client, made it one.
 func recordRound(stats map[int]selection.Stats, round int, res RoundResult) map[int]selection.Stats {
 	if stats == nil {
 		stats = map[int]selection.Stats{}
@@ -23,6 +24,9 @@ func recordRound(stats map[int]selection.Stats, round int, res RoundResult) map[
 		rejected[r.Client] = true
 	}
 	for _, o := range res.Outcomes {
+		if o.Straggler && len(o.Runs) == 0 {
+			continue
+		}
 		stats[o.Client] = stats[o.Client].Record(round, o.Counted || rejected[o.Client], o.Seconds)
 	}
 	return stats

@@ -10,6 +10,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/privacy"
 	"github.com/fedkeeper/fedkeeper/fl/selection"
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
+	"github.com/fedkeeper/fedkeeper/fl/synthetic"
 )
 
 // ExperimentParams describe an experiment. They hold no credentials or addresses:
@@ -46,6 +47,10 @@ type ExperimentParams struct {
 	Selection selection.Spec `json:"selection,omitzero"`
 	// Async makes rounds semi-asynchronous (the zero value: synchronous).
 	Async AsyncSpec `json:"async,omitzero"`
+	// Synthetic, set, is the generated dataset the clients train on (see RoundParams).
+	Synthetic synthetic.Spec `json:"synthetic,omitzero"`
+	// Stragglers simulates stragglers (see RoundParams).
+	Stragglers StragglerSpec `json:"stragglers,omitzero"`
 	// Index says the namespace knows FedKeeper's search attributes (the starter
 	// registered them), so the workflows write them. Experiments started before there
 	// were any lack the field and replay as they ran.
@@ -128,7 +133,26 @@ type RoundParams struct {
 	Chosen []selection.Choice `json:"chosen,omitempty"`
 	// Async: see ExperimentParams.
 	Async AsyncSpec `json:"async,omitzero"`
+	// Synthetic, set, is the FedProx paper's synthetic data, one device per client,
+	// which the clients generate and the evaluation scores on; zero: MNIST.
+	Synthetic synthetic.Spec `json:"synthetic,omitzero"`
+	// Stragglers makes a seeded share of the selected clients run fewer epochs; zero:
+	// none.
+	Stragglers StragglerSpec `json:"stragglers,omitzero"`
 }
+
+// StragglerSpec simulates the FedProx paper's stragglers: in every round, Fraction of
+// the selected clients (drawn from the seed and the round, see selection.Stragglers)
+// manage only 1..epochs−1 local epochs. With Keep (FedProx) they train that much and
+// are counted; otherwise (FedAvg) they are not invoked and the round aggregates the
+// others, as the paper's FedAvg drops them.
+type StragglerSpec struct {
+	Fraction float64 `json:"fraction,omitempty"`
+	Keep     bool    `json:"keep,omitempty"`
+}
+
+// On says whether rounds have stragglers.
+func (s StragglerSpec) On() bool { return s.Fraction > 0 }
 
 // What happens to clients still running at a round's deadline.
 const (
@@ -153,9 +177,13 @@ type ClientOutcome struct {
 	// Late is set for a client dropped at the round's deadline, or, in a
 	// semi-asynchronous round, one that reported after the aggregation (its update
 	// waits for a later version).
-	Late  bool                   `json:"late,omitempty"`
-	Error string                 `json:"error,omitempty"`
-	Runs  []activities.ClientRun `json:"runs"`
+	Late bool `json:"late,omitempty"`
+	// Straggler marks a simulated straggler, and Epochs the local epochs it was given:
+	// it trained them (and counts) under FedProx, and was not invoked otherwise.
+	Straggler bool                   `json:"straggler,omitempty"`
+	Epochs    int                    `json:"epochs,omitempty"`
+	Error     string                 `json:"error,omitempty"`
+	Runs      []activities.ClientRun `json:"runs"`
 }
 
 // RoundResult is a round's full record, the child workflow's result.
@@ -193,6 +221,8 @@ type RoundSummary struct {
 	// rounds); Running the round's clients still training when it aggregated.
 	Stale   int `json:"stale,omitempty"`
 	Running int `json:"running,omitempty"`
+	// Stragglers counts the round's simulated stragglers, counted or dropped.
+	Stragglers int `json:"stragglers,omitempty"`
 }
 
 // ExperimentResult is the experiment workflow's result.

@@ -80,6 +80,8 @@ type fakeFabric struct {
 	attempts  map[string]int
 	aggCalls  []activities.AggregateInput
 	tasks     []activities.ClientTask // every RunClient input
+	inits     []activities.InitInput
+	evals     []activities.EvaluateInput
 }
 
 func newFake() *fakeFabric {
@@ -105,7 +107,13 @@ func (f *fakeFabric) register(env *testsuite.TestWorkflowEnvironment) {
 	var a *activities.Activities
 	env.RegisterActivityWithOptions(&activities.Activities{}, activity.RegisterOptions{SkipInvalidStructFunctions: true})
 	env.OnActivity(a.DeployFunctions, mock.Anything, mock.Anything).Return(activities.DeployResult{Functions: []string{"openwhisk/local/fl_client"}}, nil)
-	env.OnActivity(a.InitGlobal, mock.Anything, mock.Anything).Return(activities.InitResult{NumParams: 10}, nil)
+	env.OnActivity(a.InitGlobal, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.InitInput) (activities.InitResult, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.inits = append(f.inits, in)
+			return activities.InitResult{NumParams: 10}, nil
+		})
 	env.OnActivity(a.InvokeClient, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, task activities.ClientTask) (activities.Invocation, error) {
 			return activities.Invocation{Client: task.Client, Platform: "openwhisk", Cluster: "local", Function: "fl_client",
@@ -136,6 +144,9 @@ func (f *fakeFabric) register(env *testsuite.TestWorkflowEnvironment) {
 		})
 	env.OnActivity(a.Evaluate, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.EvaluateInput) (activities.EvaluateResult, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.evals = append(f.evals, in)
 			return activities.EvaluateResult{Accuracy: 0.5 + 0.1*float64(in.Version), Loss: 1 / float64(in.Version)}, nil
 		})
 }

@@ -1,14 +1,17 @@
 // Command compare runs the comparison of docs/comparison/COMPARISON.md: one seeded
 // experiment once per aggregation strategy, per strategy under attack, per selection
-// policy, per round mode and per level of local differential privacy, on the embedded
-// stack (or the services the config names), and writes each
-// set's table, CSV and figures. `make compare` runs it with experiments/compare.yaml.
+// policy, per round mode and per level of local differential privacy, and FedAvg
+// against FedProx on the FedProx paper's synthetic data at 0%, 50% and 90% stragglers
+// (the sets synthetic-0, synthetic-50, synthetic-90; "synthetic" names the three), on
+// the embedded stack (or the services the config names), and writes each set's table,
+// CSV and figures. `make compare` runs it with experiments/compare.yaml.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,8 +20,11 @@ import (
 	"syscall"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/fedkeeper/fedkeeper/bootstrap"
 	"github.com/fedkeeper/fedkeeper/compare"
+	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/embedded"
 )
 
@@ -28,9 +34,9 @@ func main() {
 
 func run() int {
 	configPath := flag.String("config", "experiments/compare.yaml", "the base experiment")
-	sets := flag.String("sets", "strategies,attack,selection,rounds,privacy", "which comparisons to run, comma-separated")
+	sets := flag.String("sets", "strategies,attack,selection,rounds,privacy,synthetic", "which comparisons to run, comma-separated (synthetic: synthetic-0, synthetic-50 and synthetic-90)")
 	out := flag.String("out", "docs/comparison", "where to write COMPARISON.md, the CSV files and the figures")
-	rounds := flag.Int("rounds", 0, "rounds per experiment (0: the config's stop.max_rounds)")
+	rounds := flag.Int("rounds", 0, "rounds per experiment (0: the config's stop.max_rounds, or the set's own)")
 	redraw := flag.Bool("redraw", false, "only draw the sets' figures again from their CSV files in -out")
 	flag.Parse()
 
@@ -52,9 +58,6 @@ func run() int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
-	}
-	if *rounds > 0 {
-		cfg.Stop.MaxRounds = *rounds
 	}
 	// The comparison is about accuracy per round: a target would end variants early.
 	cfg.Stop.TargetAccuracy = 0
@@ -84,7 +87,7 @@ func run() int {
 	for _, set := range chosen {
 		fmt.Fprintf(os.Stderr, "%s: %d experiments\n", set.Name, len(set.Variants))
 		started := time.Now()
-		curves, err := compare.Run(ctx, c, resolved, set, compare.Options{Out: os.Stderr})
+		curves, err := runSet(ctx, c, resolved, set, baseDir, logger, *rounds)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -96,7 +99,7 @@ func run() int {
 		}
 		// Each set keeps its own section, so rerunning one set leaves the others'.
 		section += fmt.Sprintf("_Run on %s: %d rounds per experiment, %s in all (go run ./cmd/compare -config %s -sets %s)._\n\n",
-			started.UTC().Format("2006-01-02 15:04 UTC"), cfg.Stop.MaxRounds, time.Since(started).Round(time.Second),
+			started.UTC().Format("2006-01-02 15:04 UTC"), mostRounds(curves), time.Since(started).Round(time.Second),
 			filepath.ToSlash(*configPath), set.Name)
 		if err := os.WriteFile(filepath.Join(*out, set.Name+".md"), []byte(section), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -126,15 +129,46 @@ func run() int {
 	return 0
 }
 
-// pick returns the named sets, in the order given.
+// runSet runs a set's experiments, with a worker of the set's own beside the base's
+// when the set changes the clients (compare.Set.WorkerConfig).
+func runSet(ctx context.Context, c client.Client, base *config.Config, set compare.Set, baseDir string, logger *slog.Logger, rounds int) ([]compare.Curve, error) {
+	if wc := set.WorkerConfig(base); wc != nil {
+		stop, err := bootstrap.StartWorker(ctx, c, wc, baseDir, logger)
+		if err != nil {
+			return nil, fmt.Errorf("compare: a worker for %s: %w", set.Name, err)
+		}
+		defer stop()
+	}
+	return compare.Run(ctx, c, base, set, compare.Options{Out: os.Stderr, Rounds: rounds})
+}
+
+// mostRounds is the longest curve's rounds: what a set ran, whatever set it.
+func mostRounds(curves []compare.Curve) int {
+	n := 0
+	for _, c := range curves {
+		n = max(n, len(c.Rounds))
+	}
+	return n
+}
+
+// pick returns the named sets, in the order given; "synthetic" stands for every
+// synthetic set.
 func pick(names string) ([]compare.Set, error) {
 	all := compare.Sets()
 	var out []compare.Set
 	for _, name := range strings.Split(names, ",") {
 		name = strings.TrimSpace(name)
+		if name == strings.TrimSuffix(compare.SyntheticSetPrefix, "-") {
+			out = append(out, compare.SyntheticSets()...)
+			continue
+		}
 		i := slices.IndexFunc(all, func(s compare.Set) bool { return s.Name == name })
 		if i < 0 {
-			return nil, fmt.Errorf("compare: no set %q (want strategies, attack, selection, rounds or privacy)", name)
+			known := make([]string, len(all))
+			for j, s := range all {
+				known[j] = s.Name
+			}
+			return nil, fmt.Errorf("compare: no set %q (want synthetic or one of %s)", name, strings.Join(known, ", "))
 		}
 		out = append(out, all[i])
 	}

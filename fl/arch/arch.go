@@ -8,15 +8,20 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/fedkeeper/fedkeeper/fl/synthetic"
 )
 
 // Kind names a model architecture.
 type Kind string
 
-// The architectures of the seed.
+// The architectures of the seed, and the FedProx paper's model of its synthetic data.
 const (
 	MLP Kind = "mlp"
 	CNN Kind = "cnn"
+	// MCLR is multinomial logistic regression: one dense layer from the synthetic
+	// dataset's 60 features to its 10 classes, softmax over the logits.
+	MCLR Kind = "mclr"
 )
 
 // Input and output sizes of MNIST.
@@ -68,8 +73,12 @@ func (s Spec) Manifest() ([]Param, error) {
 			{"dense1/kernel", []int{4 * 4 * 64, 512}}, {"dense1/bias", []int{512}},
 			{"dense2/kernel", []int{512, classes}}, {"dense2/bias", []int{classes}},
 		}, nil
+	case MCLR:
+		return []Param{
+			{"dense1/kernel", []int{synthetic.Features, synthetic.Classes}}, {"dense1/bias", []int{synthetic.Classes}},
+		}, nil
 	}
-	return nil, fmt.Errorf("model: unknown kind %q (want mlp or cnn)", s.Kind)
+	return nil, fmt.Errorf("model: unknown kind %q (want mlp, cnn or mclr)", s.Kind)
 }
 
 // NumParams is the length of the flat parameter vector.

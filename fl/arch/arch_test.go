@@ -13,6 +13,8 @@ func TestManifestSizes(t *testing.T) {
 		// The figures of the seed's Keras models.
 		{Spec{Kind: MLP, Hidden: 500}, 397510},
 		{Spec{Kind: CNN}, 582026},
+		// The FedProx paper's multinomial logistic regression: 60×10 and a bias.
+		{Spec{Kind: MCLR}, 610},
 	} {
 		m, err := tc.spec.Manifest()
 		if err != nil {

@@ -36,7 +36,16 @@ type Dataset struct {
 // Len is the number of examples.
 func (d *Dataset) Len() int { return len(d.Labels) }
 
-// Image returns the pixels of example i.
+// Width is the number of values per example: Pixels for MNIST; datasets of other
+// examples (the SDK's synthetic ones) have their own. Zero for an empty dataset.
+func (d *Dataset) Width() int {
+	if len(d.Labels) == 0 {
+		return 0
+	}
+	return len(d.Images) / len(d.Labels)
+}
+
+// Image returns the pixels of example i (MNIST datasets only).
 func (d *Dataset) Image(i int) []float32 { return d.Images[i*Pixels : (i+1)*Pixels] }
 
 // Subset copies the examples at the given indices into a new dataset.

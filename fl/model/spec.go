@@ -14,10 +14,12 @@ type (
 	Param = arch.Param
 )
 
-// The architectures of the seed.
+// The architectures of the seed, and the synthetic data's (trained by fl/mclr, not
+// here).
 const (
-	MLP = arch.MLP
-	CNN = arch.CNN
+	MLP  = arch.MLP
+	CNN  = arch.CNN
+	MCLR = arch.MCLR
 )
 
 // Input and output sizes of MNIST.

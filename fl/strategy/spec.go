@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"fmt"
+	"math"
 )
 
 // Strategy names.
@@ -70,8 +71,10 @@ func (s Spec) Validate() error {
 	case FedAvg, FedMedian:
 		return nil
 	case FedProx:
-		if !(s.ProximalMu > 0) {
-			return fmt.Errorf("strategy: fedprox needs a positive proximal_mu, got %v", s.ProximalMu)
+		// μ = 0 is allowed: FedProx without its proximal term differs from FedAvg only
+		// in counting stragglers' partial work, the paper's ablation.
+		if !(s.ProximalMu >= 0) || math.IsInf(s.ProximalMu, 0) {
+			return fmt.Errorf("strategy: fedprox needs a finite proximal_mu ≥ 0, got %v", s.ProximalMu)
 		}
 		return nil
 	case FedAvgM, FedAdam, FedYogi, FedAdagrad:

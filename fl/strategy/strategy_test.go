@@ -186,7 +186,10 @@ func TestSpec(t *testing.T) {
 		want string // part of the error, "" for none
 	}{
 		{Spec{Name: FedProx, ProximalMu: 0.01}, ""},
-		{Spec{Name: FedProx}, "proximal_mu"},
+		// μ = 0: the paper's ablation, FedAvg that counts stragglers' partial work.
+		{Spec{Name: FedProx}, ""},
+		{Spec{Name: FedProx, ProximalMu: -1}, "proximal_mu ≥ 0"},
+		{Spec{Name: FedProx, ProximalMu: math.Inf(1)}, "finite proximal_mu"},
 		{Spec{Name: TrimmedMeanName, TrimBeta: 0.1}, ""},
 		{Spec{Name: TrimmedMeanName, TrimBeta: 0.5}, "trim_beta"},
 		{Spec{Name: FedAdam, Tau: -1}, "tau"},

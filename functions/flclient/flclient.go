@@ -1,11 +1,14 @@
 // Package flclient is the built-in fl_client function, a client written on the Go SDK
-// (package sdk) like any user's: it trains the experiment's built-in model (the seed's
-// MLP or CNN) with gorgonia on the client's share of MNIST.
+// (package sdk) like any user's: it trains the experiment's built-in model, the seed's
+// MLP or CNN with gorgonia on the client's share of MNIST, or the FedProx paper's
+// multinomial logistic regression (fl/mclr) on the client's synthetic device.
 package flclient
 
 import (
 	"context"
 
+	"github.com/fedkeeper/fedkeeper/fl/arch"
+	"github.com/fedkeeper/fedkeeper/fl/mclr"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/functions/deployment"
 	"github.com/fedkeeper/fedkeeper/sdk"
@@ -30,6 +33,13 @@ func Train(ctx context.Context, task sdk.Task, global sdk.Model) (sdk.Update, er
 	data, err := task.LoadData(ctx)
 	if err != nil {
 		return sdk.Update{}, err
+	}
+	if task.Model.Kind == arch.MCLR {
+		res, err := mclr.Train(ctx, global.Params, data.Images, data.Labels, task.Train)
+		if err != nil {
+			return sdk.Update{}, err
+		}
+		return sdk.Update{Params: global.Params, Samples: res.Samples, Loss: res.Loss}, nil
 	}
 	res, err := model.Train(ctx, task.Model, global.Params, data.Images, data.Labels, task.Train)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/partition"
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
+	"github.com/fedkeeper/fedkeeper/fl/synthetic"
 	"github.com/fedkeeper/fedkeeper/functions/deployment"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
 	"github.com/fedkeeper/fedkeeper/functions/invocation"
@@ -33,6 +34,9 @@ type InitParams struct {
 	Partition  partition.Spec `json:"partition"`
 	// Train locates the training split, whose labels the partition record needs.
 	Train mnist.Source `json:"train"`
+	// Synthetic, set, is the experiment's generated data, whose devices the record
+	// lists instead (Partition and Train are then zero).
+	Synthetic synthetic.Spec `json:"synthetic,omitzero"`
 	// Store names where the weights are kept; as a function, the address is the
 	// deployment's.
 	Store flclient.Store `json:"store"`
@@ -58,6 +62,9 @@ func Init(ctx context.Context, store *weights.Store, p InitParams) (InitResult, 
 		return InitResult{}, fmt.Errorf("initial model of %s: %w", p.Experiment, err)
 	}
 	res := InitResult{Version: 0, NumParams: len(params)}
+	if p.Synthetic.On() {
+		return recordDevices(ctx, store, p, res)
+	}
 	if p.Train.LabelsURL == "" {
 		return res, nil
 	}
@@ -83,6 +90,37 @@ func Init(ctx context.Context, store *weights.Store, p InitParams) (InitResult, 
 		res.Samples += len(idx)
 	}
 	res.Clients = len(parts)
+	if err := store.PutPartitions(ctx, rec); err != nil {
+		return InitResult{}, err
+	}
+	return res, nil
+}
+
+// recordDevices records every synthetic device's training examples by label, as the
+// partition record of a synthetic experiment (scheme synthetic or synthetic_iid).
+func recordDevices(ctx context.Context, store *weights.Store, p InitParams, res InitResult) (InitResult, error) {
+	g, err := synthetic.New(p.Synthetic)
+	if err != nil {
+		return InitResult{}, err
+	}
+	scheme := "synthetic"
+	if p.Synthetic.IID {
+		scheme = "synthetic_iid"
+	}
+	rec := weights.Partitions{Experiment: p.Experiment, Scheme: scheme, Seed: p.Synthetic.Seed}
+	for k := range p.Synthetic.Devices {
+		d, err := g.Device(k)
+		if err != nil {
+			return InitResult{}, err
+		}
+		share := weights.Share{Client: k, Samples: d.Train.Len(), Labels: make([]int, synthetic.Classes)}
+		for _, l := range d.Train.Labels {
+			share.Labels[l]++
+		}
+		rec.Clients = append(rec.Clients, share)
+		res.Samples += d.Train.Len()
+	}
+	res.Clients = p.Synthetic.Devices
 	if err := store.PutPartitions(ctx, rec); err != nil {
 		return InitResult{}, err
 	}

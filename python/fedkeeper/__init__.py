@@ -25,12 +25,12 @@ from .envelope import KIND_CLIENT, PROTOCOL, Request, Weights, open_raw, parse, 
 from .errors import (AttemptStored, Damaged, Expired, FedKeeperError, InvalidTask, InvalidToken, NoStore,
                      NotFound, Refused, RoundClosed, StoreError, Superseded, TrainError, UpdateRefused)
 from .mnist import Dataset
-from .task import Attack, Data, ModelSpec, PartitionSpec, Privacy, Source, StoreSpec, Task, TrainOptions
+from .task import Attack, Data, ModelSpec, PartitionSpec, Privacy, Source, StoreSpec, SyntheticSpec, Task, TrainOptions
 
 __all__ = [
     "Attack", "AttemptStored", "Client", "Damaged", "Data", "Dataset", "Deployment", "Expired",
     "FedKeeperError", "InvalidTask", "InvalidToken", "KIND_CLIENT", "Model", "ModelSpec", "NoStore",
     "NotFound", "PROTOCOL", "Param", "PartitionSpec", "Privacy", "Refused", "Request", "RoundClosed",
-    "Source", "StoreError", "StoreSpec", "Superseded", "Task", "TrainError", "TrainFunc", "TrainOptions",
+    "Source", "StoreError", "StoreSpec", "Superseded", "SyntheticSpec", "Task", "TrainError", "TrainFunc", "TrainOptions",
     "Update", "UpdateRefused", "Weights", "init_params", "manifest", "num_params", "open_raw", "parse", "seal",
 ]

@@ -18,6 +18,9 @@ from .gorand import Rand
 
 MLP = "mlp"
 CNN = "cnn"
+# Multinomial logistic regression over the synthetic data's 60 features.
+MCLR = "mclr"
+MCLR_INPUTS = 60
 INPUT_SIDE = 28
 INPUT_SIZE = INPUT_SIDE * INPUT_SIDE
 CLASSES = 10
@@ -50,7 +53,9 @@ def manifest(kind: str, hidden: int = 0) -> list[Param]:
                 Param("conv2/kernel", (64, 32, 5, 5)), Param("conv2/bias", (64,)),
                 Param("dense1/kernel", (4 * 4 * 64, 512)), Param("dense1/bias", (512,)),
                 Param("dense2/kernel", (512, CLASSES)), Param("dense2/bias", (CLASSES,))]
-    raise InvalidTask(f"model: unknown kind {kind!r} (want mlp or cnn)")
+    if kind == MCLR:
+        return [Param("dense1/kernel", (MCLR_INPUTS, CLASSES)), Param("dense1/bias", (CLASSES,))]
+    raise InvalidTask(f"model: unknown kind {kind!r} (want mlp, cnn or mclr)")
 
 
 def num_params(layout: Sequence[Param]) -> int:

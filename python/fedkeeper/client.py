@@ -170,7 +170,7 @@ class Client:
         params, samples, loss = checked(up, len(start))
         # Seeded by the client's own training seed: the same attempt reports the same update.
         rng = np.random.Generator(np.random.PCG64DXSM(np.random.SeedSequence([task.train.seed, 0xD9])))
-        if task.attack.on() and task.client in attack.malicious(task.attack, task.data.partition.num_clients):
+        if task.attack.on() and task.client in attack.malicious(task.attack, task.data.clients()):
             params = attack.apply(task.attack, start, params, rng)
         elif task.privacy.on():
             params, _ = privacy.apply(task.privacy, start, params, rng)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 import time
 
-from . import mnist, partition
-from .task import PartitionSpec, Source, Task
+from . import mnist, partition, synthetic
+from .task import PartitionSpec, Source, SyntheticSpec, Task
 
 
 class DataCache:
@@ -17,6 +17,7 @@ class DataCache:
         self._lock = threading.Lock()
         self._raw: dict[Source, mnist.Raw] = {}
         self._partitions: dict[tuple[Source, PartitionSpec], list[list[int]]] = {}
+        self._devices: dict[tuple[SyntheticSpec, int], mnist.Dataset] = {}
         # Whether the shares since the last took() came from the cache, and how long
         # loading them took: the client reports loading apart from training.
         self._warm = True
@@ -27,6 +28,8 @@ class DataCache:
         with self._lock:
             began = time.monotonic()
             try:
+                if task.data.synthetic.on():
+                    return self._device(task.data.synthetic, task.client)
                 src = task.data.train
                 raw = self._raw.get(src)
                 self._warm = raw is not None
@@ -39,6 +42,15 @@ class DataCache:
                 return raw.subset(parts[task.client])
             finally:
                 self._loading += time.monotonic() - began
+
+    def _device(self, spec: SyntheticSpec, k: int) -> mnist.Dataset:
+        """A synthetic device's training part, generated on first use."""
+        key = (spec, k)
+        data = self._devices.get(key)
+        self._warm = data is not None
+        if data is None:
+            data = self._devices[key] = synthetic.Generator(spec).device(k).train
+        return data
 
     def took(self) -> tuple[bool, float]:
         """Whether the shares since the last call were warm, and the seconds loading

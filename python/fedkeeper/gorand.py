@@ -10,9 +10,12 @@ are computed here by their published recurrence (the tests compare them with Go'
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from typing import Callable
+
+import numpy as np
 
 M64 = (1 << 64) - 1
 M128 = (1 << 128) - 1
@@ -165,3 +168,131 @@ class Rand:
             f = _f32(FN[i] + _f32(_f32(self.float64()) * _f32(FN[i - 1] - FN[i])))
             if f < _f32(math.exp(-0.5 * x * x)):
                 return x
+
+    def norm_float64s(self, count: int) -> np.ndarray:
+        """count standard normal deviates, exactly those count calls of norm_float64
+        draw (and leaving the generator where they leave it), computed with numpy: the
+        generator's states come by jumping ahead in blocks, every output whose
+        ziggurat strip accepts it at once (about 99%) is converted in one go, and only
+        the rest run the scalar code, over the block's outputs."""
+        out = np.empty(count, dtype=np.float64)
+        filled = 0
+        while filled < count:
+            filled = self._norm_block(out, filled)
+        return out
+
+    def _norm_block(self, out: np.ndarray, filled: int) -> int:
+        """Fill out from filled on with the deviates of one block of outputs; returns
+        how far out is filled, the generator moved past what was used."""
+        need = len(out) - filled
+        m = min(_BLOCK, need + need // 32 + 64)
+        states = _states_after(self.src.state, m)
+        u = _dxsm(states)
+        j = (u & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.int32).astype(np.int64)
+        strip = ((u >> np.uint64(32)) & np.uint64(0x7F)).astype(np.intp)
+        x = j.astype(np.float64) * _WN[strip]
+        slow = np.flatnonzero(np.abs(j) >= _KN[strip])
+        src = _BlockSource(u)
+        scalar = Rand.__new__(Rand)
+        scalar.src = src
+        p, k = 0, 0
+        while filled < len(out) and p < m:
+            k += int(np.searchsorted(slow[k:], p))
+            q = int(slow[k]) if k < len(slow) else m
+            take = min(q - p, len(out) - filled)
+            out[filled:filled + take] = x[p:p + take]
+            filled, p = filled + take, p + take
+            if filled == len(out) or p == m:
+                break
+            src.pos = p
+            try:
+                out[filled] = scalar.norm_float64()
+            except _Exhausted:
+                if p == 0:  # a deviate longer than a block: draw it the plain way
+                    out[filled] = self.norm_float64()
+                    return filled + 1
+                break
+            filled, p = filled + 1, src.pos
+        if p > 0:
+            self.src.state = _to_int(states[:, p - 1])
+        return filled
+
+
+# Outputs per block of the vectorised draws: the jump-ahead tables are this long.
+_BLOCK = 1 << 16
+_KN = np.array(KN, dtype=np.int64)
+_WN = np.array(WN, dtype=np.float64)
+_M32 = np.uint64(0xFFFFFFFF)
+
+
+class _Exhausted(Exception):
+    """A scalar draw needed more outputs than its block holds."""
+
+
+class _BlockSource:
+    """Outputs already computed, handed out one by one from pos (a PCG's stand-in)."""
+
+    __slots__ = ("u", "pos")
+
+    def __init__(self, u: np.ndarray) -> None:
+        self.u, self.pos = u, 0
+
+    def uint64(self) -> int:
+        if self.pos >= len(self.u):
+            raise _Exhausted
+        self.pos += 1
+        return int(self.u[self.pos - 1])
+
+
+def _limbs(x: int) -> np.ndarray:
+    """A 128-bit value as four 32-bit limbs (uint64 holding each), lowest first."""
+    return np.array([(x >> (32 * i)) & 0xFFFFFFFF for i in range(4)], dtype=np.uint64)
+
+
+def _to_int(limbs: np.ndarray) -> int:
+    return sum(int(limbs[i]) << (32 * i) for i in range(4))
+
+
+def _mul_add(a: np.ndarray, s: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """(a·s + c) mod 2^128 for limb arrays: a and c (4, n) or (4,), s (4,)."""
+    cols = [np.zeros(np.shape(a)[1:], dtype=np.uint64) for _ in range(5)]
+    for i in range(4):
+        for k in range(4 - i):
+            prod = a[i] * s[k]  # < 2^64: exact
+            cols[i + k] = cols[i + k] + (prod & _M32)
+            cols[i + k + 1] = cols[i + k + 1] + (prod >> np.uint64(32))
+    out = np.empty((4,) + np.shape(a)[1:], dtype=np.uint64)
+    carry = np.zeros(np.shape(a)[1:], dtype=np.uint64)
+    for i in range(4):
+        t = cols[i] + c[i] + carry
+        out[i], carry = t & _M32, t >> np.uint64(32)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _jumps() -> tuple[np.ndarray, np.ndarray]:
+    """For i = 1.._BLOCK, A_i and C_i (limbs, (4, _BLOCK)) with state_i = A_i·state_0 + C_i:
+    A_i = MUL^i and C_i = INC·(MUL^(i−1) + … + 1), built by doubling:
+    A_(m+j) = A_j·A_m and C_(m+j) = A_j·C_m + C_j."""
+    a, c = _limbs(_MUL).reshape(4, 1), _limbs(_INC).reshape(4, 1)
+    while a.shape[1] < _BLOCK:
+        am, cm = a[:, -1].copy(), c[:, -1].copy()
+        zero = np.zeros(4, dtype=np.uint64)
+        a, c = np.concatenate([a, _mul_add(a, am, zero)], axis=1), np.concatenate([c, _mul_add(a, cm, c)], axis=1)
+    return a, c
+
+
+def _states_after(state: int, m: int) -> np.ndarray:
+    """The generator's states after 1..m steps from state, as limbs (4, m)."""
+    a, c = _jumps()
+    return _mul_add(a[:, :m], _limbs(state), c[:, :m])
+
+
+def _dxsm(states: np.ndarray) -> np.ndarray:
+    """The DXSM outputs of states (limbs)."""
+    hi = (states[3] << np.uint64(32)) | states[2]
+    lo = (states[1] << np.uint64(32)) | states[0]
+    hi = hi ^ (hi >> np.uint64(32))
+    hi = hi * np.uint64(_CHEAP_MUL)
+    hi = hi ^ (hi >> np.uint64(48))
+    return hi * (lo | np.uint64(1))

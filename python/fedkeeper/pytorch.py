@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from .arch import CLASSES, CNN, INPUT_SIDE, INPUT_SIZE, MLP, Param, manifest, num_params
+from .arch import CLASSES, CNN, INPUT_SIDE, INPUT_SIZE, MCLR, MCLR_INPUTS, MLP, Param, manifest, num_params
 from .errors import TrainError
 from .gorand import Rand
 from .task import ModelSpec, Task
@@ -84,7 +84,9 @@ def from_state_dict(state: Any, spec: ModelSpec | Sequence[Param]) -> np.ndarray
 
 def build_model(spec: ModelSpec) -> "torch.nn.Module":
     """The seed's model as a PyTorch module over (batch, 784) pixels: the MLP
-    784-hidden-10 with ReLU, or the CNN conv5x5x32-pool-conv5x5x64-pool-dense512-dense10."""
+    784-hidden-10 with ReLU, or the CNN conv5x5x32-pool-conv5x5x64-pool-dense512-dense10;
+    or mclr, the synthetic data's logistic regression over (batch, 60) features (its
+    logits; fit's cross-entropy applies the softmax)."""
     nn = _torch().nn
     if spec.kind == MLP:
         manifest(spec.kind, spec.hidden)  # refuses a bad width
@@ -96,6 +98,8 @@ def build_model(spec: ModelSpec) -> "torch.nn.Module":
                   ("conv2", nn.Conv2d(32, 64, 5)), ("relu2", nn.ReLU()), ("pool2", nn.MaxPool2d(2)),
                   ("flatten", nn.Flatten()), ("dense1", nn.Linear(4 * 4 * 64, 512)), ("relu3", nn.ReLU()),
                   ("dense2", nn.Linear(512, CLASSES))]
+    elif spec.kind == MCLR:
+        layers = [("dense1", nn.Linear(MCLR_INPUTS, CLASSES))]
     else:
         manifest(spec.kind, spec.hidden)  # raises for the unknown kind
     return nn.Sequential(OrderedDict(layers))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
-from . import gojson
+from . import gojson, synthetic
 from .errors import InvalidTask, Refused
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -20,7 +20,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """The architecture: ``mlp`` (with its hidden width) or ``cnn``."""
+    """The architecture: ``mlp`` (with its hidden width), ``cnn``, or ``mclr`` (for
+    synthetic data)."""
 
     kind: str = ""
     hidden: int = 0
@@ -100,19 +101,74 @@ class PartitionSpec:
 
 
 @dataclass(frozen=True)
+class SyntheticSpec:
+    """The FedProx paper's synthetic data (protocol §3.1): Synthetic(alpha, beta), or
+    with iid Synthetic-IID; devices (one per client) and the seed every draw comes from.
+    The zero spec names none (MNIST)."""
+
+    alpha: float = 0.0
+    beta: float = 0.0
+    iid: bool = False
+    devices: int = 0
+    seed: int = 0
+
+    def on(self) -> bool:
+        return self.devices > 0
+
+    @classmethod
+    def decode(cls, obj: Any, path: str = "data.synthetic") -> "SyntheticSpec":
+        o = gojson.fields(obj, ("alpha", "beta", "iid", "devices", "seed"), path)
+        return cls(gojson.number(o, "alpha", path), gojson.number(o, "beta", path), gojson.boolean(o, "iid", path),
+                   gojson.integer(o, "devices", path), gojson.integer(o, "seed", path, gojson.UINT64))
+
+    def encode(self) -> dict:
+        return _omit({"alpha": self.alpha, "beta": self.beta, "iid": self.iid, "devices": self.devices,
+                      "seed": self.seed}, "iid")
+
+
+@dataclass(frozen=True)
 class Data:
-    """Where the training split is, and how it is partitioned."""
+    """Where the training split is and how it is partitioned, or the synthetic data
+    the client generates its device of (then train and partition are empty)."""
 
     train: Source = Source()
     partition: PartitionSpec = PartitionSpec()
+    synthetic: SyntheticSpec = SyntheticSpec()
 
     @classmethod
     def decode(cls, obj: Any, path: str = "data") -> "Data":
-        o = gojson.fields(obj, ("train", "partition"), path)
-        return cls(Source.decode(o.get("train")), PartitionSpec.decode(o.get("partition")))
+        o = gojson.fields(obj, ("train", "partition", "synthetic"), path)
+        return cls(Source.decode(o.get("train")), PartitionSpec.decode(o.get("partition")),
+                   SyntheticSpec.decode(o.get("synthetic")))
 
     def encode(self) -> dict:
-        return {"train": self.train.encode(), "partition": self.partition.encode()}
+        """As Go writes it: each part only when it is not empty."""
+        out: dict[str, Any] = {}
+        if self.train != Source():
+            out["train"] = self.train.encode()
+        if self.partition != PartitionSpec():
+            out["partition"] = self.partition.encode()
+        if self.synthetic != SyntheticSpec():
+            out["synthetic"] = self.synthetic.encode()
+        return out
+
+    def clients(self) -> int:
+        """How many clients the data is divided among."""
+        return self.synthetic.devices if self.synthetic.on() else self.partition.num_clients
+
+    def problem(self) -> str:
+        """Why the data cannot be loaded, or ""."""
+        if not self.synthetic.on():
+            if not self.train.images_url or not self.train.labels_url:
+                return "data.train images_url and labels_url are required"
+            return ""
+        if self.train != Source() or self.partition != PartitionSpec():
+            return "data.synthetic is generated: the task must name no training files and no partition"
+        try:
+            synthetic.validate(self.synthetic)
+        except InvalidTask as err:
+            return f"data.{err}"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -245,8 +301,10 @@ class Task:
         return gojson.dumps(self.encode())
 
     def load_data(self) -> "Dataset":
-        """This client's share of the training split: read and partitioned on a warm
-        instance's first use and kept for later invocations."""
+        """This client's share of the training split, read and partitioned, or the
+        training part of its synthetic device, generated: on a warm instance's first use,
+        and kept for later invocations. Synthetic examples are 60 features each (the
+        Dataset's images are then (n, 60))."""
         if self.data_cache is None:
             raise InvalidTask("load_data is for tasks the SDK passes to a client's train function")
         return self.data_cache.share(self)
@@ -258,7 +316,7 @@ class Task:
             raise InvalidTask(problem)
 
     def _problem(self, inline: Any) -> str:
-        n = self.data.partition.num_clients
+        n = self.data.clients()
         named, carried = self.inline_sha256, inline
         if not self.experiment:
             return "experiment is missing"
@@ -276,9 +334,7 @@ class Task:
             return "the task names inline weights the request does not carry"
         if not named and (not self.store.db or not self.store.collection):
             return "store db and collection are required (or inline weights)"
-        if not self.data.train.images_url or not self.data.train.labels_url:
-            return "data.train images_url and labels_url are required"
-        return ""
+        return self.data.problem()
 
 
 def _omit(obj: dict, *names: str) -> dict:

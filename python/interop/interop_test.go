@@ -109,6 +109,8 @@ type crossEnv struct {
 	src            mnist.Source
 	raw            *mnist.Raw
 	globals        map[string][]float32
+	// trainer is the Python driver's train function: "" adds 0.25, "mclr" trains.
+	trainer string
 }
 
 func newCrossEnv(t *testing.T) *crossEnv {
@@ -321,7 +323,7 @@ func (e *crossEnv) servePython(t *testing.T, cases []crossCase) ([]answer, map[s
 		}
 		requests = append(requests, item{TensorDir: dir, Request: req})
 	}
-	in, _ := json.Marshal(map[string]any{"key": key, "mongo_uri": e.uri, "requests": requests})
+	in, _ := json.Marshal(map[string]any{"key": key, "mongo_uri": e.uri, "requests": requests, "trainer": e.trainer})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, python, "-m", "tests.crosslang")

@@ -6,7 +6,8 @@ answers, with a digest of each data share the train function saw, as JSON.
 Its train function adds 0.25 to every parameter of the global model it was given
 (so the Go test can tell it read exactly the Go-written version) and reports the
 weighted sum of its share's labels as its loss (so the Go test can tell the share is
-the one Go's partitioner computes)."""
+the one Go's partitioner computes). With "trainer": "mclr" it trains instead as the
+SDK's fedkeeper.mclr does (on synthetic data), the digest covering the features."""
 
 from __future__ import annotations
 
@@ -16,12 +17,18 @@ import sys
 
 import numpy as np
 
-from fedkeeper import Client, Deployment, Model, Task, Update
+from fedkeeper import Client, Deployment, Model, Task, Update, mclr
 
 
 def main() -> None:
     spec = json.load(sys.stdin)
     shares: dict[str, str] = {}
+
+    def train_mclr(task: Task, global_model: Model) -> Update:
+        data = task.load_data()
+        shares[f"{task.experiment}/r{task.round}/c{task.client}/a{task.attempt}"] = hashlib.sha256(
+            np.ascontiguousarray(data.images, dtype="<f4").tobytes() + data.labels.tobytes()).hexdigest()
+        return mclr.train(task, global_model)
 
     def train(task: Task, global_model: Model) -> Update:
         data = task.load_data()
@@ -37,7 +44,8 @@ def main() -> None:
     for item in spec["requests"]:
         folder = item["tensor_dir"]
         if folder not in clients:
-            clients[folder] = Client(train, Deployment(token_key=spec["key"], mongo_uri=spec["mongo_uri"],
+            trainer = train_mclr if spec.get("trainer") == "mclr" else train
+            clients[folder] = Client(trainer, Deployment(token_key=spec["key"], mongo_uri=spec["mongo_uri"],
                                                        tensor_dir=folder))
         status, body = clients[folder].answer(item["request"])
         answers.append({"status": status, "body": body})

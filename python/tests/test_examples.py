@@ -12,9 +12,9 @@ import types
 import unittest
 from unittest import mock
 
-from fedkeeper import arch, codec
+from fedkeeper import arch, codec, synthetic
 from fedkeeper.envelope import Weights
-from fedkeeper.task import ModelSpec, StoreSpec
+from fedkeeper.task import Data, ModelSpec, StoreSpec, SyntheticSpec
 
 from .support import KEY, REPO, a_task, request, temp_dir, write_idx
 
@@ -67,6 +67,28 @@ class Examples(unittest.TestCase):
                 handle = load_handler(self, f"pytorch-{kind}/openfaas").handle
                 out = handle(types.SimpleNamespace(body=json.dumps(req).encode()), None)
                 self.assertEqual((out["statusCode"], out["body"]["samples"]), (200, 20))
+
+    def test_the_mclr_client_on_each_platform(self) -> None:
+        spec = SyntheticSpec(1, 1, False, 30, 1)
+        data, checksum = codec.encode(arch.init_params(arch.manifest(arch.MCLR), 3))
+        task = dataclasses.replace(a_task(write_idx(temp_dir(self), 8)), model=ModelSpec("mclr"), client=27,
+                                   data=Data(synthetic=spec), store=StoreSpec(), inline_sha256=checksum)
+        req = request(task, inline=Weights(data, checksum))
+        mlp, mlp_sum = codec.encode(arch.init_params(arch.manifest(arch.MLP, 2), 3))
+        wrong = request(dataclasses.replace(task, model=ModelSpec("mlp", 2), inline_sha256=mlp_sum), inline=Weights(mlp, mlp_sum))
+        samples = len(synthetic.Generator(spec).device(27).train)
+        with self.subTest(platform="openwhisk"):
+            main = load("python-mclr/openwhisk/__main__.py").main
+            self.assertEqual(main(req)["samples"], samples)
+            self.assertIn("this client trains mclr", main(wrong)["error"])
+        with self.subTest(platform="gcf"):
+            entry = load("python-mclr/gcf/main.py").fl_client
+            body, status, _ = entry(types.SimpleNamespace(get_data=lambda cache=False: json.dumps(req).encode()))
+            self.assertEqual((status, body["samples"]), (200, samples))
+        with self.subTest(platform="openfaas"):
+            handle = load_handler(self, "python-mclr/openfaas").handle
+            out = handle(types.SimpleNamespace(body=json.dumps(req).encode()), None)
+            self.assertEqual((out["statusCode"], out["body"]["samples"]), (200, samples))
 
 
 if __name__ == "__main__":
