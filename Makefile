@@ -5,7 +5,7 @@ GO      ?= go
 CONFIG  ?= config.yaml
 BIN     := bin
 
-.PHONY: run stack build test fuzz chaos compare bench paper functions images vet fmt clean
+.PHONY: run stack build test fuzz chaos compare screenshots bench paper functions images vet fmt clean
 
 run: build
 	$(BIN)/starter -config $(CONFIG)
@@ -62,6 +62,12 @@ paper: build
 SETS ?= strategies,attack,selection,rounds,privacy,synthetic
 compare:
 	$(GO) run ./cmd/compare -config experiments/compare.yaml -sets $(SETS)
+
+# The dashboard's screenshots in the README: its browser test, leaving them in
+# docs/images.
+screenshots:
+	mkdir -p docs/images
+	FEDKEEPER_SCREENSHOTS=$(CURDIR)/docs/images $(GO) test -count=1 -run TestDashboardInABrowser ./e2e
 
 # The chaos suite: the same seeded experiment without and with injected faults
 # (several minutes); writes results/chaos.md.

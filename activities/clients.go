@@ -263,6 +263,7 @@ func (a *Activities) RunClient(ctx context.Context, task ClientTask) (ClientRun,
 	}
 	run.Platform, run.Cluster, run.Function = inv.Platform, inv.Cluster, inv.Function
 	run.AcceptedAt, run.Redeployed = inv.AcceptedAt, inv.Redeployed
+	a.countBill(task, run)
 	return run, nil
 }
 

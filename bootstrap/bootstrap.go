@@ -334,7 +334,7 @@ func Experiment(cfg *config.Config, id string) workflows.ExperimentParams {
 	seed := uint64(cfg.Seed)
 	return workflows.ExperimentParams{
 		Experiment: id,
-		Model:      model.Spec{Kind: model.Kind(ds.Model), Hidden: hidden(ds)},
+		Model:      ds.ModelSpec(),
 		Train: model.TrainOptions{Optimizer: fl.ModelParams.Optim, LR: fl.ModelParams.LR, Epochs: fl.ModelParams.LocalEpochs,
 			BatchSize: ds.BatchSize, Seed: seed, ProximalMu: fl.Strategy.Spec().ProximalMu},
 		Strategy:     fl.Strategy.Spec(),
@@ -384,11 +384,4 @@ func asyncOf(fl config.FederatedLearning) workflows.AsyncSpec {
 		return workflows.AsyncSpec{}
 	}
 	return workflows.AsyncSpec{MinUpdates: k, StalenessExponent: fl.Round.StalenessExponent, MaxStaleness: fl.Round.MaxStaleness}
-}
-
-func hidden(ds config.DataSampling) int {
-	if ds.Model == string(model.MLP) {
-		return ds.HiddenSize
-	}
-	return 0
 }

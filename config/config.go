@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
+	"github.com/fedkeeper/fedkeeper/fl/arch"
 	"github.com/fedkeeper/fedkeeper/fl/selection"
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
 )
@@ -50,6 +51,20 @@ type Config struct {
 	Worker Worker `mapstructure:"worker"`
 	// SeedLog writes the Python FedKeeper's per-round log lines, for its plotting scripts.
 	SeedLog SeedLog `mapstructure:"seed_log"`
+	// Pricing is the bill's price table.
+	Pricing Pricing `mapstructure:"pricing"`
+	// Dashboard configures the experiment dashboard each worker serves.
+	Dashboard Dashboard `mapstructure:"dashboard"`
+}
+
+// Dashboard configures the experiment dashboard (package dashboard).
+type Dashboard struct {
+	// Listen is its address (a port in use falls back to a free one on the same
+	// host), or "off". Its password is the metrics token.
+	Listen string `mapstructure:"listen"`
+	// ServedAt is the URL of the dashboard the embedded stack's own process serves,
+	// when this process joined such a stack: it then serves none of its own.
+	ServedAt string `mapstructure:"-"`
 }
 
 // SeedLog is an optional log of one line per round in the Python FedKeeper's format, so
@@ -133,6 +148,9 @@ type Temporal struct {
 	TaskQueue string `mapstructure:"task_queue"`
 	// UIPort of the embedded Web UI; 0 picks the default, -1 disables the UI.
 	UIPort int `mapstructure:"ui_port"`
+	// WebUIURL is where the Temporal Web UI of this server is ("http://host:8080"), for
+	// the dashboard's links; the embedded stack fills it in.
+	WebUIURL string `mapstructure:"web_ui_url"`
 	// FrontendPort of the embedded server; 0 picks the default.
 	FrontendPort int `mapstructure:"frontend_port"`
 	// APIKey is sent as "authorization: Bearer KEY" (Temporal Cloud API keys, or a server
@@ -517,6 +535,16 @@ func (s Strategy) KeepsStragglers() bool { return s.Spec().Kind() == strategy.Fe
 
 // Synthetic reports whether the experiment trains on generated synthetic data.
 func (d DataSampling) Synthetic() bool { return d.Dataset == DatasetSynthetic }
+
+// ModelSpec is the model the data sampling names: the MLP with its hidden width, the
+// CNN, or mclr.
+func (d DataSampling) ModelSpec() arch.Spec {
+	s := arch.Spec{Kind: arch.Kind(d.Model)}
+	if s.Kind == arch.MLP {
+		s.Hidden = d.HiddenSize
+	}
+	return s
+}
 
 // RoundConfig tunes how the keeper drives one round.
 type RoundConfig struct {

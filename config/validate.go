@@ -119,6 +119,9 @@ func (c *Config) Validate() error {
 	if err := validateStragglers(f); err != nil {
 		return err
 	}
+	if err := validatePricing(c.Pricing); err != nil {
+		return err
+	}
 
 	if f.Strategy.Name == strategy.FedProx && f.Strategy.ProximalMu < 0 {
 		return keyErr(fl+".strategy.proximal_mu", "is required for fedprox: μ ≥ 0 (0 is FedProx without its proximal term, which still counts stragglers' partial work)")
@@ -160,6 +163,14 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(l); err != nil {
 			return keyErr("metrics.listen", "must be host:port or %q, got %q", MetricsOff, l)
 		}
+	}
+	if l := c.Dashboard.Listen; l != MetricsOff {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			return keyErr("dashboard.listen", "must be host:port or %q, got %q", MetricsOff, l)
+		}
+	}
+	if u := c.Temporal.WebUIURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return keyErr("temporal.web_ui_url", "must be an http:// or https:// URL, got %q", u)
 	}
 	if hp := c.Temporal.HostPort; !IsEmbedded(hp) {
 		if _, _, err := net.SplitHostPort(hp); err != nil {

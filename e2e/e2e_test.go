@@ -203,6 +203,7 @@ func TestExperimentEndToEnd(t *testing.T) {
 	id := outcome.Result.Experiment
 
 	t.Run("result files", func(t *testing.T) { checkResultFiles(t, outcome, cfg) })
+	t.Run("bill", func(t *testing.T) { checkBillFiles(t, outcome, cfg) })
 	t.Run("mongodb holds every global version", func(t *testing.T) { checkMongo(ctx, t, resolved, id, outcome) })
 	t.Run("temporal lists the experiment and its rounds", func(t *testing.T) { checkTemporal(ctx, t, c, resolved, id) })
 	t.Run("round records show real activations", func(t *testing.T) { checkRoundRecords(ctx, t, c, id) })

@@ -2,18 +2,24 @@ package e2e
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"regexp"
+	"slices"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"go.temporal.io/sdk/client"
 
+	"github.com/fedkeeper/fedkeeper/activities"
+	"github.com/fedkeeper/fedkeeper/billing"
 	"github.com/fedkeeper/fedkeeper/bootstrap"
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/fl/model"
+	"github.com/fedkeeper/fedkeeper/report"
 	"github.com/fedkeeper/fedkeeper/runner"
+	"github.com/fedkeeper/fedkeeper/workflows"
 )
 
 // metricsAddrIn finds the metrics address a worker process logged.
@@ -79,11 +85,13 @@ func checkMetrics(ctx context.Context, t *testing.T, c client.Client, cfg *confi
 
 	runs := map[string]float64{}
 	invocations := 0.0
+	var records []workflows.RoundResult
 	for _, r := range outcome.Result.Rounds {
 		full, err := runner.RoundRecord(ctx, c, outcome.Result.Experiment, r.Round)
 		if err != nil {
 			t.Fatal(err)
 		}
+		records = append(records, full)
 		for _, o := range full.Outcomes {
 			for _, run := range o.Runs {
 				runs["fedkeeper_activations_total|platform="+o.Platform+"|status="+run.Status]++
@@ -108,6 +116,7 @@ func checkMetrics(ctx context.Context, t *testing.T, c client.Client, cfg *confi
 	if accepted != invocations {
 		t.Errorf("accepted invocations %v, activations in the records %v", accepted, invocations)
 	}
+	checkBillMetrics(t, cfg, outcome, records, sum)
 	manifest, err := bootstrap.Experiment(cfg, outcome.Result.Experiment).Model.Manifest()
 	if err != nil {
 		t.Fatal(err)
@@ -139,4 +148,37 @@ func value(m *dto.Metric) float64 {
 		return float64(m.GetHistogram().GetSampleCount())
 	}
 	return 0
+}
+
+// checkBillMetrics: the workers' bill counters, summed, equal summary.json's bill of
+// the runs the workers saw finish, platform by platform (summary.json also bills the
+// attempts that ended in an error without a record, which no worker saw finish).
+func checkBillMetrics(t *testing.T, cfg *config.Config, outcome runner.Outcome, records []workflows.RoundResult, sum map[string]float64) {
+	t.Helper()
+	finished := make([]workflows.RoundResult, len(records))
+	for i, r := range records {
+		finished[i] = r
+		finished[i].Outcomes = nil
+		for _, o := range r.Outcomes {
+			o.Runs = slices.DeleteFunc(slices.Clone(o.Runs), func(run activities.ClientRun) bool { return run.Start.IsZero() })
+			finished[i].Outcomes = append(finished[i].Outcomes, o)
+		}
+	}
+	pricer, err := billing.NewPricer(cfg, bootstrap.Experiment(cfg, outcome.Result.Experiment).Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := report.NewBill(pricer, finished, 0)
+	if outcome.Summary.Bill == nil || outcome.Summary.Bill.Total.USD < want.Total.USD || want.Total.USD <= 0 {
+		t.Fatalf("summary bill %+v, finished runs' %+v", outcome.Summary.Bill, want.Total)
+	}
+	for platform, c := range want.Platforms {
+		got := sum["fedkeeper_bill_usd_total|platform="+platform]
+		if math.Abs(got-c.USD) > 1e-9+1e-6*c.USD {
+			t.Errorf("fedkeeper_bill_usd_total{platform=%s} = %.9f over the workers, the records' bill says %.9f", platform, got, c.USD)
+		}
+		if gb := sum["fedkeeper_billed_gb_seconds_total|platform="+platform]; math.Abs(gb-c.GBSeconds) > 1e-6 {
+			t.Errorf("billed GB-s on %s %v, the records say %v", platform, gb, c.GBSeconds)
+		}
+	}
 }

@@ -141,6 +141,14 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (*Stack, error
 	return s, nil
 }
 
+// AnnounceDashboard records in the endpoints file the dashboard this stack's process
+// serves, so the starters and workers that join the stack point to it rather than
+// serving one each.
+func (s *Stack) AnnounceDashboard(url string) error {
+	s.Endpoints.DashboardURL = url
+	return discovery.Write(s.file, s.Endpoints)
+}
+
 // socketFor is the embedded store's Unix socket for a data directory: in a private
 // folder of the temporary directory (socket paths are short, and the MongoDB driver
 // lower-cases them), named after the data directory so every process finds it.

@@ -22,3 +22,21 @@ func FreePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// ListenOrFallback listens on addr, or, when that port is taken, on a free port of
+// the same host: what a second worker on one machine does with the default metrics
+// and dashboard ports. The caller reads the address it got from the listener.
+func ListenOrFallback(addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if err == nil {
+		return l, nil
+	}
+	host, _, splitErr := net.SplitHostPort(addr)
+	if splitErr != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if l, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return l, nil
+}

@@ -28,3 +28,24 @@ func TestFreePortCanBeListenedOn(t *testing.T) {
 		seen[port] = true
 	}
 }
+
+// A taken port falls back to another on the same host; a free one is kept.
+func TestListenOrFallback(t *testing.T) {
+	first, err := ListenOrFallback(Host + ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	second, err := ListenOrFallback(first.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	a, b := first.Addr().(*net.TCPAddr), second.Addr().(*net.TCPAddr)
+	if a.Port == b.Port || !b.IP.Equal(a.IP) {
+		t.Errorf("second listener %v beside %v", b, a)
+	}
+	if _, err := ListenOrFallback("no-port"); err == nil {
+		t.Error("an address without a port was taken")
+	}
+}

@@ -7,7 +7,6 @@ package metrics
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
@@ -15,7 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/fedkeeper/fedkeeper/billing"
 	"github.com/fedkeeper/fedkeeper/httpauth"
+	"github.com/fedkeeper/fedkeeper/loopback"
 )
 
 // Metrics are one worker's collectors, in a registry of their own.
@@ -32,6 +33,9 @@ type Metrics struct {
 	aggregateSeconds  prometheus.Histogram
 	evaluateSeconds   prometheus.Histogram
 	weightBytes       *prometheus.CounterVec
+	billUSD           *prometheus.CounterVec
+	gbSeconds         *prometheus.CounterVec
+	ghzSeconds        *prometheus.CounterVec
 }
 
 // New creates the collectors, with the Go runtime's and the process's beside them.
@@ -61,9 +65,15 @@ func New() *Metrics {
 			Help: "Time to evaluate a global model on the test set.", Buckets: durations}),
 		weightBytes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fedkeeper_weight_bytes_total",
 			Help: "Bytes of model weights this worker moved: read from or written to the weight store, sent to or received from relayed clients (direction read, write, sent, received)."}, []string{"direction"}),
+		billUSD: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fedkeeper_bill_usd_total",
+			Help: "What the client activations this worker saw finish cost, in US dollars, priced with the config's price table."}, []string{"platform"}),
+		gbSeconds: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fedkeeper_billed_gb_seconds_total",
+			Help: "GB-seconds billed for the client activations this worker saw finish (billed duration times configured memory)."}, []string{"platform"}),
+		ghzSeconds: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fedkeeper_billed_ghz_seconds_total",
+			Help: "GHz-seconds billed for those activations, on platforms that bill CPU (Cloud Functions)."}, []string{"platform"}),
 	}
 	m.registry.MustRegister(m.rounds, m.accuracy, m.loss, m.invocations, m.retries, m.activations, m.activationSeconds,
-		m.coldStarts, m.aggregateSeconds, m.evaluateSeconds, m.weightBytes,
+		m.coldStarts, m.aggregateSeconds, m.evaluateSeconds, m.weightBytes, m.billUSD, m.gbSeconds, m.ghzSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -144,15 +154,9 @@ func (m *Metrics) Handler(token string) http.Handler {
 // host) and serves /metrics, and the other routes given (health checks), to requests
 // bearing token until ctx ends. It returns the address it listens on.
 func (m *Metrics) Serve(ctx context.Context, addr, token string, routes map[string]http.Handler) (string, error) {
-	l, err := net.Listen("tcp", addr)
+	l, err := loopback.ListenOrFallback(addr)
 	if err != nil {
-		host, _, splitErr := net.SplitHostPort(addr)
-		if splitErr != nil {
-			return "", fmt.Errorf("metrics: listen on %s: %w", addr, err)
-		}
-		if l, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
-			return "", fmt.Errorf("metrics: listen on %s: %w", addr, err)
-		}
+		return "", fmt.Errorf("metrics: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler(token))
@@ -166,4 +170,14 @@ func (m *Metrics) Serve(ctx context.Context, addr, token string, routes map[stri
 	}()
 	go func() { _ = srv.Serve(l) }() // ends with ErrServerClosed when ctx ends
 	return l.Addr().String(), nil
+}
+
+// Billed counts what one finished activation cost.
+func (m *Metrics) Billed(platform string, c billing.Charge) {
+	if m == nil {
+		return
+	}
+	m.billUSD.WithLabelValues(platform).Add(c.USD)
+	m.gbSeconds.WithLabelValues(platform).Add(c.GBSeconds)
+	m.ghzSeconds.WithLabelValues(platform).Add(c.GHzSeconds)
 }

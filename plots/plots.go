@@ -1,6 +1,8 @@
 // Package plots renders an experiment's figures from its result files (rounds.csv and
 // clients.csv), each as PNG and SVG: accuracy and loss per round, the split of each
-// round's time, client durations per platform, and cold against warm starts.
+// round's time, client durations per platform, cold against warm starts per platform,
+// and the cost of each round per platform. They share the dashboard's colours (package
+// theme): a platform has one colour on the page and in every figure.
 package plots
 
 import (
@@ -19,10 +21,12 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/fedkeeper/fedkeeper/theme"
 )
 
 // Names are the figures Render writes, without extension.
-var Names = []string{"accuracy", "loss", "round_time", "client_durations", "function_durations", "cold_warm"}
+var Names = []string{"accuracy", "loss", "round_time", "client_durations", "function_durations", "cold_warm", "cost"}
 
 // Render reads dir's rounds.csv and clients.csv and writes every figure into dir as
 // <name>.png and <name>.svg. Figures whose data is missing (no clients.csv, no cold
@@ -49,11 +53,14 @@ func Render(dir string) ([]string, error) {
 	if figures["round_time"], err = roundTime(rounds); err != nil {
 		return nil, err
 	}
+	if figures["cost"], err = costPerRound(rounds); err != nil {
+		return nil, err
+	}
 	if len(clients) > 0 {
 		if figures["client_durations"], err = durationsBy(clients, "platform", "client run time per platform"); err != nil {
 			return nil, err
 		}
-		if figures["cold_warm"], err = durationsBy(clients, "cold_start", "cold against warm starts"); err != nil {
+		if figures["cold_warm"], err = durationsBy(clients, "cold_start", "cold against warm starts per platform"); err != nil {
 			return nil, err
 		}
 		// Only an experiment of several client functions (Go and PyTorch, say) has
@@ -153,21 +160,59 @@ func perRound(rounds table, column, title string) (*plot.Plot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plots: %s: %w", column, err)
 	}
+	line.Color, points.Color = theme.Colour(column), theme.Colour(column)
+	line.Width = vg.Points(1.5)
 	// One series: the title and axis say what it is, so no legend covers the line.
 	p.Add(plotter.NewGrid(), line, points)
 	return p, nil
 }
 
-// roundTime stacks each round's invocation, training and aggregation seconds.
+// roundTime stacks each round's invocation, training, aggregation and evaluation
+// seconds, in the dashboard's colours.
 func roundTime(rounds table) (*plot.Plot, error) {
+	parts := []stackPart{{"invoke_s", "invoke", theme.Colour(theme.Invoke)}, {"train_s", "train", theme.Colour(theme.Train)},
+		{"aggregate_s", "aggregate", theme.Colour(theme.Aggregate)}, {"eval_s", "evaluate", theme.Colour(theme.Evaluate)}}
+	return stacked(rounds, "where each round's time went", "seconds", parts)
+}
+
+// costPerRound stacks each round's cost per platform (rounds.csv's cost_<platform>_usd),
+// or draws nothing when the file has no costs (results of earlier builds) or every
+// round was free.
+func costPerRound(rounds table) (*plot.Plot, error) {
+	var parts []stackPart
+	total := 0.0
+	for _, platform := range theme.Platforms() {
+		column := "cost_" + platform + "_usd"
+		values, err := rounds.floats(column)
+		if err != nil {
+			return nil, nil
+		}
+		for _, v := range values {
+			total += v
+		}
+		parts = append(parts, stackPart{column, platform, theme.Colour(platform)})
+	}
+	if total <= 0 {
+		return nil, nil
+	}
+	return stacked(rounds, "what each round cost per platform", "US dollars", parts)
+}
+
+// stackPart is one column of rounds.csv drawn as a layer of stacked bars.
+type stackPart struct {
+	column, label string
+	colour        color.Color
+}
+
+// stacked draws a bar per round, the parts stacked in order, with a legend.
+func stacked(rounds table, title, unit string, parts []stackPart) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = "where each round's time went"
+	p.Title.Text = title
 	p.X.Label.Text = "round"
-	p.Y.Label.Text = "seconds"
-	colors := []color.Color{color.RGBA{R: 31, G: 119, B: 180, A: 255}, color.RGBA{R: 255, G: 127, B: 14, A: 255}, color.RGBA{R: 44, G: 160, B: 44, A: 255}}
+	p.Y.Label.Text = unit
 	var below *plotter.BarChart
 	tops := make([]float64, len(rounds))
-	for i, part := range []struct{ column, label string }{{"invoke_s", "invoke"}, {"train_s", "train"}, {"aggregate_s", "aggregate"}} {
+	for _, part := range parts {
 		values, err := rounds.floats(part.column)
 		if err != nil {
 			return nil, err
@@ -175,11 +220,11 @@ func roundTime(rounds table) (*plot.Plot, error) {
 		for j, v := range values {
 			tops[j] += v
 		}
-		bars, err := plotter.NewBarChart(plotter.Values(values), vg.Points(6))
+		bars, err := plotter.NewBarChart(plotter.Values(values), barWidth(len(rounds)))
 		if err != nil {
 			return nil, fmt.Errorf("plots: %s: %w", part.column, err)
 		}
-		bars.Color = colors[i]
+		bars.Color = part.colour
 		bars.LineStyle.Width = 0
 		if below != nil {
 			bars.StackOn(below)
@@ -206,10 +251,15 @@ func roundTime(rounds table) (*plot.Plot, error) {
 	return p, nil
 }
 
+// barWidth fits n bars side by side in a figure's width, at most 24 points each.
+func barWidth(n int) vg.Length { return vg.Points(min(24, max(2, 360/float64(max(n, 1))))) }
+
 // durationsBy draws a box of the activations' run times for each value of a column of
-// clients.csv (the platform, or whether the start was cold).
+// clients.csv: the platform, the client function, or (cold_start) cold and warm starts
+// of each platform. Boxes of a platform have its colour, its warm starts a lighter one.
 func durationsBy(clients table, column, title string) (*plot.Plot, error) {
 	groups := map[string]plotter.Values{}
+	fills := map[string]color.Color{}
 	for i, row := range clients {
 		if row["duration_s"] == "" {
 			continue // never ran: no duration to show
@@ -219,10 +269,18 @@ func durationsBy(clients table, column, title string) (*plot.Plot, error) {
 			return nil, fmt.Errorf("plots: clients.csv row %d: %w", i+2, err)
 		}
 		key := row[column]
-		if column == "cold_start" {
-			key = map[string]string{"true": "cold", "false": "warm"}[key]
+		var fill color.Color = theme.Colour(row["platform"])
+		switch column {
+		case "cold_start":
+			key = row["platform"] + "\n" + map[string]string{"true": "cold", "false": "warm"}[row[column]]
+			if row[column] != "true" {
+				fill = theme.Lighter(theme.Colour(row["platform"]), 0.55)
+			}
+		case "function":
+			fill = nil
 		}
 		groups[key] = append(groups[key], d)
+		fills[key] = fill
 	}
 	if len(groups) == 0 {
 		return nil, nil
@@ -235,10 +293,15 @@ func durationsBy(clients table, column, title string) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.Y.Label.Text = "seconds"
+	colours := palette()
 	for i, name := range names {
 		box, err := plotter.NewBoxPlot(vg.Points(30), float64(i), groups[name])
 		if err != nil {
 			return nil, fmt.Errorf("plots: %s %s: %w", column, name, err)
+		}
+		box.FillColor = fills[name]
+		if box.FillColor == nil {
+			box.FillColor = colours[i%len(colours)]
 		}
 		p.Add(box)
 		names[i] = fmt.Sprintf("%s (%d)", name, len(groups[name]))

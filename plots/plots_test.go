@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/activities"
+	"github.com/fedkeeper/fedkeeper/billing"
+	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/fl/arch"
 	"github.com/fedkeeper/fedkeeper/report"
 	"github.com/fedkeeper/fedkeeper/workflows"
 )
@@ -32,10 +35,22 @@ func writeResults(t *testing.T, dir string) {
 		}})
 	}
 	res := workflows.ExperimentResult{Experiment: "e", Rounds: summaries}
-	if err := report.Write(dir, res, report.NewSummary("e", 0, 3, res, start)); err != nil {
+	cfg, err := config.Parse([]byte("pricing:\n  openfaas:\n    gb_second: 0.00001\nscenarios:\n  federated_learning:\n    functions:\n      fl_client:\n        openwhisk: {memory: 256}\n      pytorch_client:\n        openfaas: {memory: 512}\n"),
+		func(string) (string, bool) { return "", false })
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := report.WriteClients(dir, rounds); err != nil {
+	pricer, err := billing.NewPricer(cfg, arch.Spec{Kind: arch.MLP, Hidden: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary := report.NewSummary("e", 0, 3, res, start)
+	bill := report.NewBill(pricer, rounds, 0)
+	summary.Bill = &bill
+	if err := report.Write(dir, res, summary); err != nil {
+		t.Fatal(err)
+	}
+	if err := report.WriteClients(dir, rounds, pricer); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -54,10 +69,11 @@ func TestRenderWritesEveryFigure(t *testing.T) {
 	wantText := map[string][]string{
 		"accuracy":           {"accuracy per round", "round"},
 		"loss":               {"loss per round"},
-		"round_time":         {"invoke", "train", "aggregate"},
+		"round_time":         {"invoke", "train", "aggregate", "evaluate"},
 		"client_durations":   {"openfaas (3)", "openwhisk (3)"},
 		"function_durations": {"fl_client (3)", "pytorch_client (3)"},
-		"cold_warm":          {"cold (1)", "warm (5)"},
+		"cold_warm":          {"openwhisk", "openfaas", "cold (1)", "warm (2)", "warm (3)"},
+		"cost":               {"openwhisk", "google", "openfaas", "US dollars"},
 	}
 	for _, name := range Names {
 		f, err := os.Open(filepath.Join(dir, name+".png"))

@@ -12,13 +12,15 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/workflows"
 )
 
 // RoundsHeader is the column list of rounds.csv: the seed's figures first, then
 // what FedKeeper adds.
 var RoundsHeader = []string{"round", "clients", "invoke_s", "train_s", "aggregate_s", "total_s", "loss", "accuracy", "retries",
-	"counted", "samples", "eval_s", "version", "stragglers"}
+	"counted", "samples", "eval_s", "version", "stragglers",
+	"cost_usd", "cost_openwhisk_usd", "cost_google_usd", "cost_openfaas_usd"}
 
 // Summary is summary.json.
 type Summary struct {
@@ -32,14 +34,21 @@ type Summary struct {
 	TargetAccuracy float64   `json:"target_accuracy,omitempty"`
 	MaxRounds      int       `json:"max_rounds"`
 	Finished       time.Time `json:"finished"`
+	// Bill is what the experiment's activations cost (see Bill).
+	Bill *Bill `json:"bill,omitempty"`
 }
 
-// Write creates dir and writes both files into it.
+// Write creates dir and writes rounds.csv and summary.json into it, the rounds' costs
+// from s.Bill.
 func Write(dir string, res workflows.ExperimentResult, s Summary) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("results: %w", err)
 	}
-	if err := writeRounds(filepath.Join(dir, "rounds.csv"), res.Rounds); err != nil {
+	var bill Bill
+	if s.Bill != nil {
+		bill = *s.Bill
+	}
+	if err := writeRounds(filepath.Join(dir, "rounds.csv"), res.Rounds, bill); err != nil {
 		return err
 	}
 	data, err := json.MarshalIndent(s, "", "  ")
@@ -49,16 +58,18 @@ func Write(dir string, res workflows.ExperimentResult, s Summary) error {
 	return writeAtomically(filepath.Join(dir, "summary.json"), append(data, '\n'))
 }
 
-func writeRounds(path string, rounds []workflows.RoundSummary) error {
+func writeRounds(path string, rounds []workflows.RoundSummary, bill Bill) error {
 	num := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
 	rows := make([][]string, 0, len(rounds))
 	for _, r := range rounds {
+		rb := bill.Round(r.Round)
 		rows = append(rows, []string{
 			strconv.Itoa(r.Round), strconv.Itoa(r.Clients), num(r.InvokeSeconds), num(r.TrainSeconds),
 			num(r.AggregateSeconds), num(r.TotalSeconds), strconv.FormatFloat(r.Loss, 'f', 6, 64),
 			strconv.FormatFloat(r.Accuracy, 'f', 4, 64), strconv.Itoa(r.Retries),
 			strconv.Itoa(r.Counted), strconv.Itoa(r.Samples), num(r.EvalSeconds), strconv.Itoa(r.Version),
-			strconv.Itoa(r.Stragglers),
+			strconv.Itoa(r.Stragglers), usd(rb.Total.USD), usd(rb.Platforms[string(config.OpenWhisk)].USD),
+			usd(rb.Platforms[string(config.Google)].USD), usd(rb.Platforms[string(config.OpenFaaS)].USD),
 		})
 	}
 	return writeCSV(path, RoundsHeader, rows)

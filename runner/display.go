@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,8 +91,31 @@ func (d *display) summary(s report.Summary, dir string) {
 		fmt.Fprintf(d.out, "  %5d  %8.4f  %6.4f  %4d/%-3d  %7d  %7.2f\n", r.Round, r.Accuracy, r.Loss, r.Counted, r.Clients, r.Retries, r.TotalSeconds)
 	}
 	fmt.Fprintf(d.out, "\n  final accuracy %.4f, loss %.4f, wall time %.1fs\n", s.FinalAccuracy, s.FinalLoss, s.WallSeconds)
+	if b := s.Bill; b != nil {
+		fmt.Fprintf(d.out, "  bill %s\n", billLine(*b))
+	}
 	fmt.Fprintf(d.out, "  results in %s\n", dir)
 	if d.seed != nil {
 		fmt.Fprintf(d.out, "  seed log in %s\n", d.seed.path)
 	}
+}
+
+// billLine says what the experiment cost, per platform, what failed attempts took of
+// it and what reaching the target cost.
+func billLine(b report.Bill) string {
+	line := fmt.Sprintf("$%.6f for %d invocations, %.2f GB-s", b.Total.USD, b.Total.Invocations, b.Total.GBSeconds)
+	var parts []string
+	for _, platform := range slices.Sorted(maps.Keys(b.Platforms)) {
+		parts = append(parts, fmt.Sprintf("%s $%.6f", platform, b.Platforms[platform].USD))
+	}
+	if len(parts) > 0 {
+		line += " (" + strings.Join(parts, ", ") + ")"
+	}
+	if b.Failed.Invocations > 0 {
+		line += fmt.Sprintf("; failed attempts $%.6f of it", b.Failed.USD)
+	}
+	if t := b.ToTarget; t != nil {
+		line += fmt.Sprintf("; accuracy %.4g reached for $%.6f (round %d)", t.Accuracy, t.USD, t.Round)
+	}
+	return line
 }

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/fedkeeper/fedkeeper/billing"
 	"github.com/fedkeeper/fedkeeper/bootstrap"
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/report"
@@ -124,7 +125,11 @@ func Run(ctx context.Context, c client.Client, cfg *config.Config, opts Options)
 	}
 	summary := report.NewSummary(cfg.Name, cfg.Stop.TargetAccuracy, cfg.Stop.MaxRounds, res, time.Now())
 	dir := filepath.Join(cfg.ResultsDir, res.Experiment)
-	if err := writeResults(ctx, c, dir, res, summary); err != nil {
+	pricer, err := billing.NewPricer(cfg, bootstrap.Experiment(cfg, id).Model)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if summary, err = writeResults(ctx, c, dir, res, summary, pricer); err != nil {
 		return Outcome{}, err
 	}
 	if err := display.seed.finish(res.Rounds); err != nil {

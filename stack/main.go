@@ -9,11 +9,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/fedkeeper/fedkeeper/bootstrap"
+	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/dashboard"
 	"github.com/fedkeeper/fedkeeper/embedded"
 	"github.com/fedkeeper/fedkeeper/embedded/discovery"
 )
@@ -59,7 +62,31 @@ func run() int {
 	for name, ow := range s.OpenWhisk {
 		fmt.Printf("OpenWhisk cluster %s: %s\n", name, ow.APIHost)
 	}
+	if err := serveDashboard(ctx, s, cfg, logger); err != nil {
+		fmt.Fprintln(os.Stderr, "stack:", err)
+		return 1
+	}
 	fmt.Println("running; Ctrl-C stops the stack")
 	<-ctx.Done()
 	return 0
+}
+
+// serveDashboard serves the experiment dashboard from this process for as long as the
+// stack runs, and announces it to the processes that join the stack.
+func serveDashboard(ctx context.Context, s *embedded.Stack, cfg *config.Config, logger *slog.Logger) error {
+	resolved := s.Endpoints.Apply(cfg)
+	c, err := bootstrap.Dial(ctx, resolved, logger)
+	if err != nil {
+		return err
+	}
+	go func() {
+		<-ctx.Done()
+		c.Close()
+	}()
+	url, login, err := dashboard.Start(ctx, c, resolved, logger)
+	if err != nil || url == "" {
+		return err
+	}
+	fmt.Printf("Dashboard: %s (%s)\n", url, login)
+	return s.AnnounceDashboard(url)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/bootstrap"
 	"github.com/fedkeeper/fedkeeper/cliflags"
 	"github.com/fedkeeper/fedkeeper/config"
+	"github.com/fedkeeper/fedkeeper/dashboard"
 	"github.com/fedkeeper/fedkeeper/deploy"
 	"github.com/fedkeeper/fedkeeper/embedded"
 	"github.com/fedkeeper/fedkeeper/runner"
@@ -127,6 +128,11 @@ func learn(ctx context.Context, cfg *config.Config, baseDir string, logger *slog
 		return err
 	}
 	defer c.Close()
+	if url, login, err := dashboard.Start(ctx, c, cfg, logger); err != nil {
+		return err
+	} else if url != "" {
+		fmt.Printf("Dashboard: %s (%s)\n", url, login)
+	}
 
 	if !o.noWorker && o.attach == "" {
 		m, _, err := bootstrap.ServeMetrics(ctx, cfg, logger, nil)

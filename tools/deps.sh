@@ -7,12 +7,13 @@
 #     Debian's packages are not seen by another python3 first on PATH, such as pyenv's):
 #     Flask and waitress serve the Cloud Functions and OpenFaaS runners, numpy, pymongo
 #     and torch the FL functions; libopenblas0-pthread gives torch a fast BLAS (about
-#     8 times the reference BLAS's training speed).
+#     8 times the reference BLAS's training speed);
+#   - Chromium, the headless browser the dashboard's test drives (through chromedp).
 # Installs through apt-get when run as root; otherwise stops with one line saying what
 # to install.
 set -euo pipefail
 python=/usr/bin/python3
-debs=(python3 python3-numpy python3-pymongo python3-flask python3-waitress python3-torch libopenblas0-pthread)
+debs=(python3 python3-numpy python3-pymongo python3-flask python3-waitress python3-torch libopenblas0-pthread chromium)
 modules="torch, numpy, pymongo, flask, waitress"
 
 missing=()

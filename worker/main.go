@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/fedkeeper/fedkeeper/bootstrap"
+	"github.com/fedkeeper/fedkeeper/dashboard"
 	"github.com/fedkeeper/fedkeeper/embedded/discovery"
 	"github.com/fedkeeper/fedkeeper/health"
 )
@@ -68,6 +69,12 @@ func run() int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
+	}
+	if url, login, err := dashboard.Start(serveCtx, c, resolved, logger); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	} else if url != "" {
+		logger.Info("serving the dashboard", "url", url, "login", login)
 	}
 	acts, release, err := bootstrap.ActivitiesWithMetrics(ctx, resolved, baseDir, logger, m)
 	if err != nil {

@@ -146,7 +146,9 @@ type round struct {
 	// others (see selection.Stragglers).
 	straggle []int
 	live     RoundProgress
-	start    time.Time
+	// slot is each selected client's index in selected (and in live.Clients).
+	slot  map[int]int
+	start time.Time
 	// need is how many clients must report: the quorum, or in a semi-asynchronous
 	// round the updates it aggregates after.
 	need int
@@ -182,7 +184,13 @@ func newRound(ctx workflow.Context, p RoundParams) (*round, error) {
 	if p.Stragglers.On() && workflow.GetVersion(ctx, StragglersChange, workflow.DefaultVersion, 1) >= 1 {
 		r.straggle = selection.Stragglers(p.Seed, p.Round, r.selected, p.Stragglers.Fraction, p.Train.Epochs)
 	}
-	r.live = RoundProgress{Round: p.Round, Selected: len(r.selected), Phase: "training", StartedAt: r.start}
+	r.live = RoundProgress{Round: p.Round, Selected: len(r.selected), Phase: "training", StartedAt: r.start,
+		Clients: make([]ClientState, len(r.selected))}
+	r.slot = make(map[int]int, len(r.selected))
+	for i, c := range r.selected {
+		r.live.Clients[i] = ClientState{Client: c, State: ClientWaiting}
+		r.slot[c] = i
+	}
 	if err := workflow.SetQueryHandler(ctx, RoundProgressQuery, func() (RoundProgress, error) { return r.live, nil }); err != nil {
 		return nil, err
 	}
@@ -214,17 +222,20 @@ func (r *round) runSlot(ctx workflow.Context, i int) {
 	if r.drops(i) {
 		r.outcomes[i] = ClientOutcome{Client: client, Straggler: true, Epochs: r.straggle[i],
 			Error: fmt.Sprintf("straggler (%d of %d epochs): not invoked, %s drops stragglers' updates", r.straggle[i], r.p.Train.Epochs, r.p.Strategy.Kind())}
+		r.live.Clients[i].State = ClientDropped
 		r.report(ctx, i)
 		return
 	}
 	if err := r.window.Acquire(ctx, 1); err != nil {
 		// Dropped at the deadline before its turn came.
 		r.outcomes[i] = dropped(ClientOutcome{Client: client})
+		r.live.Clients[i].State = ClientDropped
 		r.report(ctx, i)
 		return
 	}
 	defer r.window.Release(1)
 	r.outcomes[i] = r.runClient(ctx, client, r.trainOf(i))
+	r.live.Clients[i].State = finalState(r.outcomes[i])
 	if e := r.straggle[i]; e > 0 {
 		r.outcomes[i].Straggler, r.outcomes[i].Epochs = true, e
 	}
@@ -260,6 +271,29 @@ func (r *round) trainOf(i int) model.TrainOptions {
 		train.Epochs = e
 	}
 	return train
+}
+
+// finalState is a client's state once its coroutine has its outcome.
+func finalState(o ClientOutcome) string {
+	switch {
+	case o.Late:
+		return ClientLate
+	case o.Counted:
+		return ClientDone
+	}
+	return ClientFailed
+}
+
+// attempting marks a client's attempt n as running, and where it runs once known.
+func (r *round) attempting(client, n int, platform string) {
+	st := &r.live.Clients[r.slot[client]]
+	st.Attempts, st.State = n, ClientRunning
+	if n > 1 {
+		st.State = ClientRetrying
+	}
+	if platform != "" {
+		st.Platform = platform
+	}
 }
 
 func (r *round) report(ctx workflow.Context, i int) {

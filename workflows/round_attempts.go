@@ -30,6 +30,7 @@ func (r *round) runClient(ctx workflow.Context, client int, train model.TrainOpt
 		if n > 1 {
 			r.live.Retries++
 		}
+		r.attempting(client, n, out.Platform)
 		res := r.attempt(ctx, activities.ClientTask{
 			Experiment: p.Experiment, Round: p.Round, Client: client, Attempt: n, BaseVersion: p.BaseVersion,
 			Model: p.Model, Train: train, Partition: p.Partition, Synthetic: p.Synthetic, Privacy: p.Privacy, Attack: p.Attack,
@@ -41,6 +42,7 @@ func (r *round) runClient(ctx workflow.Context, client int, train model.TrainOpt
 		}
 		if res.platform != "" {
 			out.Platform, out.Cluster, out.Function = res.platform, res.cluster, res.function
+			r.live.Clients[r.slot[client]].Platform = res.platform
 		}
 		if ctx.Err() != nil {
 			return dropped(out)
@@ -90,7 +92,7 @@ func invokeThenPoll(ctx workflow.Context, task activities.ClientTask) attemptRes
 	}
 	if err != nil {
 		return attemptResult{err: err, failedIn: "invoke: ",
-			run: activities.ClientRun{Client: task.Client, Status: "not invoked", Error: err.Error()}}
+			run: activities.ClientRun{Client: task.Client, Status: activities.StatusNotInvoked, Error: err.Error()}}
 	}
 	r := attemptResult{platform: inv.Platform, cluster: inv.Cluster, function: inv.Function, acceptedAt: workflow.Now(ctx)}
 	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, pollOptions), a.PollActivation, inv).Get(ctx, &r.run)
@@ -117,7 +119,7 @@ func runInOneActivity(ctx workflow.Context, task activities.ClientTask) attemptR
 	case err != nil:
 		status, step := "failed", "run: "
 		if invokeError(err) {
-			status, step = "not invoked", "invoke: "
+			status, step = activities.StatusNotInvoked, "invoke: "
 		}
 		return attemptResult{err: err, failedIn: step, run: activities.ClientRun{Client: task.Client, Status: status, Error: err.Error()}}
 	}

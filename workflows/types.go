@@ -266,4 +266,30 @@ type RoundProgress struct {
 	// Phase is "training", "aggregating", "evaluating" or "done".
 	Phase     string    `json:"phase"`
 	StartedAt time.Time `json:"started_at"`
+	// Clients is each selected client's state, in the order of selection.
+	Clients []ClientState `json:"clients,omitempty"`
 }
+
+// ClientState is a selected client's state in a running round: waiting for its turn
+// (round.max_in_flight), running its first attempt, retrying (a later attempt
+// running), done (its update reported), failed (given up), late (still running at
+// the round's deadline, or reported after a semi-asynchronous aggregation) or dropped
+// (a straggler not invoked, or never started before the deadline).
+type ClientState struct {
+	Client   int    `json:"client"`
+	State    string `json:"state"`
+	Attempts int    `json:"attempts,omitempty"`
+	// Platform is where it runs, known once an attempt returned.
+	Platform string `json:"platform,omitempty"`
+}
+
+// Client states of a running round.
+const (
+	ClientWaiting  = "waiting"
+	ClientRunning  = "running"
+	ClientRetrying = "retrying"
+	ClientDone     = "done"
+	ClientFailed   = "failed"
+	ClientLate     = "late"
+	ClientDropped  = "dropped"
+)

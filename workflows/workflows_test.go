@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -475,8 +477,78 @@ func TestRoundShowsItselfToTheWebUI(t *testing.T) {
 	if err := value.Get(&live); err != nil {
 		t.Fatal(err)
 	}
-	if live != (RoundProgress{Round: 1, Selected: 3, Done: 3, Counted: 3, Retries: 1, Phase: "done", StartedAt: live.StartedAt}) || live.StartedAt.IsZero() {
+	states := live.Clients
+	live.Clients = nil
+	if !reflect.DeepEqual(live, RoundProgress{Round: 1, Selected: 3, Done: 3, Counted: 3, Retries: 1, Phase: "done", StartedAt: live.StartedAt}) || live.StartedAt.IsZero() {
 		t.Errorf("live progress %+v", live)
+	}
+	for i, c := range selected[:3] {
+		want := ClientState{Client: c, State: ClientDone, Attempts: 1, Platform: "openwhisk"}
+		if i == 1 {
+			want.Attempts = 2
+		}
+		if i >= len(states) || states[i] != want {
+			t.Errorf("client states %+v, want %+v at %d", states, want, i)
+		}
+	}
+}
+
+// round_progress shows each client's state while the round runs: one client takes a
+// minute, one fails after 20 s and is retried (failing again at 40 s), one is done
+// after a second.
+func TestRoundProgressShowsEachClient(t *testing.T) {
+	selected := SelectClients(7, 1, 6, 3)
+	slow, failing, quick := selected[0], selected[1], selected[2]
+	env, _, _ := stragglerEnv(t, slow, failing)
+	states := map[time.Duration]map[int]ClientState{}
+	for _, at := range []time.Duration{10 * time.Second, 30 * time.Second} {
+		env.RegisterDelayedCallback(func() {
+			value, err := env.QueryWorkflow(RoundProgressQuery)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			var live RoundProgress
+			if err := value.Get(&live); err != nil {
+				t.Error(err)
+			}
+			states[at] = map[int]ClientState{}
+			for _, st := range live.Clients {
+				states[at][st.Client] = st
+			}
+		}, at)
+	}
+	p := params()
+	env.ExecuteWorkflow(RoundWorkflowName, RoundParams{Experiment: "exp", Round: 1, Model: p.Model, TotalClients: 6,
+		ClientsPerRound: 3, Seed: 7, MaxAttempts: 2, MinClientsFraction: 0.3})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[time.Duration]map[int]ClientState{
+		10 * time.Second: {slow: {Client: slow, State: ClientRunning, Attempts: 1}, failing: {Client: failing, State: ClientRunning, Attempts: 1},
+			quick: {Client: quick, State: ClientDone, Attempts: 1}},
+		30 * time.Second: {slow: {Client: slow, State: ClientRunning, Attempts: 1}, failing: {Client: failing, State: ClientRetrying, Attempts: 2},
+			quick: {Client: quick, State: ClientDone, Attempts: 1}},
+	}
+	for at, clients := range want {
+		if !maps.Equal(states[at], clients) {
+			t.Errorf("at %v: %+v, want %+v", at, states[at], clients)
+		}
+	}
+	value, err := env.QueryWorkflow(RoundProgressQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var end RoundProgress
+	if err := value.Get(&end); err != nil {
+		t.Fatal(err)
+	}
+	final := map[int]string{}
+	for _, st := range end.Clients {
+		final[st.Client] = st.State
+	}
+	if !maps.Equal(final, map[int]string{slow: ClientDone, failing: ClientFailed, quick: ClientDone}) {
+		t.Errorf("at the end %v", final)
 	}
 }
 

@@ -24,6 +24,7 @@ type Endpoints struct {
 	TemporalHostPort string                      `json:"temporal_host_port,omitempty"`
 	TemporalAPIKey   string                      `json:"temporal_api_key,omitempty"`
 	UIURL            string                      `json:"ui_url,omitempty"`
+	DashboardURL     string                      `json:"dashboard_url,omitempty"`
 	MongoURI         string                      `json:"mongo_uri,omitempty"`
 	TensorDir        string                      `json:"tensor_dir,omitempty"`
 	OpenWhisk        map[string]FabricEndpoint   `json:"openwhisk,omitempty"`
@@ -202,6 +203,12 @@ func (e Endpoints) Apply(cfg *config.Config) *config.Config {
 		out.Temporal.HostPort = e.TemporalHostPort
 		// The embedded frontend listens on loopback only, where TLS would add nothing.
 		out.Temporal.APIKey, out.Temporal.Plaintext = e.TemporalAPIKey, true
+		if out.Temporal.WebUIURL == "" {
+			out.Temporal.WebUIURL = e.UIURL
+		}
+		if out.Dashboard.ServedAt == "" {
+			out.Dashboard.ServedAt = e.DashboardURL
+		}
 	}
 	fl := out.Scenarios.FederatedLearning
 	if config.IsEmbedded(fl.MongoConfig.URL) && e.MongoURI != "" {

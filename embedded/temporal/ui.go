@@ -1,7 +1,6 @@
 package temporal
 
 import (
-	"crypto/subtle"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
 
+	"github.com/fedkeeper/fedkeeper/httpauth"
 	"github.com/fedkeeper/fedkeeper/loopback"
 )
 
@@ -81,15 +81,10 @@ func (s *Server) startUI(port int, namespaces []string, apiKey string) error {
 // the frontend expects.
 func uiGate(inner *url.URL, apiKey string) http.Handler {
 	proxy := httputil.NewSingleHostReverseProxy(inner)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, password, basic := r.BasicAuth()
-		ok := basic && subtle.ConstantTimeCompare([]byte(password), []byte(apiKey)) == 1
-		if !ok && !validBearer(r.Header.Get("Authorization"), apiKey) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="FedKeeper Temporal UI", charset="UTF-8"`)
-			http.Error(w, "the Temporal Web UI wants the API key as password: temporal_api_key in the data directory's stack.json (any user name)", http.StatusUnauthorized)
-			return
-		}
-		r.Header.Set("Authorization", "Bearer "+apiKey)
-		proxy.ServeHTTP(w, r)
-	})
+	return httpauth.RequireForBrowser(apiKey, "FedKeeper Temporal UI",
+		"the Temporal Web UI wants the API key as password: temporal_api_key in the data directory's stack.json (any user name)",
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Header.Set("Authorization", "Bearer "+apiKey)
+			proxy.ServeHTTP(w, r)
+		}))
 }

@@ -1,0 +1,37 @@
+package activities
+
+import (
+	"github.com/fedkeeper/fedkeeper/billing"
+)
+
+// StatusNotInvoked is the status of an attempt that never reached its platform.
+const StatusNotInvoked = "not invoked"
+
+// Usage is what the run consumed, for the bill: its duration on the platform, the
+// memory its function is deployed with, and the weights it moved. A run the platform
+// recorded read the global model (modelBytes) and, if it succeeded, sent an update of
+// the same size; an attempt that failed without a record (lost, timed out, a poll
+// that failed) still cost its invocation, of unknown length; one never invoked, nothing.
+func (r ClientRun) Usage(platform string, memoryMB int, modelBytes int64) billing.Usage {
+	u := billing.Usage{Platform: platform, MemoryMB: memoryMB, Invoked: r.Status != StatusNotInvoked && r.Status != ""}
+	if !u.Invoked || r.Start.IsZero() || r.End.IsZero() {
+		return u
+	}
+	u.Seconds = r.End.Sub(r.Start).Seconds()
+	u.BytesIn = modelBytes
+	if r.Success {
+		u.BytesOut = modelBytes
+	}
+	return u
+}
+
+// countBill counts what a finished run cost in the worker's metrics, priced as the
+// results' bill prices it (attempts that ended in an error are billed there only).
+func (a *Activities) countBill(task ClientTask, run ClientRun) {
+	p, err := billing.NewPricer(a.deps.Config, task.Model)
+	if err != nil {
+		return
+	}
+	u := run.Usage(run.Platform, p.MemoryMB(run.Platform, run.Function), p.ModelBytes())
+	a.deps.Metrics.Billed(u.Platform, p.Price(u))
+}

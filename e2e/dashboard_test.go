@@ -1,0 +1,297 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"image/png"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/fedkeeper/fedkeeper/bootstrap"
+	"github.com/fedkeeper/fedkeeper/dashboard"
+)
+
+// dashboardConfig is a small experiment on all three platforms whose edge clients
+// take two seconds longer than the others, so a round's counts change while it runs;
+// one OpenWhisk activation in five crashes, so there are retries to bill.
+const dashboardConfig = `name: dash
+data_dir: %[1]s/data
+results_dir: %[1]s/results
+seed: 5
+temporal:
+  task_queue: dash
+  ui_port: -1
+metrics:
+  listen: 127.0.0.1:0
+stop:
+  max_rounds: 3
+providers:
+  openwhisk:
+    local:
+      auth:
+        ow_api_host: embedded
+      fabric:
+        faults:
+          crash_rate: 0.2
+          seed: 3
+  google:
+    local:
+      api_endpoint: embedded
+  openfaas:
+    edge:
+      gateway: embedded
+      fabric:
+        faults:
+          delay: 2s
+scenarios:
+  federated_learning:
+    clients_info:
+      total_num_clients: 6
+      num_clients_per_round: 6
+      ow_clients_count: 2
+      gcf_clients_count: 2
+      edge_clients_count: 2
+    data_sampling:
+      model: mlp
+      distribution: iid
+    round:
+      min_clients_fraction: 1
+      max_attempts: 5
+    functions:
+      fl_client:
+        openwhisk:
+          func_path: %[2]s/functions/openwhisk
+        google:
+          func_path: %[2]s/functions/gcf
+        openfaas:
+          func_path: %[2]s/functions/openfaas
+`
+
+// TestDashboardInABrowser runs a small experiment with the dashboard open in headless
+// Chromium: the page lists the experiment, shows the running round's counts changing,
+// and once it ends shows rounds.csv's rounds and accuracies and one timeline bar per
+// line of clients.csv; requests without the token are refused. With
+// FEDKEEPER_SCREENSHOTS=<dir> it leaves its screenshots there (the README's).
+func TestDashboardInABrowser(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	browser := newBrowser(ctx, t)
+	resolved, c, _ := stackWithWorker(ctx, t, dashboardConfig)
+	token, err := bootstrap.MetricsToken(resolved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := dashboard.New(c, resolved, slog.New(slog.NewTextHandler(testWriter{t}, nil))).Serve(ctx, "127.0.0.1:0", token, "the dashboard wants the token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + addr + "/"
+	checkDashboardRefusals(ctx, t, base, token)
+
+	wait := runInBackground(ctx, c, resolved)
+	id := runningExperiment(ctx, t, c, resolved)
+	tab := browser.tab(t, token)
+	if err := chromedp.Do(tab, chromedp.Navigate(base+"#/e/"+id), chromedp.WaitVisible(chromedp.CSS("#accuracy-chart"))); err != nil {
+		t.Fatal(err)
+	}
+	changes := watchRunningRound(tab, t)
+	// Round 2 runs at least two seconds (the edge's delay): the page shows it running,
+	// with round 1's figures beside it.
+	if err := chromedp.Do(tab, chromedp.WaitVisible(chromedp.CSS(`#running[data-round="2"] tr[data-platform="openfaas"]`))); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, tab, "dashboard-running.png")
+	outcome := wait(t)
+	if changes() < 2 {
+		t.Errorf("the running round's counts changed %d times in one round while it ran; want at least 2", changes())
+	}
+
+	// Reloaded after the end, the page shows the files' figures.
+	if err := chromedp.Do(tab, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#state.completed")), chromedp.WaitVisible(chromedp.CSS("#timeline"))); err != nil {
+		t.Fatal(err)
+	}
+	type pageState struct {
+		Rounds [][2]string `json:"rounds"`
+		Bars   int         `json:"bars"`
+		Retry  int         `json:"retry"`
+		Bill   string      `json:"bill"`
+	}
+	page := evalJS[pageState](t, tab, `({
+		rounds: [...document.querySelectorAll("#rounds tbody tr")].map(tr => [tr.dataset.round, tr.querySelector('[data-field="accuracy"]').textContent]),
+		bars: document.querySelectorAll("#timeline rect.bar").length,
+		retry: document.querySelectorAll('#timeline rect.bar[data-retry="true"]').length,
+		bill: document.querySelector("#bill-total").textContent,
+	})`)
+	rounds := readCSV(t, filepath.Join(outcome.ResultsDir, "rounds.csv"))
+	var want [][2]string
+	for _, row := range rounds[1:] {
+		want = append(want, [2]string{row[0], row[slices.Index(rounds[0], "accuracy")]})
+	}
+	if !slices.Equal(page.Rounds, want) {
+		t.Errorf("the page's rounds %v, rounds.csv's %v", page.Rounds, want)
+	}
+	clients := readCSV(t, filepath.Join(outcome.ResultsDir, "clients.csv"))
+	retries := 0
+	for _, row := range clients[1:] {
+		if row[slices.Index(clients[0], "attempt")] != "1" {
+			retries++
+		}
+	}
+	if page.Bars != len(clients)-1 || page.Retry != retries {
+		t.Errorf("the timeline has %d bars (%d retries); clients.csv %d activations (%d retries)", page.Bars, page.Retry, len(clients)-1, retries)
+	}
+	if wantBill := fmt.Sprintf("$%.6f", outcome.Summary.Bill.Total.USD); page.Bill != wantBill {
+		t.Errorf("the page's bill %s, summary.json's %s", page.Bill, wantBill)
+	}
+	screenshot(t, tab, "dashboard-experiment.png")
+
+	if err := chromedp.Do(tab, chromedp.Navigate(base+"#/"), chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`tr[data-experiment=%q]`, id)))); err != nil {
+		t.Fatal(err)
+	}
+	if listed := evalJS[int](t, tab, `document.querySelectorAll("#experiments tbody tr").length`); listed != 1 {
+		t.Errorf("the list shows %d experiments, want 1", listed)
+	}
+	screenshot(t, tab, "dashboard-experiments.png")
+
+	// A second run of the config, then both overlaid: one line each, against round
+	// and against time.
+	second := runInBackground(ctx, c, resolved)(t).Result.Experiment
+	compare := fmt.Sprintf("%s#/compare?ids=%s,%s", base, id, second)
+	if err := chromedp.Do(tab, chromedp.Navigate(compare), chromedp.WaitVisible(chromedp.CSS("#compare-time polyline"))); err != nil {
+		t.Fatal(err)
+	}
+	lines := evalJS[[]string](t, tab, `[...document.querySelectorAll("#compare-rounds polyline, #compare-time polyline")].map(l => l.dataset.series + "/" + l.getAttribute("points").split(" ").length)`)
+	want3 := []string{id + "/3", second + "/3", id + "/3", second + "/3"}
+	if !slices.Equal(lines, want3) {
+		t.Errorf("the comparison draws %v, want %v", lines, want3)
+	}
+	screenshot(t, tab, "dashboard-compare.png")
+}
+
+// checkDashboardRefusals tries the page, its script and its API without the token,
+// with a wrong one and with the token as the user name.
+func checkDashboardRefusals(ctx context.Context, t *testing.T, base, token string) {
+	t.Helper()
+	for _, path := range []string{"", "app.js", "api/experiments", "api/experiments/x"} {
+		for _, auth := range []string{"", "Basic " + base64.StdEncoding.EncodeToString([]byte("u:wrong")),
+			"Basic " + base64.StdEncoding.EncodeToString([]byte(token+":")), "Bearer wrong"} {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("GET /%s with %q: %d, want 401", path, auth, resp.StatusCode)
+			}
+		}
+	}
+}
+
+// watchRunningRound records every state of the running-round panel the page renders
+// and returns how many different counts one round showed, read when called.
+func watchRunningRound(tab context.Context, t *testing.T) func() int {
+	t.Helper()
+	evalJS[bool](t, tab, `window.__seen = []; new MutationObserver(() => {
+		const r = document.getElementById("running");
+		if (r && r.dataset.round) window.__seen.push(r.dataset.round + "/" + r.dataset.done + "/" + r.dataset.phase + "/" + r.textContent);
+	}).observe(document.getElementById("main"), {childList: true, subtree: true}); true`)
+	return func() int {
+		seen := evalJS[[]string](t, tab, `window.__seen`)
+		perRound := map[string]map[string]bool{}
+		for _, s := range seen {
+			round, _, _ := strings.Cut(s, "/")
+			if perRound[round] == nil {
+				perRound[round] = map[string]bool{}
+			}
+			perRound[round][s] = true
+		}
+		most := 0
+		for _, states := range perRound {
+			most = max(most, len(states))
+		}
+		return most
+	}
+}
+
+// evalJS runs JavaScript in the page and decodes its value.
+func evalJS[T any](t *testing.T, tab context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(tab, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// screenshot saves the page whole, checks it is a PNG of some size, and leaves it in
+// $FEDKEEPER_SCREENSHOTS when set.
+func screenshot(t *testing.T, tab context.Context, name string) {
+	t.Helper()
+	buf, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(buf))
+	if err != nil || img.Bounds().Dx() < 800 || img.Bounds().Dy() < 400 {
+		t.Fatalf("screenshot %s: %v, %v", name, err, img)
+	}
+	if dir := os.Getenv("FEDKEEPER_SCREENSHOTS"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, name), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// browser is a headless Chromium the test drives.
+type browser struct{ ctx context.Context }
+
+// newBrowser starts Debian's chromium (tools/deps.sh installs it); the test fails,
+// never skips, without it.
+func newBrowser(ctx context.Context, t *testing.T) browser {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("the dashboard's test needs Chromium: install it (Debian: apt-get install chromium)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
+		chromedp.WindowSize(1400, 1000), chromedp.Flag("disable-dev-shm-usage", true))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	b, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(b); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return browser{ctx: b}
+}
+
+// tab opens a tab that logs in with the token as basic authentication's password.
+func (b browser) tab(t *testing.T, token string) context.Context {
+	t.Helper()
+	tab, cancel := chromedp.NewContext(b.ctx)
+	t.Cleanup(cancel)
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("researcher:"+token))
+	if _, err := chromedp.Call(tab, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(tab, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": auth}}); err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
