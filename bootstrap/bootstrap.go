@@ -182,10 +182,16 @@ func Activities(ctx context.Context, cfg *config.Config, baseDir string, logger 
 	return ActivitiesWithMetrics(ctx, cfg, baseDir, logger, nil)
 }
 
+// ConnectStore connects to the config's weight store (its embedded address resolved).
+func ConnectStore(ctx context.Context, cfg *config.Config) (*weights.Store, error) {
+	mc := cfg.Scenarios.FederatedLearning.MongoConfig
+	return weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection, TensorDir: mc.TensorDirectory()})
+}
+
 // ActivitiesWithMetrics is Activities recording into m (see ServeMetrics).
 func ActivitiesWithMetrics(ctx context.Context, cfg *config.Config, baseDir string, logger *slog.Logger, m *metrics.Metrics) (*activities.Activities, func(), error) {
 	mc := cfg.Scenarios.FederatedLearning.MongoConfig
-	store, err := weights.Connect(ctx, weights.Options{URI: mc.URL, DB: mc.DB, Collection: mc.Collection, TensorDir: mc.TensorDirectory()})
+	store, err := ConnectStore(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,7 +1,8 @@
 // Package dashboard serves FedKeeper's experiment dashboard: one web page and the JSON
 // it polls, read live from Temporal (visibility, the experiments' progress query and
-// results, the rounds' round_progress query and records) and priced with the config's
-// price table (package billing). It only reads: it never writes to Temporal or to the
+// results, the rounds' round_progress query and records) and from the weight store
+// (each global version's description and audit), priced with the config's price
+// table (package billing). It only reads: it never writes to Temporal or to the
 // weight store. Every request needs the worker's metrics token, as a bearer token or
 // as the password of HTTP basic authentication, which a browser prompts for.
 package dashboard
@@ -24,6 +25,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/httpauth"
 	"github.com/fedkeeper/fedkeeper/loopback"
 	"github.com/fedkeeper/fedkeeper/theme"
+	"github.com/fedkeeper/fedkeeper/weights"
 )
 
 //go:embed static
@@ -32,15 +34,21 @@ var static embed.FS
 // Server answers the dashboard's requests from one Temporal namespace.
 type Server struct {
 	temporal client.Client
+	versions Versions
 	cfg      *config.Config
 	records  *recordCache
 	logger   *slog.Logger
 }
 
-// New is a dashboard of cfg's namespace, read through c. Costs are priced with cfg's
-// price table and its functions' memory settings.
-func New(c client.Client, cfg *config.Config, logger *slog.Logger) *Server {
-	return &Server{temporal: c, cfg: cfg, records: newRecordCache(), logger: logger}
+// Versions lists an experiment's global versions: the weight store (nil: none shown).
+type Versions interface {
+	ListGlobals(ctx context.Context, experiment string) ([]weights.GlobalInfo, error)
+}
+
+// New is a dashboard of cfg's namespace, read through c and the weight store v. Costs
+// are priced with cfg's price table and its functions' memory settings.
+func New(c client.Client, v Versions, cfg *config.Config, logger *slog.Logger) *Server {
+	return &Server{temporal: c, versions: v, cfg: cfg, records: newRecordCache(), logger: logger}
 }
 
 // Handler serves the page and its API to requests bearing token.
@@ -104,10 +112,19 @@ func Start(ctx context.Context, c client.Client, cfg *config.Config, logger *slo
 	if err != nil {
 		return "", "", err
 	}
-	addr, err := New(c, cfg, logger).Serve(ctx, cfg.Dashboard.Listen, token, "the dashboard wants the metrics token as password ("+login+")")
+	store, err := bootstrap.ConnectStore(ctx, cfg)
 	if err != nil {
+		return "", "", fmt.Errorf("dashboard: %w", err)
+	}
+	addr, err := New(c, store, cfg, logger).Serve(ctx, cfg.Dashboard.Listen, token, "the dashboard wants the metrics token as password ("+login+")")
+	if err != nil {
+		_ = store.Close(context.Background())
 		return "", "", err
 	}
+	go func() {
+		<-ctx.Done()
+		_ = store.Close(context.Background())
+	}()
 	return "http://" + addr + "/", login, nil
 }
 

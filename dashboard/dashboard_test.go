@@ -25,7 +25,7 @@ func testServer(t *testing.T) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(nil, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return New(nil, nil, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 // The page, its script, its stylesheets and its API all want the token; with it the

@@ -28,6 +28,21 @@ type View struct {
 	Late     []LateRow   `json:"late"`
 	Rejected []LateRow   `json:"rejected"`
 	Bill     report.Bill `json:"bill"`
+	// Versions are the experiment's global versions as the weight store describes
+	// them; VersionsError says why they are missing.
+	Versions      []Version `json:"versions"`
+	VersionsError string    `json:"versions_error,omitempty"`
+}
+
+// Version is a global version as the weight store describes it.
+type Version struct {
+	Version  int       `json:"version"`
+	Updates  int       `json:"updates"`
+	Samples  int       `json:"samples"`
+	Counted  int       `json:"counted"`
+	Accuracy *float64  `json:"accuracy,omitempty"`
+	SHA256   string    `json:"sha256"`
+	Created  time.Time `json:"created"`
 }
 
 // RoundRow is a finished round's summary and its cost.
@@ -129,7 +144,30 @@ func (s *Server) view(ctx context.Context, id string) (View, error) {
 	if e.Status == "running" {
 		v.Running = s.running(ctx, id, len(rounds)+1)
 	}
+	v.Versions, v.VersionsError = s.globalVersions(ctx, id)
 	return v, nil
+}
+
+// globalVersions lists the experiment's versions from the weight store; a store that
+// cannot answer costs the page its versions, not the rest.
+func (s *Server) globalVersions(ctx context.Context, id string) ([]Version, string) {
+	out := []Version{}
+	if s.versions == nil {
+		return out, "no weight store configured"
+	}
+	infos, err := s.versions.ListGlobals(ctx, id)
+	if err != nil {
+		s.logger.Warn("dashboard: the weight store did not answer", "experiment", id, "err", err)
+		return out, err.Error()
+	}
+	for _, g := range infos {
+		v := Version{Version: g.Version, Updates: g.Updates, Samples: g.Samples, Counted: len(g.Counted), SHA256: g.Checksum, Created: g.Created}
+		if g.Metrics != nil {
+			v.Accuracy = &g.Metrics.Accuracy
+		}
+		out = append(out, v)
+	}
+	return out, ""
 }
 
 // progress is an experiment's line and its finished rounds: the result of a finished

@@ -93,7 +93,12 @@ func TestDashboardInABrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, err := dashboard.New(c, resolved, slog.New(slog.NewTextHandler(testWriter{t}, nil))).Serve(ctx, "127.0.0.1:0", token, "the dashboard wants the token")
+	store, err := bootstrap.ConnectStore(ctx, resolved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close(context.Background())
+	addr, err := dashboard.New(c, store, resolved, slog.New(slog.NewTextHandler(testWriter{t}, nil))).Serve(ctx, "127.0.0.1:0", token, "the dashboard wants the token")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,16 +128,18 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	type pageState struct {
-		Rounds [][2]string `json:"rounds"`
-		Bars   int         `json:"bars"`
-		Retry  int         `json:"retry"`
-		Bill   string      `json:"bill"`
+		Rounds   [][2]string `json:"rounds"`
+		Bars     int         `json:"bars"`
+		Retry    int         `json:"retry"`
+		Bill     string      `json:"bill"`
+		Versions []string    `json:"versions"`
 	}
 	page := evalJS[pageState](t, tab, `({
 		rounds: [...document.querySelectorAll("#rounds tbody tr")].map(tr => [tr.dataset.round, tr.querySelector('[data-field="accuracy"]').textContent]),
 		bars: document.querySelectorAll("#timeline rect.bar").length,
 		retry: document.querySelectorAll('#timeline rect.bar[data-retry="true"]').length,
 		bill: document.querySelector("#bill-total").textContent,
+		versions: [...document.querySelectorAll("#versions tbody tr")].map(tr => tr.dataset.version + "/" + tr.dataset.sha256),
 	})`)
 	rounds := readCSV(t, filepath.Join(outcome.ResultsDir, "rounds.csv"))
 	var want [][2]string
@@ -154,6 +161,13 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	if wantBill := fmt.Sprintf("$%.6f", outcome.Summary.Bill.Total.USD); page.Bill != wantBill {
 		t.Errorf("the page's bill %s, summary.json's %s", page.Bill, wantBill)
+	}
+	var stored []string
+	for _, g := range globals(ctx, t, resolved, id) {
+		stored = append(stored, fmt.Sprintf("%d/%s", g.Version, g.Checksum))
+	}
+	if len(stored) != 4 || !slices.Equal(page.Versions, stored) {
+		t.Errorf("the page's versions %v, MongoDB's %v", page.Versions, stored)
 	}
 	screenshot(t, tab, "dashboard-experiment.png")
 

@@ -207,8 +207,19 @@ async function showExperiment(id) {
         bill.total && bill.total.usd > 0 ? cost : none("Nothing billed yet.")),
       el("div", { class: "card" }, el("h2", {}, "Late and rejected updates"), lateTable(v.late, v.rejected))),
     el("div", { class: "card" }, el("h2", {}, last ? `Clients of round ${last.round}` : "Clients"), clientsTable(v.clients)),
-    el("div", { class: "card" }, el("h2", {}, "Rounds"), roundsTable(rounds)));
+    el("div", { class: "card" }, el("h2", {}, "Rounds"), roundsTable(rounds)),
+    el("div", { class: "card" }, el("h2", {}, "Global versions in the weight store"), versionsTable(v.versions, v.versions_error)));
   return e.status === "running";
+}
+
+function versionsTable(versions, error) {
+  if (!versions.length) return el("p", { class: "muted" }, error ? "The weight store did not answer: " + error : "None yet.");
+  return el("div", { class: "scroll" }, el("table", { id: "versions" },
+    el("thead", {}, el("tr", {}, ["version", "updates", "samples", "audited updates", "accuracy", "SHA-256", "stored"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, versions.map((g) => el("tr", { "data-version": g.version, "data-sha256": g.sha256 },
+      el("td", {}, g.version), el("td", { class: "num" }, g.updates), el("td", { class: "num" }, g.samples), el("td", { class: "num" }, g.counted),
+      el("td", { class: "num" }, g.accuracy === undefined ? "" : fixed(g.accuracy, 4)), el("td", {}, el("code", { title: g.sha256 }, g.sha256.slice(0, 12))),
+      el("td", {}, when(g.created)))))));
 }
 
 function runningPanel(running, status) {
