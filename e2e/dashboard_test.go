@@ -179,6 +179,15 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	screenshot(t, tab, "dashboard-experiments.png")
 
+	// A bookmark that carries the login in its URL works too: the page's own requests
+	// must not carry it (fetch refuses such URLs), and the browser sends the login.
+	bookmark, stop := context.WithTimeout(browser.tab(t, ""), time.Minute)
+	defer stop()
+	withLogin := fmt.Sprintf("http://researcher:%s@%s/#/", token, addr)
+	if err := chromedp.Do(bookmark, chromedp.Navigate(withLogin), chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`tr[data-experiment=%q]`, id)))); err != nil {
+		t.Fatalf("the list opened with the login in its URL: %v", err)
+	}
+
 	// A second run of the config, then both overlaid: one line each, against round
 	// and against time.
 	second := runInBackground(ctx, c, resolved)(t).Result.Experiment
@@ -295,11 +304,18 @@ func newBrowser(ctx context.Context, t *testing.T) browser {
 	return browser{ctx: b}
 }
 
-// tab opens a tab that logs in with the token as basic authentication's password.
+// tab opens a tab that logs in with the token as basic authentication's password
+// (with no token, a tab that sends no login of its own).
 func (b browser) tab(t *testing.T, token string) context.Context {
 	t.Helper()
 	tab, cancel := chromedp.NewContext(b.ctx)
 	t.Cleanup(cancel)
+	if token == "" {
+		if err := chromedp.Do(tab); err != nil {
+			t.Fatal(err)
+		}
+		return tab
+	}
 	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("researcher:"+token))
 	if _, err := chromedp.Call(tab, network.Enable, network.EnableParams{}); err != nil {
 		t.Fatal(err)

@@ -37,7 +37,11 @@ const usd = (v) => "$" + (v || 0).toFixed(6);
 const when = (t) => (t ? new Date(t).toLocaleString() : "");
 
 async function api(path) {
-  const r = await fetch(path, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+  // Resolved against the origin, which never holds a user name and password: a page
+  // opened as http://user:token@host/ has them in its own URL, and fetch refuses URLs
+  // with credentials (the browser still sends the ones it logged in with).
+  const url = new URL(path, location.origin + location.pathname);
+  const r = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
   if (!r.ok) throw new Error(path + ": " + r.status + " " + (await r.text()));
   return r.json();
 }
