@@ -7,6 +7,7 @@ package deployments
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -132,7 +133,7 @@ func TestComposeServices(t *testing.T) {
 	}
 
 	// Published ports listen on loopback only.
-	published := map[string]uint32{"temporal": 7233, "temporal-ui": 8080, "fabric": 3233, "prometheus": 9090}
+	published := map[string]uint32{"temporal": 7233, "temporal-ui": 8080, "fabric": 3233, "prometheus": 9090, "starter": 8234}
 	for _, s := range p.Services {
 		for _, port := range s.Ports {
 			if port.HostIP != "127.0.0.1" {
@@ -233,6 +234,13 @@ func TestComposeAgreesWithTheConfig(t *testing.T) {
 				t.Errorf("func_path %s: %v", fn.FuncPath, err)
 			}
 
+			if name == "starter" {
+				// The dashboard the starter serves is the port it publishes.
+				host, port := splitHostPort(t, cfg.Dashboard.Listen)
+				if host != "0.0.0.0" || len(s.Ports) != 1 || fmt.Sprint(s.Ports[0].Target) != port {
+					t.Errorf("dashboard.listen %s, the starter publishes %+v", cfg.Dashboard.Listen, s.Ports)
+				}
+			}
 			if name != "worker" {
 				return
 			}
