@@ -58,10 +58,19 @@ func (rc *recordCache) get(ctx context.Context, c client.Client, experiment stri
 		return rec, err
 	}
 	rc.mu.Lock()
+	if len(rc.rounds) >= maxCachedRounds {
+		// Bounded memory in a long-lived worker: forget them all; a page reads back
+		// the ones it shows.
+		clear(rc.rounds)
+	}
 	rc.rounds[key] = rec
 	rc.mu.Unlock()
 	return rec, nil
 }
+
+// maxCachedRounds bounds the records kept: a round of a thousand clients is about half
+// a megabyte of activations, so this stays within a few hundred megabytes.
+const maxCachedRounds = 500
 
 // model is the model an experiment trains, as its workflow's input says.
 func (rc *recordCache) model(ctx context.Context, c client.Client, experiment string) (arch.Spec, bool) {
