@@ -25,6 +25,17 @@ func (r ClientRun) Usage(platform string, memoryMB int, modelBytes int64) billin
 	return u
 }
 
+// Priced is what the run cost, priced by p. Where it ran is its own record's, or, for
+// an attempt whose activity returned no record of where (it failed), the platform and
+// function given: its outcome's.
+func (r ClientRun) Priced(p billing.Pricer, platform, function string) (billing.Usage, billing.Charge) {
+	if r.Platform != "" {
+		platform, function = r.Platform, r.Function
+	}
+	u := r.Usage(platform, p.MemoryMB(platform, function), p.ModelBytes())
+	return u, p.Price(u)
+}
+
 // countBill counts what a finished run cost in the worker's metrics, priced as the
 // results' bill prices it (attempts that ended in an error are billed there only).
 func (a *Activities) countBill(task ClientTask, run ClientRun) {
@@ -32,6 +43,6 @@ func (a *Activities) countBill(task ClientTask, run ClientRun) {
 	if err != nil {
 		return
 	}
-	u := run.Usage(run.Platform, p.MemoryMB(run.Platform, run.Function), p.ModelBytes())
-	a.deps.Metrics.Billed(u.Platform, p.Price(u))
+	u, c := run.Priced(p, run.Platform, run.Function)
+	a.deps.Metrics.Billed(u.Platform, c)
 }

@@ -141,6 +141,9 @@ func (s *Server) view(ctx context.Context, id string) (View, error) {
 	for _, rec := range records {
 		v.addRecord(pricer, rec)
 	}
+	if len(records) > 0 {
+		v.Clients = clientRows(records[len(records)-1])
+	}
 	if e.Status == "running" {
 		v.Running = s.running(ctx, id, len(rounds)+1)
 	}
@@ -237,27 +240,19 @@ func (s *Server) model(ctx context.Context, id string) arch.Spec {
 	return s.cfg.Scenarios.FederatedLearning.DataSampling.ModelSpec()
 }
 
-// addRecord adds a finished round's activations, clients and refused updates.
+// addRecord adds a finished round's activations and refused updates.
 func (v *View) addRecord(p billing.Pricer, rec workflows.RoundResult) {
-	clients := make([]ClientRow, 0, len(rec.Outcomes))
 	for _, o := range rec.Outcomes {
-		clients = append(clients, ClientRow{Round: rec.Round, Client: o.Client, Platform: o.Platform, Function: o.Function,
-			Attempts: o.Attempts, Counted: o.Counted, Seconds: o.Seconds, Reason: o.Reason, Error: o.Error})
 		if o.Late {
 			v.Late = append(v.Late, LateRow{Round: rec.Round, Client: o.Client, Reason: o.Error})
 		}
 		for i, run := range o.Runs {
-			platform := o.Platform
-			if run.Platform != "" {
-				platform = run.Platform
-			}
-			u := run.Usage(platform, p.MemoryMB(platform, o.Function), p.ModelBytes())
-			v.Activations = append(v.Activations, Activation{Round: rec.Round, Client: o.Client, Attempt: i + 1, Platform: platform,
+			u, c := run.Priced(p, o.Platform, o.Function)
+			v.Activations = append(v.Activations, Activation{Round: rec.Round, Client: o.Client, Attempt: i + 1, Platform: u.Platform,
 				Status: run.Status, Success: run.Success, Counted: o.Counted && run.Success && i == len(o.Runs)-1,
-				Cold: run.ColdStart, Start: run.Start, End: run.End, CostUSD: p.Price(u).USD})
+				Cold: run.ColdStart, Start: run.Start, End: run.End, CostUSD: c.USD})
 		}
 	}
-	v.Clients = clients
 	for _, rj := range rec.Rejected {
 		round := rec.Round
 		if rj.Round != 0 {
@@ -265,6 +260,16 @@ func (v *View) addRecord(p billing.Pricer, rec workflows.RoundResult) {
 		}
 		v.Rejected = append(v.Rejected, LateRow{Round: round, Client: rj.Client, Reason: rj.Reason})
 	}
+}
+
+// clientRows are a round's selected clients, with why each was selected.
+func clientRows(rec workflows.RoundResult) []ClientRow {
+	rows := make([]ClientRow, 0, len(rec.Outcomes))
+	for _, o := range rec.Outcomes {
+		rows = append(rows, ClientRow{Round: rec.Round, Client: o.Client, Platform: o.Platform, Function: o.Function,
+			Attempts: o.Attempts, Counted: o.Counted, Seconds: o.Seconds, Reason: o.Reason, Error: o.Error})
+	}
+	return rows
 }
 
 // running is the round in progress as its round_progress query tells it, its clients

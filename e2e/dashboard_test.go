@@ -108,15 +108,11 @@ func TestDashboardInABrowser(t *testing.T) {
 	wait := runInBackground(ctx, c, resolved)
 	id := runningExperiment(ctx, t, c, resolved)
 	tab := browser.tab(t, token)
-	if err := chromedp.Do(tab, chromedp.Navigate(base+"#/e/"+id), chromedp.WaitVisible(chromedp.CSS("#accuracy-chart"))); err != nil {
-		t.Fatal(err)
-	}
+	onPage(t, tab, "the experiment's first round", chromedp.Navigate(base+"#/e/"+id), chromedp.WaitVisible(chromedp.CSS("#accuracy-chart")))
 	changes := watchRunningRound(tab, t)
 	// Round 2 runs at least two seconds (the edge's delay): the page shows it running,
 	// with round 1's figures beside it.
-	if err := chromedp.Do(tab, chromedp.WaitVisible(chromedp.CSS(`#running[data-round="2"] tr[data-platform="openfaas"]`))); err != nil {
-		t.Fatal(err)
-	}
+	onPage(t, tab, "round 2 running", chromedp.WaitVisible(chromedp.CSS(`#running[data-round="2"] tr[data-platform="openfaas"]`)))
 	screenshot(t, tab, "dashboard-running.png")
 	outcome := wait(t)
 	if changes() < 2 {
@@ -124,9 +120,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 
 	// Reloaded after the end, the page shows the files' figures.
-	if err := chromedp.Do(tab, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#state.completed")), chromedp.WaitVisible(chromedp.CSS("#timeline"))); err != nil {
-		t.Fatal(err)
-	}
+	onPage(t, tab, "the finished experiment", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#state.completed")), chromedp.WaitVisible(chromedp.CSS("#timeline")))
 	type pageState struct {
 		Rounds   [][2]string `json:"rounds"`
 		Bars     int         `json:"bars"`
@@ -171,9 +165,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	screenshot(t, tab, "dashboard-experiment.png")
 
-	if err := chromedp.Do(tab, chromedp.Navigate(base+"#/"), chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`tr[data-experiment=%q]`, id)))); err != nil {
-		t.Fatal(err)
-	}
+	onPage(t, tab, "the list", chromedp.Navigate(base+"#/"), chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`tr[data-experiment=%q]`, id))))
 	if listed := evalJS[int](t, tab, `document.querySelectorAll("#experiments tbody tr").length`); listed != 1 {
 		t.Errorf("the list shows %d experiments, want 1", listed)
 	}
@@ -181,20 +173,15 @@ func TestDashboardInABrowser(t *testing.T) {
 
 	// A bookmark that carries the login in its URL works too: the page's own requests
 	// must not carry it (fetch refuses such URLs), and the browser sends the login.
-	bookmark, stop := context.WithTimeout(browser.tab(t, ""), time.Minute)
-	defer stop()
 	withLogin := fmt.Sprintf("http://researcher:%s@%s/#/", token, addr)
-	if err := chromedp.Do(bookmark, chromedp.Navigate(withLogin), chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`tr[data-experiment=%q]`, id)))); err != nil {
-		t.Fatalf("the list opened with the login in its URL: %v", err)
-	}
+	onPage(t, browser.tab(t, ""), "the list opened with the login in its URL", chromedp.Navigate(withLogin),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`tr[data-experiment=%q]`, id))))
 
 	// A second run of the config, then both overlaid: one line each, against round
 	// and against time.
 	second := runInBackground(ctx, c, resolved)(t).Result.Experiment
 	compare := fmt.Sprintf("%s#/compare?ids=%s,%s", base, id, second)
-	if err := chromedp.Do(tab, chromedp.Navigate(compare), chromedp.WaitVisible(chromedp.CSS("#compare-time polyline"))); err != nil {
-		t.Fatal(err)
-	}
+	onPage(t, tab, "the comparison", chromedp.Navigate(compare), chromedp.WaitVisible(chromedp.CSS("#compare-time polyline")))
 	lines := evalJS[[]string](t, tab, `[...document.querySelectorAll("#compare-rounds polyline, #compare-time polyline")].map(l => l.dataset.series + "/" + l.getAttribute("points").split(" ").length)`)
 	want3 := []string{id + "/3", second + "/3", id + "/3", second + "/3"}
 	if !slices.Equal(lines, want3) {
@@ -249,6 +236,17 @@ func watchRunningRound(tab context.Context, t *testing.T) func() int {
 			most = max(most, len(states))
 		}
 		return most
+	}
+}
+
+// onPage runs steps in the tab, failing the test within two minutes rather than at
+// its deadline when the page never shows what they wait for.
+func onPage(t *testing.T, tab context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 2*time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
 }
 

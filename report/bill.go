@@ -3,21 +3,10 @@ package report
 import (
 	"slices"
 
-	"github.com/fedkeeper/fedkeeper/activities"
 	"github.com/fedkeeper/fedkeeper/billing"
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/workflows"
 )
-
-// priceRun prices one activation of a client's outcome.
-func priceRun(p billing.Pricer, o workflows.ClientOutcome, run activities.ClientRun) (billing.Usage, billing.Charge) {
-	platform, function := o.Platform, o.Function
-	if run.Platform != "" {
-		platform, function = run.Platform, run.Function
-	}
-	u := run.Usage(platform, p.MemoryMB(platform, function), p.ModelBytes())
-	return u, p.Price(u)
-}
 
 // Bill is what an experiment's activations cost: in all, per platform, per round,
 // the part spent on attempts that failed (each retry is billed too), and what reaching
@@ -56,7 +45,7 @@ func NewBill(p billing.Pricer, rounds []workflows.RoundResult, target float64) B
 		rb := RoundBill{Round: r.Round, Platforms: map[string]billing.Charge{}}
 		for _, o := range r.Outcomes {
 			for _, run := range o.Runs {
-				u, c := priceRun(p, o, run)
+				u, c := run.Priced(p, o.Platform, o.Function)
 				rb.add(u.Platform, c)
 				if !run.Success {
 					b.Failed.Add(c)

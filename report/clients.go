@@ -66,7 +66,7 @@ func outcomeRows(round int, o workflows.ClientOutcome, p billing.Pricer) [][]str
 			duration, num(run.WaitSeconds), num(run.InitSeconds), strconv.FormatBool(run.ColdStart),
 			num(run.TrainSeconds), strconv.Itoa(run.Samples), strconv.FormatFloat(run.Loss, 'f', 6, 64), run.Error,
 			run.InvokedBy, run.Worker, o.Reason, epochs,
-		}, billColumns(priceRun(p, o, run))...))
+		}, billColumns(run.Priced(p, o.Platform, o.Function))...))
 	}
 	return rows
 }

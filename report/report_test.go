@@ -63,15 +63,7 @@ func TestClientsCSVHasOneLinePerActivation(t *testing.T) {
 	if err := WriteClients(dir, rounds, testPricer(t)); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(dir, "clients.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	records, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	records := readCSV(t, filepath.Join(dir, "clients.csv"))
 	if strings.Join(records[0], ",") != strings.Join(ClientsHeader, ",") || len(records) != 6 {
 		t.Fatalf("header %v, %d lines", records[0], len(records))
 	}
@@ -126,15 +118,7 @@ func TestRoundsCSVCountsStragglers(t *testing.T) {
 	if err := Write(dir, res, Summary{}); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(dir, "rounds.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	records, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	records := readCSV(t, filepath.Join(dir, "rounds.csv"))
 	last := slices.Index(RoundsHeader, "stragglers")
 	if len(records) != 3 || records[1][last] != "5" || records[2][last] != "0" || records[1][9] != "5" {
 		t.Errorf("rounds.csv %v", records)
@@ -212,15 +196,7 @@ func TestRoundsCSVCarriesTheBill(t *testing.T) {
 	if err := Write(dir, res, Summary{Bill: &bill}); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(dir, "rounds.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	records, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	records := readCSV(t, filepath.Join(dir, "rounds.csv"))
 	col := func(name string) int { return slices.Index(RoundsHeader, name) }
 	for i, want := range []map[string]string{
 		{"cost_usd": usd(bill.Rounds[0].Total.USD), "cost_google_usd": usd(bill.Rounds[0].Platforms["google"].USD),
@@ -233,4 +209,19 @@ func TestRoundsCSVCarriesTheBill(t *testing.T) {
 			}
 		}
 	}
+}
+
+// readCSV reads a result file whole.
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	records, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return records
 }
