@@ -188,6 +188,16 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Errorf("the comparison draws %v, want %v", lines, want3)
 	}
 	screenshot(t, tab, "dashboard-compare.png")
+
+	// Reading writes nothing: the store is the same before and after every view of
+	// both experiments is read again.
+	before := snapshotStore(ctx, t, resolved)
+	for page, shown := range map[string]string{"#/": "#experiments", "#/e/" + id: "#versions", "#/e/" + second: "#versions", compare[len(base):]: "#compare-time polyline"} {
+		onPage(t, tab, "page "+page, chromedp.Navigate(base+page), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(shown)))
+	}
+	if after := snapshotStore(ctx, t, resolved); !slices.Equal(before, after) {
+		t.Errorf("the dashboard changed the store: %d documents before, %d after", len(before), len(after))
+	}
 }
 
 // checkDashboardRefusals tries the page, its script and its API without the token,
