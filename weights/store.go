@@ -152,7 +152,7 @@ type GlobalInfo struct {
 	Samples    int         `bson:"samples" json:"samples"`
 	Clients    []int       `bson:"clients,omitempty" json:"clients,omitempty"`
 	Late       []UpdateRef `bson:"late,omitempty" json:"late,omitempty"`
-	// Counted is the version's audit (see Global); ListGlobals fills it.
+	// Counted is the version's audit (see Global).
 	Counted  []UpdateRef `bson:"-" json:"counted,omitempty"`
 	Checksum string      `bson:"sha256" json:"sha256"`
 	Created  time.Time   `bson:"created" json:"created"`
@@ -253,7 +253,7 @@ func (s *Store) PutGlobal(ctx context.Context, g Global) (GlobalInfo, error) {
 	}
 	doc := weightsDoc{
 		ID: id, Experiment: g.Experiment, Version: g.Version, Round: g.Version,
-		Updates: g.Updates, Samples: g.Samples, Clients: g.Clients, Late: g.Late, Manifest: toManifestDocs(g.Manifest), DType: "float32",
+		Updates: g.Updates, Samples: g.Samples, Manifest: toManifestDocs(g.Manifest), DType: "float32",
 		Count: len(g.Params), Checksum: sum, Created: time.Now().UTC().Truncate(time.Millisecond),
 	}
 	// The bytes and the audit first: a description is only written once what it
@@ -276,7 +276,7 @@ func (s *Store) PutGlobal(ctx context.Context, g Global) (GlobalInfo, error) {
 	if err != nil {
 		return GlobalInfo{}, fmt.Errorf("weights: store global v%d of %s: %w", g.Version, g.Experiment, err)
 	}
-	return infoOf(doc), nil
+	return withAudit(infoOf(doc), auditDoc{Counted: g.Counted, Clients: g.Clients, Late: g.Late}), nil
 }
 
 func sameOrConflict(existing GlobalInfo, sum string) (GlobalInfo, error) {
@@ -305,7 +305,8 @@ func (s *Store) readParams(ctx context.Context, doc weightsDoc) ([]arch.Param, [
 	return manifest, params, nil
 }
 
-// GetGlobal reads and verifies a global version.
+// GetGlobal reads and verifies a global version: its parameters and counts, without the
+// lists of clients and the audit (GlobalInfo reads those).
 func (s *Store) GetGlobal(ctx context.Context, experiment string, version int) (Global, error) {
 	var doc weightsDoc
 	if err := s.globals.FindOne(ctx, bson.M{"_id": globalID(experiment, version)}).Decode(&doc); err != nil {
@@ -319,7 +320,7 @@ func (s *Store) GetGlobal(ctx context.Context, experiment string, version int) (
 		return Global{}, fmt.Errorf("global v%d of %s: %w", version, experiment, err)
 	}
 	return Global{Experiment: experiment, Version: version, Manifest: manifest, Params: params,
-		Updates: doc.Updates, Samples: doc.Samples, Clients: doc.Clients}, nil
+		Updates: doc.Updates, Samples: doc.Samples}, nil
 }
 
 // infoProjection leaves out the manifest.
@@ -335,7 +336,11 @@ func (s *Store) GlobalInfo(ctx context.Context, experiment string, version int) 
 	if err != nil {
 		return GlobalInfo{}, fmt.Errorf("weights: read global v%d of %s: %w", version, experiment, err)
 	}
-	return infoOf(doc), nil
+	audit, err := s.auditOf(ctx, experiment, version)
+	if err != nil {
+		return GlobalInfo{}, err
+	}
+	return withAudit(infoOf(doc), audit), nil
 }
 
 // ListGlobals describes every stored version of an experiment, oldest first.
@@ -355,8 +360,7 @@ func (s *Store) ListGlobals(ctx context.Context, experiment string) ([]GlobalInf
 	}
 	out := make([]GlobalInfo, len(docs))
 	for i, d := range docs {
-		out[i] = infoOf(d)
-		out[i].Counted = audits[d.Version]
+		out[i] = withAudit(infoOf(d), audits[d.Version])
 	}
 	return out, nil
 }

@@ -626,3 +626,42 @@ func TestAuditsAreListedWithTheirVersions(t *testing.T) {
 		t.Errorf("audits %v and %v, want none and %v", infos[0].Counted, infos[1].Counted, counted)
 	}
 }
+
+// A version's lists of clients are kept in its audit, not in the description every
+// client's read of the global model decodes again; versions written with the lists in
+// their description (earlier builds) still read them back.
+func TestVersionClientListsLiveInTheAudit(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	clients := []int{3, 5, 8}
+	late := []UpdateRef{{Round: 1, Client: 7, Attempt: 2, Samples: 10, Checksum: "c"}}
+	g := Global{Experiment: "e", Version: 2, Manifest: tinyManifest, Params: tinyUpdate(0, 1, 1).Params,
+		Updates: 3, Clients: clients, Late: late}
+	if _, err := s.PutGlobal(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := s.globals.FindOne(ctx, bson.M{"_id": "e/v2"}).Raw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"clients", "late"} {
+		if _, err := raw.LookupErr(key); err == nil {
+			t.Errorf("the description holds %q: every client reading the global model decodes it", key)
+		}
+	}
+	info, err := s.GlobalInfo(ctx, "e", 2)
+	if err != nil || fmt.Sprint(info.Clients) != fmt.Sprint(clients) || fmt.Sprint(info.Late) != fmt.Sprint(late) {
+		t.Errorf("GlobalInfo = %v, %v; want clients %v and late %v", info, err, clients, late)
+	}
+	// An earlier build's description, with its lists.
+	if _, err := s.globals.UpdateOne(ctx, bson.M{"_id": "e/v2"}, bson.M{"$set": bson.M{"clients": []int{1, 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Collection(s.prefix+"_audits").DeleteOne(ctx, bson.M{"_id": "e/v2"}); err != nil {
+		t.Fatal(err)
+	}
+	infos, err := s.ListGlobals(ctx, "e")
+	if err != nil || len(infos) != 1 || fmt.Sprint(infos[0].Clients) != "[1 2]" {
+		t.Errorf("ListGlobals = %v, %v; want the description's own clients [1 2]", infos, err)
+	}
+}
