@@ -148,7 +148,29 @@ func (a *Activities) placement(client int) (config.Placement, error) {
 // activities that block in one long call. stop returns once the heartbeats have ended,
 // so none is sent after the activity finished.
 func heartbeatWhile(ctx context.Context, details ...any) (stop func()) {
-	return every(ctx, 5*time.Second, func() { activity.RecordHeartbeat(ctx, details...) })
+	return every(ctx, 5*time.Second, func() { beat(ctx, details...) })
+}
+
+// heartbeatSink takes the heartbeats of work that runs inside a larger activity: a
+// batch's client (RunBatch) hands its invocation to the batch, which heartbeats for
+// all its clients at once.
+type heartbeatSink interface{ beat(details ...any) }
+
+type heartbeatSinkKey struct{}
+
+// withHeartbeatSink makes beat hand ctx's heartbeats to sink.
+func withHeartbeatSink(ctx context.Context, sink heartbeatSink) context.Context {
+	return context.WithValue(ctx, heartbeatSinkKey{}, sink)
+}
+
+// beat records a heartbeat for the activity of ctx, or hands it to the batch ctx's work
+// runs in.
+func beat(ctx context.Context, details ...any) {
+	if sink, ok := ctx.Value(heartbeatSinkKey{}).(heartbeatSink); ok {
+		sink.beat(details...)
+		return
+	}
+	activity.RecordHeartbeat(ctx, details...)
 }
 
 // every runs fn every interval, beside the caller's work, until stop is called or ctx

@@ -247,15 +247,28 @@ const checkEvery = 5 * time.Second
 // A failed invocation is an error marked InvokePhase, so the round records it as "not
 // invoked".
 func (a *Activities) RunClient(ctx context.Context, task ClientTask) (ClientRun, error) {
-	began := time.Now()
+	clock := startClock(ctx)
 	var inv Invocation
-	if !activity.HasHeartbeatDetails(ctx) || activity.GetHeartbeatDetails(ctx, &inv) != nil || inv.Client != task.Client {
+	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &inv) == nil && inv.Client == task.Client {
+		return a.runClient(ctx, task, &inv, clock)
+	}
+	return a.runClient(ctx, task, nil, clock)
+}
+
+// runClient is one attempt at a client: invoking it, unless resume is the invocation of
+// an earlier try at the same attempt, then waiting for its activation. The invocation
+// is handed to beat, so whoever checkpoints (RunClient's heartbeats, a batch) can resume.
+func (a *Activities) runClient(ctx context.Context, task ClientTask, resume *Invocation, clock serverClock) (ClientRun, error) {
+	var inv Invocation
+	if resume != nil {
+		inv = *resume
+	} else {
 		var err error
 		if inv, err = a.InvokeClient(ctx, task); err != nil {
 			return ClientRun{}, invokeFailed(err)
 		}
-		inv.AcceptedAt = onServerClock(activity.GetInfo(ctx).StartedTime, began, time.Now())
-		activity.RecordHeartbeat(ctx, inv)
+		inv.AcceptedAt = clock.now()
+		beat(ctx, inv)
 	}
 	run, err := a.PollActivation(ctx, inv)
 	if err != nil {
@@ -265,6 +278,25 @@ func (a *Activities) RunClient(ctx context.Context, task ClientTask) (ClientRun,
 	run.AcceptedAt, run.Redeployed = inv.AcceptedAt, inv.Redeployed
 	a.countBill(task, run)
 	return run, nil
+}
+
+// serverClock reads the time as the Temporal server's clock shows it, from an
+// activity's start on that clock and the worker's monotonic clock since.
+type serverClock struct{ started, began time.Time }
+
+// startClock is the clock of the activity of ctx, started now.
+func startClock(ctx context.Context) serverClock {
+	return serverClock{started: activity.GetInfo(ctx).StartedTime, began: time.Now()}
+}
+
+func (c serverClock) now() time.Time { return onServerClock(c.started, c.began, time.Now()) }
+
+// local is the worker's moment for t on the server's clock.
+func (c serverClock) local(t time.Time) time.Time {
+	if c.started.IsZero() {
+		return t
+	}
+	return c.began.Add(t.Sub(c.started))
 }
 
 // onServerClock is the worker's moment now as the Temporal server's clock shows it:
@@ -357,7 +389,7 @@ func (a *Activities) pollActivation(ctx context.Context, inv Invocation) (Client
 			return ClientRun{Client: inv.Client, ActivationID: inv.ActivationID, Status: "lost",
 				Error: fmt.Sprintf("no result %v after invocation", limit)}, nil
 		}
-		activity.RecordHeartbeat(ctx, inv)
+		beat(ctx, inv)
 		select {
 		case <-ctx.Done():
 			return ClientRun{}, ctx.Err()

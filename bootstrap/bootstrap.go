@@ -355,7 +355,7 @@ func Experiment(cfg *config.Config, id string) workflows.ExperimentParams {
 		Seed:      seed, MaxRounds: cfg.Stop.MaxRounds, TargetAccuracy: cfg.Stop.TargetAccuracy,
 		MaxAttempts: fl.Round.MaxAttempts, MinClientsFraction: fl.Round.MinClientsFraction,
 		DeadlineSeconds: fl.Round.DeadlineSeconds, LateUpdates: fl.Round.LateUpdates, MaxInFlight: fl.Round.MaxInFlight,
-		MaxRecordedRuns: fl.Round.MaxRecordedRuns,
+		MaxRecordedRuns: fl.Round.MaxRecordedRuns, Batched: true, ClientsPerActivity: fl.Round.ClientsPerActivity,
 	}
 }
 

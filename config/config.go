@@ -561,6 +561,9 @@ type RoundConfig struct {
 	// MaxInFlight bounds the clients of a round running at once; the others wait for a
 	// free place (0: 1,000). Temporal caps a workflow's pending activities at 2,000.
 	MaxInFlight int `mapstructure:"max_in_flight"`
+	// ClientsPerActivity is how many of a round's clients one Temporal activity runs
+	// (0: a tenth of the round, at most 100). Semi-asynchronous rounds run one each.
+	ClientsPerActivity int `mapstructure:"clients_per_activity"`
 	// MaxRecordedRuns bounds the activations a round workflow's result holds (0: 1,000);
 	// past it, first-attempt successes are left to the round's history, where the
 	// starter finds them for clients.csv.

@@ -145,6 +145,7 @@ func TestInvalidInputNamesTheKey(t *testing.T) {
 		{"unknown seed log layout", "seed_log:\n  format: csv", "seed_log.format", "must be off, accuracy_time or training_time, got \"csv\""},
 		{"a round larger than a workflow history holds", "scenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 10000\n      num_clients_per_round: 9000",
 			"scenarios.federated_learning.clients_info.num_clients_per_round", "caps at 51,200 events"},
+		{"too many clients per activity", "scenarios:\n  federated_learning:\n    round:\n      clients_per_activity: 101", "scenarios.federated_learning.round.clients_per_activity", "between 1 and 100"},
 		{"too many clients in flight", "scenarios:\n  federated_learning:\n    round:\n      max_in_flight: 5000", "scenarios.federated_learning.round.max_in_flight", "between 1 and 1900"},
 		{"unknown model", "scenarios:\n  federated_learning:\n    data_sampling:\n      model: resnet", "scenarios.federated_learning.data_sampling.model", "must be mlp (the seed's mnistnn), cnn or mclr"},
 		{"unknown optimiser", "scenarios:\n  federated_learning:\n    model_params:\n      optim: rmsprop", "scenarios.federated_learning.model_params.optim", "must be adam, nadam (the seed's ndam) or sgd"},

@@ -91,6 +91,7 @@ func (c *Config) Validate() error {
 		{!(f.Round.MinClientsFraction > 0 && f.Round.MinClientsFraction <= 1), fl + ".round.min_clients_fraction", "must be in (0, 1], got %v", []any{f.Round.MinClientsFraction}},
 		{!(f.Round.DeadlineSeconds >= 0), fl + ".round.deadline_seconds", "must not be negative, got %v", []any{f.Round.DeadlineSeconds}},
 		{f.Round.MaxInFlight < 0 || f.Round.MaxInFlight > 1900, fl + ".round.max_in_flight", "must be between 1 and 1900 (Temporal allows 2,000 pending activities), or 0 for 1000; got %d", []any{f.Round.MaxInFlight}},
+		{f.Round.ClientsPerActivity < 0 || f.Round.ClientsPerActivity > 100, fl + ".round.clients_per_activity", "must be between 1 and 100 (each activity's result holds its clients' records), or 0 for a tenth of the round; got %d", []any{f.Round.ClientsPerActivity}},
 		{f.Round.MaxRecordedRuns < 0 || f.Round.MaxRecordedRuns > 4000, fl + ".round.max_recorded_runs", "must be between 1 and 4000 (Temporal caps a result at 2 MB), or 0 for 1000; got %d", []any{f.Round.MaxRecordedRuns}},
 		{f.Round.LateUpdates != "drop" && f.Round.LateUpdates != "accept", fl + ".round.late_updates", "must be drop or accept, got %q", []any{f.Round.LateUpdates}},
 		{f.Round.Mode != ModeSync && f.Round.Mode != ModeSemiAsync, fl + ".round.mode", "must be sync or semi_async, got %q", []any{f.Round.Mode}},

@@ -44,7 +44,7 @@ var (
 		StartToCloseTimeout: 6 * time.Hour,
 		HeartbeatTimeout:    15 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 20,
+			InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: activities.RunClientTries,
 			NonRetryableErrorTypes: []string{activities.ErrTypeBadConfig, activities.ErrTypeRejected},
 		},
 	}
@@ -84,7 +84,11 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 	if err != nil {
 		return RoundResult{}, err
 	}
-	r.startClients(ctx)
+	if r.batched() {
+		r.startBatches(ctx)
+	} else {
+		r.startClients(ctx)
+	}
 	deadline, cancelDeadline := startDeadline(ctx, p)
 	defer cancelDeadline()
 	r.deadline = deadline
@@ -203,9 +207,18 @@ func newRound(ctx workflow.Context, p RoundParams) (*round, error) {
 	r.done = make([]bool, len(r.selected))
 	r.finished = workflow.NewBufferedChannel(ctx, len(r.selected))
 	r.cancels = make([]workflow.CancelFunc, len(r.selected))
-	r.window = workflow.NewSemaphore(ctx, int64(cmp.Or(max(p.MaxInFlight, 0), DefaultMaxInFlight)))
+	r.window = workflow.NewSemaphore(ctx, int64(r.maxInFlight()))
 	return r, nil
 }
+
+// maxInFlight bounds the round's clients running at once.
+func (r *round) maxInFlight() int { return cmp.Or(max(r.p.MaxInFlight, 0), DefaultMaxInFlight) }
+
+// batched says whether the round runs its clients in batches (RunBatch): rounds of
+// this build do, unless semi-asynchronous, whose aggregation waits for updates one by
+// one. Rounds started by earlier builds lack the parameter and run a client an
+// activity.
+func (r *round) batched() bool { return r.p.Batched && !r.p.Async.On() }
 
 // startClients starts a coroutine per selected client.
 func (r *round) startClients(ctx workflow.Context) {
@@ -220,30 +233,44 @@ func (r *round) startClients(ctx workflow.Context) {
 func (r *round) runSlot(ctx workflow.Context, i int) {
 	client := r.selected[i]
 	if r.drops(i) {
-		r.outcomes[i] = ClientOutcome{Client: client, Straggler: true, Epochs: r.straggle[i],
-			Error: fmt.Sprintf("straggler (%d of %d epochs): not invoked, %s drops stragglers' updates", r.straggle[i], r.p.Train.Epochs, r.p.Strategy.Kind())}
-		r.live.Clients[i].State = ClientDropped
-		r.report(ctx, i)
+		r.dropStraggler(ctx, i)
 		return
 	}
 	if err := r.window.Acquire(ctx, 1); err != nil {
 		// Dropped at the deadline before its turn came.
-		r.outcomes[i] = dropped(ClientOutcome{Client: client})
+		r.finish(ctx, i, dropped(ClientOutcome{Client: client}), time.Time{})
+		return
+	}
+	defer r.window.Release(1)
+	r.finish(ctx, i, r.runClient(ctx, client, r.trainOf(i)), workflow.Now(ctx))
+}
+
+// dropStraggler reports a straggler the round does not invoke.
+func (r *round) dropStraggler(ctx workflow.Context, i int) {
+	r.outcomes[i] = ClientOutcome{Client: r.selected[i], Straggler: true, Epochs: r.straggle[i],
+		Error: fmt.Sprintf("straggler (%d of %d epochs): not invoked, %s drops stragglers' updates", r.straggle[i], r.p.Train.Epochs, r.p.Strategy.Kind())}
+	r.live.Clients[i].State = ClientDropped
+	r.report(ctx, i)
+}
+
+// finish records the i-th selected client's outcome and reports it; doneAt is when it
+// finished, zero for a client dropped before it ran.
+func (r *round) finish(ctx workflow.Context, i int, out ClientOutcome, doneAt time.Time) {
+	r.outcomes[i] = out
+	if doneAt.IsZero() {
 		r.live.Clients[i].State = ClientDropped
 		r.report(ctx, i)
 		return
 	}
-	defer r.window.Release(1)
-	r.outcomes[i] = r.runClient(ctx, client, r.trainOf(i))
-	r.live.Clients[i].State = finalState(r.outcomes[i])
+	r.live.Clients[i].State = finalState(out)
 	if e := r.straggle[i]; e > 0 {
 		r.outcomes[i].Straggler, r.outcomes[i].Epochs = true, e
 	}
-	if r.outcomes[i].Counted {
+	if out.Counted {
 		r.live.Counted++
 	}
-	if now := workflow.Now(ctx); now.After(r.lastDone) {
-		r.lastDone = now
+	if doneAt.After(r.lastDone) {
+		r.lastDone = doneAt
 	}
 	r.report(ctx, i)
 }

@@ -37,6 +37,12 @@ type ExperimentParams struct {
 	LateUpdates     string  `json:"late_updates,omitempty"`
 	// MaxInFlight bounds a round's clients running at once (0: DefaultMaxInFlight).
 	MaxInFlight int `json:"max_in_flight,omitempty"`
+	// Batched runs the rounds' clients several to an activity (RunBatch), and
+	// ClientsPerActivity is how many (0: a tenth of the round, at most
+	// MaxClientsPerActivity). Experiments of earlier builds lack it: an activity per
+	// attempt.
+	Batched            bool `json:"batched,omitempty"`
+	ClientsPerActivity int  `json:"clients_per_activity,omitempty"`
 	// MaxRecordedRuns: see RoundParams.
 	MaxRecordedRuns int `json:"max_recorded_runs,omitempty"`
 	// Strategy, Privacy and Attack: see RoundParams.
@@ -118,6 +124,12 @@ type RoundParams struct {
 	Index bool `json:"index,omitempty"`
 	// MaxInFlight bounds the clients running at once (0: DefaultMaxInFlight).
 	MaxInFlight int `json:"max_in_flight,omitempty"`
+	// Batched runs the clients several to an activity (RunBatch), ClientsPerActivity
+	// of them (0: a tenth of the round, at most MaxClientsPerActivity); rounds of
+	// earlier builds lack it and run an activity per attempt. A semi-asynchronous
+	// round never batches.
+	Batched            bool `json:"batched,omitempty"`
+	ClientsPerActivity int  `json:"clients_per_activity,omitempty"`
 	// MaxRecordedRuns bounds the activations kept in the round's result (0:
 	// DefaultMaxRecordedRuns); see RoundResult.RunsInHistory.
 	MaxRecordedRuns int `json:"max_recorded_runs,omitempty"`

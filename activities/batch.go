@@ -1,0 +1,219 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+)
+
+// RunClientTries is how often a client's attempt is tried again after an error of the
+// keeper's own (a cluster unavailable or throttling, a poll that failed) before the
+// attempt counts as failed: RunClient's retry policy, and RunBatch's loop.
+const RunClientTries = 20
+
+// BatchTask asks RunBatch to run some of a round's clients in one activity.
+type BatchTask struct {
+	// Clients are the clients' tasks; each one's Attempt is set by the batch.
+	Clients     []ClientTask `json:"clients"`
+	MaxAttempts int          `json:"max_attempts"`
+	// NoRetryAfter is the round's deadline on the Temporal server's clock (zero: none):
+	// from then on no client is invoked again.
+	NoRetryAfter time.Time `json:"no_retry_after,omitzero"`
+	// DropAt is when the clients still running are dropped (zero: never), the
+	// deadline of a round that drops late updates.
+	DropAt time.Time `json:"drop_at,omitzero"`
+}
+
+// BatchResult is every client's record, in the task's order.
+type BatchResult struct {
+	Clients []BatchClient `json:"clients"`
+}
+
+// BatchClient is one client's record and when the batch saw it finish (server clock).
+type BatchClient struct {
+	ClientAttempts
+	DoneAt time.Time `json:"done_at,omitzero"`
+}
+
+// RunBatch runs a round's clients concurrently in one activity, each through the same
+// attempts a round of one activity per attempt makes (RunAttempts), so a round of
+// thousands of clients costs Temporal a few dozen activities instead of thousands.
+// Its heartbeats carry every client's state (the attempts made, the running
+// invocation), so a retried batch (a dead worker, a stopped one handing its work back)
+// resumes each client where it was instead of invoking it again.
+func (a *Activities) RunBatch(ctx context.Context, task BatchTask) (BatchResult, error) {
+	b := &batch{a: a, task: task, clock: startClock(ctx), slots: make([]batchSlot, len(task.Clients))}
+	b.resume(ctx)
+	stop := every(ctx, time.Second, func() { activity.RecordHeartbeat(ctx, b.checkpoint()) })
+	var wg sync.WaitGroup
+	for i := range b.slots {
+		if b.slots[i].Done {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b.run(ctx, i)
+		}()
+	}
+	wg.Wait()
+	stop()
+	if err := ctx.Err(); err != nil {
+		// Cancelled or stopped: the retry resumes from the heartbeats.
+		activity.RecordHeartbeat(ctx, b.checkpoint())
+		return BatchResult{}, err
+	}
+	return b.result(), nil
+}
+
+// batch is one RunBatch's state, shared by its clients' goroutines.
+type batch struct {
+	a     *Activities
+	task  BatchTask
+	clock serverClock
+	mu    sync.Mutex
+	slots []batchSlot
+}
+
+// batchSlot is one client's state in a batch: the heartbeats' details.
+type batchSlot struct {
+	// Rec holds the attempts made so far; once Done, the client's whole record.
+	Rec    ClientAttempts `json:"rec"`
+	Done   bool           `json:"done,omitempty"`
+	DoneAt time.Time      `json:"done_at,omitzero"`
+	// Running is the invocation of attempt Attempt, once made.
+	Attempt int         `json:"attempt,omitempty"`
+	Running *Invocation `json:"running,omitempty"`
+}
+
+// resume takes up the state a failed try at this batch left in its heartbeats.
+func (b *batch) resume(ctx context.Context) {
+	var slots []batchSlot
+	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &slots) == nil && len(slots) == len(b.slots) {
+		b.slots = slots
+		return
+	}
+	for i, t := range b.task.Clients {
+		b.slots[i].Rec = ClientAttempts{Client: t.Client}
+	}
+}
+
+func (b *batch) checkpoint() []batchSlot {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.slots)
+}
+
+func (b *batch) result() BatchResult {
+	res := BatchResult{Clients: make([]BatchClient, len(b.slots))}
+	for i, s := range b.slots {
+		res.Clients[i] = BatchClient{ClientAttempts: s.Rec, DoneAt: s.DoneAt}
+	}
+	return res
+}
+
+// run makes the i-th client's attempts, dropping it at the batch's DropAt.
+func (b *batch) run(ctx context.Context, i int) {
+	clientCtx, cancel := context.WithCancel(ctx)
+	if !b.task.DropAt.IsZero() {
+		clientCtx, cancel = context.WithDeadline(ctx, b.clock.local(b.task.DropAt))
+	}
+	defer cancel()
+	b.mu.Lock()
+	rec := b.slots[i].Rec
+	b.mu.Unlock()
+	at := &batchAttempts{b: b, i: i, ctx: withHeartbeatSink(clientCtx, slotSink{b, i})}
+	rec = RunAttempts(b.task.MaxAttempts, rec, at)
+	if ctx.Err() != nil {
+		return // the batch stopped: its retry goes on from the checkpoint
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.slots[i] = batchSlot{Rec: rec, Done: true, DoneAt: b.clock.now()}
+}
+
+// slotSink keeps a client's invocation, which its attempt hands to beat, in its slot.
+type slotSink struct {
+	b *batch
+	i int
+}
+
+func (s slotSink) beat(details ...any) {
+	if len(details) == 0 {
+		return
+	}
+	if inv, ok := details[0].(Invocation); ok {
+		s.b.mu.Lock()
+		s.b.slots[s.i].Running = &inv
+		s.b.mu.Unlock()
+	}
+}
+
+// batchAttempts are one client's attempts in a batch.
+type batchAttempts struct {
+	b   *batch
+	i   int
+	ctx context.Context
+}
+
+func (t *batchAttempts) Closed() string {
+	if at := t.b.task.NoRetryAfter; !at.IsZero() && !time.Now().Before(t.b.clock.local(at)) {
+		return "the round's deadline passed"
+	}
+	return ""
+}
+
+func (t *batchAttempts) Dropped() bool { return t.ctx.Err() != nil }
+
+// Try makes attempt n, trying again after the keeper's own errors as RunClient's retry
+// policy does, and resuming the invocation a failed try or batch left.
+func (t *batchAttempts) Try(n int) Attempt {
+	task := t.b.task.Clients[t.i]
+	task.Attempt = n
+	delay := 500 * time.Millisecond
+	for try := 1; ; try++ {
+		run, err := t.b.a.runClient(t.ctx, task, t.b.running(t.i, n), t.b.clock)
+		if err == nil || try == RunClientTries || !retryable(err) || t.ctx.Err() != nil {
+			return AttemptOf(task.Client, run, err)
+		}
+		select {
+		case <-t.ctx.Done():
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 30*time.Second)
+	}
+}
+
+// running is the invocation of attempt n of the i-th client made already, or nil;
+// it marks attempt n as the one running.
+func (b *batch) running(i, n int) *Invocation {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := &b.slots[i]
+	if s.Attempt != n {
+		s.Attempt, s.Running = n, nil
+	}
+	return s.Running
+}
+
+// Recorded checkpoints the client's attempts so far: a resumed batch goes on after
+// them, and the next attempt is invoked anew.
+func (t *batchAttempts) Recorded(rec ClientAttempts) {
+	t.b.mu.Lock()
+	defer t.b.mu.Unlock()
+	t.b.slots[t.i].Rec, t.b.slots[t.i].Attempt, t.b.slots[t.i].Running = rec, 0, nil
+}
+
+// retryable says whether the retry policy tries an error again.
+func retryable(err error) bool {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return !appErr.NonRetryable() && appErr.Type() != ErrTypeBadConfig && appErr.Type() != ErrTypeRejected
+	}
+	return true
+}

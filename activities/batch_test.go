@@ -1,0 +1,197 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/fedkeeper/fedkeeper/faas"
+	"github.com/fedkeeper/fedkeeper/functions/invocation"
+)
+
+// clientFabric is a cluster whose activations finish at once, answering for the client
+// the request names: a client listed in failFirst fails its first activation, one in
+// hang never finishes.
+type clientFabric struct {
+	mu        sync.Mutex
+	failFirst map[int]bool
+	hang      map[int]bool
+	invokes   map[int]int       // per client
+	clientOf  map[string]int    // activation ID → client
+	attempt   map[string]int    // activation ID → that client's invocation count
+	polled    map[string]bool   // activation IDs asked about
+	extra     map[string]string // activation ID → result text, for ones made outside Invoke
+}
+
+func newClientFabric() *clientFabric {
+	return &clientFabric{failFirst: map[int]bool{}, hang: map[int]bool{}, invokes: map[int]int{},
+		clientOf: map[string]int{}, attempt: map[string]int{}, polled: map[string]bool{}, extra: map[string]string{}}
+}
+
+func (f *clientFabric) Deploy(context.Context, faas.Function) error { return nil }
+func (f *clientFabric) Remove(context.Context, string) error        { return nil }
+
+func (f *clientFabric) Invoke(_ context.Context, _ string, params any) (string, error) {
+	req, ok := params.(invocation.Request)
+	if !ok {
+		return "", fmt.Errorf("params %T", params)
+	}
+	var task struct {
+		Client int `json:"client"`
+	}
+	if err := json.Unmarshal([]byte(req.Task), &task); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.invokes[task.Client]++
+	id := fmt.Sprintf("c%d-%d", task.Client, f.invokes[task.Client])
+	f.clientOf[id], f.attempt[id] = task.Client, f.invokes[task.Client]
+	return id, nil
+}
+
+func (f *clientFabric) Activation(_ context.Context, _, id string) (faas.Activation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.polled[id] = true
+	if text, ok := f.extra[id]; ok {
+		return faas.Activation{ID: id, Status: "success", Success: true, Result: json.RawMessage(text)}, nil
+	}
+	client, ok := f.clientOf[id]
+	switch {
+	case !ok || f.hang[client]:
+		return faas.Activation{}, faas.ErrNotReady
+	case f.failFirst[client] && f.attempt[id] == 1:
+		return faas.Activation{ID: id, Status: "application error", Result: json.RawMessage(`{"error":"boom"}`)}, nil
+	}
+	return faas.Activation{ID: id, Status: "success", Success: true, Result: json.RawMessage(fmt.Sprintf(`{"client":%d,"samples":10}`, client))}, nil
+}
+
+func (f *clientFabric) count(client int) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.invokes[client]
+}
+
+func batchOf(clients ...int) BatchTask {
+	task := BatchTask{MaxAttempts: 3}
+	for _, c := range clients {
+		task.Clients = append(task.Clients, ClientTask{Experiment: "e", Round: 1, Client: c})
+	}
+	return task
+}
+
+func runBatch(t *testing.T, acts *Activities, task BatchTask, heartbeat []batchSlot) (BatchResult, error) {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivityWithOptions(acts, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+	if heartbeat != nil {
+		env.SetHeartbeatDetails(heartbeat)
+	}
+	val, err := env.ExecuteActivity(acts.RunBatch, task)
+	if err != nil {
+		return BatchResult{}, err
+	}
+	var res BatchResult
+	return res, val.Get(&res)
+}
+
+// Each client of a batch keeps its own attempts: one that fails is invoked again and
+// both runs are recorded; the others are invoked once.
+func TestBatchRetriesEachClientOnItsOwn(t *testing.T) {
+	fab := newClientFabric()
+	fab.failFirst[2] = true
+	acts := newActivities(t, fab, nil)
+	res, err := runBatch(t, acts, batchOf(0, 1, 2, 3), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, rec := range res.Clients {
+		wantAttempts := 1
+		if rec.Client == 2 {
+			wantAttempts = 2
+		}
+		if rec.Client != k || !rec.Counted || rec.Attempts != wantAttempts || len(rec.Runs) != wantAttempts || fab.count(k) != wantAttempts {
+			t.Errorf("client %d: %+v, invoked %d times; want counted after %d attempts", k, rec.ClientAttempts, fab.count(k), wantAttempts)
+		}
+		if rec.AcceptedAt.IsZero() || rec.DoneAt.Before(rec.AcceptedAt) {
+			t.Errorf("client %d accepted %v, done %v", k, rec.AcceptedAt, rec.DoneAt)
+		}
+	}
+	if first := res.Clients[2].Runs[0]; first.Success || !strings.Contains(first.Error, "boom") {
+		t.Errorf("client 2's first run %+v, want the failed activation", first)
+	}
+}
+
+// A retried batch resumes from its heartbeats: a finished client is not invoked
+// again, a running one is awaited on its invocation, not invoked a second time.
+func TestRetriedBatchResumesItsClients(t *testing.T) {
+	fab := newClientFabric()
+	fab.extra["old-1"] = `{"client":1,"samples":10}`
+	acts := newActivities(t, fab, nil)
+	done := ClientAttempts{Client: 0, Attempts: 1, Counted: true, Runs: []ClientRun{{Client: 0, Success: true, Samples: 10}}}
+	heartbeat := []batchSlot{
+		{Rec: done, Done: true, DoneAt: time.Now()},
+		{Rec: ClientAttempts{Client: 1}, Attempt: 1, Running: &Invocation{Client: 1, Platform: "openwhisk", Cluster: "local", Function: "fl_client", ActivationID: "old-1"}},
+		{Rec: ClientAttempts{Client: 2}},
+	}
+	res, err := runBatch(t, acts, batchOf(0, 1, 2), heartbeat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fab.count(0) != 0 || fab.count(1) != 0 || fab.count(2) != 1 {
+		t.Errorf("invocations %v: want only client 2, the one not yet invoked", fab.invokes)
+	}
+	if !fab.polled["old-1"] || !res.Clients[1].Counted || res.Clients[1].Runs[0].ActivationID != "old-1" {
+		t.Errorf("client 1: %+v; want its checkpointed activation awaited and counted", res.Clients[1].ClientAttempts)
+	}
+	if !res.Clients[0].Counted || len(res.Clients[0].Runs) != 1 || !res.Clients[2].Counted {
+		t.Errorf("clients 0 and 2: %+v %+v", res.Clients[0].ClientAttempts, res.Clients[2].ClientAttempts)
+	}
+}
+
+// At the round's deadline a batch that drops late updates drops its clients still
+// running, and gives back the ones that finished.
+func TestBatchDropsClientsStillRunningAtTheDeadline(t *testing.T) {
+	fab := newClientFabric()
+	fab.hang[1] = true
+	acts := newActivities(t, fab, nil)
+	task := batchOf(0, 1)
+	task.NoRetryAfter = time.Now().Add(time.Second)
+	task.DropAt = task.NoRetryAfter
+	res, err := runBatch(t, acts, task, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Clients[0].Counted || res.Clients[0].Dropped {
+		t.Errorf("client 0: %+v, want counted", res.Clients[0].ClientAttempts)
+	}
+	if !res.Clients[1].Dropped || res.Clients[1].Counted || fab.count(1) != 1 {
+		t.Errorf("client 1: %+v, invoked %d times; want dropped after one invocation", res.Clients[1].ClientAttempts, fab.count(1))
+	}
+}
+
+// Past the round's deadline a failed client is not invoked again.
+func TestBatchInvokesNoClientAgainPastTheDeadline(t *testing.T) {
+	fab := newClientFabric()
+	fab.failFirst[0] = true
+	acts := newActivities(t, fab, nil)
+	task := batchOf(0)
+	task.NoRetryAfter = time.Now().Add(-time.Second)
+	res, err := runBatch(t, acts, task, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := res.Clients[0]
+	if rec.Counted || fab.count(0) != 1 || !strings.Contains(rec.Error, "not invoked again: the round's deadline passed") {
+		t.Errorf("%+v, invoked %d times; want one failed attempt and no other", rec.ClientAttempts, fab.count(0))
+	}
+}
