@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -14,8 +15,8 @@ import (
 
 // RoundRecord returns a finished round's full record: its workflow's result, with the
 // runs a large round left to its history (RoundResult.RunsInHistory) read back from
-// the results of its RunClient (or, in rounds of earlier builds, PollActivation)
-// activities.
+// the results of its RunBatch or RunClient (or, in rounds of earlier builds,
+// PollActivation) activities.
 func RoundRecord(ctx context.Context, c client.Client, experiment string, round int) (workflows.RoundResult, error) {
 	id := workflows.RoundWorkflowID(experiment, round)
 	var res workflows.RoundResult
@@ -25,27 +26,9 @@ func RoundRecord(ctx context.Context, c client.Client, experiment string, round 
 	if !res.RunsInHistory {
 		return res, nil
 	}
-	polls := map[int64]bool{} // scheduled event ids of RunClient and PollActivation
-	runs := map[int]activities.ClientRun{}
-	dc := converter.GetDefaultDataConverter()
-	iter := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		if err != nil {
-			return res, fmt.Errorf("read the history of round %d: %w", round, err)
-		}
-		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && (a.GetActivityType().GetName() == "RunClient" || a.GetActivityType().GetName() == "PollActivation") {
-			polls[ev.GetEventId()] = true
-		}
-		if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil && polls[a.GetScheduledEventId()] {
-			var run activities.ClientRun
-			if err := dc.FromPayloads(a.GetResult(), &run); err != nil {
-				return res, fmt.Errorf("round %d: decode an activation: %w", round, err)
-			}
-			if run.Success {
-				runs[run.Client] = run
-			}
-		}
+	runs, err := historyRuns(ctx, c, id, round)
+	if err != nil {
+		return res, err
 	}
 	for i, o := range res.Outcomes {
 		if o.Runs != nil || !o.Counted {
@@ -59,4 +42,54 @@ func RoundRecord(ctx context.Context, c client.Client, experiment string, round 
 	}
 	res.RunsInHistory = false
 	return res, nil
+}
+
+// historyRuns reads the successful activations in a round's history, by client.
+func historyRuns(ctx context.Context, c client.Client, id string, round int) (map[int]activities.ClientRun, error) {
+	kinds := map[int64]string{} // activity type by scheduled event id
+	runs := map[int]activities.ClientRun{}
+	dc := converter.GetDefaultDataConverter()
+	iter := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			return nil, fmt.Errorf("read the history of round %d: %w", round, err)
+		}
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+			kinds[ev.GetEventId()] = a.GetActivityType().GetName()
+		}
+		a := ev.GetActivityTaskCompletedEventAttributes()
+		if a == nil {
+			continue
+		}
+		if err := addRuns(runs, kinds[a.GetScheduledEventId()], dc, a.GetResult()); err != nil {
+			return nil, fmt.Errorf("round %d: %w", round, err)
+		}
+	}
+	return runs, nil
+}
+
+// addRuns adds the successful activations of one activity's result to runs.
+func addRuns(runs map[int]activities.ClientRun, kind string, dc converter.DataConverter, result *commonpb.Payloads) error {
+	switch kind {
+	case "RunClient", "PollActivation":
+		var run activities.ClientRun
+		if err := dc.FromPayloads(result, &run); err != nil {
+			return fmt.Errorf("decode an activation: %w", err)
+		}
+		if run.Success {
+			runs[run.Client] = run
+		}
+	case "RunBatch":
+		var batch activities.BatchResult
+		if err := dc.FromPayloads(result, &batch); err != nil {
+			return fmt.Errorf("decode a batch: %w", err)
+		}
+		for _, rec := range batch.Clients {
+			if n := len(rec.Runs); n > 0 && rec.Runs[n-1].Success {
+				runs[rec.Client] = rec.Runs[n-1]
+			}
+		}
+	}
+	return nil
 }

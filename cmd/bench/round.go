@@ -154,16 +154,18 @@ func runConfig(ctx context.Context, dir, yaml string) (c client.Client, out runn
 		return nil, out, nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	var cleanup []func()
-	stop = func() {
+	stopAll := func() {
 		for i := len(cleanup) - 1; i >= 0; i-- {
 			cleanup[i]()
 		}
 	}
+	// The returns below name stop nil on an error; the clean-up is stopAll's.
 	defer func() {
 		if err != nil {
-			stop()
+			stopAll()
 		}
 	}()
+	stop = stopAll
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	stack, err := embedded.Start(ctx, cfg, embedded.Options{FreePorts: true, Logger: logger})
 	if err != nil {
