@@ -24,7 +24,6 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/functions/deployment"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
-	"github.com/fedkeeper/fedkeeper/functions/relay"
 	"github.com/fedkeeper/fedkeeper/metrics"
 	"github.com/fedkeeper/fedkeeper/weights"
 )
@@ -74,7 +73,6 @@ type Activities struct {
 	checkEvery time.Duration
 
 	mu         sync.Mutex
-	globals    relay.Cache // the global model clients of relayed clusters need
 	test       *mnist.Dataset
 	evaluators map[evalKey]scorer
 

@@ -151,7 +151,7 @@ func (a *Activities) call(ctx context.Context, p config.Placement, caller faas.C
 // relayed calls a client of a cluster that cannot reach MongoDB: the weights travel in
 // the request and the answer, and the keeper stores the update.
 func (a *Activities) relayed(ctx context.Context, p config.Placement, caller faas.Caller, inv Invocation, t flclient.Task) (ClientRun, error) {
-	_, sum, err := a.globals.Get(ctx, a.deps.Store, t.Experiment, t.BaseVersion)
+	_, sum, err := a.deps.Store.GlobalBytes(ctx, t.Experiment, t.BaseVersion)
 	if err != nil {
 		return ClientRun{}, err
 	}
@@ -161,7 +161,7 @@ func (a *Activities) relayed(ctx context.Context, p config.Placement, caller faa
 		return ClientRun{}, err
 	}
 	rc := relayCall{a: a, p: p, caller: caller, client: t.Client}
-	res, err := relay.Relay(ctx, a.deps.Store, &a.globals, req, t, rc.call)
+	res, err := relay.Relay(ctx, a.deps.Store, req, t, rc.call)
 	switch {
 	case errors.Is(err, errFunctionFailed):
 		return toClientRun(inv, rc.act), nil

@@ -82,16 +82,21 @@ func (s *Store) putBlob(ctx context.Context, name string, data []byte) error {
 	if len(data) > ownCollectionAbove {
 		return s.putOwnBlob(ctx, name, data)
 	}
-	n := chunkCount(len(data))
-	for i := range n {
-		end := min((i+1)*chunkSize, len(data))
-		doc := chunkDoc{ID: chunkID(name, i), Data: data[i*chunkSize : end]}
-		if _, err := s.chunksOf(name).ReplaceOne(ctx, bson.M{"_id": doc.ID}, doc, options.Replace().SetUpsert(true)); err != nil {
-			return fmt.Errorf("weights: write %s: %w", doc.ID, err)
-		}
+	// A small object is one chunk. Inserted first: FerretDB checks a new _id against
+	// its index, where the replacement's lookup reads the whole shard.
+	doc := chunkDoc{ID: chunkID(name, 0), Data: data}
+	_, err := s.chunksOf(name).InsertOne(ctx, doc)
+	switch {
+	case err == nil:
+		return nil
+	case !mongo.IsDuplicateKeyError(err):
+		return fmt.Errorf("weights: write %s: %w", doc.ID, err)
 	}
-	// A replaced object that was longer leaves chunks behind; remove them.
-	for i := n; ; i++ {
+	if _, err := s.chunksOf(name).ReplaceOne(ctx, bson.M{"_id": doc.ID}, doc, options.Replace().SetUpsert(true)); err != nil {
+		return fmt.Errorf("weights: write %s: %w", doc.ID, err)
+	}
+	// An object of earlier builds, replaced, may leave chunks behind; remove them.
+	for i := 1; ; i++ {
 		res, err := s.chunksOf(name).DeleteOne(ctx, bson.M{"_id": chunkID(name, i)})
 		if err != nil {
 			return fmt.Errorf("weights: write %s: %w", name, err)
@@ -202,4 +207,21 @@ func (s *Store) dropBlob(ctx context.Context, name string, size int) error {
 func (s *Store) sameOwnBlob(ctx context.Context, name string, data []byte) bool {
 	stored, err := s.getOwnBlob(ctx, name, len(data))
 	return err == nil && bytes.Equal(stored, data)
+}
+
+// dropSmallBlobs removes the chunks of small objects, given by name, with one delete
+// per shard: FerretDB reads the whole shard for each delete, so one per object made a
+// round's clean-up quadratic.
+func (s *Store) dropSmallBlobs(ctx context.Context, names []string) error {
+	byShard := map[string][]string{}
+	for _, name := range names {
+		shard := shardOf(s.prefix, name)
+		byShard[shard] = append(byShard[shard], chunkID(name, 0))
+	}
+	for shard, ids := range byShard {
+		if _, err := s.db.Collection(shard).DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids}}); err != nil {
+			return fmt.Errorf("weights: drop %d objects from %s: %w", len(ids), shard, err)
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -48,6 +49,33 @@ type Store struct {
 	beforeRoundCheck func()
 	// counted, when set, learns every parameter read and write ("read", "write").
 	counted func(direction string, n int)
+	// lastGlobal holds the bytes of the global version read last.
+	lastGlobal globalBytes
+}
+
+// globalBytes keeps the verified bytes of the global version read last, by checksum: a
+// warm function serves every client of a round from one read of the round's version,
+// and the keeper relays it to every relayed client. A version never changes (PutGlobal
+// refuses other content), and the description, read each time, names the checksum.
+type globalBytes struct {
+	mu   sync.Mutex
+	sum  string
+	data []byte
+}
+
+func (c *globalBytes) get(sum string) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sum != sum {
+		return nil
+	}
+	return c.data
+}
+
+func (c *globalBytes) put(sum string, data []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sum, c.data = sum, data
 }
 
 // CountBytes makes the store tell fn the bytes of every parameter vector it reads or
@@ -306,21 +334,55 @@ func (s *Store) readParams(ctx context.Context, doc weightsDoc) ([]arch.Param, [
 }
 
 // GetGlobal reads and verifies a global version: its parameters and counts, without the
-// lists of clients and the audit (GlobalInfo reads those).
+// lists of clients and the audit (GlobalInfo reads those). The parameters are the
+// caller's to change.
 func (s *Store) GetGlobal(ctx context.Context, experiment string, version int) (Global, error) {
-	var doc weightsDoc
-	if err := s.globals.FindOne(ctx, bson.M{"_id": globalID(experiment, version)}).Decode(&doc); err != nil {
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			return Global{}, fmt.Errorf("%w: global v%d of %s", ErrNotFound, version, experiment)
-		}
-		return Global{}, fmt.Errorf("weights: read global v%d of %s: %w", version, experiment, err)
+	doc, data, err := s.globalBytes(ctx, experiment, version)
+	if err != nil {
+		return Global{}, err
 	}
-	manifest, params, err := s.readParams(ctx, doc)
+	manifest := fromManifestDocs(doc.Manifest)
+	params, err := Decode(data, manifest, doc.Checksum)
 	if err != nil {
 		return Global{}, fmt.Errorf("global v%d of %s: %w", version, experiment, err)
 	}
-	return Global{Experiment: experiment, Version: version, Manifest: manifest, Params: params,
+	// Decode may view the cached bytes.
+	return Global{Experiment: experiment, Version: version, Manifest: manifest, Params: slices.Clone(params),
 		Updates: doc.Updates, Samples: doc.Samples}, nil
+}
+
+// GlobalBytes reads a global version's encoded parameters, verified, and their
+// checksum: what a relayed client gets inline. The bytes are shared; do not change them.
+func (s *Store) GlobalBytes(ctx context.Context, experiment string, version int) ([]byte, string, error) {
+	doc, data, err := s.globalBytes(ctx, experiment, version)
+	if err != nil {
+		return nil, "", err
+	}
+	return data, doc.Checksum, nil
+}
+
+// globalBytes reads a global version's description, and its bytes unless they are the
+// ones read last; bytes read anew are verified before they are kept.
+func (s *Store) globalBytes(ctx context.Context, experiment string, version int) (weightsDoc, []byte, error) {
+	var doc weightsDoc
+	if err := s.globals.FindOne(ctx, bson.M{"_id": globalID(experiment, version)}).Decode(&doc); err != nil {
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return doc, nil, fmt.Errorf("%w: global v%d of %s", ErrNotFound, version, experiment)
+		}
+		return doc, nil, fmt.Errorf("weights: read global v%d of %s: %w", version, experiment, err)
+	}
+	if data := s.lastGlobal.get(doc.Checksum); data != nil {
+		return doc, data, nil
+	}
+	data, err := s.getParams(ctx, doc)
+	if err == nil {
+		_, err = Decode(data, fromManifestDocs(doc.Manifest), doc.Checksum)
+	}
+	if err != nil {
+		return doc, nil, fmt.Errorf("global v%d of %s: %w", version, experiment, err)
+	}
+	s.lastGlobal.put(doc.Checksum, data)
+	return doc, data, nil
 }
 
 // infoProjection leaves out the manifest.
@@ -484,10 +546,8 @@ func (s *Store) DeleteRoundUpdates(ctx context.Context, experiment string, round
 	if err != nil {
 		return 0, err
 	}
-	for _, doc := range docs {
-		if err := s.dropParams(ctx, doc); err != nil {
-			return 0, err
-		}
+	if err := s.dropAllParams(ctx, docs); err != nil {
+		return 0, err
 	}
 	res, err := s.updates.DeleteMany(ctx, bson.M{"experiment": experiment, "round": round})
 	if err != nil {

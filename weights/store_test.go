@@ -142,7 +142,8 @@ func nanValue() float64 {
 }
 
 func TestLargeTensorsAreChunkedAndDamageIsCaught(t *testing.T) {
-	s := openStore(t)
+	uri := startMongo(t)
+	s := connect(t, Options{URI: uri, DB: "test", Collection: "w"})
 	ctx := context.Background()
 	// 3M values = 12 MB: three chunks, each far below the 16 MB document limit.
 	manifest := []arch.Param{{Name: "big", Shape: []int{3, 1000, 1000}}}
@@ -165,11 +166,13 @@ func TestLargeTensorsAreChunkedAndDamageIsCaught(t *testing.T) {
 	if n, _ := blob.CountDocuments(ctx, bson.M{}); n != 3 {
 		t.Errorf("%d chunks, want 3", n)
 	}
-	// A lost chunk is detected, not read as a shorter model.
+	// A lost chunk is detected, not read as a shorter model, by a reader that did not
+	// read the version before it was lost.
 	if _, err := blob.DeleteOne(ctx, bson.M{"_id": 1}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GetGlobal(ctx, "big", 0); !errors.Is(err, ErrDamaged) {
+	fresh := connect(t, Options{URI: uri, DB: "test", Collection: "w"})
+	if _, err := fresh.GetGlobal(ctx, "big", 0); !errors.Is(err, ErrDamaged) {
 		t.Errorf("read with a chunk missing: %v", err)
 	}
 }
@@ -663,5 +666,62 @@ func TestVersionClientListsLiveInTheAudit(t *testing.T) {
 	infos, err := s.ListGlobals(ctx, "e")
 	if err != nil || len(infos) != 1 || fmt.Sprint(infos[0].Clients) != "[1 2]" {
 		t.Errorf("ListGlobals = %v, %v; want the description's own clients [1 2]", infos, err)
+	}
+}
+
+// A store reads a global version's bytes once: the clients a warm function serves in a
+// round all read the same version. Each reader gets parameters of its own to train.
+func TestGlobalBytesAreReadOncePerVersion(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	var read int
+	s.CountBytes(func(direction string, n int) {
+		if direction == "read" {
+			read += n
+		}
+	})
+	for v := range 2 {
+		if _, err := s.PutGlobal(ctx, Global{Experiment: "e", Version: v, Manifest: tinyManifest, Params: tinyUpdate(0, 1, float32(v+1)).Params}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size := 4 * arch.NumParams(tinyManifest)
+	for i, tc := range []struct{ version, wantRead int }{{1, size}, {1, size}, {1, size}, {0, 2 * size}, {1, 3 * size}} {
+		g, err := s.GetGlobal(ctx, "e", tc.version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := tinyUpdate(0, 1, float32(tc.version+1)).Params; fmt.Sprint(g.Params) != fmt.Sprint(want) {
+			t.Fatalf("read %d: v%d = %v, want %v", i, tc.version, g.Params, want)
+		}
+		if read != tc.wantRead {
+			t.Errorf("read %d of v%d: %d bytes read in all, want %d", i, tc.version, read, tc.wantRead)
+		}
+		g.Params[0] = 99 // a client training in place
+	}
+}
+
+// Deleting a round of many small updates (their chunks spread over the shards, several
+// to some) leaves no chunk behind and no other round's.
+func TestDeletingARoundDropsEveryChunkOfIt(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	for round := 1; round <= 2; round++ {
+		for client := range 300 {
+			u := tinyUpdate(client, 1, float32(client))
+			u.Round = round
+			if err := s.PutUpdate(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n, err := s.DeleteRoundUpdates(ctx, "e", 1); err != nil || n != 300 {
+		t.Fatalf("deleted %d (%v), want 300", n, err)
+	}
+	if n := chunkDocs(t, s); n != 300 {
+		t.Errorf("%d chunks left, want round 2's 300", n)
+	}
+	if _, err := s.GetUpdate(ctx, "e", 2, 299); err != nil {
+		t.Errorf("round 2's update: %v", err)
 	}
 }

@@ -160,6 +160,22 @@ func (s *Store) readBytes(ctx context.Context, doc weightsDoc) ([]byte, error) {
 	return nil, fmt.Errorf("%w: %s is stored in %q, which this version does not know", ErrDamaged, doc.ID, doc.Where)
 }
 
+// dropAllParams removes the bytes of many descriptions: the small objects in MongoDB
+// with a delete per shard, the others one by one.
+func (s *Store) dropAllParams(ctx context.Context, docs []weightsDoc) error {
+	var small []string
+	for _, doc := range docs {
+		if doc.Where == "" && 4*doc.Count <= ownCollectionAbove {
+			small = append(small, doc.Blob)
+			continue
+		}
+		if err := s.dropParams(ctx, doc); err != nil {
+			return err
+		}
+	}
+	return s.dropSmallBlobs(ctx, small)
+}
+
 // dropParams removes the bytes a description points at.
 func (s *Store) dropParams(ctx context.Context, doc weightsDoc) error {
 	switch doc.Where {

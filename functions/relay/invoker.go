@@ -42,7 +42,6 @@ type Invoker struct {
 	dep     deployment.Config
 	depErr  error
 	stores  weights.Stores
-	globals Cache
 	http    *http.Client
 }
 
@@ -93,7 +92,7 @@ func (inv *Invoker) relayOne(ctx context.Context, store *weights.Store, c Invoke
 	if !ok {
 		return flclient.Result{}, t.Client, fmt.Errorf("cluster %q is not one this invoker was deployed to reach (%v)", c.Cluster, inv.targets())
 	}
-	res, err := Relay(ctx, store, &inv.globals, c.Request, t, HTTPCall(inv.http, target))
+	res, err := Relay(ctx, store, c.Request, t, HTTPCall(inv.http, target))
 	return res, t.Client, err
 }
 

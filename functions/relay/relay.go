@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
 
 	"github.com/fedkeeper/fedkeeper/functions/deployment"
 	"github.com/fedkeeper/fedkeeper/functions/flclient"
@@ -28,12 +27,12 @@ type Call func(ctx context.Context, req invocation.Request) (flclient.Result, er
 // update. req is the client's signed request and t its task, which names the base
 // version's checksum (InlineSHA256, see Task); the returned result no longer holds the
 // update's bytes.
-func Relay(ctx context.Context, store *weights.Store, globals *Cache, req invocation.Request, t flclient.Task, call Call) (flclient.Result, error) {
+func Relay(ctx context.Context, store *weights.Store, req invocation.Request, t flclient.Task, call Call) (flclient.Result, error) {
 	manifest, err := t.Model.Manifest()
 	if err != nil {
 		return flclient.Result{}, err
 	}
-	data, sum, err := globals.Get(ctx, store, t.Experiment, t.BaseVersion)
+	data, sum, err := store.GlobalBytes(ctx, t.Experiment, t.BaseVersion)
 	if err != nil {
 		return flclient.Result{}, err
 	}
@@ -61,36 +60,6 @@ func Relay(ctx context.Context, store *weights.Store, globals *Cache, req invoca
 	}
 	res.Update = nil
 	return res, nil
-}
-
-// Cache keeps the encoded global model of the latest version read, which every
-// client of a round needs.
-type Cache struct {
-	mu   sync.Mutex
-	key  string
-	data []byte
-	sum  string
-}
-
-// Get returns the encoded global model of an experiment's version and its checksum.
-func (c *Cache) Get(ctx context.Context, store *weights.Store, experiment string, version int) ([]byte, string, error) {
-	key := fmt.Sprintf("%s/v%d", experiment, version)
-	c.mu.Lock()
-	if c.key == key && c.data != nil {
-		data, sum := c.data, c.sum
-		c.mu.Unlock()
-		return data, sum, nil
-	}
-	c.mu.Unlock()
-	g, err := store.GetGlobal(ctx, experiment, version)
-	if err != nil {
-		return nil, "", err
-	}
-	data, sum := weights.Encode(g.Params)
-	c.mu.Lock()
-	c.key, c.data, c.sum = key, data, sum
-	c.mu.Unlock()
-	return data, sum, nil
 }
 
 // HTTPCall calls a client function over HTTP (a Cloud Functions trigger, an OpenFaaS
