@@ -39,10 +39,10 @@ type InvokerResult struct {
 
 // Invoker is the fl_invoker_weights_update function.
 type Invoker struct {
-	dep     deployment.Config
-	depErr  error
-	stores  weights.Stores
-	http    *http.Client
+	dep    deployment.Config
+	depErr error
+	stores weights.Stores
+	http   *http.Client
 }
 
 // NewInvoker returns a cold instance deployed with dep (see flclient.New).
