@@ -24,7 +24,7 @@ import (
 func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (AggregateResult, error) {
 	start := time.Now()
 	params := flserver.AggregateParams{Experiment: in.Experiment, Round: in.Round, BaseVersion: in.BaseVersion,
-		Clients: in.Clients, Model: in.Model, Strategy: in.Strategy, Late: in.Late, Store: a.deps.Weights}
+		Clients: in.Clients, Model: in.Model, Strategy: in.Strategy, Late: in.Late, Partials: in.Partials, Store: a.deps.Weights}
 	var res flserver.AggregateResult
 	var err error
 	if a.serverMode(a.deps.Config.Scenarios.FederatedLearning.ServerConfig.Aggregation) {
@@ -49,7 +49,7 @@ func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (Aggregat
 		a.deps.Metrics.Aggregated(seconds)
 	}
 	return AggregateResult{Version: res.Version, Updates: res.Updates, Samples: res.Samples, Counted: res.Counted,
-		Rejected: res.Rejected, Stale: res.Stale, Seconds: seconds}, nil
+		Rejected: res.Rejected, Stale: res.Stale, Seconds: seconds, FromPartials: res.FromPartials}, nil
 }
 
 // serverMode reports whether a server step runs as a function on the server cluster.

@@ -27,11 +27,16 @@ type BatchTask struct {
 	// DropAt is when the clients still running are dropped (zero: never), the
 	// deadline of a round that drops late updates.
 	DropAt time.Time `json:"drop_at,omitzero"`
+	// Fold sums the counted clients' updates as they finish into a partial sum for
+	// the round's aggregation (FedAvg and the server optimisers).
+	Fold bool `json:"fold,omitempty"`
 }
 
-// BatchResult is every client's record, in the task's order.
+// BatchResult is every client's record, in the task's order, and the key of the
+// partial sum of their updates (weights.Partial), if one was stored.
 type BatchResult struct {
 	Clients []BatchClient `json:"clients"`
+	Partial string        `json:"partial,omitempty"`
 }
 
 // BatchClient is one client's record and when the batch saw it finish (server clock).
@@ -49,6 +54,13 @@ type BatchClient struct {
 func (a *Activities) RunBatch(ctx context.Context, task BatchTask) (BatchResult, error) {
 	b := &batch{a: a, task: task, clock: startClock(ctx), slots: make([]batchSlot, len(task.Clients))}
 	b.resume(ctx)
+	b.sum = newBatchSum(a, task)
+	for i, s := range b.slots {
+		if s.Done && s.Rec.Counted {
+			// A resumed batch rebuilds its sum from the stored updates.
+			b.sum.fold(ctx, task.Clients[i], s.Rec.Attempts)
+		}
+	}
 	stop := every(ctx, time.Second, func() { activity.RecordHeartbeat(ctx, b.checkpoint()) })
 	var wg sync.WaitGroup
 	for i := range b.slots {
@@ -68,7 +80,9 @@ func (a *Activities) RunBatch(ctx context.Context, task BatchTask) (BatchResult,
 		activity.RecordHeartbeat(ctx, b.checkpoint())
 		return BatchResult{}, err
 	}
-	return b.result(), nil
+	res := b.result()
+	res.Partial = b.sum.store(ctx)
+	return res, nil
 }
 
 // batch is one RunBatch's state, shared by its clients' goroutines.
@@ -78,6 +92,7 @@ type batch struct {
 	clock serverClock
 	mu    sync.Mutex
 	slots []batchSlot
+	sum   *batchSum
 }
 
 // batchSlot is one client's state in a batch: the heartbeats' details.
@@ -133,8 +148,11 @@ func (b *batch) run(ctx context.Context, i int) {
 		return // the batch stopped: its retry goes on from the checkpoint
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.slots[i] = batchSlot{Rec: rec, Done: true, DoneAt: b.clock.now()}
+	b.mu.Unlock()
+	if rec.Counted {
+		b.sum.fold(ctx, b.task.Clients[i], rec.Attempts)
+	}
 }
 
 // slotSink keeps a client's invocation, which its attempt hands to beat, in its slot.

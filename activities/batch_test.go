@@ -13,7 +13,9 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/fedkeeper/fedkeeper/faas"
+	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/functions/invocation"
+	"github.com/fedkeeper/fedkeeper/weights"
 )
 
 // clientFabric is a cluster whose activations finish at once, answering for the client
@@ -193,5 +195,52 @@ func TestBatchInvokesNoClientAgainPastTheDeadline(t *testing.T) {
 	rec := res.Clients[0]
 	if rec.Counted || fab.count(0) != 1 || !strings.Contains(rec.Error, "not invoked again: the round's deadline passed") {
 		t.Errorf("%+v, invoked %d times; want one failed attempt and no other", rec.ClientAttempts, fab.count(0))
+	}
+}
+
+// A batch folds its counted clients' stored updates into a partial sum for the
+// aggregation; a resumed batch rebuilds it from the stored updates, so the clients it
+// finished before it stopped are in it once, and a client whose stored update is not
+// the attempt it counted stays out (the aggregation reads that one itself).
+func TestBatchFoldsItsUpdatesAndRebuildsTheSumOnResume(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t)
+	spec := model.Spec{Kind: model.MLP, Hidden: 1}
+	manifest, _ := spec.Manifest()
+	for c, attempt := range []int{1, 1, 2} {
+		params := make([]float32, model.NumParams(manifest))
+		for i := range params {
+			params[i] = float32(c)
+		}
+		if err := store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 1, Client: c, Attempt: attempt, Samples: 10,
+			Manifest: manifest, Params: params}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acts := newActivities(t, newClientFabric(), store)
+	task := batchOf(0, 1, 2)
+	task.Fold = true
+	for i := range task.Clients {
+		task.Clients[i].Model = spec
+	}
+	done := ClientAttempts{Client: 0, Attempts: 1, Counted: true, Runs: []ClientRun{{Client: 0, Success: true, Samples: 10}}}
+	res, err := runBatch(t, acts, task, []batchSlot{{Rec: done, Done: true}, {Rec: ClientAttempts{Client: 1}}, {Rec: ClientAttempts{Client: 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Partial != "b0" {
+		t.Fatalf("partial %q, want b0", res.Partial)
+	}
+	p, err := store.GetPartial(ctx, "e", 1, res.Partial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clients []int
+	for _, r := range p.Refs {
+		clients = append(clients, r.Client)
+	}
+	// Client 2 counted attempt 1, but attempt 2's update is stored.
+	if fmt.Sprint(clients) != "[0 1]" || p.Samples != 20 || p.Sum[0] != 10 {
+		t.Errorf("partial of clients %v, %d samples, sum %v; want clients 0 and 1, 20 samples, sum 0·10 + 1·10", clients, p.Samples, p.Sum[0])
 	}
 }

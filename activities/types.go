@@ -122,6 +122,8 @@ type AggregateInput struct {
 	Strategy strategy.Spec `json:"strategy,omitzero"`
 	// Late folds in earlier rounds' late updates (semi-asynchronous rounds).
 	Late *flserver.LateFolding `json:"late,omitempty"`
+	// Partials name the batches' running sums (see flserver.AggregateParams).
+	Partials []string `json:"partials,omitempty"`
 }
 
 // AggregateResult describes the new global version.
@@ -135,6 +137,8 @@ type AggregateResult struct {
 	// Stale are the late updates folded in (semi-asynchronous rounds).
 	Stale   []flserver.StaleUpdate `json:"stale,omitempty"`
 	Seconds float64                `json:"seconds"`
+	// FromPartials counts the updates merged from the batches' running sums.
+	FromPartials int `json:"from_partials,omitempty"`
 }
 
 // Rejection says why a client's update was not aggregated.

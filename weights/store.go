@@ -487,6 +487,19 @@ func (s *Store) roundUpdates(ctx context.Context, experiment string, round int, 
 	return slices.DeleteFunc(docs, func(d weightsDoc) bool { return !wanted[d.Client] }), nil
 }
 
+// RoundUpdateRefs lists a round's stored updates by client, without their bytes.
+func (s *Store) RoundUpdateRefs(ctx context.Context, experiment string, round int) (map[int]UpdateRef, error) {
+	docs, err := s.roundUpdates(ctx, experiment, round, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]UpdateRef, len(docs))
+	for _, d := range docs {
+		out[d.Client] = UpdateRef{Round: d.Round, Client: d.Client, BaseVersion: d.BaseVersion, Samples: d.Samples, Attempt: d.Attempt, Checksum: d.Checksum}
+	}
+	return out, nil
+}
+
 // EachUpdate streams a round's stored updates of the given clients (all when clients is
 // nil) in client order. fn gets each update, or the error that makes it unusable
 // (damaged data); an error returned by fn stops the pass. Other clients' updates are
@@ -547,6 +560,9 @@ func (s *Store) DeleteRoundUpdates(ctx context.Context, experiment string, round
 		return 0, err
 	}
 	if err := s.dropAllParams(ctx, docs); err != nil {
+		return 0, err
+	}
+	if err := s.deleteRoundPartials(ctx, experiment, round); err != nil {
 		return 0, err
 	}
 	res, err := s.updates.DeleteMany(ctx, bson.M{"experiment": experiment, "round": round})

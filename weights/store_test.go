@@ -725,3 +725,38 @@ func TestDeletingARoundDropsEveryChunkOfIt(t *testing.T) {
 		t.Errorf("round 2's update: %v", err)
 	}
 }
+
+// A partial sum reads back as stored, a damaged one is refused, and a round's clean-up
+// removes its partials with their bytes.
+func TestPartialSumsRoundTripAndGoWithTheirRound(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	p := Partial{Experiment: "e", Round: 1, Key: "b0", Sum: []float64{1.5, -2.25, 1e-300, 3}, Weight: 40, Samples: 40,
+		Refs: []UpdateRef{{Round: 1, Client: 0, Attempt: 1, Samples: 40, Checksum: "c"}}}
+	if err := s.PutPartial(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetPartial(ctx, "e", 1, "b0")
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(p) {
+		t.Fatalf("read %+v (%v), want %+v", got, err, p)
+	}
+	var pd partialDoc
+	if err := s.partialsColl().FindOne(ctx, bson.M{"_id": "e/r1/b0"}).Decode(&pd); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.chunksOf(pd.Blob).UpdateOne(ctx, bson.M{"_id": chunkID(pd.Blob, 0)}, bson.M{"$set": bson.M{"data": []byte("damaged!damaged!damaged!damaged!")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetPartial(ctx, "e", 1, "b0"); !errors.Is(err, ErrDamaged) {
+		t.Errorf("damaged partial read: %v", err)
+	}
+	if _, err := s.DeleteRoundUpdates(ctx, "e", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetPartial(ctx, "e", 1, "b0"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("partial after the clean-up: %v", err)
+	}
+	if n := chunkDocs(t, s); n != 0 {
+		t.Errorf("%d chunks left", n)
+	}
+}

@@ -168,6 +168,8 @@ type round struct {
 	// sliding window, so a round of any size stays under Temporal's pending-activity
 	// limit.
 	window   workflow.Semaphore
+	// partials are the batches' running sums of their updates (batched rounds).
+	partials []string
 	attempt  attemptFunc
 	deadline workflow.Future
 }
@@ -367,7 +369,7 @@ func (r *round) aggregate(ctx workflow.Context, counted []int) (activities.Aggre
 	aggStart := workflow.Now(ctx)
 	in := activities.AggregateInput{
 		Experiment: r.p.Experiment, Round: r.p.Round, BaseVersion: r.p.BaseVersion, Clients: counted, Model: r.p.Model,
-		Strategy: r.p.Strategy,
+		Strategy: r.p.Strategy, Partials: slices.Sorted(slices.Values(r.partials)),
 	}
 	if r.p.Async.On() {
 		in.Late = &flserver.LateFolding{Exponent: r.p.Async.StalenessExponent, MaxStaleness: r.p.Async.MaxStaleness}

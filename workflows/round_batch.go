@@ -59,7 +59,8 @@ func (r *round) batchSize(n int) int {
 func (r *round) runBatch(ctx workflow.Context, slots []int) {
 	_ = r.window.Acquire(ctx, int64(len(slots))) // not cancelled: the batch drops late clients itself
 	defer r.window.Release(int64(len(slots)))
-	task := activities.BatchTask{MaxAttempts: r.p.MaxAttempts}
+	// Robust strategies need every update at once; the others merge running sums.
+	task := activities.BatchTask{MaxAttempts: r.p.MaxAttempts, Fold: !r.p.Strategy.Robust()}
 	if r.p.DeadlineSeconds > 0 {
 		task.NoRetryAfter = r.start.Add(time.Duration(r.p.DeadlineSeconds * float64(time.Second)))
 		if r.p.LateUpdates != LateAccept {
@@ -75,6 +76,9 @@ func (r *round) runBatch(ctx workflow.Context, slots []int) {
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, batchOptions), a.RunBatch, task).Get(ctx, &res)
 	if err == nil && len(res.Clients) != len(slots) {
 		err = temporal.NewNonRetryableApplicationError("the batch answered for another number of clients", "BadBatch", nil)
+	}
+	if err == nil && res.Partial != "" {
+		r.partials = append(r.partials, res.Partial)
 	}
 	now := workflow.Now(ctx)
 	for k, i := range slots {

@@ -74,3 +74,41 @@ func (a *Accumulator) Average() ([]float32, error) {
 	}
 	return out, nil
 }
+
+// Partial is an accumulator's running sum, to store and merge into another one: a
+// batch of clients folds its updates as they arrive, and the round's aggregation merges
+// the batches' sums.
+type Partial struct {
+	Sum     []float64
+	Weight  float64
+	Samples int
+	Count   int
+}
+
+// Partial returns the accumulator's running sum; it shares the accumulator's vector.
+func (a *Accumulator) Partial() Partial {
+	return Partial{Sum: a.sum, Weight: a.weight, Samples: a.samples, Count: a.count}
+}
+
+// Merge folds in another accumulator's running sum, refusing one of another length or
+// with a non-finite value, leaving the accumulator unchanged.
+func (a *Accumulator) Merge(p Partial) error {
+	if len(p.Sum) != len(a.sum) {
+		return fmt.Errorf("fedavg: partial sum has %d values, want %d", len(p.Sum), len(a.sum))
+	}
+	if p.Count <= 0 || !(p.Weight > 0) || math.IsInf(p.Weight, 0) || p.Samples <= 0 {
+		return fmt.Errorf("fedavg: partial sum of %d updates, weight %v, %d samples", p.Count, p.Weight, p.Samples)
+	}
+	for i, v := range p.Sum {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("fedavg: partial sum value %d is %v", i, v)
+		}
+	}
+	for i, v := range p.Sum {
+		a.sum[i] += v
+	}
+	a.weight += p.Weight
+	a.samples += p.Samples
+	a.count += p.Count
+	return nil
+}

@@ -98,3 +98,42 @@ func TestAddWeighted(t *testing.T) {
 		}
 	}
 }
+
+// Averaging updates through partial sums (two batches merged) gives the average of
+// folding them all into one accumulator, to float rounding; a bad partial changes
+// nothing.
+func TestMergedPartialsAverageAsOne(t *testing.T) {
+	updates := [][]float32{{1, 2, 3}, {4, 5, 6}, {-1, 0.5, 9}, {2, 2, 2}}
+	samples := []int{10, 30, 5, 55}
+	whole := NewAccumulator(3)
+	batches := []*Accumulator{NewAccumulator(3), NewAccumulator(3)}
+	for i, u := range updates {
+		if err := whole.Add(u, samples[i]); err != nil {
+			t.Fatal(err)
+		}
+		if err := batches[i%2].Add(u, samples[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	merged := NewAccumulator(3)
+	for _, b := range batches {
+		if err := merged.Merge(b.Partial()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, bad := range []Partial{{Sum: []float64{1, 2}, Weight: 1, Samples: 1, Count: 1}, {Sum: []float64{1, math.NaN(), 3}, Weight: 1, Samples: 1, Count: 1}, {Sum: []float64{1, 2, 3}, Count: 1, Samples: 1}} {
+		if err := merged.Merge(bad); err == nil {
+			t.Errorf("merged %+v", bad)
+		}
+	}
+	want, _ := whole.Average()
+	got, _ := merged.Average()
+	for i := range want {
+		if math.Abs(float64(got[i]-want[i])) > 1e-6 {
+			t.Errorf("value %d: merged %v, whole %v", i, got[i], want[i])
+		}
+	}
+	if merged.Count() != 4 || merged.Samples() != 100 {
+		t.Errorf("merged %d updates of %d samples, want 4 of 100", merged.Count(), merged.Samples())
+	}
+}

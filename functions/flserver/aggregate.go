@@ -40,7 +40,11 @@ func Aggregate(ctx context.Context, store *weights.Store, p AggregateParams, pro
 		return AggregateResult{}, err
 	}
 	agg := newAggregation(p, manifest)
-	if err := store.EachUpdate(ctx, p.Experiment, p.Round, p.Clients, func(client int, u weights.Update, damaged error) error {
+	unread, err := agg.mergePartials(ctx, store)
+	if err != nil {
+		return AggregateResult{}, err
+	}
+	if err := store.EachUpdate(ctx, p.Experiment, p.Round, unread, func(client int, u weights.Update, damaged error) error {
 		if progress != nil {
 			progress(client)
 		}
@@ -93,7 +97,9 @@ type aggregation struct {
 	models                     [][]float32
 	modelClients, modelSamples []int
 	// counted are the updates added to the sum, the round's own by client.
-	counted     map[int]weights.UpdateRef
+	counted map[int]weights.UpdateRef
+	// merged counts the updates that came in partial sums.
+	merged      int
 	countedLate []weights.UpdateRef
 }
 
@@ -153,7 +159,7 @@ func (a *aggregation) combine(ctx context.Context, store *weights.Store) ([]floa
 	if err != nil {
 		return nil, err
 	}
-	a.res.Updates, a.res.Samples = a.acc.Count(), a.acc.Samples()
+	a.res.Updates, a.res.Samples, a.res.FromPartials = a.acc.Count(), a.acc.Samples(), a.merged
 	switch {
 	case a.p.Strategy.Robust():
 		combined, used, err := a.p.Strategy.Combine(a.models, a.modelSamples)
@@ -176,4 +182,59 @@ func (a *aggregation) audit() []weights.UpdateRef {
 		out = append(out, a.counted[c])
 	}
 	return append(out, a.countedLate...)
+}
+
+// mergePartials merges the round's partial sums whose every update is stored as the
+// partial saw it (same attempt, same checksum, one of the round's clients, none merged
+// twice), and returns the clients still to read. A partial that cannot be read or
+// does not match is left out: its clients' updates are read instead.
+func (a *aggregation) mergePartials(ctx context.Context, store *weights.Store) ([]int, error) {
+	if len(a.p.Partials) == 0 || a.p.Clients == nil || a.p.Strategy.Robust() || a.p.Late != nil {
+		return a.p.Clients, nil
+	}
+	stored, err := store.RoundUpdateRefs(ctx, a.p.Experiment, a.p.Round)
+	if err != nil {
+		return nil, err
+	}
+	wanted := map[int]bool{}
+	for _, c := range a.p.Clients {
+		wanted[c] = true
+	}
+	for _, key := range a.p.Partials {
+		p, err := store.GetPartial(ctx, a.p.Experiment, a.p.Round, key)
+		if err != nil || !a.matches(p, stored, wanted) {
+			continue
+		}
+		if err := a.acc.Merge(fedavg.Partial{Sum: p.Sum, Weight: p.Weight, Samples: p.Samples, Count: len(p.Refs)}); err != nil {
+			continue
+		}
+		for _, ref := range p.Refs {
+			a.seen[ref.Client] = true
+			a.res.Counted = append(a.res.Counted, ref.Client)
+			a.counted[ref.Client] = ref
+		}
+		a.merged += len(p.Refs)
+	}
+	unread := []int{} // not nil: nil would read every client's
+	for _, c := range a.p.Clients {
+		if !a.seen[c] {
+			unread = append(unread, c)
+		}
+	}
+	return unread, nil
+}
+
+// matches says whether every update a partial holds is one of the round's clients',
+// not merged yet, stored with the attempt and checksum the partial folded.
+func (a *aggregation) matches(p weights.Partial, stored map[int]weights.UpdateRef, wanted map[int]bool) bool {
+	if len(p.Refs) == 0 {
+		return false
+	}
+	for _, ref := range p.Refs {
+		s, ok := stored[ref.Client]
+		if !ok || !wanted[ref.Client] || a.seen[ref.Client] || s.Attempt != ref.Attempt || s.Checksum != ref.Checksum || s.BaseVersion != a.p.BaseVersion {
+			return false
+		}
+	}
+	return true
 }

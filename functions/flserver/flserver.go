@@ -139,6 +139,11 @@ type AggregateParams struct {
 	// Late folds in the earlier rounds' updates that arrived after their round was
 	// aggregated (semi-asynchronous rounds); nil leaves them alone.
 	Late *LateFolding `json:"late,omitempty"`
+	// Partials name the running sums batches of the round's clients folded as they
+	// finished (weights.Partial, by key): merged instead of reading their updates
+	// again, each only when all the updates it holds are stored as it saw them.
+	// FedAvg and the server optimisers only; robust strategies read every update.
+	Partials []string `json:"partials,omitempty"`
 	// Store as for InitParams.
 	Store flclient.Store `json:"store"`
 }
@@ -158,6 +163,8 @@ type AggregateResult struct {
 	Samples  int         `json:"samples"`
 	Counted  []int       `json:"counted"`
 	Rejected []Rejection `json:"rejected,omitempty"`
+	// FromPartials counts the updates that came in partial sums (AggregateParams.Partials).
+	FromPartials int `json:"from_partials,omitempty"`
 	// Stale are the late updates folded in, with their weights.
 	Stale []StaleUpdate `json:"stale,omitempty"`
 	// Existing is set when the version was already stored (a retried aggregation).

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/fedkeeper/fedkeeper/embedded/mongodb"
+	"github.com/fedkeeper/fedkeeper/fl/fedavg"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
 	"github.com/fedkeeper/fedkeeper/weights"
@@ -200,5 +202,61 @@ func TestAggregationRetryCleansUpAndSealedRoundRefuses(t *testing.T) {
 	}
 	if st, err := e.store.RoundState(ctx, "e", 2); err != nil || !st.Sealed {
 		t.Errorf("round 2 after its aggregation: %+v %v", st, err)
+	}
+}
+
+// The batches' running sums are merged instead of reading their updates again, each
+// only when every update it holds is stored as it saw them: a partial of a replaced
+// update, or a lost one, leaves its clients to be read. Either way the version is the
+// average of the stored updates, each counted once.
+func TestPartialSumsAreMergedOnlyWhenTheyMatchTheStore(t *testing.T) {
+	ctx := context.Background()
+	e := newStrategyEnv(t)
+	clients := []int{0, 1, 2, 3, 4, 5}
+	for _, c := range clients {
+		if err := e.store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 1, Client: c, Attempt: 1, BaseVersion: 0,
+			Samples: 10 * (c + 1), Manifest: e.manifest, Params: e.filled(float32(c))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored, err := e.store.RoundUpdateRefs(ctx, "e", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	partial := func(key string, cs ...int) weights.Partial {
+		acc := fedavg.NewAccumulator(e.n)
+		p := weights.Partial{Experiment: "e", Round: 1, Key: key}
+		for _, c := range cs {
+			if err := acc.Add(e.filled(float32(c)), 10*(c+1)); err != nil {
+				t.Fatal(err)
+			}
+			p.Refs = append(p.Refs, stored[c])
+		}
+		s := acc.Partial()
+		p.Sum, p.Weight, p.Samples = s.Sum, s.Weight, s.Samples
+		return p
+	}
+	good, stale := partial("b0", 0, 1), partial("b2", 2, 3)
+	stale.Refs[1].Checksum = "an earlier attempt's"
+	for _, p := range []weights.Partial{good, stale} {
+		if err := e.store.PutPartial(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Aggregate(ctx, e.store, AggregateParams{Experiment: "e", Round: 1, BaseVersion: 0, Clients: clients, Model: e.spec,
+		Partials: []string{"b0", "b2", "b4 (lost)"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FromPartials != 2 || res.Updates != 6 || fmt.Sprint(res.Counted) != fmt.Sprint(clients) {
+		t.Errorf("%+v: want 6 updates counted, 2 from the matching partial", res)
+	}
+	g, err := e.store.GetGlobal(ctx, "e", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Σ c·10(c+1) / Σ 10(c+1) over c = 0..5 = 700/210.
+	if want := float32(700.0 / 210.0); math.Abs(float64(g.Params[0]-want)) > 1e-5 {
+		t.Errorf("v1 = %v, want %v", g.Params[0], want)
 	}
 }
