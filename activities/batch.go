@@ -58,7 +58,7 @@ func (a *Activities) RunBatch(ctx context.Context, task BatchTask) (BatchResult,
 	for i, s := range b.slots {
 		if s.Done && s.Rec.Counted {
 			// A resumed batch rebuilds its sum from the stored updates.
-			b.sum.fold(ctx, task.Clients[i], s.Rec.Attempts)
+			b.sum.fold(ctx, task.Clients[i], s.Rec)
 		}
 	}
 	stop := every(ctx, time.Second, func() { activity.RecordHeartbeat(ctx, b.checkpoint()) })
@@ -151,7 +151,7 @@ func (b *batch) run(ctx context.Context, i int) {
 	b.slots[i] = batchSlot{Rec: rec, Done: true, DoneAt: b.clock.now()}
 	b.mu.Unlock()
 	if rec.Counted {
-		b.sum.fold(ctx, b.task.Clients[i], rec.Attempts)
+		b.sum.fold(ctx, b.task.Clients[i], rec)
 	}
 }
 

@@ -30,11 +30,12 @@ type clientFabric struct {
 	attempt   map[string]int    // activation ID → that client's invocation count
 	polled    map[string]bool   // activation IDs asked about
 	extra     map[string]string // activation ID → result text, for ones made outside Invoke
+	sums      map[int]string    // client → the update checksum its result reports
 }
 
 func newClientFabric() *clientFabric {
 	return &clientFabric{failFirst: map[int]bool{}, hang: map[int]bool{}, invokes: map[int]int{},
-		clientOf: map[string]int{}, attempt: map[string]int{}, polled: map[string]bool{}, extra: map[string]string{}}
+		clientOf: map[string]int{}, attempt: map[string]int{}, polled: map[string]bool{}, extra: map[string]string{}, sums: map[int]string{}}
 }
 
 func (f *clientFabric) Deploy(context.Context, faas.Function) error { return nil }
@@ -73,7 +74,8 @@ func (f *clientFabric) Activation(_ context.Context, _, id string) (faas.Activat
 	case f.failFirst[client] && f.attempt[id] == 1:
 		return faas.Activation{ID: id, Status: "application error", Result: json.RawMessage(`{"error":"boom"}`)}, nil
 	}
-	return faas.Activation{ID: id, Status: "success", Success: true, Result: json.RawMessage(fmt.Sprintf(`{"client":%d,"samples":10}`, client))}, nil
+	return faas.Activation{ID: id, Status: "success", Success: true,
+		Result: json.RawMessage(fmt.Sprintf(`{"client":%d,"samples":10,"update_sha256":%q}`, client, f.sums[client]))}, nil
 }
 
 func (f *clientFabric) count(client int) int {
@@ -207,23 +209,25 @@ func TestBatchFoldsItsUpdatesAndRebuildsTheSumOnResume(t *testing.T) {
 	store := openStore(t)
 	spec := model.Spec{Kind: model.MLP, Hidden: 1}
 	manifest, _ := spec.Manifest()
+	fab := newClientFabric()
 	for c, attempt := range []int{1, 1, 2} {
 		params := make([]float32, model.NumParams(manifest))
 		for i := range params {
 			params[i] = float32(c)
 		}
+		_, fab.sums[c] = weights.Encode(params)
 		if err := store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 1, Client: c, Attempt: attempt, Samples: 10,
 			Manifest: manifest, Params: params}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	acts := newActivities(t, newClientFabric(), store)
+	acts := newActivities(t, fab, store)
 	task := batchOf(0, 1, 2)
 	task.Fold = true
 	for i := range task.Clients {
 		task.Clients[i].Model = spec
 	}
-	done := ClientAttempts{Client: 0, Attempts: 1, Counted: true, Runs: []ClientRun{{Client: 0, Success: true, Samples: 10}}}
+	done := ClientAttempts{Client: 0, Attempts: 1, Counted: true, Runs: []ClientRun{{Client: 0, Success: true, Samples: 10, UpdateSHA256: fab.sums[0]}}}
 	res, err := runBatch(t, acts, task, []batchSlot{{Rec: done, Done: true}, {Rec: ClientAttempts{Client: 1}}, {Rec: ClientAttempts{Client: 2}}})
 	if err != nil {
 		t.Fatal(err)

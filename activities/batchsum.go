@@ -44,23 +44,26 @@ func newBatchSum(a *Activities, task BatchTask) *batchSum {
 	return s
 }
 
-// fold adds a counted client's stored update, the one of its counted attempt.
-func (s *batchSum) fold(ctx context.Context, task ClientTask, attempt int) {
-	if !s.on {
+// fold adds a counted client's update, read by the name its function reported. An
+// update without one, or that cannot be read, is left to the aggregation.
+func (s *batchSum) fold(ctx context.Context, task ClientTask, rec ClientAttempts) {
+	if !s.on || len(rec.Runs) == 0 {
+		return
+	}
+	run := rec.Runs[len(rec.Runs)-1]
+	if run.UpdateSHA256 == "" {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u, err := s.a.deps.Store.GetUpdate(ctx, task.Experiment, task.Round, task.Client)
-	switch {
-	case err != nil:
+	params, err := s.a.deps.Store.ReadUpdate(ctx, task.Experiment, task.Round, task.Client, rec.Attempts, run.UpdateSHA256, s.manifest)
+	if err != nil {
 		activity.GetLogger(ctx).Warn("batch sum: update left to the aggregation", "client", task.Client, "error", err)
 		return
-	case u.Attempt != attempt || u.BaseVersion != task.BaseVersion || !arch.SameManifest(u.Manifest, s.manifest):
-		return // the aggregation reads it and says why
 	}
-	if s.acc.Add(u.Params, u.Samples) == nil {
-		s.refs = append(s.refs, u.Ref())
+	if s.acc.Add(params, run.Samples) == nil {
+		s.refs = append(s.refs, weights.UpdateRef{Round: task.Round, Client: task.Client, BaseVersion: task.BaseVersion,
+			Samples: run.Samples, Attempt: rec.Attempts, Checksum: run.UpdateSHA256})
 	}
 }
 

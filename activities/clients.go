@@ -462,5 +462,6 @@ func toClientRun(inv Invocation, act faas.Activation) ClientRun {
 		run.Error = fmt.Sprintf("function answered for client %d with %d samples", body.Client, body.Samples)
 	}
 	run.Samples, run.Loss, run.TrainSeconds, run.FunctionSeconds = body.Samples, body.Loss, body.TrainSeconds, body.Seconds
+	run.UpdateSHA256 = body.UpdateSHA256
 	return run
 }

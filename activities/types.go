@@ -109,6 +109,8 @@ type ClientRun struct {
 	Function   string    `json:"function,omitempty"`
 	AcceptedAt time.Time `json:"accepted_at,omitempty"`
 	Redeployed bool      `json:"redeployed,omitempty"`
+	// UpdateSHA256 is the checksum of the update the function stored, if it said.
+	UpdateSHA256 string `json:"update_sha256,omitempty"`
 }
 
 // AggregateInput asks for a round's updates to be averaged into the next global version.

@@ -134,6 +134,10 @@ type Result struct {
 	Seconds float64 `json:"seconds"`
 	// Update is the trained model, for inline requests only.
 	Update *invocation.Weights `json:"update,omitempty"`
+	// UpdateSHA256 is the stored update's checksum: with the task it names the
+	// update's bytes (docs/CLIENT-PROTOCOL.md §5), which the keeper then reads
+	// without looking the update up. Optional.
+	UpdateSHA256 string `json:"update_sha256,omitempty"`
 }
 
 func (t Task) validate(inline *invocation.Weights) error {

@@ -12,6 +12,8 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"github.com/fedkeeper/fedkeeper/fl/arch"
 )
 
 // A partial sum is derived data: the running FedAvg sum of some of a round's updates
@@ -127,4 +129,29 @@ func (s *Store) deleteRoundPartials(ctx context.Context, experiment string, roun
 		return fmt.Errorf("weights: delete partial sums of %s round %d: %w", experiment, round, err)
 	}
 	return nil
+}
+
+// ReadUpdate reads a client's update of a round straight from its bytes, named by the
+// attempt and the checksum its writer reported, without looking its description up
+// (which FerretDB answers by reading every description of the round). The checksum is
+// verified; the description may still differ (another attempt stored since), which is
+// why the aggregation checks a partial sum against the descriptions.
+func (s *Store) ReadUpdate(ctx context.Context, experiment string, round, client, attempt int, checksum string, manifest []arch.Param) ([]float32, error) {
+	if len(checksum) < 16 {
+		return nil, fmt.Errorf("weights: update checksum %q is too short", checksum)
+	}
+	key, blob := UpdateBlob(s.prefix, experiment, round, client, attempt, checksum)
+	doc := weightsDoc{ID: key, Count: arch.NumParams(manifest), Checksum: checksum, Blob: blob}
+	if s.tensors != nil && 4*doc.Count > ownCollectionAbove {
+		doc.Where, doc.Blob = whereFile, fileName(blob, checksum)
+	}
+	data, err := s.getParams(ctx, doc)
+	if err != nil {
+		return nil, err
+	}
+	params, err := Decode(data, manifest, checksum)
+	if err != nil {
+		return nil, fmt.Errorf("update %s: %w", key, err)
+	}
+	return params, nil
 }

@@ -232,7 +232,8 @@ func (a *aggregation) matches(p weights.Partial, stored map[int]weights.UpdateRe
 	}
 	for _, ref := range p.Refs {
 		s, ok := stored[ref.Client]
-		if !ok || !wanted[ref.Client] || a.seen[ref.Client] || s.Attempt != ref.Attempt || s.Checksum != ref.Checksum || s.BaseVersion != a.p.BaseVersion {
+		if !ok || !wanted[ref.Client] || a.seen[ref.Client] || s.Attempt != ref.Attempt || s.Checksum != ref.Checksum ||
+			s.BaseVersion != a.p.BaseVersion || s.Samples != ref.Samples {
 			return false
 		}
 	}

@@ -58,7 +58,7 @@ func Relay(ctx context.Context, store *weights.Store, req invocation.Request, t 
 		BaseVersion: t.BaseVersion, Samples: res.Samples, Loss: res.Loss, Manifest: manifest, Params: params, AcceptLate: t.AcceptLate}); err != nil {
 		return flclient.Result{}, err
 	}
-	res.Update = nil
+	res.UpdateSHA256, res.Update = res.Update.Checksum, nil
 	return res, nil
 }
 
