@@ -356,6 +356,7 @@ func Experiment(cfg *config.Config, id string) workflows.ExperimentParams {
 		MaxAttempts: fl.Round.MaxAttempts, MinClientsFraction: fl.Round.MinClientsFraction,
 		DeadlineSeconds: fl.Round.DeadlineSeconds, LateUpdates: fl.Round.LateUpdates, MaxInFlight: fl.Round.MaxInFlight,
 		MaxRecordedRuns: fl.Round.MaxRecordedRuns, Batched: true, ClientsPerActivity: fl.Round.ClientsPerActivity,
+		NoFold: !fl.Round.FoldUpdates,
 	}
 }
 

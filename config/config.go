@@ -564,6 +564,10 @@ type RoundConfig struct {
 	// ClientsPerActivity is how many of a round's clients one Temporal activity runs
 	// (0: a tenth of the round, at most 100). Semi-asynchronous rounds run one each.
 	ClientsPerActivity int `mapstructure:"clients_per_activity"`
+	// FoldUpdates has each batch fold its clients' updates into a running sum as they
+	// finish, which the aggregation merges (FedAvg and the server optimisers); off, the
+	// aggregation reads every update after the last one arrived.
+	FoldUpdates bool `mapstructure:"fold_updates"`
 	// MaxRecordedRuns bounds the activations a round workflow's result holds (0: 1,000);
 	// past it, first-attempt successes are left to the round's history, where the
 	// starter finds them for clients.csv.

@@ -99,6 +99,7 @@ func registerDefaults(v *viper.Viper) {
 		"scenarios.federated_learning.round.late_updates":                  "drop",
 		"scenarios.federated_learning.round.max_in_flight":                 0,
 		"scenarios.federated_learning.round.clients_per_activity":          0,
+		"scenarios.federated_learning.round.fold_updates":                  true,
 		"scenarios.federated_learning.round.max_recorded_runs":             0,
 		"scenarios.federated_learning.round.mode":                          ModeSync,
 		"scenarios.federated_learning.round.min_updates":                   0,

@@ -136,7 +136,7 @@ func roundParams(p ExperimentParams, round int, chosen []selection.Choice) Round
 		TotalClients: p.TotalClients, ClientsPerRound: p.ClientsPerRound, Seed: p.Seed,
 		MaxAttempts: p.MaxAttempts, MinClientsFraction: p.MinClientsFraction,
 		DeadlineSeconds: p.DeadlineSeconds, LateUpdates: p.LateUpdates, Index: p.Index, MaxInFlight: p.MaxInFlight,
-		Batched: p.Batched, ClientsPerActivity: p.ClientsPerActivity,
+		Batched: p.Batched, ClientsPerActivity: p.ClientsPerActivity, NoFold: p.NoFold,
 		MaxRecordedRuns: p.MaxRecordedRuns, Strategy: p.Strategy, Privacy: p.Privacy, Attack: p.Attack,
 		Chosen: chosen, Async: p.Async, Synthetic: p.Synthetic, Stragglers: p.Stragglers,
 	}

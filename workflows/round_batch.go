@@ -60,7 +60,7 @@ func (r *round) runBatch(ctx workflow.Context, slots []int) {
 	_ = r.window.Acquire(ctx, int64(len(slots))) // not cancelled: the batch drops late clients itself
 	defer r.window.Release(int64(len(slots)))
 	// Robust strategies need every update at once; the others merge running sums.
-	task := activities.BatchTask{MaxAttempts: r.p.MaxAttempts, Fold: !r.p.Strategy.Robust()}
+	task := activities.BatchTask{MaxAttempts: r.p.MaxAttempts, Fold: !r.p.NoFold && !r.p.Strategy.Robust()}
 	if r.p.DeadlineSeconds > 0 {
 		task.NoRetryAfter = r.start.Add(time.Duration(r.p.DeadlineSeconds * float64(time.Second)))
 		if r.p.LateUpdates != LateAccept {

@@ -43,6 +43,8 @@ type ExperimentParams struct {
 	// attempt.
 	Batched            bool `json:"batched,omitempty"`
 	ClientsPerActivity int  `json:"clients_per_activity,omitempty"`
+	// NoFold turns off the batches' running sums (config round.fold_updates).
+	NoFold bool `json:"no_fold,omitempty"`
 	// MaxRecordedRuns: see RoundParams.
 	MaxRecordedRuns int `json:"max_recorded_runs,omitempty"`
 	// Strategy, Privacy and Attack: see RoundParams.
@@ -130,6 +132,8 @@ type RoundParams struct {
 	// round never batches.
 	Batched            bool `json:"batched,omitempty"`
 	ClientsPerActivity int  `json:"clients_per_activity,omitempty"`
+	// NoFold turns off the batches' running sums (config round.fold_updates).
+	NoFold bool `json:"no_fold,omitempty"`
 	// MaxRecordedRuns bounds the activations kept in the round's result (0:
 	// DefaultMaxRecordedRuns); see RoundResult.RunsInHistory.
 	MaxRecordedRuns int `json:"max_recorded_runs,omitempty"`

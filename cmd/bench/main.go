@@ -34,7 +34,7 @@ func main() {
 	}
 	out := flag.String("out", "", "where to write the results (default BENCHMARKS.md for a full run; -only prints them)")
 	scale := flag.Bool("scale", false, "also run an experiment of 500 rounds (minutes more)")
-	only := flag.String("only", "", "run one group: fanout, store, training, clients (Go and PyTorch client-rounds), rounds or history (the 500-round experiment)")
+	only := flag.String("only", "", "run one group: fanout, store, training, clients (Go and PyTorch client-rounds), rounds, streaming (the aggregation of 1,000 MLP clients) or history (the 500-round experiment)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -60,9 +60,9 @@ func main() {
 
 func run(ctx context.Context, out string, scale bool, only string) error {
 	switch only {
-	case "", "fanout", "store", "training", "clients", "rounds", "history":
+	case "", "fanout", "store", "training", "clients", "rounds", "streaming", "history":
 	default:
-		return fmt.Errorf("-only %q: want fanout, store, training, clients, rounds or history", only)
+		return fmt.Errorf("-only %q: want fanout, store, training, clients, rounds, streaming or history", only)
 	}
 	want := func(group string) bool { return only == "" || only == group }
 	began := time.Now()
@@ -140,6 +140,18 @@ func run(ctx context.Context, out string, scale bool, only string) error {
 			return err
 		}
 		results = append(results, rounds...)
+	}
+	if want("streaming") {
+		step("streaming aggregation: a round of 1,000 MLP clients")
+		root, err := repositoryRoot()
+		if err != nil {
+			return err
+		}
+		streaming, err := streamingBenchmarks(ctx, root, dir)
+		if err != nil {
+			return err
+		}
+		results = append(results, streaming...)
 	}
 	// A long experiment's history: with -scale, or on its own with -only history.
 	if only == "history" || (only == "" && scale) {

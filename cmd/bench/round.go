@@ -27,6 +27,8 @@ type roundSetup struct {
 	samples, epochs int
 	containers      int
 	rounds          int // 0: two
+	// noFold reads every update at the aggregation (round.fold_updates off).
+	noFold bool
 }
 
 const roundConfig = `name: bench
@@ -66,6 +68,7 @@ scenarios:
       local_epochs: %[6]d
     round:
       min_clients_fraction: 1
+      fold_updates: %[9]t
     functions:
       fl_client:
         openwhisk:
@@ -81,7 +84,10 @@ type roundFigures struct {
 	// store), the part of the round nothing can shorten but the client.
 	slowest  float64
 	overhead float64
-	runs     runStats
+	// afterLast is the time from the last update to the version written: the round's
+	// wall time minus its fan-out, its clients' time and its evaluation.
+	afterLast float64
+	runs      runStats
 }
 
 // measureRound runs two rounds of the setup through the whole keeper (embedded
@@ -123,13 +129,14 @@ func measureRound(ctx context.Context, root, dir string, s roundSetup) (roundFig
 	f.runs.historyEvents = desc.GetWorkflowExecutionInfo().GetHistoryLength()
 	f.total, f.invoke = rec.TotalSeconds, rec.InvokeSeconds
 	f.overhead = f.total - f.slowest - rec.AggregateSeconds - rec.EvalSeconds
+	f.afterLast = f.total - rec.InvokeSeconds - rec.TrainSeconds - rec.EvalSeconds
 	return f, nil
 }
 
 // runSetup runs the setup's experiment through the whole keeper on a stack of its own
 // and returns a client of that stack, which stays up until stop.
 func runSetup(ctx context.Context, root, dir string, s roundSetup) (c client.Client, out runner.Outcome, stop func(), err error) {
-	dir = filepath.Join(dir, fmt.Sprintf("run-%d-%d", s.clients, s.rounds))
+	dir = filepath.Join(dir, fmt.Sprintf("run-%d-%d-%d-%t", s.clients, s.hidden, s.rounds, s.noFold))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, out, nil, err
 	}
@@ -137,7 +144,7 @@ func runSetup(ctx context.Context, root, dir string, s roundSetup) (c client.Cli
 	if rounds == 0 {
 		rounds = 2
 	}
-	yaml := fmt.Sprintf(roundConfig, dir, root, s.clients, s.hidden, s.samples, s.epochs, s.containers, rounds)
+	yaml := fmt.Sprintf(roundConfig, dir, root, s.clients, s.hidden, s.samples, s.epochs, s.containers, rounds, !s.noFold)
 	return runConfig(ctx, dir, yaml)
 }
 
