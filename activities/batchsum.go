@@ -31,7 +31,8 @@ type batchSum struct {
 
 func newBatchSum(a *Activities, task BatchTask) *batchSum {
 	s := &batchSum{a: a}
-	if !task.Fold || a.deps.Store == nil || len(task.Clients) == 0 {
+	// A sum of one update would cost twice its bytes (float64) and save no read.
+	if !task.Fold || a.deps.Store == nil || len(task.Clients) < 2 {
 		return s
 	}
 	first := task.Clients[0]
@@ -70,7 +71,7 @@ func (s *batchSum) fold(ctx context.Context, task ClientTask, rec ClientAttempts
 // store writes the sum for the aggregation and returns its key, or "" when there is
 // none (nothing folded, or the write failed: the aggregation then reads the updates).
 func (s *batchSum) store(ctx context.Context) string {
-	if !s.on || len(s.refs) == 0 {
+	if !s.on || len(s.refs) < 2 {
 		return ""
 	}
 	p := s.acc.Partial()
