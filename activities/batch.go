@@ -56,9 +56,9 @@ func (a *Activities) RunBatch(ctx context.Context, task BatchTask) (BatchResult,
 	b.resume(ctx)
 	b.sum = newBatchSum(a, task)
 	for i, s := range b.slots {
-		if s.Done && s.Rec.Counted {
+		if s.Done {
 			// A resumed batch rebuilds its sum from the stored updates.
-			b.sum.fold(ctx, task.Clients[i], s.Rec)
+			b.sum.done(ctx, i, s.Rec)
 		}
 	}
 	stop := every(ctx, time.Second, func() { activity.RecordHeartbeat(ctx, b.checkpoint()) })
@@ -150,9 +150,7 @@ func (b *batch) run(ctx context.Context, i int) {
 	b.mu.Lock()
 	b.slots[i] = batchSlot{Rec: rec, Done: true, DoneAt: b.clock.now()}
 	b.mu.Unlock()
-	if rec.Counted {
-		b.sum.fold(ctx, b.task.Clients[i], rec)
-	}
+	b.sum.done(ctx, i, rec)
 }
 
 // slotSink keeps a client's invocation, which its attempt hands to beat, in its slot.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -246,5 +247,51 @@ func TestBatchFoldsItsUpdatesAndRebuildsTheSumOnResume(t *testing.T) {
 	// Client 2 counted attempt 1, but attempt 2's update is stored.
 	if fmt.Sprint(clients) != "[0 1]" || p.Samples != 20 || p.Sum[0] != 10 {
 		t.Errorf("partial of clients %v, %d samples, sum %v; want clients 0 and 1, 20 samples, sum 0·10 + 1·10", clients, p.Samples, p.Sum[0])
+	}
+}
+
+// A batch folds its updates in its own order whatever order its clients finish in, so
+// the sum (float additions do not commute bit for bit) is the same in every run.
+func TestBatchSumIsTheSameBitsInAnyFinishingOrder(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t)
+	spec := model.Spec{Kind: model.MLP, Hidden: 1}
+	manifest, _ := spec.Manifest()
+	task := BatchTask{Fold: true}
+	var recs []ClientAttempts
+	for c, v := range []float32{1e7, 0.3, -1e7, 0.7} {
+		params := make([]float32, model.NumParams(manifest))
+		for i := range params {
+			params[i] = v * float32(i+1)
+		}
+		if err := store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 1, Client: c, Attempt: 1, Samples: 3 + c,
+			Manifest: manifest, Params: params}); err != nil {
+			t.Fatal(err)
+		}
+		_, sum := weights.Encode(params)
+		task.Clients = append(task.Clients, ClientTask{Experiment: "e", Round: 1, Client: c, Model: spec})
+		recs = append(recs, ClientAttempts{Client: c, Attempts: 1, Counted: true, Runs: []ClientRun{{Success: true, Samples: 3 + c, UpdateSHA256: sum}}})
+	}
+	acts := newActivities(t, newClientFabric(), store)
+	var sums [][]float64
+	for _, order := range [][]int{{0, 1, 2, 3}, {3, 1, 2, 0}, {2, 0, 3, 1}} {
+		s := newBatchSum(acts, task)
+		zeroDone := false
+		for _, i := range order {
+			s.done(ctx, i, recs[i])
+			zeroDone = zeroDone || i == 0
+			if !zeroDone && len(s.refs) > 0 {
+				t.Errorf("order %v: folded %d updates before client 0 finished", order, len(s.refs))
+			}
+		}
+		if len(s.refs) != 4 {
+			t.Fatalf("order %v folded %d updates", order, len(s.refs))
+		}
+		sums = append(sums, slices.Clone(s.acc.Partial().Sum))
+	}
+	for _, sum := range sums[1:] {
+		if !slices.Equal(sum, sums[0]) {
+			t.Errorf("sums differ by finishing order: %v… and %v…", sum[:3], sums[0][:3])
+		}
 	}
 }

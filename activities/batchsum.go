@@ -13,15 +13,21 @@ import (
 )
 
 // batchSum is a batch's running FedAvg sum of its counted clients' updates, folded as
-// each finishes, so the round's aggregation merges a few sums instead of reading every
-// update after the last one arrived. It is derived data: an update it cannot read or
-// check is left out (the aggregation reads that one itself), and the aggregation
-// merges the stored sum only if every update in it is still stored as it was folded.
+// they finish, so the round's aggregation merges a few sums instead of reading every
+// update after the last one arrived. The updates are folded in the batch's order (a
+// client's waits for those before it), so the sum, and the global model, are the same
+// bits however the clients' finishes interleave, in a resumed batch too. It is derived
+// data: an update it cannot read or check is left out (the aggregation reads that one
+// itself), and the aggregation merges the stored sum only if every update in it is
+// still stored as it was folded.
 type batchSum struct {
 	a        *Activities
 	on       bool
 	manifest []arch.Param
+	tasks    []ClientTask
 	mu       sync.Mutex // one update at a time: memory stays one model per batch
+	finished []*ClientAttempts
+	next     int // the first client not yet folded or passed over
 	acc      *fedavg.Accumulator
 	refs     []weights.UpdateRef
 	key      string
@@ -41,22 +47,37 @@ func newBatchSum(a *Activities, task BatchTask) *batchSum {
 		return s
 	}
 	s.on, s.manifest, s.acc = true, manifest, fedavg.NewAccumulator(arch.NumParams(manifest))
+	s.tasks, s.finished = task.Clients, make([]*ClientAttempts, len(task.Clients))
 	s.exp, s.round, s.key = first.Experiment, first.Round, fmt.Sprintf("b%d", first.Client)
 	return s
+}
+
+// done takes the i-th client's record and folds every finished client's update from
+// the first not yet folded up to the first still running.
+func (s *batchSum) done(ctx context.Context, i int, rec ClientAttempts) {
+	if !s.on {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.finished[i] = &rec
+	for ; s.next < len(s.finished) && s.finished[s.next] != nil; s.next++ {
+		if r := s.finished[s.next]; r.Counted {
+			s.fold(ctx, s.tasks[s.next], *r)
+		}
+	}
 }
 
 // fold adds a counted client's update, read by the name its function reported. An
 // update without one, or that cannot be read, is left to the aggregation.
 func (s *batchSum) fold(ctx context.Context, task ClientTask, rec ClientAttempts) {
-	if !s.on || len(rec.Runs) == 0 {
+	if len(rec.Runs) == 0 {
 		return
 	}
 	run := rec.Runs[len(rec.Runs)-1]
 	if run.UpdateSHA256 == "" {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	params, err := s.a.deps.Store.ReadUpdate(ctx, task.Experiment, task.Round, task.Client, rec.Attempts, run.UpdateSHA256, s.manifest)
 	if err != nil {
 		activity.GetLogger(ctx).Warn("batch sum: update left to the aggregation", "client", task.Client, "error", err)

@@ -71,6 +71,10 @@ scenarios:
     round:
       max_attempts: 5
       min_clients_fraction: 1
+      # Two batches of three: each folds its updates into a running sum, so a killed
+      # worker's batch is resumed and its sum rebuilt, and every version must still be
+      # the uninterrupted run's, bit for bit.
+      clients_per_activity: 3
     functions:
       fl_client:
         openwhisk:
