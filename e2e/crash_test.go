@@ -71,10 +71,10 @@ scenarios:
     round:
       max_attempts: 5
       min_clients_fraction: 1
-      # Two batches of three: each folds its updates into a running sum, so a killed
-      # worker's batch is resumed and its sum rebuilt, and every version must still be
-      # the uninterrupted run's, bit for bit.
-      clients_per_activity: 3
+      # Batches of three by default (newCrashEnv): each folds its updates into a
+      # running sum, so a killed worker's batch is resumed and its sum rebuilt, and
+      # every version must still be the uninterrupted run's, bit for bit.
+      clients_per_activity: %[5]d
     functions:
       fl_client:
         openwhisk:
@@ -97,12 +97,19 @@ type crashEnv struct {
 	logger *slog.Logger
 }
 
-// newCrashEnv writes the scenario's config; extra is more top-level YAML.
+// newCrashEnv writes the scenario's config, its rounds in two batches of three
+// clients; extra is more top-level YAML.
 func newCrashEnv(t *testing.T, root string, extra ...string) *crashEnv {
+	t.Helper()
+	return newCrashEnvBatched(t, root, 3, extra...)
+}
+
+// newCrashEnvBatched is newCrashEnv with perActivity clients to a batch.
+func newCrashEnvBatched(t *testing.T, root string, perActivity int, extra ...string) *crashEnv {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(path, []byte(fmt.Sprintf(crashConfig, dir, root, freePort(t), strings.Join(extra, "\n"))), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(crashConfig, dir, root, freePort(t), strings.Join(extra, "\n"), perActivity)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Load(path)
@@ -511,7 +518,13 @@ func TestCrashRecovery(t *testing.T) {
 		id := runningExperiment(ctx, t, c, resolved)
 		waitForRound(ctx, t, c, id, 2)
 		doomed.kill()
-		check(ctx, t, resolved, wait(t).Result, baseline)
+		res := wait(t).Result
+		check(ctx, t, resolved, res, baseline)
+		for _, r := range res.Rounds {
+			if r.Merged != 6 {
+				t.Errorf("round %d merged %d updates from its batches' running sums, want all 6", r.Round, r.Merged)
+			}
+		}
 	})
 
 	t.Run("three workers share the rounds, one stopped mid-round", func(t *testing.T) {

@@ -20,15 +20,15 @@ import (
 )
 
 // threeWorkersOneStopped runs the crash scenario's experiment on three worker
-// processes, each allowed two activities at a time, so a round's six client polls
-// cannot all fit on one or two of them. In round 2 one worker gets SIGTERM, as a
+// processes, each allowed two activities at a time, and a client to a batch, so a
+// round's six clients cannot all fit on one or two of them. In round 2 one worker gets SIGTERM, as a
 // scaled-down deployment would send: it hands its activities back, the others finish
 // the experiment, and the result equals the uninterrupted run's. The round records
 // name the worker behind every activation. Meanwhile the OpenWhisk cluster deletes its
 // function at some invocations: each deletion is redeployed once, by one of the
 // workers, however many of them noticed it.
 func threeWorkersOneStopped(ctx context.Context, t *testing.T, root string, baseline baselineRun) {
-	e := newCrashEnv(t, root, "worker:\n  max_concurrent_activities: 2\n  stop_timeout: 1s\nmetrics:\n  listen: 127.0.0.1:0")
+	e := newCrashEnvBatched(t, root, 1, "worker:\n  max_concurrent_activities: 2\n  stop_timeout: 1s\nmetrics:\n  listen: 127.0.0.1:0")
 	resolved, c := e.startStack(ctx)
 	workerBin := binary(t, root, "worker")
 	stopped := e.start(workerBin)

@@ -420,6 +420,7 @@ func (r *round) result(ctx workflow.Context, agg activities.AggregateResult, eva
 			Retries: retries, Late: late, InvokeSeconds: r.lastAccepted.Sub(r.start).Seconds(), TrainSeconds: r.lastDone.Sub(r.lastAccepted).Seconds(),
 			AggregateSeconds: aggSeconds, EvalSeconds: end.Sub(evalStart).Seconds(), TotalSeconds: end.Sub(r.start).Seconds(),
 			Loss: eval.Loss, Accuracy: eval.Accuracy, Stale: len(agg.Stale), Running: pending, Stragglers: r.stragglers(),
+			Merged: agg.FromPartials,
 		},
 		Selected: r.selected, Rejected: agg.Rejected,
 	}

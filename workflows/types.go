@@ -239,6 +239,9 @@ type RoundSummary struct {
 	Running int `json:"running,omitempty"`
 	// Stragglers counts the round's simulated stragglers, counted or dropped.
 	Stragglers int `json:"stragglers,omitempty"`
+	// Merged counts the updates the aggregation merged from the batches' running sums
+	// instead of reading them (round.fold_updates).
+	Merged int `json:"merged,omitempty"`
 }
 
 // ExperimentResult is the experiment workflow's result.
