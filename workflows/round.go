@@ -167,7 +167,7 @@ type round struct {
 	// window holds the clients past MaxInFlight until a running one finishes: a
 	// sliding window, so a round of any size stays under Temporal's pending-activity
 	// limit.
-	window   workflow.Semaphore
+	window workflow.Semaphore
 	// partials are the batches' running sums of their updates (batched rounds).
 	partials []string
 	attempt  attemptFunc
