@@ -24,7 +24,8 @@ import (
 func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (AggregateResult, error) {
 	start := time.Now()
 	params := flserver.AggregateParams{Experiment: in.Experiment, Round: in.Round, BaseVersion: in.BaseVersion,
-		Clients: in.Clients, Model: in.Model, Strategy: in.Strategy, Late: in.Late, Partials: in.Partials, Store: a.deps.Weights}
+		Clients: in.Clients, Model: in.Model, Strategy: in.Strategy, Late: in.Late, Partials: in.Partials,
+		KeepUpdates: in.KeepUpdates, Store: a.deps.Weights}
 	var res flserver.AggregateResult
 	var err error
 	if a.serverMode(a.deps.Config.Scenarios.FederatedLearning.ServerConfig.Aggregation) {
@@ -50,6 +51,21 @@ func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (Aggregat
 	}
 	return AggregateResult{Version: res.Version, Updates: res.Updates, Samples: res.Samples, Counted: res.Counted,
 		Rejected: res.Rejected, Stale: res.Stale, Seconds: seconds, FromPartials: res.FromPartials}, nil
+}
+
+// CleanUpRound deletes a synchronous round's updates and running sums once its version
+// is stored: run beside the evaluation instead of before it (AggregateInput.KeepUpdates).
+func (a *Activities) CleanUpRound(ctx context.Context, in CleanUpInput) (int, error) {
+	stop := heartbeatWhile(ctx, in.Round)
+	defer stop()
+	if _, err := a.deps.Store.GlobalInfo(ctx, in.Experiment, in.Round); err != nil {
+		return 0, fmt.Errorf("clean up round %d: its version: %w", in.Round, err)
+	}
+	n, err := a.deps.Store.DeleteRoundUpdates(ctx, in.Experiment, in.Round)
+	if err != nil {
+		return 0, fmt.Errorf("clean up round %d: %w", in.Round, err)
+	}
+	return n, nil
 }
 
 // serverMode reports whether a server step runs as a function on the server cluster.

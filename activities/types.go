@@ -126,6 +126,15 @@ type AggregateInput struct {
 	Late *flserver.LateFolding `json:"late,omitempty"`
 	// Partials name the batches' running sums (see flserver.AggregateParams).
 	Partials []string `json:"partials,omitempty"`
+	// KeepUpdates leaves the round's clean-up to CleanUpRound.
+	KeepUpdates bool `json:"keep_updates,omitempty"`
+}
+
+// CleanUpInput names a synchronous round whose version is stored: its updates and
+// running sums can go.
+type CleanUpInput struct {
+	Experiment string `json:"experiment"`
+	Round      int    `json:"round"`
 }
 
 // AggregateResult describes the new global version.

@@ -112,10 +112,12 @@ func RoundWorkflow(ctx workflow.Context, p RoundParams) (RoundResult, error) {
 		return RoundResult{}, err
 	}
 	r.markRejected(aggregated, agg)
+	cleaned := r.cleanUp(ctx)
 	eval, evalStart, err := r.evaluate(ctx, agg)
 	if err != nil {
 		return RoundResult{}, err
 	}
+	r.awaitCleanUp(ctx, cleaned)
 	res := r.result(ctx, agg, eval, aggSeconds, evalStart, pending)
 	if p.Async.On() {
 		if err := r.finishStragglers(ctx, &res, aggregated); err != nil {
@@ -170,6 +172,9 @@ type round struct {
 	window workflow.Semaphore
 	// partials are the batches' running sums of their updates (batched rounds).
 	partials []string
+	// cleanUpApart: the aggregation leaves the round's updates to CleanUpRound, run
+	// beside the evaluation (batched rounds with the CleanUpApartChange marker).
+	cleanUpApart bool
 	attempt  attemptFunc
 	deadline workflow.Future
 }
@@ -210,8 +215,14 @@ func newRound(ctx workflow.Context, p RoundParams) (*round, error) {
 	r.finished = workflow.NewBufferedChannel(ctx, len(r.selected))
 	r.cancels = make([]workflow.CancelFunc, len(r.selected))
 	r.window = workflow.NewSemaphore(ctx, int64(r.maxInFlight()))
+	r.cleanUpApart = r.batched() && workflow.GetVersion(ctx, CleanUpApartChange, workflow.DefaultVersion, 1) >= 1
 	return r, nil
 }
+
+// CleanUpApartChange is the workflow.GetVersion change ID of cleaning a batched round
+// up in an activity of its own beside the evaluation, instead of in the aggregation
+// before it.
+const CleanUpApartChange = "clean-up-beside-evaluation"
 
 // maxInFlight bounds the round's clients running at once.
 func (r *round) maxInFlight() int { return cmp.Or(max(r.p.MaxInFlight, 0), DefaultMaxInFlight) }
@@ -369,7 +380,7 @@ func (r *round) aggregate(ctx workflow.Context, counted []int) (activities.Aggre
 	aggStart := workflow.Now(ctx)
 	in := activities.AggregateInput{
 		Experiment: r.p.Experiment, Round: r.p.Round, BaseVersion: r.p.BaseVersion, Clients: counted, Model: r.p.Model,
-		Strategy: r.p.Strategy, Partials: slices.Sorted(slices.Values(r.partials)),
+		Strategy: r.p.Strategy, Partials: slices.Sorted(slices.Values(r.partials)), KeepUpdates: r.cleanUpApart,
 	}
 	if r.p.Async.On() {
 		in.Late = &flserver.LateFolding{Exponent: r.p.Async.StalenessExponent, MaxStaleness: r.p.Async.MaxStaleness}
@@ -379,6 +390,38 @@ func (r *round) aggregate(ctx workflow.Context, counted []int) (activities.Aggre
 		return agg, 0, fmt.Errorf("round %d: aggregate: %w", r.p.Round, err)
 	}
 	return agg, workflow.Now(ctx).Sub(aggStart).Seconds(), nil
+}
+
+// cleanUpOptions are CleanUpRound's: deletes, retried like the aggregation's.
+var cleanUpOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 30 * time.Minute,
+	HeartbeatTimeout:    15 * time.Second,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 5,
+	},
+}
+
+// cleanUp starts deleting a batched round's updates and sums beside its evaluation
+// (the aggregation left them, AggregateInput.KeepUpdates); nil for other rounds, whose
+// aggregation cleaned up.
+func (r *round) cleanUp(ctx workflow.Context) workflow.Future {
+	if !r.cleanUpApart {
+		return nil
+	}
+	var a *activities.Activities
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, cleanUpOptions), a.CleanUpRound,
+		activities.CleanUpInput{Experiment: r.p.Experiment, Round: r.p.Round})
+}
+
+// awaitCleanUp waits for the clean-up. Its failure costs space, not the round: the
+// version is stored and scored.
+func (r *round) awaitCleanUp(ctx workflow.Context, cleaned workflow.Future) {
+	if cleaned == nil {
+		return
+	}
+	if err := cleaned.Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("round's updates left in the store", "round", r.p.Round, "error", err)
+	}
 }
 
 // markRejected uncounts the clients whose updates the aggregation rejected.

@@ -20,6 +20,7 @@ type batches struct {
 	mu      sync.Mutex
 	clients [][]int
 	failing int
+	cleaned []int // rounds CleanUpRound was asked to clean
 }
 
 func (b *batches) run(_ context.Context, task activities.BatchTask) (activities.BatchResult, error) {
@@ -52,6 +53,12 @@ func batchedRound(t *testing.T, b *batches, p RoundParams) (RoundResult, error) 
 			return activities.AggregateResult{Version: 1, Counted: in.Clients}, nil
 		})
 	env.OnActivity(a.Evaluate, mock.Anything, mock.Anything).Return(activities.EvaluateResult{Accuracy: 0.5}, nil)
+	env.OnActivity(a.CleanUpRound, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CleanUpInput) (int, error) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.cleaned = append(b.cleaned, in.Round)
+		return 0, nil
+	})
 	env.ExecuteWorkflow(RoundWorkflowName, p)
 	var res RoundResult
 	err := env.GetWorkflowResult(&res)
@@ -94,6 +101,9 @@ func TestBatchedRoundRunsEveryClientInOneBatch(t *testing.T) {
 				if n != 1 {
 					t.Errorf("client %d ran in %d batches", c, n)
 				}
+			}
+			if fmt.Sprint(b.cleaned) != "[1]" {
+				t.Errorf("clean-ups %v, want round 1's once", b.cleaned)
 			}
 			if res.Counted != tc.clients || res.TotalSeconds < float64(tc.wantMinutes*60) || res.TotalSeconds >= float64((tc.wantMinutes+1)*60) {
 				t.Errorf("counted %d in %.0f s, want %d in about %d minutes", res.Counted, res.TotalSeconds, tc.clients, tc.wantMinutes)

@@ -87,6 +87,10 @@ type roundFigures struct {
 	// afterLast is the time from the last update to the version written: the round's
 	// wall time minus its fan-out, its clients' time and its evaluation.
 	afterLast float64
+	// merged counts the updates the aggregation took from the batches' running sums.
+	merged int
+	// aggregate is the aggregation activity's own time, in the round's record.
+	aggregate float64
 	runs      runStats
 }
 
@@ -130,6 +134,7 @@ func measureRound(ctx context.Context, root, dir string, s roundSetup) (roundFig
 	f.total, f.invoke = rec.TotalSeconds, rec.InvokeSeconds
 	f.overhead = f.total - f.slowest - rec.AggregateSeconds - rec.EvalSeconds
 	f.afterLast = f.total - rec.InvokeSeconds - rec.TrainSeconds - rec.EvalSeconds
+	f.merged, f.aggregate = rec.Merged, rec.AggregateSeconds
 	return f, nil
 }
 
@@ -243,7 +248,7 @@ func roundBenchmarks(ctx context.Context, root, dir string) ([]bench.Result, err
 func noopResults(n, containers int, f roundFigures) []bench.Result {
 	fan := bench.Result{Name: fmt.Sprintf("fan-out of %d no-op clients: round start to every activation accepted", n), Value: f.invoke,
 		Baseline: f.total, Unit: "s", Lower: true, BaselineName: "the whole round; the ratio is the share",
-		Note: fmt.Sprintf("through the round workflow, RunClient activities and the OpenWhisk adapter to the fabric; at most %d clients run at once (workflows.DefaultMaxInFlight)", workflows.DefaultMaxInFlight)}
+		Note: fmt.Sprintf("through the round workflow, RunBatch activities of up to %d clients and the OpenWhisk adapter to the fabric; at most %d clients run at once (workflows.DefaultMaxInFlight)", workflows.MaxClientsPerActivity, workflows.DefaultMaxInFlight)}
 	perClient := 1000 * f.overhead / float64(n)
 	cost := bench.Result{Name: fmt.Sprintf("keeper cost per client, round of %d no-op clients", n), Value: perClient,
 		Baseline: 1000 * f.slowest, Unit: "ms", Lower: true, BaselineName: "the slowest client's own run",

@@ -77,6 +77,9 @@ func Aggregate(ctx context.Context, store *weights.Store, p AggregateParams, pro
 // stragglers' updates for the next version to fold in (see deleteConsumed). A failure
 // is returned: the retried aggregation finds its version and cleans up again.
 func cleanUp(ctx context.Context, store *weights.Store, p AggregateParams, late []weights.UpdateRef) error {
+	if p.KeepUpdates && p.Late == nil {
+		return nil
+	}
 	if p.Late == nil {
 		if _, err := store.DeleteRoundUpdates(ctx, p.Experiment, p.Round); err != nil {
 			return fmt.Errorf("clean up round %d's updates (the aggregation is retried): %w", p.Round, err)

@@ -144,6 +144,9 @@ type AggregateParams struct {
 	// again, each only when all the updates it holds are stored as it saw them.
 	// FedAvg and the server optimisers only; robust strategies read every update.
 	Partials []string `json:"partials,omitempty"`
+	// KeepUpdates leaves the round's clean-up (deleting its updates and sums) to the
+	// caller, so the version is ready without waiting for it (synchronous rounds only).
+	KeepUpdates bool `json:"keep_updates,omitempty"`
 	// Store as for InitParams.
 	Store flclient.Store `json:"store"`
 }
