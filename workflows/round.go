@@ -175,8 +175,8 @@ type round struct {
 	// cleanUpApart: the aggregation leaves the round's updates to CleanUpRound, run
 	// beside the evaluation (batched rounds with the CleanUpApartChange marker).
 	cleanUpApart bool
-	attempt  attemptFunc
-	deadline workflow.Future
+	attempt      attemptFunc
+	deadline     workflow.Future
 }
 
 func newRound(ctx workflow.Context, p RoundParams) (*round, error) {

@@ -44,7 +44,7 @@ func streamingBenchmarks(ctx context.Context, root, dir string) ([]bench.Result,
 		BaselineName: "the same round reading every update after the last (round.fold_updates off)", Target: "≤ 0.2 s",
 		Note: fmt.Sprintf("the round took %.1f s folding (%d of 1,000 updates merged from running sums, the aggregation activity %.2f s), "+
 			"%.1f s reading all at the end (the aggregation %.2f s); from the last client's finish (the round workflow's clock) "+
-			"through the Aggregate activity (which also deletes the round's updates) to the evaluation's start; 16 containers",
+			"through the Aggregate activity to the evaluation's start (the round's updates are deleted beside the evaluation); 16 containers",
 			fold.round.total, fold.round.merged, fold.round.aggregate, whole.round.total, whole.round.aggregate)}
 	after.Met = bench.Met(fold.round.afterLast <= 0.2)
 	rss := bench.Result{Name: "streaming aggregation, round of 1,000 MLP clients: peak RSS of the worker's process",
