@@ -51,7 +51,7 @@ class Update:
 TrainFunc = Callable[[Task, Model], Update]
 
 RESULT_FIELDS = ("experiment", "round", "client", "attempt", "base_version", "samples", "loss",
-                 "train_seconds", "load_seconds", "warm_data", "seconds", "update")
+                 "train_seconds", "load_seconds", "warm_data", "seconds", "update", "update_sha256")
 
 
 class Client:
@@ -184,7 +184,8 @@ class Client:
             data, checksum = encode(params)
             res["update"] = Weights(data, checksum).to_json()
             return
-        store.put_update(UpdateToStore(
+        # The checksum names the stored bytes: the keeper folds them without a lookup.
+        res["update_sha256"] = store.put_update(UpdateToStore(
             experiment=task.experiment, round=task.round, client=task.client, attempt=task.attempt,
             base_version=task.base_version, samples=samples, loss=loss, layout=layout, params=params,
             accept_late=task.accept_late))

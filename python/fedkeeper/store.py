@@ -105,10 +105,10 @@ class Store:
             raise Damaged(f"weights: damaged: description {doc.get('_id')!r} lacks {err}") from err
         return StoredWeights(layout, decode(self._read_bytes(doc), layout, checksum), doc)
 
-    def put_update(self, u: UpdateToStore) -> None:
-        """Store a client's update (protocol §5). Refused, with the store as it was, when
-        the round is closed, a later attempt's update is stored, or this attempt stored
-        other content; the same content again is a no-op."""
+    def put_update(self, u: UpdateToStore) -> str:
+        """Store a client's update (protocol §5) and return its sha256. Refused, with the
+        store as it was, when the round is closed, a later attempt's update is stored, or
+        this attempt stored other content; the same content again is a no-op."""
         if num_params(u.layout) != len(u.params):
             raise StoreError(f"weights: update of client {u.client} has {len(u.params)} values, "
                              f"manifest needs {num_params(u.layout)}")
@@ -120,6 +120,7 @@ class Store:
         except FedKeeperError as err:
             raise err.with_context(f"store update {uid}") from err
         _UpdateWrite(self, describe_update(u, uid, len(u.params), checksum, blob, where), u.accept_late).commit()
+        return checksum
 
     def round_closed(self, experiment: str, round_: int, client: int, late: bool) -> bool:
         """Whether a client's update of a round must be refused: a late one when an

@@ -116,9 +116,10 @@ class Updates(StoreCase):
         s = self.store()
         lay = arch.manifest("mlp", 2)
         v = arch.init_params(lay, 3)
-        s.put_update(self.update(lay, v, loss=0.25, base_version=0))
+        reported = s.put_update(self.update(lay, v, loss=0.25, base_version=0))
         doc = s.updates.find_one({"_id": "e/r1/c0"})
         data, checksum = codec.encode(v)
+        self.assertEqual(reported, checksum)  # the client's answer names the bytes with it
         self.assertEqual(list(doc), ["_id", "experiment", "round", "attempt", "samples", "loss", "manifest", "dtype",
                                      "count", "sha256", "blob", "created"])  # no client 0, no base version 0
         self.assertEqual(doc["blob"], layout.update_blob("w", "e", 1, 0, 1, checksum)[1])
