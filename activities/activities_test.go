@@ -204,7 +204,7 @@ func TestAggregateCountsGoodUpdatesOnce(t *testing.T) {
 		return p
 	}
 	put := func(client, round, base, samples int, params []float32) {
-		if err := store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: round, Client: client, BaseVersion: base,
+		if _, err := store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: round, Client: client, BaseVersion: base,
 			Samples: samples, Manifest: manifest, Params: params}); err != nil {
 			t.Fatal(err)
 		}
@@ -218,7 +218,7 @@ func TestAggregateCountsGoodUpdatesOnce(t *testing.T) {
 	// client 4 never wrote anything
 	// client 5 trained another model: an MLP with a wider hidden layer.
 	wide, _ := model.Spec{Kind: model.MLP, Hidden: 3}.Manifest()
-	if err := store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 3, Client: 5, BaseVersion: 2, Samples: 100,
+	if _, err := store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 3, Client: 5, BaseVersion: 2, Samples: 100,
 		Manifest: wide, Params: make([]float32, model.NumParams(wide))}); err != nil {
 		t.Fatal(err)
 	}

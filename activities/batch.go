@@ -11,10 +11,16 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
-// RunClientTries is how often a client's attempt is tried again after an error of the
+// RunClientRetryPolicy is how a client's attempt is tried again after an error of the
 // keeper's own (a cluster unavailable or throttling, a poll that failed) before the
-// attempt counts as failed: RunClient's retry policy, and RunBatch's loop.
-const RunClientTries = 20
+// attempt counts as failed: RunClient's retry policy, which RunBatch applies to each
+// of its clients itself.
+func RunClientRetryPolicy() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 20,
+		NonRetryableErrorTypes: []string{ErrTypeBadConfig, ErrTypeRejected},
+	}
+}
 
 // BatchTask asks RunBatch to run some of a round's clients in one activity.
 type BatchTask struct {
@@ -191,17 +197,18 @@ func (t *batchAttempts) Dropped() bool { return t.ctx.Err() != nil }
 func (t *batchAttempts) Try(n int) Attempt {
 	task := t.b.task.Clients[t.i]
 	task.Attempt = n
-	delay := 500 * time.Millisecond
-	for try := 1; ; try++ {
+	policy := RunClientRetryPolicy()
+	delay := policy.InitialInterval
+	for try := int32(1); ; try++ {
 		run, err := t.b.a.runClient(t.ctx, task, t.b.running(t.i, n), t.b.clock)
-		if err == nil || try == RunClientTries || !retryable(err) || t.ctx.Err() != nil {
+		if err == nil || try == policy.MaximumAttempts || !retryable(err, policy) || t.ctx.Err() != nil {
 			return AttemptOf(task.Client, run, err)
 		}
 		select {
 		case <-t.ctx.Done():
 		case <-time.After(delay):
 		}
-		delay = min(2*delay, 30*time.Second)
+		delay = min(time.Duration(policy.BackoffCoefficient*float64(delay)), policy.MaximumInterval)
 	}
 }
 
@@ -225,11 +232,11 @@ func (t *batchAttempts) Recorded(rec ClientAttempts) {
 	t.b.slots[t.i].Rec, t.b.slots[t.i].Attempt, t.b.slots[t.i].Running = rec, 0, nil
 }
 
-// retryable says whether the retry policy tries an error again.
-func retryable(err error) bool {
+// retryable says whether a retry policy tries an error again.
+func retryable(err error, policy *temporal.RetryPolicy) bool {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
-		return !appErr.NonRetryable() && appErr.Type() != ErrTypeBadConfig && appErr.Type() != ErrTypeRejected
+		return !appErr.NonRetryable() && !slices.Contains(policy.NonRetryableErrorTypes, appErr.Type())
 	}
 	return true
 }

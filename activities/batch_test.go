@@ -217,7 +217,7 @@ func TestBatchFoldsItsUpdatesAndRebuildsTheSumOnResume(t *testing.T) {
 			params[i] = float32(c)
 		}
 		_, fab.sums[c] = weights.Encode(params)
-		if err := store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 1, Client: c, Attempt: attempt, Samples: 10,
+		if _, err := store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 1, Client: c, Attempt: attempt, Samples: 10,
 			Manifest: manifest, Params: params}); err != nil {
 			t.Fatal(err)
 		}
@@ -264,7 +264,7 @@ func TestBatchSumIsTheSameBitsInAnyFinishingOrder(t *testing.T) {
 		for i := range params {
 			params[i] = v * float32(i+1)
 		}
-		if err := store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 1, Client: c, Attempt: 1, Samples: 3 + c,
+		if _, err := store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 1, Client: c, Attempt: 1, Samples: 3 + c,
 			Manifest: manifest, Params: params}); err != nil {
 			t.Fatal(err)
 		}

@@ -44,7 +44,7 @@ func Aggregation(ctx context.Context, store *weights.Store, dir string, clients,
 	for c := range clients {
 		ids[c] = c
 		params := randomParams(n, uint64(c+1))
-		if err := store.PutUpdate(ctx, weights.Update{Experiment: experiment, Round: 1, Client: c, BaseVersion: 0,
+		if _, err := store.PutUpdate(ctx, weights.Update{Experiment: experiment, Round: 1, Client: c, BaseVersion: 0,
 			Samples: 600, Manifest: manifest, Params: params}); err != nil {
 			return Result{}, err
 		}

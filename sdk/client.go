@@ -160,9 +160,10 @@ func (c *Client) report(ctx context.Context, t Task, manifest []Param, up Update
 		res.Update = &invocation.Weights{Data: data, Checksum: sum}
 		return nil
 	}
-	_, res.UpdateSHA256 = weights.Encode(up.Params)
-	return store.PutUpdate(ctx, weights.Update{
+	var err error
+	res.UpdateSHA256, err = store.PutUpdate(ctx, weights.Update{
 		Experiment: t.Experiment, Round: t.Round, Client: t.Client, Attempt: t.Attempt, BaseVersion: t.BaseVersion,
 		Samples: up.Samples, Loss: up.Loss, Manifest: manifest, Params: up.Params, AcceptLate: t.AcceptLate,
 	})
+	return err
 }

@@ -49,6 +49,11 @@ type partialDoc struct {
 	Where      string      `bson:"where,omitempty"`
 }
 
+// bytesDoc describes a partial sum's bytes as any vector's are.
+func (pd partialDoc) bytesDoc() weightsDoc {
+	return weightsDoc{ID: pd.ID, Count: pd.Count, Blob: pd.Blob, Where: pd.Where, Checksum: pd.Checksum}
+}
+
 func (s *Store) partialsColl() *mongo.Collection { return s.db.Collection(s.prefix + "_partials") }
 
 func partialID(experiment string, round int, key string) string {
@@ -88,7 +93,7 @@ func (s *Store) GetPartial(ctx context.Context, experiment string, round int, ke
 		}
 		return Partial{}, fmt.Errorf("weights: read partial sum %s: %w", id, err)
 	}
-	data, err := s.getParams(ctx, weightsDoc{ID: id, Count: pd.Count, Blob: pd.Blob, Where: pd.Where, Checksum: pd.Checksum})
+	data, err := s.getParams(ctx, pd.bytesDoc())
 	if err != nil {
 		return Partial{}, fmt.Errorf("partial sum %s: %w", id, err)
 	}
@@ -120,7 +125,7 @@ func (s *Store) deleteRoundPartials(ctx context.Context, experiment string, roun
 	}
 	docs := make([]weightsDoc, len(pds))
 	for i, pd := range pds {
-		docs[i] = weightsDoc{ID: pd.ID, Count: pd.Count, Blob: pd.Blob, Where: pd.Where, Checksum: pd.Checksum}
+		docs[i] = pd.bytesDoc()
 	}
 	if err := s.dropAllParams(ctx, docs); err != nil {
 		return err
@@ -140,11 +145,9 @@ func (s *Store) ReadUpdate(ctx context.Context, experiment string, round, client
 	if len(checksum) < 16 {
 		return nil, fmt.Errorf("weights: update checksum %q is too short", checksum)
 	}
-	key, blob := UpdateBlob(s.prefix, experiment, round, client, attempt, checksum)
-	doc := weightsDoc{ID: key, Count: arch.NumParams(manifest), Checksum: checksum, Blob: blob}
-	if s.tensors != nil && 4*doc.Count > ownCollectionAbove {
-		doc.Where, doc.Blob = whereFile, fileName(blob, checksum)
-	}
+	key, _ := UpdateBlob(s.prefix, experiment, round, client, attempt, checksum)
+	doc := weightsDoc{ID: key, Count: arch.NumParams(manifest), Checksum: checksum}
+	doc.Where, doc.Blob = s.placeBytes(key, checksum, 4*doc.Count)
 	data, err := s.getParams(ctx, doc)
 	if err != nil {
 		return nil, err

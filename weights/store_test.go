@@ -90,11 +90,11 @@ func TestUpdatesReplaceAndDelete(t *testing.T) {
 	ctx := context.Background()
 	u := Update{Experiment: "e", Round: 3, Client: 7, Attempt: 1, BaseVersion: 2, Samples: 600, Loss: 0.25, Manifest: tinyManifest,
 		Params: []float32{1, 1, 1, 1, 1, 1, 1, 1, 1}}
-	if err := s.PutUpdate(ctx, u); err != nil {
+	if _, err := s.PutUpdate(ctx, u); err != nil {
 		t.Fatal(err)
 	}
 	u.Attempt, u.Params = 2, []float32{2, 2, 2, 2, 2, 2, 2, 2, 2}
-	if err := s.PutUpdate(ctx, u); err != nil {
+	if _, err := s.PutUpdate(ctx, u); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.GetUpdate(ctx, "e", 3, 7)
@@ -112,7 +112,7 @@ func TestUpdatesReplaceAndDelete(t *testing.T) {
 	}
 	bad := u
 	bad.Params = bad.Params[:4]
-	if err := s.PutUpdate(ctx, bad); err == nil {
+	if _, err := s.PutUpdate(ctx, bad); err == nil {
 		t.Fatal("update of the wrong size stored")
 	}
 }
@@ -182,7 +182,7 @@ func TestLateUpdatesAreRefused(t *testing.T) {
 	ctx := context.Background()
 	u := Update{Experiment: "e", Round: 1, Client: 2, BaseVersion: 0, Samples: 10, Manifest: tinyManifest,
 		Params: []float32{1, 2, 3, 4, 5, 6, 7, 8, 9}}
-	if err := s.PutUpdate(ctx, u); err != nil {
+	if _, err := s.PutUpdate(ctx, u); err != nil {
 		t.Fatal(err)
 	}
 	// What an aggregation does: seal the round, then store its version.
@@ -193,7 +193,7 @@ func TestLateUpdatesAreRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.Client = 3
-	if err := s.PutUpdate(ctx, u); !errors.Is(err, ErrRoundClosed) {
+	if _, err := s.PutUpdate(ctx, u); !errors.Is(err, ErrRoundClosed) {
 		t.Fatalf("update after aggregation: %v", err)
 	}
 }
@@ -231,7 +231,7 @@ func TestReplacedUpdateLeavesNoChunks(t *testing.T) {
 	ctx := context.Background()
 	for attempt := range 2 {
 		u := tinyUpdate(0, attempt+1, float32(attempt))
-		if err := s.PutUpdate(ctx, u); err != nil {
+		if _, err := s.PutUpdate(ctx, u); err != nil {
 			t.Fatal(err)
 		}
 		if n := chunkDocs(t, s); n != 1 {
@@ -356,10 +356,10 @@ func TestUpdateAttemptsNeverGoBack(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := openStore(t)
-			if err := s.PutUpdate(ctx, tinyUpdate(7, 2, 2)); err != nil {
+			if _, err := s.PutUpdate(ctx, tinyUpdate(7, 2, 2)); err != nil {
 				t.Fatal(err)
 			}
-			err := s.PutUpdate(ctx, tc.write)
+			_, err := s.PutUpdate(ctx, tc.write)
 			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
@@ -385,7 +385,7 @@ func TestUpdateAttemptsNeverGoBack(t *testing.T) {
 func TestUpdateRacingTheSealIsTakenBack(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	if err := s.PutUpdate(ctx, tinyUpdate(1, 1, 1)); err != nil {
+	if _, err := s.PutUpdate(ctx, tinyUpdate(1, 1, 1)); err != nil {
 		t.Fatal(err)
 	}
 	s.beforeRoundCheck = func() {
@@ -394,7 +394,7 @@ func TestUpdateRacingTheSealIsTakenBack(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if err := s.PutUpdate(ctx, tinyUpdate(2, 1, 2)); !errors.Is(err, ErrRoundClosed) {
+	if _, err := s.PutUpdate(ctx, tinyUpdate(2, 1, 2)); !errors.Is(err, ErrRoundClosed) {
 		t.Fatalf("update racing the seal: %v", err)
 	}
 	if _, err := s.GetUpdate(ctx, "e", 1, 2); !errors.Is(err, ErrNotFound) {
@@ -404,10 +404,10 @@ func TestUpdateRacingTheSealIsTakenBack(t *testing.T) {
 		t.Errorf("%d chunks stored, want only client 1's", n)
 	}
 	// Later writers are refused at once, a retry of client 1's own update too.
-	if err := s.PutUpdate(ctx, tinyUpdate(3, 1, 3)); !errors.Is(err, ErrRoundClosed) {
+	if _, err := s.PutUpdate(ctx, tinyUpdate(3, 1, 3)); !errors.Is(err, ErrRoundClosed) {
 		t.Errorf("update after the seal: %v", err)
 	}
-	if err := s.PutUpdate(ctx, tinyUpdate(1, 1, 1)); !errors.Is(err, ErrRoundClosed) {
+	if _, err := s.PutUpdate(ctx, tinyUpdate(1, 1, 1)); !errors.Is(err, ErrRoundClosed) {
 		t.Errorf("rewrite after the seal: %v", err)
 	}
 	if got, err := s.GetUpdate(ctx, "e", 1, 1); err != nil || got.Params[0] != 1 {
@@ -432,7 +432,7 @@ func TestConcurrentWritersAndSeal(t *testing.T) {
 			errs <- struct {
 				client int
 				err    error
-			}{c, s.PutUpdate(ctx, tinyUpdate(c, 1, float32(c)))}
+			}{c, putErr(s.PutUpdate(ctx, tinyUpdate(c, 1, float32(c))))}
 		}()
 	}
 	close(start)
@@ -490,12 +490,12 @@ func TestConsumedLateUpdatesAreRefused(t *testing.T) {
 	}
 	late := tinyUpdate(5, 1, 5)
 	late.AcceptLate = true
-	if err := s.PutUpdate(ctx, late); !errors.Is(err, ErrRoundClosed) {
+	if _, err := s.PutUpdate(ctx, late); !errors.Is(err, ErrRoundClosed) {
 		t.Errorf("consumed late update stored again: %v", err)
 	}
 	other := tinyUpdate(6, 1, 6)
 	other.AcceptLate = true
-	if err := s.PutUpdate(ctx, other); err != nil {
+	if _, err := s.PutUpdate(ctx, other); err != nil {
 		t.Errorf("late update of a sealed round: %v", err)
 	}
 	if pending, err := s.PendingUpdates(ctx, "e", 2); err != nil || len(pending) != 1 || pending[0].Client != 6 {
@@ -508,7 +508,7 @@ func TestEachUpdateReadsOnlyTheNamedClients(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
 	for c := range 4 {
-		if err := s.PutUpdate(ctx, tinyUpdate(c, 1, float32(c))); err != nil {
+		if _, err := s.PutUpdate(ctx, tinyUpdate(c, 1, float32(c))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -526,13 +526,13 @@ func TestEachUpdateReadsOnlyTheNamedClients(t *testing.T) {
 func TestUpdatesWithoutAttemptAreReplaced(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	if err := s.PutUpdate(ctx, tinyUpdate(3, 1, 1)); err != nil {
+	if _, err := s.PutUpdate(ctx, tinyUpdate(3, 1, 1)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.updates.UpdateOne(ctx, bson.M{"_id": updateID("e", 1, 3)}, bson.M{"$unset": bson.M{"attempt": ""}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutUpdate(ctx, tinyUpdate(3, 1, 2)); err != nil {
+	if _, err := s.PutUpdate(ctx, tinyUpdate(3, 1, 2)); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.GetUpdate(ctx, "e", 1, 3); err != nil || got.Params[0] != 2 || got.Attempt != 1 {
@@ -710,7 +710,7 @@ func TestDeletingARoundDropsEveryChunkOfIt(t *testing.T) {
 		for client := range 300 {
 			u := tinyUpdate(client, 1, float32(client))
 			u.Round = round
-			if err := s.PutUpdate(ctx, u); err != nil {
+			if _, err := s.PutUpdate(ctx, u); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -760,3 +760,6 @@ func TestPartialSumsRoundTripAndGoWithTheirRound(t *testing.T) {
 		t.Errorf("%d chunks left", n)
 	}
 }
+
+// putErr is PutUpdate's error alone.
+func putErr(_ string, err error) error { return err }

@@ -122,14 +122,23 @@ func (s *Store) putParams(ctx context.Context, doc *weightsDoc, data []byte) err
 	return s.putParamsAs(ctx, doc, data, doc.ID)
 }
 
+// placeBytes says where size bytes named after key, with the checksum, are kept: a
+// tensor file when the store has a directory and they are large, MongoDB otherwise;
+// and under what name.
+func (s *Store) placeBytes(key, checksum string, size int) (where, blob string) {
+	if s.tensors != nil && size > ownCollectionAbove {
+		return whereFile, fileName(s.blobName(key), checksum)
+	}
+	return "", s.blobName(key)
+}
+
 // putParamsAs is putParams with the bytes named after key instead of the object's id.
 func (s *Store) putParamsAs(ctx context.Context, doc *weightsDoc, data []byte, key string) error {
 	var err error
-	if s.tensors != nil && len(data) > ownCollectionAbove {
-		doc.Where, doc.Blob = whereFile, fileName(s.blobName(key), doc.Checksum)
+	doc.Where, doc.Blob = s.placeBytes(key, doc.Checksum, len(data))
+	if doc.Where == whereFile {
 		err = s.tensors.put(doc.Blob, data)
 	} else {
-		doc.Where, doc.Blob = "", s.blobName(key)
 		err = s.putBlob(ctx, doc.Blob, data)
 	}
 	if err == nil {

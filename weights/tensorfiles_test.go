@@ -97,12 +97,12 @@ func TestTensorFilesOfUpdatesFollowRetriesAndDeletion(t *testing.T) {
 	dir := t.TempDir()
 	s := connect(t, Options{URI: startMongo(t), DB: "test", Collection: "w", TensorDir: dir})
 	u := Update{Experiment: "e", Round: 1, Client: 4, Attempt: 1, Samples: 10, Manifest: largeManifest, Params: largeParams(1)}
-	if err := s.PutUpdate(ctx, u); err != nil {
+	if _, err := s.PutUpdate(ctx, u); err != nil {
 		t.Fatal(err)
 	}
 	// A retry with other content replaces the update and removes the earlier file.
 	u.Attempt, u.Params = 2, largeParams(2)
-	if err := s.PutUpdate(ctx, u); err != nil {
+	if _, err := s.PutUpdate(ctx, u); err != nil {
 		t.Fatal(err)
 	}
 	if files := tensorFileNames(t, dir); len(files) != 1 {
@@ -113,7 +113,7 @@ func TestTensorFilesOfUpdatesFollowRetriesAndDeletion(t *testing.T) {
 		t.Fatalf("read the retry's update: %v", err)
 	}
 	other := Update{Experiment: "e", Round: 1, Client: 5, Samples: 10, Manifest: largeManifest, Params: largeParams(3)}
-	if err := s.PutUpdate(ctx, other); err != nil {
+	if _, err := s.PutUpdate(ctx, other); err != nil {
 		t.Fatal(err)
 	}
 	var order []int

@@ -29,7 +29,8 @@ var (
 // with another writer of the same client's update.
 const maxReplaceRaces = 3
 
-// PutUpdate stores a client's update for a round. It is refused (and nothing changes)
+// PutUpdate stores a client's update for a round and returns its checksum, which with
+// the update's round, client and attempt names its bytes (UpdateBlob). It is refused (and nothing changes)
 // when the round is closed (see SealRound; u.AcceptLate: when an aggregation consumed
 // this client's update, see MarkConsumed), when a later attempt's update is stored,
 // or when this attempt stored other content. The same content stored again is a
@@ -39,9 +40,9 @@ const maxReplaceRaces = 3
 // aggregation seals the round before it lists the updates: either the listing sees
 // the update, or the writer sees the seal and takes its update back. So no update
 // lands unseen after an aggregation.
-func (s *Store) PutUpdate(ctx context.Context, u Update) error {
+func (s *Store) PutUpdate(ctx context.Context, u Update) (string, error) {
 	if arch.NumParams(u.Manifest) != len(u.Params) {
-		return fmt.Errorf("weights: update of client %d has %d values, manifest needs %d", u.Client, len(u.Params), arch.NumParams(u.Manifest))
+		return "", fmt.Errorf("weights: update of client %d has %d values, manifest needs %d", u.Client, len(u.Params), arch.NumParams(u.Manifest))
 	}
 	data, sum := Encode(u.Params)
 	id := updateID(u.Experiment, u.Round, u.Client)
@@ -54,10 +55,10 @@ func (s *Store) PutUpdate(ctx context.Context, u Update) error {
 	// the bytes of the update it lost to.
 	key, _ := UpdateBlob(s.prefix, u.Experiment, u.Round, u.Client, u.Attempt, sum)
 	if err := s.putParamsAs(ctx, &doc, data, key); err != nil {
-		return fmt.Errorf("store update %s: %w", id, err)
+		return "", fmt.Errorf("store update %s: %w", id, err)
 	}
 	w := updateWrite{store: s, doc: doc, late: u.AcceptLate}
-	return w.commit(ctx)
+	return sum, w.commit(ctx)
 }
 
 // UpdateBlob names an update's bytes (docs/CLIENT-PROTOCOL.md §5): key, what the name

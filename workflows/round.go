@@ -43,10 +43,7 @@ var (
 	runOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 6 * time.Hour,
 		HeartbeatTimeout:    15 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: activities.RunClientTries,
-			NonRetryableErrorTypes: []string{activities.ErrTypeBadConfig, activities.ErrTypeRejected},
-		},
+		RetryPolicy:         activities.RunClientRetryPolicy(),
 	}
 	pollOptions = workflow.ActivityOptions{
 		// The poll ends when the platform reports the activation finished or lost; the

@@ -14,7 +14,7 @@ import (
 const MaxClientsPerActivity = 100
 
 // batchOptions are RunBatch's. The batch tries each client as RunClient's policy would
-// (activities.RunClientTries); the batch itself is retried when its worker dies or
+// (activities.RunClientRetryPolicy); the batch itself is retried when its worker dies or
 // stops, and resumes its clients from its heartbeats.
 var batchOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: 6 * time.Hour,

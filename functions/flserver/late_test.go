@@ -20,8 +20,9 @@ func TestLateUpdatesAreFoldedByStaleness(t *testing.T) {
 	ctx := context.Background()
 	late := &LateFolding{Exponent: 1, MaxStaleness: 1}
 	put := func(round, client, base int, v float32, acceptLate bool) error {
-		return e.store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: round, Client: client, BaseVersion: base,
+		_, err := e.store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: round, Client: client, BaseVersion: base,
 			Samples: 100, Manifest: e.manifest, Params: e.filled(v), AcceptLate: acceptLate})
+		return err
 	}
 	aggregate := func(round int, clients ...int) (AggregateResult, float32) {
 		t.Helper()

@@ -66,7 +66,7 @@ func (e *strategyEnv) round(store *weights.Store, round int, s strategy.Spec, va
 	clients := make([]int, len(values))
 	for c, v := range values {
 		clients[c] = c
-		if err := store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: round, Client: c, BaseVersion: round - 1,
+		if _, err := store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: round, Client: c, BaseVersion: round - 1,
 			Samples: 100, Manifest: e.manifest, Params: e.filled(v)}); err != nil {
 			e.t.Fatal(err)
 		}
@@ -173,7 +173,7 @@ func TestAggregationRetryCleansUpAndSealedRoundRefuses(t *testing.T) {
 	e := newStrategyEnv(t)
 	ctx := context.Background()
 	for c := range 2 {
-		if err := e.store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 1, Client: c, Attempt: 1, Samples: 100,
+		if _, err := e.store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 1, Client: c, Attempt: 1, Samples: 100,
 			Manifest: e.manifest, Params: e.filled(1)}); err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +193,7 @@ func TestAggregationRetryCleansUpAndSealedRoundRefuses(t *testing.T) {
 		}
 	}
 	// Round 2: the aggregation seals it.
-	if err := e.store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 2, Client: 0, Attempt: 1, BaseVersion: 1, Samples: 100,
+	if _, err := e.store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 2, Client: 0, Attempt: 1, BaseVersion: 1, Samples: 100,
 		Manifest: e.manifest, Params: e.filled(2)}); err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestPartialSumsAreMergedOnlyWhenTheyMatchTheStore(t *testing.T) {
 	e := newStrategyEnv(t)
 	clients := []int{0, 1, 2, 3, 4, 5}
 	for _, c := range clients {
-		if err := e.store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 1, Client: c, Attempt: 1, BaseVersion: 0,
+		if _, err := e.store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 1, Client: c, Attempt: 1, BaseVersion: 0,
 			Samples: 10 * (c + 1), Manifest: e.manifest, Params: e.filled(float32(c))}); err != nil {
 			t.Fatal(err)
 		}

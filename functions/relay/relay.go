@@ -54,11 +54,12 @@ func Relay(ctx context.Context, store *weights.Store, req invocation.Request, t 
 	if res.Client != t.Client || res.Round != t.Round || res.Samples <= 0 {
 		return flclient.Result{}, fmt.Errorf("relay: client %d answered for client %d, round %d, %d samples", t.Client, res.Client, res.Round, res.Samples)
 	}
-	if err := store.PutUpdate(ctx, weights.Update{Experiment: t.Experiment, Round: t.Round, Client: t.Client, Attempt: t.Attempt,
-		BaseVersion: t.BaseVersion, Samples: res.Samples, Loss: res.Loss, Manifest: manifest, Params: params, AcceptLate: t.AcceptLate}); err != nil {
+	stored, err := store.PutUpdate(ctx, weights.Update{Experiment: t.Experiment, Round: t.Round, Client: t.Client, Attempt: t.Attempt,
+		BaseVersion: t.BaseVersion, Samples: res.Samples, Loss: res.Loss, Manifest: manifest, Params: params, AcceptLate: t.AcceptLate})
+	if err != nil {
 		return flclient.Result{}, err
 	}
-	res.UpdateSHA256, res.Update = res.Update.Checksum, nil
+	res.UpdateSHA256, res.Update = stored, nil
 	return res, nil
 }
 

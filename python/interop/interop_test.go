@@ -174,7 +174,7 @@ func TestCrossLanguage(t *testing.T) {
 	manifest, _ := small.Manifest()
 	goParams := slices.Clone(e.globals["small"])
 	goParams[0] += 1
-	if err := e.plain.PutUpdate(ctx, weights.Update{Experiment: "small", Round: 1, Client: 1, Attempt: 2, Samples: 1,
+	if _, err := e.plain.PutUpdate(ctx, weights.Update{Experiment: "small", Round: 1, Client: 1, Attempt: 2, Samples: 1,
 		Manifest: manifest, Params: goParams}); err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestCrossLanguage(t *testing.T) {
 		// Go writes the same update for another experiment; field for field alike.
 		u, _ := e.plain.GetUpdate(ctx, "small", 1, 0)
 		u.Experiment = "small-go"
-		if err := e.plain.PutUpdate(ctx, u); err != nil {
+		if _, err := e.plain.PutUpdate(ctx, u); err != nil {
 			t.Fatal(err)
 		}
 		py, goDoc := e.rawDoc(t, "w_updates", "small/r1/c0"), e.rawDoc(t, "w_updates", "small-go/r1/c0")
