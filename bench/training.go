@@ -3,51 +3,104 @@ package bench
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 )
 
+// trainingPasses is how many passes each side makes; the fastest of each is reported,
+// since load from the rest of the machine only ever slows a pass down.
+const trainingPasses = 5
+
 // Training measures a client's training throughput in samples per second (one epoch,
-// SGD, graph construction included, as a client pays it) against the plain gonum
-// network of the same kind on the same data and batches. The MLP has the issue's
-// target; the CNN is reported.
-func Training(ctx context.Context, data *mnist.Dataset, spec model.Spec, samples, batch int) (Result, error) {
+// SGD, the graph built as a client builds it) against PyTorch training the same model
+// on the same examples. Both run on one thread, and their passes alternate, so each
+// meets the same load; the plain gonum network of the same kind is measured in the same
+// rounds and reported in the note. Without torch the figure is reported against gonum
+// and says so.
+func Training(ctx context.Context, data *mnist.Dataset, spec model.Spec, samples, batch int, torch Torch) (Result, error) {
 	manifest, err := spec.Manifest()
 	if err != nil {
 		return Result{}, err
 	}
 	samples = min(samples, data.Len())
 	images, labels := data.Images[:samples*mnist.Pixels], data.Labels[:samples]
-	params := model.Init(manifest, 1)
-	start := time.Now()
-	if _, err := model.Train(ctx, spec, params, images, labels, model.TrainOptions{Optimizer: "sgd", LR: 0.1, Epochs: 1, BatchSize: batch, Seed: 1}); err != nil {
-		return Result{}, fmt.Errorf("bench: train: %w", err)
-	}
-	ours := float64(samples) / time.Since(start).Seconds()
-
-	params = model.Init(manifest, 1)
-	start = time.Now()
-	var name string
-	switch spec.Kind {
-	case model.MLP:
-		name = fmt.Sprintf("MLP training (%d hidden, batch %d, SGD)", spec.Hidden, batch)
-		_, err = trainPlainMLP(spec.Hidden, params, images, labels, "sgd", 0.1, 1, batch, 1)
-	case model.CNN:
-		name = fmt.Sprintf("CNN training (batch %d, SGD)", batch)
-		_, err = trainPlainCNN(params, images, labels, "sgd", 0.1, 1, batch, 1)
-	default:
-		return Result{}, fmt.Errorf("bench: no baseline for %q", spec.Kind)
-	}
+	const lr = 0.1
+	baseline, err := torch.start(ctx, spec, images, labels, batch, lr)
 	if err != nil {
 		return Result{}, err
 	}
-	plain := float64(samples) / time.Since(start).Seconds()
-	r := Result{Name: name, Value: ours, Baseline: plain, Unit: "samples/s", BaselineName: "the same network on gonum blas32"}
-	if spec.Kind == model.MLP {
-		r.Target = "within 1.5× of the baseline"
-		r.Met = Met(r.Ratio() <= 1.5)
+	defer baseline.close()
+
+	var ours, plain, theirs float64
+	for range trainingPasses {
+		err := oneThread(func() error {
+			params := model.Init(manifest, 1)
+			start := time.Now()
+			if _, err := model.Train(ctx, spec, params, images, labels, model.TrainOptions{Optimizer: "sgd", LR: lr, Epochs: 1, BatchSize: batch, Seed: 1}); err != nil {
+				return fmt.Errorf("bench: train: %w", err)
+			}
+			ours = max(ours, float64(samples)/time.Since(start).Seconds())
+			params = model.Init(manifest, 1)
+			start = time.Now()
+			if err := trainSpec(spec, params, images, labels, lr, batch); err != nil {
+				return err
+			}
+			plain = max(plain, float64(samples)/time.Since(start).Seconds())
+			return nil
+		})
+		if err != nil {
+			return Result{}, err
+		}
+		rate, err := baseline.pass(ctx)
+		if err != nil {
+			return Result{}, err
+		}
+		theirs = max(theirs, rate)
 	}
-	return r, nil
+	return trainingResult(spec, batch, ours, plain, theirs, baseline.missing), nil
+}
+
+// oneThread runs f with the Go scheduler on one thread, as the fabric runs a client
+// function (GOMAXPROCS=1), so that neither side trains on the second core.
+func oneThread(f func() error) error {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	return f()
+}
+
+func trainSpec(spec model.Spec, params, images []float32, labels []uint8, lr float64, batch int) error {
+	var err error
+	switch spec.Kind {
+	case model.MLP:
+		_, err = trainPlainMLP(spec.Hidden, params, images, labels, "sgd", lr, 1, batch, 1)
+	case model.CNN:
+		_, err = trainPlainCNN(params, images, labels, "sgd", lr, 1, batch, 1)
+	default:
+		err = fmt.Errorf("bench: no baseline for %q", spec.Kind)
+	}
+	return err
+}
+
+// trainingResult is the figure against PyTorch (against gonum, where torch is missing,
+// with the reason).
+func trainingResult(spec model.Spec, batch int, ours, plain, theirs float64, missing string) Result {
+	name := fmt.Sprintf("CNN training (batch %d, SGD, one thread)", batch)
+	if spec.Kind == model.MLP {
+		name = fmt.Sprintf("MLP training (%d hidden, batch %d, SGD, one thread)", spec.Hidden, batch)
+	}
+	note := fmt.Sprintf("the fastest of %d passes each, alternating: an epoch over the same MNIST images from a fresh model, "+
+		"gorgonia's graph (fl/model, with fl/fastblas's Sgemm) against Debian's PyTorch (%s), "+
+		"both on one thread; the same network written directly on gonum's blas32 reached %.0f samples/s in the same rounds",
+		trainingPasses, "bench/torch_training.py", plain)
+	r := Result{Name: name, Value: ours, Baseline: theirs, Unit: "samples/s", BaselineName: "PyTorch, the same model and data",
+		Target: "at least PyTorch's", Note: note}
+	if missing != "" {
+		r.Baseline, r.BaselineName, r.Target = plain, "the same network on gonum blas32", ""
+		r.Note = fmt.Sprintf("no PyTorch figure: %s; the fastest of %d passes each", missing, trainingPasses)
+		return r
+	}
+	r.Met = Met(ours >= theirs)
+	return r
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/fedkeeper/fedkeeper/bench"
 	"github.com/fedkeeper/fedkeeper/embedded/mongodb"
+	"github.com/fedkeeper/fedkeeper/fabric/python"
 	"github.com/fedkeeper/fedkeeper/fl/mnist"
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/functions/actionloop"
@@ -94,7 +95,12 @@ func run(ctx context.Context, out string, scale bool, only string) error {
 		results = append(results, stored...)
 	}
 	if want("training") {
-		step("client training")
+		step("client training, beside PyTorch")
+		root, err := repositoryRoot()
+		if err != nil {
+			return err
+		}
+		torch := bench.Torch{Python: python.DefaultInterpreter, SDK: filepath.Join(root, "python"), Dir: dir}
 		_, test, err := mnist.DefaultSources()
 		if err != nil {
 			return err
@@ -110,7 +116,7 @@ func run(ctx context.Context, out string, scale bool, only string) error {
 			{model.Spec{Kind: model.MLP, Hidden: 500}, 2000},
 			{model.Spec{Kind: model.CNN}, 300},
 		} {
-			train, err := bench.Training(ctx, data, tc.spec, tc.samples, 10)
+			train, err := bench.Training(ctx, data, tc.spec, tc.samples, 10, torch)
 			if err != nil {
 				return err
 			}

@@ -216,3 +216,25 @@ func TestProximalTermKeepsTrainingNearTheStart(t *testing.T) {
 		t.Errorf("distance from the start: μ=0 %.4f, μ=0.1 %.4f, μ=1 %.4f; want decreasing", plain, weak, strong)
 	}
 }
+
+func BenchmarkTrainCNN(b *testing.B) {
+	spec := Spec{Kind: CNN}
+	manifest, _ := spec.Manifest()
+	const n = 100
+	images := make([]float32, n*inputSize)
+	labels := make([]uint8, n)
+	for i := range images {
+		images[i] = float32(i%255) / 255
+	}
+	for i := range labels {
+		labels[i] = uint8(i % classes)
+	}
+	params := Init(manifest, 1)
+	b.ResetTimer()
+	for range b.N {
+		if _, err := Train(context.Background(), spec, params, images, labels, TrainOptions{Optimizer: "sgd", LR: 0.01, Epochs: 1, BatchSize: 10, Seed: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "samples/s")
+}

@@ -7,7 +7,13 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/fedkeeper/fedkeeper/fl/fastblas"
 )
+
+// Gorgonia multiplies matrices through the BLAS it is told to use, process-wide;
+// training spends most of its time there, so the models use fastblas's kernel.
+func init() { G.Use(fastblas.New()) }
 
 // net is one compiled graph for a fixed batch size. Its parameter nodes are views of
 // the caller's flat vector, so updating the vector in place updates the model.
@@ -37,12 +43,7 @@ func newNet(spec Spec, manifest []Param, flat []float32, batch int, train bool) 
 	off := 0
 	for _, p := range manifest {
 		size := p.Size()
-		shape := p.Shape
-		if spec.Kind == CNN && len(shape) == 1 && p.Name[:4] == "conv" {
-			// Convolution biases broadcast over (batch, channel, height, width).
-			shape = []int{1, shape[0], 1, 1}
-		}
-		t := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(flat[off:off+size]))
+		t := tensor.New(tensor.WithShape(p.Shape...), tensor.WithBacking(flat[off:off+size]))
 		n.params = append(n.params, G.NodeFromAny(n.g, t, G.WithName(p.Name)))
 		off += size
 	}
@@ -56,7 +57,7 @@ func newNet(spec Spec, manifest []Param, flat []float32, batch int, train bool) 
 	case CNN:
 		n.xT = tensor.New(tensor.WithShape(batch, 1, inputSide, inputSide), tensor.Of(tensor.Float32))
 		n.x = G.NewTensor(n.g, tensor.Float32, 4, G.WithShape(batch, 1, inputSide, inputSide), G.WithName("x"), G.WithValue(n.xT))
-		n.logits, err = cnnForward(n.x, n.params, batch)
+		n.logits, err = cnnForward(n.x, n.params, batch, train)
 	default:
 		return nil, fmt.Errorf("model: unknown kind %q", spec.Kind)
 	}
@@ -146,26 +147,12 @@ func mlpForward(x *G.Node, p []*G.Node) (*G.Node, error) {
 	return dense(h, p[2], p[3])
 }
 
-func convBlock(x, kernel, bias *G.Node) (*G.Node, error) {
-	c, err := G.Conv2d(x, kernel, tensor.Shape{5, 5}, []int{0, 0}, []int{1, 1}, []int{1, 1})
+func cnnForward(x *G.Node, p []*G.Node, batch int, train bool) (*G.Node, error) {
+	c1, err := convPoolBlock(x, p[0], p[1], train)
 	if err != nil {
 		return nil, err
 	}
-	if c, err = G.BroadcastAdd(c, bias, nil, []byte{0, 2, 3}); err != nil {
-		return nil, err
-	}
-	if c, err = G.Rectify(c); err != nil {
-		return nil, err
-	}
-	return G.MaxPool2D(c, tensor.Shape{2, 2}, []int{0, 0}, []int{2, 2})
-}
-
-func cnnForward(x *G.Node, p []*G.Node, batch int) (*G.Node, error) {
-	c1, err := convBlock(x, p[0], p[1])
-	if err != nil {
-		return nil, err
-	}
-	c2, err := convBlock(c1, p[2], p[3])
+	c2, err := convPoolBlock(c1, p[2], p[3], train)
 	if err != nil {
 		return nil, err
 	}

@@ -16,25 +16,35 @@ type Optimizer interface {
 
 // New returns an optimiser by name: adam, nadam or sgd.
 func New(name string, lr float64, size int) (Optimizer, error) {
+	vector := vectorSteps()
 	switch name {
-	case "adam":
-		return &Adam{LR: lr, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7, m: make([]float32, size), v: make([]float32, size)}, nil
-	case "nadam":
-		return &Adam{LR: lr, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7, Nesterov: true, m: make([]float32, size), v: make([]float32, size)}, nil
+	case "adam", "nadam":
+		return &Adam{LR: lr, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7, Nesterov: name == "nadam",
+			m: make([]float32, size), v: make([]float32, size), vector: vector}, nil
 	case "sgd":
-		return &SGD{LR: lr}, nil
+		return &SGD{LR: lr, vector: vector}, nil
 	}
 	return nil, fmt.Errorf("optim: unknown optimiser %q (want adam, nadam or sgd)", name)
 }
 
 // SGD is plain gradient descent.
-type SGD struct{ LR float64 }
+type SGD struct {
+	LR     float64
+	vector bool // eight parameters at a time (AVX2), same bits
+}
 
 // Step implements Optimizer.
 func (s *SGD) Step(params, grad []float32) {
 	lr := float32(s.LR)
-	for i, g := range grad {
-		params[i] -= lr * g
+	head := 0
+	if s.vector {
+		head = len(grad) &^ 7
+		if head > 0 {
+			sgdSteps(&params[:len(grad)][0], &grad[0], head, lr)
+		}
+	}
+	for i := head; i < len(grad); i++ {
+		params[i] -= lr * grad[i]
 	}
 }
 
@@ -45,39 +55,54 @@ type Adam struct {
 	Nesterov                  bool
 	m, v                      []float32
 	t                         int
+	vector                    bool // eight parameters at a time (AVX2), same bits
 }
 
-// Step implements Optimizer.
-func (a *Adam) Step(params, grad []float32) {
-	a.t++
+// adamConsts are one step's factors, laid out as the vector loop reads them. Adam and
+// Nadam share the update p −= lr·(ms·m + gs·g) / (√(v·vs) + eps): Adam's ms and vs are 1
+// and gs is 0, which leaves its terms' values (and roundings) as they are.
+type adamConsts struct {
+	b1, oneMinusB1, b2, oneMinusB2 float32
+	ms, gs, vs, eps, lr            float32
+}
+
+// consts folds step t's bias corrections into the factors.
+func (a *Adam) consts() adamConsts {
 	t := float64(a.t)
-	b1, b2 := float32(a.Beta1), float32(a.Beta2)
 	c1 := 1 - math.Pow(a.Beta1, t)
 	c2 := 1 - math.Pow(a.Beta2, t)
-	eps := float32(a.Epsilon)
-	m, v := a.m[:len(grad)], a.v[:len(grad)]
+	b1, b2 := float32(a.Beta1), float32(a.Beta2)
+	k := adamConsts{b1: b1, oneMinusB1: 1 - b1, b2: b2, oneMinusB2: 1 - b2}
 	if !a.Nesterov {
-		step := float32(a.LR * math.Sqrt(c2) / c1)
-		// Keras adds epsilon to the bias-corrected root: eps * sqrt(c2) here.
-		epsHat := eps * float32(math.Sqrt(c2))
-		for i, g := range grad {
-			mi := b1*m[i] + (1-b1)*g
-			vi := b2*v[i] + (1-b2)*g*g
-			m[i], v[i] = mi, vi
-			params[i] -= step * mi / (float32(math.Sqrt(float64(vi))) + epsHat)
-		}
-		return
+		// Keras adds epsilon to the bias-corrected root: eps·√c2 here.
+		k.ms, k.gs, k.vs = 1, 0, 1
+		k.eps = float32(a.Epsilon) * float32(math.Sqrt(c2))
+		k.lr = float32(a.LR * math.Sqrt(c2) / c1)
+		return k
 	}
 	c1next := 1 - math.Pow(a.Beta1, t+1)
-	mScale := float32(a.Beta1 / c1next)
-	gScale := float32((1 - a.Beta1) / c1)
-	lr := float32(a.LR)
-	vScale := float32(1 / c2)
-	for i, g := range grad {
-		mi := b1*m[i] + (1-b1)*g
-		vi := b2*v[i] + (1-b2)*g*g
+	k.ms, k.gs, k.vs = float32(a.Beta1/c1next), float32((1-a.Beta1)/c1), float32(1/c2)
+	k.eps, k.lr = float32(a.Epsilon), float32(a.LR)
+	return k
+}
+
+// Step implements Optimizer: one pass over the parameters updates m, v and the weights.
+func (a *Adam) Step(params, grad []float32) {
+	a.t++
+	k := a.consts()
+	m, v := a.m[:len(grad)], a.v[:len(grad)]
+	head := 0
+	if a.vector {
+		head = len(grad) &^ 7
+		if head > 0 {
+			adamSteps(&params[:len(grad)][0], &grad[0], &m[0], &v[0], head, &k)
+		}
+	}
+	for i := head; i < len(grad); i++ {
+		g := grad[i]
+		mi := k.b1*m[i] + k.oneMinusB1*g
+		vi := k.b2*v[i] + k.oneMinusB2*g*g
 		m[i], v[i] = mi, vi
-		mHat := mScale*mi + gScale*g
-		params[i] -= lr * mHat / (float32(math.Sqrt(float64(vi*vScale))) + eps)
+		params[i] -= k.lr * (k.ms*mi + k.gs*g) / (float32(math.Sqrt(float64(vi*k.vs))) + k.eps)
 	}
 }

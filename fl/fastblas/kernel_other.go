@@ -1,0 +1,9 @@
+//go:build !amd64
+
+package fastblas
+
+func hasKernel() bool { return false }
+
+func kernel6x16(depth int, a, b *float32, ldb int, c *float32, ldc int, add int) {
+	panic("fastblas: no kernel on this architecture")
+}
