@@ -156,6 +156,8 @@ func BenchmarkSgemm(b *testing.B) {
 		{blas.NoTrans, blas.Trans, 640, 64, 800},
 		{blas.Trans, blas.NoTrans, 64, 800, 640},
 		{blas.NoTrans, blas.NoTrans, 640, 800, 64},
+		{blas.NoTrans, blas.Trans, 10, 1024, 512},
+		{blas.NoTrans, blas.Trans, 64, 800, 640},
 	}
 	for _, s := range shapes {
 		for _, impl := range []struct {

@@ -10,3 +10,9 @@ func hasKernel() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
 //
 //go:noescape
 func kernel6x16(depth int, a, b *float32, ldb int, c *float32, ldc int, add int)
+
+// transpose16 packs blocks×8 steps of sixteen rows of a transposed B (see
+// kernel_amd64.s); the caller guarantees the rows and dst hold them.
+//
+//go:noescape
+func transpose16(dst, src *float32, ld, blocks int)

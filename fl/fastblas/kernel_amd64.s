@@ -34,6 +34,10 @@ TEXT ·kernel6x16(SB), NOSPLIT, $0-56
 	JEQ   store
 
 step:
+	// B's steps are ldb apart, often a page or more, where the hardware prefetcher
+	// does not follow: fetch the strip eight steps ahead.
+	PREFETCHT0   (DI)(R8*8)
+	PREFETCHT0   63(DI)(R8*8)
 	VMOVUPS      (DI), Y12
 	VMOVUPS      32(DI), Y13
 	VBROADCASTSS (SI), Y14
@@ -101,5 +105,85 @@ replace:
 	ADDQ    R9, DX
 	VMOVUPS Y10, (DX)
 	VMOVUPS Y11, 32(DX)
+	VZEROUPPER
+	RET
+
+// func transpose16(dst, src *float32, ld, blocks int)
+//
+// Packs sixteen rows of a transposed B: for each of blocks blocks of eight steps,
+// dst[(8·blk+s)·16 + j] = src[j·ld + 8·blk + s] for j < 16 and s < 8. Each half of
+// the rows is one 8×8 transpose in registers (unpack, shuffle, swap of halves).
+TEXT ·transpose16(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8
+	MOVQ blocks+24(FP), CX
+	LEAQ (R8)(R8*2), R9  // 3 rows
+	LEAQ (R8)(R8*4), R10 // 5 rows
+	LEAQ (R9)(R9*1), R11 // 6 rows
+	LEAQ (R11)(R8*1), R12 // 7 rows
+	TESTQ CX, CX
+	JEQ  tdone
+
+tblock:
+	MOVQ SI, AX
+	MOVQ $0, BX
+
+thalf:
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX)(R8*1), Y1
+	VMOVUPS (AX)(R8*2), Y2
+	VMOVUPS (AX)(R9*1), Y3
+	VMOVUPS (AX)(R8*4), Y4
+	VMOVUPS (AX)(R10*1), Y5
+	VMOVUPS (AX)(R11*1), Y6
+	VMOVUPS (AX)(R12*1), Y7
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	VMOVUPS Y8, (DI)(BX*1)
+	VMOVUPS Y9, 64(DI)(BX*1)
+	VMOVUPS Y10, 128(DI)(BX*1)
+	VMOVUPS Y11, 192(DI)(BX*1)
+	VMOVUPS Y12, 256(DI)(BX*1)
+	VMOVUPS Y13, 320(DI)(BX*1)
+	VMOVUPS Y14, 384(DI)(BX*1)
+	VMOVUPS Y15, 448(DI)(BX*1)
+	// The second half: rows 8..15 into columns 8..15 of the same steps.
+	CMPQ BX, $0
+	JNE  tnext
+	MOVQ $32, BX
+	LEAQ (SI)(R8*8), AX
+	JMP  thalf
+
+tnext:
+	ADDQ $32, SI
+	ADDQ $512, DI
+	DECQ CX
+	JNE  tblock
+
+tdone:
 	VZEROUPPER
 	RET

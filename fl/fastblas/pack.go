@@ -59,13 +59,18 @@ func (ws *workspace) packB(g *gemm, k0, depth int) {
 		strip := ws.b[t*depth*tileCols : (t+1)*depth*tileCols]
 		j0 := t * tileCols
 		cols := min(tileCols, g.n-j0)
+		first := 0
 		if cols < tileCols {
 			clear(strip)
+		} else if first = depth &^ 7; first > 0 {
+			// Every row is there (the slices were checked), so the vector transpose
+			// takes whole blocks of eight steps.
+			transpose16(&strip[0], &g.b[j0*g.ldb+k0], g.ldb, first/8)
 		}
 		for j := range cols {
-			row := g.b[(j0+j)*g.ldb+k0 : (j0+j)*g.ldb+k0+depth]
+			row := g.b[(j0+j)*g.ldb+k0+first : (j0+j)*g.ldb+k0+depth]
 			for s, v := range row {
-				strip[s*tileCols+j] = v
+				strip[(first+s)*tileCols+j] = v
 			}
 		}
 	}

@@ -100,16 +100,13 @@ func (p *convPool) forward(x, w, b []float32) *tensor.Dense {
 // image and output position, the pixel the kernel's (c, i, j) tap sees there.
 func (p *convPool) im2col(x []float32, b0, n int) {
 	cols, plane := n*p.convSize(), p.inH*p.inW
+	rows := newStrided(p.convW, p.convH, p.convW, p.inW)
 	for c := range p.inC {
 		for i := range p.kh {
 			for j := range p.kw {
 				row := p.col[((c*p.kh+i)*p.kw+j)*cols:][:cols]
 				for img := range n {
-					src := x[((b0+img)*p.inC+c)*plane+i*p.inW+j:]
-					dst := row[img*p.convSize():]
-					for oh := range p.convH {
-						copy(dst[oh*p.convW:][:p.convW], src[oh*p.inW:][:p.convW])
-					}
+					rows.copy(row[img*p.convSize():], x[((b0+img)*p.inC+c)*plane+i*p.inW+j:])
 				}
 			}
 		}
@@ -124,35 +121,53 @@ func (p *convPool) pool(bias, out []float32, b0, n int) {
 	for o := range p.outC {
 		for img := range n {
 			at := o*cols + img*p.convSize()
-			plane := p.pre[at : at+p.convSize()]
 			first := ((b0+img)*p.outC + o) * size
 			for ph := range p.poolH {
-				for pw := range p.poolW {
-					best := p.windowMax(plane, 2*ph*p.convW+2*pw)
-					v, won := plane[best]+bias[o], int32(at+best)
-					if !(v > 0) {
-						v, won = 0, -1
-					}
-					out[first+ph*p.poolW+pw] = v
-					if p.train {
-						p.arg[first+ph*p.poolW+pw] = won
-					}
+				row := at + 2*ph*p.convW
+				dst := out[first+ph*p.poolW:][:p.poolW]
+				var won []int32
+				if p.train {
+					won = p.arg[first+ph*p.poolW:][:p.poolW]
 				}
+				p.poolRow(row, bias[o], dst, won)
 			}
 		}
 	}
 }
 
-// windowMax is the index of the largest of the 2×2 window at corner, the first in row
-// order on a tie (as PyTorch and gorgonia choose).
-func (p *convPool) windowMax(plane []float32, corner int) int {
-	best := corner
-	for _, i := range [3]int{corner + 1, corner + p.convW, corner + p.convW + 1} {
-		if plane[i] > plane[best] {
-			best = i
+// poolRow pools the two rows of pre starting at row into dst; won (nil when
+// inferring) gets each window's winner, or −1 where ReLU gave 0.
+func (p *convPool) poolRow(row int, bias float32, dst []float32, won []int32) {
+	top, bottom := p.pre[row:][:2*len(dst)], p.pre[row+p.convW:][:2*len(dst)]
+	for i := range dst {
+		best, at := windowMax(top[2*i], top[2*i+1], bottom[2*i], bottom[2*i+1])
+		v := best + bias
+		winner := int32(row + 2*i + at%2 + at/2*p.convW)
+		if !(v > 0) {
+			v, winner = 0, -1
+		}
+		dst[i] = v
+		if won != nil {
+			won[i] = winner
 		}
 	}
-	return best
+}
+
+// windowMax is the largest of a window's four values (top left, top right, bottom
+// left, bottom right) and its place, the first in that order on a tie, as PyTorch and
+// gorgonia choose.
+func windowMax(a, b, c, d float32) (float32, int) {
+	best, at := a, 0
+	if b > best {
+		best, at = b, 1
+	}
+	if c > best {
+		best, at = c, 2
+	}
+	if d > best {
+		best, at = d, 3
+	}
+	return best, at
 }
 
 // gradPre spreads the gradient of the pooled outputs to the convolution's outputs that
@@ -181,19 +196,19 @@ func (p *convPool) gradKernel(dPre []float32) *tensor.Dense {
 	return p.dW
 }
 
-// gradBias sums each channel's gradient over the batch and positions.
-func (p *convPool) gradBias(dPre []float32) *tensor.Dense {
+// gradBias sums each channel's gradient over the batch and positions, from the
+// pooling's winners (every other entry of the convolution's gradient is zero).
+func (p *convPool) gradBias(dOut []float32) *tensor.Dense {
 	if p.dB == nil {
 		p.dB = tensor.New(tensor.WithShape(p.outC), tensor.Of(tensor.Float32))
 	}
 	db := p.dB.Data().([]float32)
-	cols := p.batch * p.convSize()
-	for o := range db {
-		var sum float32
-		for _, v := range dPre[o*cols : (o+1)*cols] {
-			sum += v
+	clear(db)
+	size := p.poolH * p.poolW
+	for i, won := range p.arg {
+		if won >= 0 {
+			db[i/size%p.outC] += dOut[i]
 		}
-		db[o] = sum
 	}
 	return p.dB
 }
@@ -210,25 +225,16 @@ func (p *convPool) gradInput(dPre, w []float32) *tensor.Dense {
 	dx := p.dX.Data().([]float32)
 	clear(dx)
 	plane := p.inH * p.inW
+	rows := newStrided(p.convW, p.convH, p.inW, p.convW)
 	for c := range p.inC {
 		for i := range p.kh {
 			for j := range p.kw {
 				row := p.dCol[((c*p.kh+i)*p.kw+j)*cols:][:cols]
 				for img := range p.batch {
-					dst := dx[(img*p.inC+c)*plane+i*p.inW+j:]
-					src := row[img*p.convSize():]
-					for oh := range p.convH {
-						addTo(dst[oh*p.inW:][:p.convW], src[oh*p.convW:][:p.convW])
-					}
+					rows.add(dx[(img*p.inC+c)*plane+i*p.inW+j:], row[img*p.convSize():])
 				}
 			}
 		}
 	}
 	return p.dX
-}
-
-func addTo(dst, src []float32) {
-	for i, v := range src {
-		dst[i] += v
-	}
 }

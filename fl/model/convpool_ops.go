@@ -19,7 +19,7 @@ type (
 	convPoolOp     struct{ blockOp } // (x, kernel, bias) → pooled output
 	convPoolGradOp struct{ blockOp } // (output, output's gradient) → the convolution's gradient
 	convKernelOp   struct{ blockOp } // (convolution's gradient, x) → kernel's gradient
-	convBiasOp     struct{ blockOp } // (convolution's gradient) → bias's gradient
+	convBiasOp     struct{ blockOp } // (output's gradient) → bias's gradient
 	convInputOp    struct{ blockOp } // (convolution's gradient, kernel) → x's gradient
 )
 
@@ -110,7 +110,7 @@ func (o convPoolOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, erro
 	if err != nil {
 		return nil, err
 	}
-	db, err := G.ApplyOp(convBiasOp{blockOp{o.p, "convpool-bias-grad"}}, dPre)
+	db, err := G.ApplyOp(convBiasOp{blockOp{o.p, "convpool-bias-grad"}}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func (o convKernelOp) Do(inputs ...G.Value) (G.Value, error) {
 }
 
 func (o convBiasOp) Arity() int    { return 1 }
-func (o convBiasOp) Type() hm.Type { return hm.NewFnType(tensorType(2), tensorType(1)) }
+func (o convBiasOp) Type() hm.Type { return hm.NewFnType(tensorType(4), tensorType(1)) }
 func (o convBiasOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.p.outC}, nil
 }
@@ -162,11 +162,11 @@ func (o convBiasOp) Do(inputs ...G.Value) (G.Value, error) {
 	if err := checkInputs(o.blockOp, 1, inputs); err != nil {
 		return nil, err
 	}
-	dPre, err := floats(inputs[0], o.p.outC*o.p.batch*o.p.convSize(), "the convolution's gradient")
+	dOut, err := floats(inputs[0], o.p.pooledLen(), "the output's gradient")
 	if err != nil {
 		return nil, err
 	}
-	return o.p.gradBias(dPre), nil
+	return o.p.gradBias(dOut), nil
 }
 
 func (o convInputOp) Arity() int { return 2 }

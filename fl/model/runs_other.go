@@ -1,0 +1,13 @@
+//go:build !amd64
+
+package model
+
+func vectorRuns() bool { return false }
+
+func copyRuns(dst, src *float32, n, runs, dstStride, srcStride int) {
+	panic("model: no vector runs on this architecture")
+}
+
+func addRuns(dst, src *float32, n, runs, dstStride, srcStride int) {
+	panic("model: no vector runs on this architecture")
+}
