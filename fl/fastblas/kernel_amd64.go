@@ -16,3 +16,9 @@ func kernel6x16(depth int, a, b *float32, ldb int, c *float32, ldc int, add int)
 //
 //go:noescape
 func transpose16(dst, src *float32, ld, blocks int)
+
+// interleave6 packs blocks×8 steps of a full row panel of an untransposed A (see
+// kernel_amd64.s); the caller guarantees the rows and dst hold them.
+//
+//go:noescape
+func interleave6(dst, src *float32, lda, blocks int)

@@ -187,3 +187,86 @@ tnext:
 tdone:
 	VZEROUPPER
 	RET
+
+// func interleave6(dst, src *float32, lda, blocks int)
+//
+// Packs a full row panel of an untransposed A: for each of blocks blocks of eight
+// steps, dst[(8·blk+s)·6 + r] = src[r·lda + 8·blk + s] for r < 6 and s < 8. The six
+// rows and two zero rows make one 8×8 transpose; each column's six values are stored
+// as four and two, so nothing past the panel is written.
+TEXT ·interleave6(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lda+16(FP), R8
+	SHLQ $2, R8
+	MOVQ blocks+24(FP), CX
+	LEAQ (R8)(R8*2), R9  // 3 rows
+	LEAQ (R8)(R8*4), R10 // 5 rows
+	TESTQ CX, CX
+	JEQ  idone
+
+iblock:
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(R8*1), Y1
+	VMOVUPS (SI)(R8*2), Y2
+	VMOVUPS (SI)(R9*1), Y3
+	VMOVUPS (SI)(R8*4), Y4
+	VMOVUPS (SI)(R10*1), Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	VMOVUPS X8, (DI)
+	VEXTRACTF128 $1, Y8, X0
+	VMOVQ   X0, 16(DI)
+	VMOVUPS X9, 24(DI)
+	VEXTRACTF128 $1, Y9, X0
+	VMOVQ   X0, 40(DI)
+	VMOVUPS X10, 48(DI)
+	VEXTRACTF128 $1, Y10, X0
+	VMOVQ   X0, 64(DI)
+	VMOVUPS X11, 72(DI)
+	VEXTRACTF128 $1, Y11, X0
+	VMOVQ   X0, 88(DI)
+	VMOVUPS X12, 96(DI)
+	VEXTRACTF128 $1, Y12, X0
+	VMOVQ   X0, 112(DI)
+	VMOVUPS X13, 120(DI)
+	VEXTRACTF128 $1, Y13, X0
+	VMOVQ   X0, 136(DI)
+	VMOVUPS X14, 144(DI)
+	VEXTRACTF128 $1, Y14, X0
+	VMOVQ   X0, 160(DI)
+	VMOVUPS X15, 168(DI)
+	VEXTRACTF128 $1, Y15, X0
+	VMOVQ   X0, 184(DI)
+	ADDQ $32, SI
+	ADDQ $192, DI
+	DECQ CX
+	JNE  iblock
+
+idone:
+	VZEROUPPER
+	RET

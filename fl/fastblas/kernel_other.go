@@ -11,3 +11,7 @@ func kernel6x16(depth int, a, b *float32, ldb int, c *float32, ldc int, add int)
 func transpose16(dst, src *float32, ld, blocks int) {
 	panic("fastblas: no kernel on this architecture")
 }
+
+func interleave6(dst, src *float32, lda, blocks int) {
+	panic("fastblas: no kernel on this architecture")
+}

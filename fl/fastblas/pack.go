@@ -41,10 +41,18 @@ func (ws *workspace) packA(g *gemm, k0, depth int) {
 			}
 			continue
 		}
+		first := 0
+		if rows == tileRows && g.alpha == 1 {
+			// The rows are there (the slices were checked): whole blocks of eight
+			// steps go through the vector transpose.
+			if first = depth &^ 7; first > 0 {
+				interleave6(&panel[0], &g.a[i0*g.lda+k0], g.lda, first/8)
+			}
+		}
 		for r := range rows {
-			src := g.a[(i0+r)*g.lda+k0 : (i0+r)*g.lda+k0+depth]
+			src := g.a[(i0+r)*g.lda+k0+first : (i0+r)*g.lda+k0+depth]
 			for s, v := range src {
-				panel[s*tileRows+r] = g.alpha * v
+				panel[(first+s)*tileRows+r] = g.alpha * v
 			}
 		}
 	}

@@ -217,22 +217,18 @@ func (n *net) rewind() {
 	n.vm.Reset()
 }
 
-// gradient copies the last batch's gradients into grad (laid out like the flat vector).
-func (n *net) gradient(grad []float32) error {
-	off := 0
-	for i, g := range n.grads {
-		gt, ok := g.Value().(*tensor.Dense)
-		if !ok {
-			return fmt.Errorf("model: gradient of %s is a %T", n.params[i].Name(), g.Value())
-		}
-		data := gt.Data().([]float32)
-		if len(data) != n.manifest[i].Size() {
-			return fmt.Errorf("model: gradient of %s has %d values, want %d", n.params[i].Name(), len(data), n.manifest[i].Size())
-		}
-		copy(grad[off:off+len(data)], data)
-		off += len(data)
+// gradientOf is the last batch's gradient of parameter i, in the machine's own buffer
+// (the optimiser reads it there, rather than from a copy).
+func (n *net) gradientOf(i int) ([]float32, error) {
+	gt, ok := n.grads[i].Value().(*tensor.Dense)
+	if !ok {
+		return nil, fmt.Errorf("model: gradient of %s is a %T", n.params[i].Name(), n.grads[i].Value())
 	}
-	return nil
+	data, ok := gt.Data().([]float32)
+	if !ok || len(data) != n.manifest[i].Size() {
+		return nil, fmt.Errorf("model: gradient of %s has %d values, want %d", n.params[i].Name(), len(data), n.manifest[i].Size())
+	}
+	return data, nil
 }
 
 func (n *net) lossValue() float32 {

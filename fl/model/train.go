@@ -58,7 +58,6 @@ func Train(ctx context.Context, spec Spec, params []float32, images []float32, l
 		defer tail.close()
 	}
 
-	grad := make([]float32, len(params))
 	var anchor []float32 // w₀ of the proximal term
 	if opts.ProximalMu > 0 {
 		anchor = append([]float32(nil), params...)
@@ -87,17 +86,33 @@ func Train(ctx context.Context, spec Spec, params []float32, images []float32, l
 				return TrainResult{}, fmt.Errorf("model: training diverged (loss %v in epoch %d)", loss, epoch+1)
 			}
 			epochLoss += float64(loss) * float64(end-start)
-			if err := g.gradient(grad); err != nil {
+			if err := g.step(opt, params, anchor, mu); err != nil {
 				return TrainResult{}, err
 			}
-			if anchor != nil {
-				// The proximal term's gradient: μ·(w − w₀).
-				for i, w := range params {
-					grad[i] += mu * (w - anchor[i])
-				}
-			}
-			opt.Step(params, grad)
 		}
 	}
 	return TrainResult{Samples: n, Loss: epochLoss / float64(n)}, nil
+}
+
+// step applies the optimiser to the last batch's gradients, one parameter tensor at a
+// time where the machine left them. With an anchor w₀ it first adds the proximal term's
+// gradient, μ·(w − w₀).
+func (n *net) step(opt optim.Optimizer, params, anchor []float32, mu float32) error {
+	opt.Begin()
+	off := 0
+	for i := range n.grads {
+		grad, err := n.gradientOf(i)
+		if err != nil {
+			return err
+		}
+		if anchor != nil {
+			w, w0 := params[off:off+len(grad)], anchor[off:off+len(grad)]
+			for j := range grad {
+				grad[j] += mu * (w[j] - w0[j])
+			}
+		}
+		opt.Update(params, off, grad)
+		off += len(grad)
+	}
+	return nil
 }

@@ -12,6 +12,12 @@ import (
 type Optimizer interface {
 	// Step applies one update; params and grad have the same length every call.
 	Step(params, grad []float32)
+	// Begin starts a step that Update applies one block at a time, for gradients that
+	// live in separate buffers (a model's layers): Update(params, off, grad) updates
+	// params[off:off+len(grad)] exactly as Step would. Between one Begin and the next,
+	// each parameter is updated once.
+	Begin()
+	Update(params []float32, off int, grad []float32)
 }
 
 // New returns an optimiser by name: adam, nadam or sgd.
@@ -34,13 +40,20 @@ type SGD struct {
 }
 
 // Step implements Optimizer.
-func (s *SGD) Step(params, grad []float32) {
+func (s *SGD) Step(params, grad []float32) { s.Update(params, 0, grad) }
+
+// Begin implements Optimizer: plain gradient descent keeps no state.
+func (s *SGD) Begin() {}
+
+// Update implements Optimizer.
+func (s *SGD) Update(params []float32, off int, grad []float32) {
+	params = params[off : off+len(grad)]
 	lr := float32(s.LR)
 	head := 0
 	if s.vector {
 		head = len(grad) &^ 7
 		if head > 0 {
-			sgdSteps(&params[:len(grad)][0], &grad[0], head, lr)
+			sgdSteps(&params[0], &grad[0], head, lr)
 		}
 	}
 	for i := head; i < len(grad); i++ {
@@ -55,7 +68,8 @@ type Adam struct {
 	Nesterov                  bool
 	m, v                      []float32
 	t                         int
-	vector                    bool // eight parameters at a time (AVX2), same bits
+	vector                    bool       // eight parameters at a time (AVX2), same bits
+	step                      adamConsts // the factors of step t, set by Begin
 }
 
 // adamConsts are one step's factors, laid out as the vector loop reads them. Adam and
@@ -88,14 +102,26 @@ func (a *Adam) consts() adamConsts {
 
 // Step implements Optimizer: one pass over the parameters updates m, v and the weights.
 func (a *Adam) Step(params, grad []float32) {
+	a.Begin()
+	a.Update(params, 0, grad)
+}
+
+// Begin implements Optimizer: the step count and its bias corrections.
+func (a *Adam) Begin() {
 	a.t++
-	k := a.consts()
-	m, v := a.m[:len(grad)], a.v[:len(grad)]
+	a.step = a.consts()
+}
+
+// Update implements Optimizer.
+func (a *Adam) Update(params []float32, off int, grad []float32) {
+	k := &a.step
+	params = params[off : off+len(grad)]
+	m, v := a.m[off:off+len(grad)], a.v[off:off+len(grad)]
 	head := 0
 	if a.vector {
 		head = len(grad) &^ 7
 		if head > 0 {
-			adamSteps(&params[:len(grad)][0], &grad[0], &m[0], &v[0], head, &k)
+			adamSteps(&params[0], &grad[0], &m[0], &v[0], head, k)
 		}
 	}
 	for i := head; i < len(grad); i++ {

@@ -95,3 +95,34 @@ func setVector(o Optimizer, on bool) {
 		o.vector = on
 	}
 }
+
+// A step applied block by block (Begin, then Update per block, as training does over a
+// model's layers) is the whole-vector step, bit for bit, over several steps.
+func TestBlockUpdatesEqualStep(t *testing.T) {
+	const size = 1003
+	blocks := []int{0, 5, 400, 401, 1003} // uneven, one of a single value
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, name := range []string{"sgd", "adam", "nadam"} {
+		t.Run(name, func(t *testing.T) {
+			whole, blocked := make([]float32, size), make([]float32, size)
+			a, _ := New(name, 1e-2, size)
+			b, _ := New(name, 1e-2, size)
+			for range 3 {
+				grad := make([]float32, size)
+				for i := range grad {
+					grad[i] = float32(rng.NormFloat64())
+				}
+				a.Step(whole, grad)
+				b.Begin()
+				for i := 1; i < len(blocks); i++ {
+					b.Update(blocked, blocks[i-1], grad[blocks[i-1]:blocks[i]])
+				}
+			}
+			for i := range whole {
+				if math.Float32bits(whole[i]) != math.Float32bits(blocked[i]) {
+					t.Fatalf("parameter %d: step %v, blocks %v", i, whole[i], blocked[i])
+				}
+			}
+		})
+	}
+}
