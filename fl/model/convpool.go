@@ -68,7 +68,7 @@ func convPoolBlock(x, kernel, bias *G.Node, train bool) (*G.Node, error) {
 	if bs := bias.Shape(); bs.TotalSize() != p.outC {
 		return nil, fmt.Errorf("model: bias of shape %v for %d channels", bs, p.outC)
 	}
-	return G.ApplyOp(convPoolOp{blockOp{p, "convpool"}}, x, kernel, bias)
+	return G.ApplyOp(convPoolOp{p.op("")}, x, kernel, bias)
 }
 
 func (p *convPool) kSize() int     { return p.inC * p.kh * p.kw }

@@ -2,67 +2,25 @@ package model
 
 import (
 	"fmt"
-	"hash"
-	"hash/fnv"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
-// The block's operations as gorgonia sees them. Each returns a buffer of the block
-// (written afresh every batch), so none implements UsePreallocDo: the machine cannot
-// hand it a register that another node's value lives in. They read their own inputs
-// through the block's saved state, and take the nodes they depend on as inputs so the
-// machine orders them after those nodes.
+// The block's operations as gorgonia sees them (see fusedOp): the block itself, and
+// its gradient in four parts, which read the block's saved patches and winners.
 type (
-	convPoolOp     struct{ blockOp } // (x, kernel, bias) → pooled output
-	convPoolGradOp struct{ blockOp } // (output, output's gradient) → the convolution's gradient
-	convKernelOp   struct{ blockOp } // (convolution's gradient, x) → kernel's gradient
-	convBiasOp     struct{ blockOp } // (output's gradient) → bias's gradient
-	convInputOp    struct{ blockOp } // (convolution's gradient, kernel) → x's gradient
+	convPoolOp     struct{ fusedOp[*convPool] } // (x, kernel, bias) → pooled output
+	convPoolGradOp struct{ fusedOp[*convPool] } // (output, output's gradient) → the convolution's gradient
+	convKernelOp   struct{ fusedOp[*convPool] } // (convolution's gradient, x) → kernel's gradient
+	convBiasOp     struct{ fusedOp[*convPool] } // (output's gradient) → bias's gradient
+	convInputOp    struct{ fusedOp[*convPool] } // (convolution's gradient, kernel) → x's gradient
 )
 
-// blockOp is what the five have in common; kind names each in hashes and errors.
-type blockOp struct {
-	p    *convPool
-	kind string
-}
-
-func (o blockOp) ReturnsPtr() bool     { return false }
-func (o blockOp) CallsExtern() bool    { return false }
-func (o blockOp) OverwritesInput() int { return -1 }
-
-// WriteHash names the block itself: gorgonia merges nodes whose hashes match, and two
-// blocks' operations must never be merged.
-func (o blockOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "fedkeeper.%s.%p", o.kind, o.p) }
-
-func (o blockOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	o.WriteHash(h)
-	return h.Sum32()
-}
-
-func (o blockOp) String() string {
-	return fmt.Sprintf("%s%dx%d→%d", o.kind, o.p.kh, o.p.kw, o.p.outC)
-}
-
-func tensorType(dims int) hm.Type { return G.TensorType{Dims: dims, Of: hm.TypeVariable('a')} }
-
-// floats are the values of v, which must be n float32s.
-func floats(v G.Value, n int, what string) ([]float32, error) {
-	d, ok := v.Data().([]float32)
-	if !ok || len(d) != n {
-		return nil, fmt.Errorf("model: %s is %v of %T, want %d float32s", what, v.Shape(), v.Data(), n)
-	}
-	return d, nil
-}
-
-func checkInputs(o blockOp, n int, inputs []G.Value) error {
-	if len(inputs) != n {
-		return fmt.Errorf("model: %s takes %d inputs, got %d", o, n, len(inputs))
-	}
-	return nil
+// op names one of the block's operations.
+func (p *convPool) op(part string) fusedOp[*convPool] {
+	return newFusedOp(p, fmt.Sprintf("convpool%dx%d→%d%s", p.kh, p.kw, p.outC, part))
 }
 
 func (o convPoolOp) Arity() int { return 3 }
@@ -73,7 +31,7 @@ func (o convPoolOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.p.batch, o.p.outC, o.p.poolH, o.p.poolW}, nil
 }
 func (o convPoolOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := checkInputs(o.blockOp, 3, inputs); err != nil {
+	if err := o.check(3, inputs); err != nil {
 		return nil, err
 	}
 	x, err := floats(inputs[0], o.p.batch*o.p.inC*o.p.inH*o.p.inW, "the block's input")
@@ -98,19 +56,19 @@ func (o convPoolOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, erro
 	if !o.p.train {
 		return nil, fmt.Errorf("model: %s was built for inference", o)
 	}
-	dPre, err := G.ApplyOp(convPoolGradOp{blockOp{o.p, "convpool-grad"}}, output, grad)
+	dPre, err := G.ApplyOp(convPoolGradOp{o.p.op("/grad")}, output, grad)
 	if err != nil {
 		return nil, err
 	}
-	dx, err := G.ApplyOp(convInputOp{blockOp{o.p, "convpool-input-grad"}}, dPre, inputs[1])
+	dx, err := G.ApplyOp(convInputOp{o.p.op("/input-grad")}, dPre, inputs[1])
 	if err != nil {
 		return nil, err
 	}
-	dw, err := G.ApplyOp(convKernelOp{blockOp{o.p, "convpool-kernel-grad"}}, dPre, inputs[0])
+	dw, err := G.ApplyOp(convKernelOp{o.p.op("/kernel-grad")}, dPre, inputs[0])
 	if err != nil {
 		return nil, err
 	}
-	db, err := G.ApplyOp(convBiasOp{blockOp{o.p, "convpool-bias-grad"}}, grad)
+	db, err := G.ApplyOp(convBiasOp{o.p.op("/bias-grad")}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +83,7 @@ func (o convPoolGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.p.outC, o.p.batch * o.p.convSize()}, nil
 }
 func (o convPoolGradOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := checkInputs(o.blockOp, 2, inputs); err != nil {
+	if err := o.check(2, inputs); err != nil {
 		return nil, err
 	}
 	dOut, err := floats(inputs[1], o.p.pooledLen(), "the output's gradient")
@@ -143,7 +101,7 @@ func (o convKernelOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.p.outC, o.p.inC, o.p.kh, o.p.kw}, nil
 }
 func (o convKernelOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := checkInputs(o.blockOp, 2, inputs); err != nil {
+	if err := o.check(2, inputs); err != nil {
 		return nil, err
 	}
 	dPre, err := floats(inputs[0], o.p.outC*o.p.batch*o.p.convSize(), "the convolution's gradient")
@@ -159,7 +117,7 @@ func (o convBiasOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.p.outC}, nil
 }
 func (o convBiasOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := checkInputs(o.blockOp, 1, inputs); err != nil {
+	if err := o.check(1, inputs); err != nil {
 		return nil, err
 	}
 	dOut, err := floats(inputs[0], o.p.pooledLen(), "the output's gradient")
@@ -177,7 +135,7 @@ func (o convInputOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.p.batch, o.p.inC, o.p.inH, o.p.inW}, nil
 }
 func (o convInputOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := checkInputs(o.blockOp, 2, inputs); err != nil {
+	if err := o.check(2, inputs); err != nil {
 		return nil, err
 	}
 	dPre, err := floats(inputs[0], o.p.outC*o.p.batch*o.p.convSize(), "the convolution's gradient")

@@ -143,3 +143,87 @@ func TestConvPoolMatchesGorgonia(t *testing.T) {
 		})
 	}
 }
+
+// The fused dense layer computes what gorgonia's product, broadcast bias and Rectify
+// compute, forward and backward, with and without ReLU.
+func TestDenseMatchesGorgonia(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	fill := func(n int, scale float64) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64() * scale)
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		batch, in, out int
+		relu           bool
+	}{{10, 1024, 512, true}, {10, 512, 10, false}, {3, 7, 5, true}} {
+		t.Run(fmt.Sprintf("%dx%d→%d-relu=%t", tc.batch, tc.in, tc.out, tc.relu), func(t *testing.T) {
+			x, w, b := fill(tc.batch*tc.in, 1), fill(tc.in*tc.out, 0.05), fill(tc.out, 0.3)
+			weight := fill(tc.batch*tc.out, 1)
+			// run returns the outputs of a forward pass, or the gradients: the machine
+			// reuses an output's buffer once the backward pass no longer needs it.
+			run := func(ours, backward bool) (out []float32, grads [3][]float32) {
+				g := G.NewGraph()
+				node := func(shape []int, data []float32, name string) *G.Node {
+					v := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float32(nil), data...)))
+					return G.NodeFromAny(g, v, G.WithName(name))
+				}
+				xn, wn, bn := node([]int{tc.batch, tc.in}, x, "x"), node([]int{tc.in, tc.out}, w, "w"), node([]int{tc.out}, b, "b")
+				var y *G.Node
+				var err error
+				if ours {
+					y, err = denseBlock(xn, wn, bn, tc.relu)
+				} else if y, err = dense(xn, wn, bn); err == nil && tc.relu {
+					y, err = G.Rectify(y)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				var gradNodes G.Nodes
+				if backward {
+					cost := G.Must(G.Sum(G.Must(G.HadamardProd(y, node(y.Shape(), weight, "weight")))))
+					if gradNodes, err = G.Grad(cost, xn, wn, bn); err != nil {
+						t.Fatal(err)
+					}
+				}
+				vm := G.NewTapeMachine(g.ExactSubgraphRoots(append(G.Nodes{y}, gradNodes...)...))
+				defer vm.Close()
+				if err := vm.RunAll(); err != nil {
+					t.Fatal(err)
+				}
+				for i, gn := range gradNodes {
+					grads[i] = append(grads[i], gn.Value().Data().([]float32)...)
+				}
+				return append(out, y.Value().Data().([]float32)...), grads
+			}
+			want, _ := run(false, false)
+			got, _ := run(true, false)
+			closeTo(t, "output", got, want)
+			closeTo(t, "output", got, denseDirect(x, w, b, tc.batch, tc.in, tc.out, tc.relu))
+			_, wantGrads := run(false, true)
+			_, gotGrads := run(true, true)
+			for i, name := range []string{"x's gradient", "kernel's gradient", "bias's gradient"} {
+				closeTo(t, name, gotGrads[i], wantGrads[i])
+			}
+		})
+	}
+}
+
+func denseDirect(x, w, b []float32, batch, in, out int, relu bool) []float32 {
+	y := make([]float32, batch*out)
+	for i := range batch {
+		for j := range out {
+			sum := float64(b[j])
+			for k := range in {
+				sum += float64(x[i*in+k]) * float64(w[k*out+j])
+			}
+			if relu && sum < 0 {
+				sum = 0
+			}
+			y[i*out+j] = float32(sum)
+		}
+	}
+	return y
+}

@@ -160,14 +160,11 @@ func cnnForward(x *G.Node, p []*G.Node, batch int, train bool) (*G.Node, error) 
 	if err != nil {
 		return nil, err
 	}
-	h, err := dense(flat, p[4], p[5])
+	h, err := denseBlock(flat, p[4], p[5], true)
 	if err != nil {
 		return nil, err
 	}
-	if h, err = G.Rectify(h); err != nil {
-		return nil, err
-	}
-	return dense(h, p[6], p[7])
+	return denseBlock(h, p[6], p[7], false)
 }
 
 // load copies examples [from, from+batch) of images/labels into the input tensors.
