@@ -26,6 +26,7 @@ type convPool struct {
 	poolH, poolW         int
 	train                bool // keep the patches and the pooling's choices for the gradient
 	chunk                int  // images per product: the whole batch when training
+	vector               bool // pool eight windows at a time (AVX2)
 	gemm                 blas.Float32
 
 	col  []float32 // patches: row (c, i, j) holds x[c][oh+i][ow+j] for every (image, oh, ow) of a chunk
@@ -46,7 +47,7 @@ func newConvPool(x, kernel *G.Node, train bool) (*convPool, error) {
 		return nil, fmt.Errorf("model: convolution of %v by %v", xs, ks)
 	}
 	p := &convPool{batch: xs[0], inC: xs[1], inH: xs[2], inW: xs[3], outC: ks[0], kh: ks[2], kw: ks[3], train: train,
-		gemm: G.WhichBLAS()}
+		gemm: G.WhichBLAS(), vector: vectorRuns()}
 	p.convH, p.convW = p.inH-p.kh+1, p.inW-p.kw+1
 	p.poolH, p.poolW = p.convH/2, p.convW/2
 	if p.poolH < 1 || p.poolW < 1 {
@@ -136,10 +137,28 @@ func (p *convPool) pool(bias, out []float32, b0, n int) {
 }
 
 // poolRow pools the two rows of pre starting at row into dst; won (nil when
-// inferring) gets each window's winner, or −1 where ReLU gave 0.
+// inferring) gets each window's winner, or −1 where ReLU gave 0. Eight windows at a
+// time go through the vector loop where the row has eight; a last partial group is
+// recomputed overlapping the one before (the same windows give the same values).
 func (p *convPool) poolRow(row int, bias float32, dst []float32, won []int32) {
 	top, bottom := p.pre[row:][:2*len(dst)], p.pre[row+p.convW:][:2*len(dst)]
-	for i := range dst {
+	if !p.vector || len(dst) < 8 {
+		p.poolWindows(row, top, bottom, bias, dst, won, 0)
+		return
+	}
+	for i := 0; i < len(dst); i += 8 {
+		i = min(i, len(dst)-8)
+		var w *int32
+		if won != nil {
+			w = &won[i]
+		}
+		pool8(&top[2*i], &bottom[2*i], bias, &dst[i], w, int32(row+2*i), int32(p.convW))
+	}
+}
+
+// poolWindows is poolRow's plain loop, from window first on.
+func (p *convPool) poolWindows(row int, top, bottom []float32, bias float32, dst []float32, won []int32, first int) {
+	for i := first; i < len(dst); i++ {
 		best, at := windowMax(top[2*i], top[2*i+1], bottom[2*i], bottom[2*i+1])
 		v := best + bias
 		winner := int32(row + 2*i + at%2 + at/2*p.convW)
@@ -205,10 +224,14 @@ func (p *convPool) gradBias(dOut []float32) *tensor.Dense {
 	db := p.dB.Data().([]float32)
 	clear(db)
 	size := p.poolH * p.poolW
-	for i, won := range p.arg {
-		if won >= 0 {
-			db[i/size%p.outC] += dOut[i]
+	for plane := range p.batch * p.outC {
+		var sum float32
+		for i, won := range p.arg[plane*size : (plane+1)*size] {
+			if won >= 0 {
+				sum += dOut[plane*size+i]
+			}
 		}
+		db[plane%p.outC] += sum
 	}
 	return p.dB
 }

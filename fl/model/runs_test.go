@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -53,5 +54,32 @@ func TestStridedRuns(t *testing.T) {
 			}()
 			fast.add(dst, src[:len(src)-1])
 		})
+	}
+}
+
+// Vector pooling gives the plain loop's outputs and winners exactly, ties (first in
+// row order wins) and NaN (never wins, gives 0) included, on rows of 8, 12 and 13
+// windows (whole, overlapping and odd groups).
+func TestPoolRowVectorMatchesPlain(t *testing.T) {
+	if !vectorRuns() {
+		t.Fatal("this CPU lacks AVX2, so vector pooling cannot be tested here")
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, windows := range []int{8, 12, 13} {
+		convW := 2*windows + 1
+		p := &convPool{convW: convW, pre: make([]float32, 3*convW)}
+		for i := range p.pre {
+			p.pre[i] = float32(rng.IntN(4) - 1) // many ties, many windows at or below 0
+		}
+		p.pre[convW+5] = float32(math.NaN())
+		outs, wins := [2][]float32{}, [2][]int32{}
+		for k, vector := range []bool{false, true} {
+			p.vector = vector
+			outs[k], wins[k] = make([]float32, windows), make([]int32, windows)
+			p.poolRow(convW, 0.5, outs[k], wins[k])
+		}
+		if !slices.Equal(outs[0], outs[1]) || !slices.Equal(wins[0], wins[1]) {
+			t.Fatalf("%d windows:\nplain  %v %v\nvector %v %v", windows, outs[0], wins[0], outs[1], wins[1])
+		}
 	}
 }
