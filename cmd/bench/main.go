@@ -114,7 +114,7 @@ func run(ctx context.Context, out string, scale bool, only string) error {
 			samples int
 		}{
 			{model.Spec{Kind: model.MLP, Hidden: 500}, 2000},
-			{model.Spec{Kind: model.CNN}, 300},
+			{model.Spec{Kind: model.CNN}, 600},
 		} {
 			train, err := bench.Training(ctx, data, tc.spec, tc.samples, 10, torch)
 			if err != nil {

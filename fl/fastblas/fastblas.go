@@ -12,7 +12,6 @@ package fastblas
 
 import (
 	"fmt"
-	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
@@ -30,8 +29,15 @@ const (
 type BLAS struct {
 	gonum.Implementation
 	kernel bool
-	spaces *sync.Pool // of *workspace, so a step allocates nothing once warm
+	// spaces keeps the workspaces of finished calls for the next (as many as run at
+	// once, up to its capacity). Not a sync.Pool: that drops them at every garbage
+	// collection, and training would allocate megabytes again after each.
+	spaces chan *workspace
 }
+
+// keptWorkspaces bounds the workspaces kept: one per concurrent caller, and a
+// training process has one.
+const keptWorkspaces = 8
 
 // New returns the BLAS for this CPU: the kernel where it has AVX2 and FMA, gonum's
 // Sgemm elsewhere.
@@ -41,7 +47,7 @@ func New() *BLAS { return newBLAS(hasKernel()) }
 func Gonum() *BLAS { return newBLAS(false) }
 
 func newBLAS(kernel bool) *BLAS {
-	return &BLAS{kernel: kernel, spaces: &sync.Pool{New: func() any { return new(workspace) }}}
+	return &BLAS{kernel: kernel, spaces: make(chan *workspace, keptWorkspaces)}
 }
 
 // Accelerated reports whether Sgemm runs the AVX2 and FMA kernel.
@@ -66,9 +72,22 @@ func (s *BLAS) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []floa
 		g.scaleC(beta)
 		return
 	}
-	ws := s.spaces.Get().(*workspace)
-	defer s.spaces.Put(ws)
+	ws := s.workspace()
 	g.run(ws)
+	select {
+	case s.spaces <- ws:
+	default: // as many are kept as the channel holds
+	}
+}
+
+// workspace is a kept one, or a new one when none is free.
+func (s *BLAS) workspace() *workspace {
+	select {
+	case ws := <-s.spaces:
+		return ws
+	default:
+		return new(workspace)
+	}
 }
 
 // gemm is one call's operands.
