@@ -51,7 +51,7 @@ functions:
 images:
 	docker compose --profile fabric --profile run build
 
-# The paper's MLP experiment (docs/PAPER.md): about an hour and a half on 2 cores.
+# The paper's MLP experiment (docs/PAPER.md): about 40 minutes for 120 rounds on 2 cores.
 paper: build
 	$(BIN)/starter -config experiments/paper-mnist-mlp.yaml
 
