@@ -13,7 +13,8 @@ import (
 
 // GCFSource returns a Cloud Functions (Go runtime) source archive for the function
 // package at funcPath (resolved against baseDir): the module's go.mod and go.sum, the
-// non-test sources of every package of the module the function needs, and, when the
+// non-test sources (Go, assembly, headers, embedded files) of every package of the
+// module the function needs, and, when the
 // function package is not the module's root, a root package that imports it, because
 // the Go buildpack builds the package at the root of the source.
 func GCFSource(ctx context.Context, funcPath, baseDir string) ([]byte, error) {
@@ -29,8 +30,13 @@ func GCFSource(ctx context.Context, funcPath, baseDir string) ([]byte, error) {
 		return nil, err
 	}
 	modPath, modDir, _ := strings.Cut(strings.TrimSpace(mod), "|")
+	// Every source file, whatever its build constraints say for this machine: the
+	// builder compiles for its own platform (assembly, such as fl/fastblas's kernel,
+	// and the files that stand in for it elsewhere).
 	pkgs, err := goList(ctx, dir, "list", "-deps", "-f",
-		"{{if .Module}}{{if .Module.Main}}{{.ImportPath}}|{{.Dir}}|{{join .GoFiles \",\"}}|{{join .EmbedFiles \",\"}}|{{.Name}}{{end}}{{end}}", ".")
+		"{{if .Module}}{{if .Module.Main}}{{.ImportPath}}|{{.Dir}}|"+
+			"{{join .GoFiles \",\"}},{{join .IgnoredGoFiles \",\"}},{{join .SFiles \",\"}},{{join .HFiles \",\"}},{{join .IgnoredOtherFiles \",\"}}|"+
+			"{{join .EmbedFiles \",\"}}|{{.Name}}{{end}}{{end}}", ".")
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +79,7 @@ func GCFSource(ctx context.Context, funcPath, baseDir string) ([]byte, error) {
 		}
 		for _, list := range parts[2:4] {
 			for _, file := range strings.Split(list, ",") {
-				if file == "" {
+				if file == "" || strings.HasSuffix(file, "_test.go") {
 					continue
 				}
 				data, err := os.ReadFile(filepath.Join(pkgDir, file))
