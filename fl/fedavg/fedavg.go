@@ -16,11 +16,33 @@ type Accumulator struct {
 	weight  float64
 	samples int
 	count   int
+	// vector folds four values at a time (AVX2), with the scalar loop's bits: a round
+	// of 1,000 MLP updates folds 400 million values.
+	vector bool
 }
 
 // NewAccumulator prepares averaging of vectors of the given length.
 func NewAccumulator(size int) *Accumulator {
-	return &Accumulator{sum: make([]float64, size)}
+	return &Accumulator{sum: make([]float64, size), vector: vectorAdd()}
+}
+
+// nonFinite is the index of params' first NaN or infinite value, or −1.
+func (a *Accumulator) nonFinite(params []float32) int {
+	head := 0
+	if a.vector {
+		if head = len(params) &^ 7; head > 0 {
+			if i := firstNonFinite(&params[0], head); i < head {
+				return i
+			}
+		}
+	}
+	for i := head; i < len(params); i++ {
+		// An all-ones exponent is what makes a float32 NaN or infinite.
+		if math.Float32bits(params[i])&0x7f800000 == 0x7f800000 {
+			return i
+		}
+	}
+	return -1
 }
 
 // Add folds in one client's parameters, weighted by its example count. It refuses
@@ -42,14 +64,17 @@ func (a *Accumulator) AddWeighted(params []float32, weight float64, samples int)
 	if !(weight > 0) || math.IsInf(weight, 0) {
 		return fmt.Errorf("fedavg: update weight %v", weight)
 	}
-	for i, v := range params {
-		// An all-ones exponent is what makes a float32 NaN or infinite.
-		if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
-			return fmt.Errorf("fedavg: update value %d is %v", i, v)
+	if i := a.nonFinite(params); i >= 0 {
+		return fmt.Errorf("fedavg: update value %d is %v", i, params[i])
+	}
+	head := 0
+	if a.vector {
+		if head = len(params) &^ 3; head > 0 {
+			addWeighted(&a.sum[0], &params[0], head, weight)
 		}
 	}
-	for i, v := range params {
-		a.sum[i] += weight * float64(v)
+	for i := head; i < len(params); i++ {
+		a.sum[i] += weight * float64(params[i])
 	}
 	a.weight += weight
 	a.samples += samples

@@ -1,7 +1,11 @@
 package fedavg
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -135,5 +139,52 @@ func TestMergedPartialsAverageAsOne(t *testing.T) {
 	}
 	if merged.Count() != 4 || merged.Samples() != 100 {
 		t.Errorf("merged %d updates of %d samples, want 4 of 100", merged.Count(), merged.Samples())
+	}
+}
+
+// The vector fold gives the scalar loop's bits, and its check finds the first NaN or
+// infinity wherever it sits (in the vector part or the tail), leaving the sum as it was.
+func TestVectorFoldMatchesScalar(t *testing.T) {
+	if !vectorAdd() {
+		t.Fatal("this CPU lacks AVX2, so the vector fold cannot be tested here")
+	}
+	const size = 1003
+	rng := rand.New(rand.NewPCG(31, 32))
+	fast, plain := NewAccumulator(size), NewAccumulator(size)
+	plain.vector = false
+	for u := range 5 {
+		update := make([]float32, size)
+		for i := range update {
+			update[i] = float32(rng.NormFloat64() * math.Pow(10, float64(rng.IntN(9)-4)))
+		}
+		w := 1 + rng.Float64()*600
+		if err := fast.AddWeighted(update, w, 10+u); err != nil {
+			t.Fatal(err)
+		}
+		if err := plain.AddWeighted(update, w, 10+u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range fast.sum {
+		if math.Float64bits(fast.sum[i]) != math.Float64bits(plain.sum[i]) {
+			t.Fatalf("sum %d: vector %v, scalar %v", i, fast.sum[i], plain.sum[i])
+		}
+	}
+	before := append([]float64(nil), fast.sum...)
+	for _, at := range []int{0, 5, 8, 999, 1002} {
+		for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(-1))} {
+			update := make([]float32, size)
+			update[at] = bad
+			if at+1 < size {
+				update[at+1] = float32(math.NaN()) // a later one: the first is reported
+			}
+			err := fast.AddWeighted(update, 1, 1)
+			if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("value %d is", at)) {
+				t.Fatalf("bad value at %d: %v", at, err)
+			}
+		}
+	}
+	if !slices.Equal(before, fast.sum) {
+		t.Fatal("a refused update changed the sum")
 	}
 }
