@@ -519,6 +519,12 @@ func TestEachUpdateReadsOnlyTheNamedClients(t *testing.T) {
 	if fmt.Sprint(seen) != "[1 3]" {
 		t.Errorf("read %v, want [1 3]", seen)
 	}
+	// An empty list (an aggregation whose every update came in partial sums) reads
+	// none; nil reads all.
+	seen = nil
+	if err := s.EachUpdate(ctx, "e", 1, []int{}, func(c int, _ Update, _ error) error { seen = append(seen, c); return nil }); err != nil || len(seen) != 0 {
+		t.Errorf("an empty list read %v (%v)", seen, err)
+	}
 }
 
 // An update stored by an earlier version, without an attempt number, is replaced by
