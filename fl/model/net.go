@@ -201,8 +201,10 @@ func (n *net) run() error {
 // train twice and compare; if the field ever goes away it falls back to Reset.
 // It is only safe where no register is shared by values of different shapes: an
 // operation finds the register's value from the previous batch and writes into it.
-// The CNN's machine shares them (its im2col then indexes past a smaller buffer), so the
-// CNN resets, which costs it allocations but not correctness.
+// The CNN resets: its fused layers (convpool.go, dense.go) return buffers of their own,
+// and a kept register would hand such a buffer to a gorgonia operation as the place to
+// write its own value. With those layers allocating once, what the reset costs it is
+// gorgonia's small bookkeeping (TestTrainingAllocationPerStepIsFlat).
 func (n *net) rewind() {
 	v := reflect.ValueOf(n.vm)
 	if v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
