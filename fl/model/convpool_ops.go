@@ -31,22 +31,14 @@ func (o convPoolOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.p.batch, o.p.outC, o.p.poolH, o.p.poolW}, nil
 }
 func (o convPoolOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := o.check(3, inputs); err != nil {
-		return nil, err
-	}
-	x, err := floats(inputs[0], o.p.batch*o.p.inC*o.p.inH*o.p.inW, "the block's input")
+	in, err := o.values(inputs,
+		want{o.p.batch * o.p.inC * o.p.inH * o.p.inW, "the block's input"},
+		want{o.p.outC * o.p.kSize(), "the kernel"},
+		want{o.p.outC, "the bias"})
 	if err != nil {
 		return nil, err
 	}
-	w, err := floats(inputs[1], o.p.outC*o.p.kSize(), "the kernel")
-	if err != nil {
-		return nil, err
-	}
-	b, err := floats(inputs[2], o.p.outC, "the bias")
-	if err != nil {
-		return nil, err
-	}
-	return o.p.forward(x, w, b), nil
+	return o.p.forward(in[0], in[1], in[2]), nil
 }
 func (o convPoolOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 
@@ -83,14 +75,11 @@ func (o convPoolGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.p.outC, o.p.batch * o.p.convSize()}, nil
 }
 func (o convPoolGradOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := o.check(2, inputs); err != nil {
-		return nil, err
-	}
-	dOut, err := floats(inputs[1], o.p.pooledLen(), "the output's gradient")
+	in, err := o.values(inputs, want{}, want{o.p.pooledLen(), "the output's gradient"})
 	if err != nil {
 		return nil, err
 	}
-	return o.p.gradPre(dOut), nil
+	return o.p.gradPre(in[1]), nil
 }
 
 func (o convKernelOp) Arity() int { return 2 }
@@ -101,14 +90,13 @@ func (o convKernelOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.p.outC, o.p.inC, o.p.kh, o.p.kw}, nil
 }
 func (o convKernelOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := o.check(2, inputs); err != nil {
-		return nil, err
-	}
-	dPre, err := floats(inputs[0], o.p.outC*o.p.batch*o.p.convSize(), "the convolution's gradient")
+	in, err := o.values(inputs,
+		want{o.p.outC * o.p.batch * o.p.convSize(), "the convolution's gradient"},
+		want{})
 	if err != nil {
 		return nil, err
 	}
-	return o.p.gradKernel(dPre), nil
+	return o.p.gradKernel(in[0]), nil
 }
 
 func (o convBiasOp) Arity() int    { return 1 }
@@ -117,14 +105,11 @@ func (o convBiasOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.p.outC}, nil
 }
 func (o convBiasOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := o.check(1, inputs); err != nil {
-		return nil, err
-	}
-	dOut, err := floats(inputs[0], o.p.pooledLen(), "the output's gradient")
+	in, err := o.values(inputs, want{o.p.pooledLen(), "the output's gradient"})
 	if err != nil {
 		return nil, err
 	}
-	return o.p.gradBias(dOut), nil
+	return o.p.gradBias(in[0]), nil
 }
 
 func (o convInputOp) Arity() int { return 2 }
@@ -135,16 +120,11 @@ func (o convInputOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.p.batch, o.p.inC, o.p.inH, o.p.inW}, nil
 }
 func (o convInputOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := o.check(2, inputs); err != nil {
-		return nil, err
-	}
-	dPre, err := floats(inputs[0], o.p.outC*o.p.batch*o.p.convSize(), "the convolution's gradient")
+	in, err := o.values(inputs,
+		want{o.p.outC * o.p.batch * o.p.convSize(), "the convolution's gradient"},
+		want{o.p.outC * o.p.kSize(), "the kernel"})
 	if err != nil {
 		return nil, err
 	}
-	w, err := floats(inputs[1], o.p.outC*o.p.kSize(), "the kernel")
-	if err != nil {
-		return nil, err
-	}
-	return o.p.gradInput(dPre, w), nil
+	return o.p.gradInput(in[0], in[1]), nil
 }

@@ -121,22 +121,14 @@ func (o denseOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.p.batch, o.p.out}, nil
 }
 func (o denseOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := o.check(3, inputs); err != nil {
-		return nil, err
-	}
-	x, err := floats(inputs[0], o.p.batch*o.p.in, "the layer's input")
+	in, err := o.values(inputs,
+		want{o.p.batch * o.p.in, "the layer's input"},
+		want{o.p.in * o.p.out, "the kernel"},
+		want{o.p.out, "the bias"})
 	if err != nil {
 		return nil, err
 	}
-	w, err := floats(inputs[1], o.p.in*o.p.out, "the kernel")
-	if err != nil {
-		return nil, err
-	}
-	b, err := floats(inputs[2], o.p.out, "the bias")
-	if err != nil {
-		return nil, err
-	}
-	return o.p.forward(x, w, b), nil
+	return o.p.forward(in[0], in[1], in[2]), nil
 }
 func (o denseOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 
@@ -172,18 +164,13 @@ func (o denseGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.p.batch, o.p.out}, nil
 }
 func (o denseGradOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := o.check(2, inputs); err != nil {
-		return nil, err
-	}
-	y, err := floats(inputs[0], o.p.batch*o.p.out, "the layer's output")
+	in, err := o.values(inputs,
+		want{o.p.batch * o.p.out, "the layer's output"},
+		want{o.p.batch * o.p.out, "the output's gradient"})
 	if err != nil {
 		return nil, err
 	}
-	dy, err := floats(inputs[1], o.p.batch*o.p.out, "the output's gradient")
-	if err != nil {
-		return nil, err
-	}
-	return o.p.gradPre(y, dy), nil
+	return o.p.gradPre(in[0], in[1]), nil
 }
 
 func (o denseKernelOp) Arity() int { return 2 }
@@ -194,18 +181,13 @@ func (o denseKernelOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.p.in, o.p.out}, nil
 }
 func (o denseKernelOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := o.check(2, inputs); err != nil {
-		return nil, err
-	}
-	dPre, err := floats(inputs[0], o.p.batch*o.p.out, "the product's gradient")
+	in, err := o.values(inputs,
+		want{o.p.batch * o.p.out, "the product's gradient"},
+		want{o.p.batch * o.p.in, "the layer's input"})
 	if err != nil {
 		return nil, err
 	}
-	x, err := floats(inputs[1], o.p.batch*o.p.in, "the layer's input")
-	if err != nil {
-		return nil, err
-	}
-	return o.p.gradKernel(dPre, x), nil
+	return o.p.gradKernel(in[0], in[1]), nil
 }
 
 func (o denseBiasOp) Arity() int    { return 1 }
@@ -214,14 +196,11 @@ func (o denseBiasOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.p.out}, nil
 }
 func (o denseBiasOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := o.check(1, inputs); err != nil {
-		return nil, err
-	}
-	dPre, err := floats(inputs[0], o.p.batch*o.p.out, "the product's gradient")
+	in, err := o.values(inputs, want{o.p.batch * o.p.out, "the product's gradient"})
 	if err != nil {
 		return nil, err
 	}
-	return o.p.gradBias(dPre), nil
+	return o.p.gradBias(in[0]), nil
 }
 
 func (o denseInputOp) Arity() int { return 2 }
@@ -232,16 +211,11 @@ func (o denseInputOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.p.batch, o.p.in}, nil
 }
 func (o denseInputOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := o.check(2, inputs); err != nil {
-		return nil, err
-	}
-	dPre, err := floats(inputs[0], o.p.batch*o.p.out, "the product's gradient")
+	in, err := o.values(inputs,
+		want{o.p.batch * o.p.out, "the product's gradient"},
+		want{o.p.in * o.p.out, "the kernel"})
 	if err != nil {
 		return nil, err
 	}
-	w, err := floats(inputs[1], o.p.in*o.p.out, "the kernel")
-	if err != nil {
-		return nil, err
-	}
-	return o.p.gradInput(dPre, w), nil
+	return o.p.gradInput(in[0], in[1]), nil
 }

@@ -42,21 +42,31 @@ func (o fusedOp[L]) Hashcode() uint32 {
 
 func (o fusedOp[L]) String() string { return o.name }
 
-// check refuses a call with the wrong number of inputs.
-func (o fusedOp[L]) check(n int, inputs []G.Value) error {
-	if len(inputs) != n {
-		return fmt.Errorf("model: %s takes %d inputs, got %d", o.name, n, len(inputs))
+// want is an input an operation reads: its number of float32s, and what it is (for
+// errors). The zero want is an input taken only for the order it imposes, not read.
+type want struct {
+	n    int
+	what string
+}
+
+// values checks the operation's inputs against wants and returns the values of those
+// it reads (an array, so that a call allocates nothing).
+func (o fusedOp[L]) values(inputs []G.Value, wants ...want) ([3][]float32, error) {
+	var out [3][]float32
+	if len(inputs) != len(wants) {
+		return out, fmt.Errorf("model: %s takes %d inputs, got %d", o.name, len(wants), len(inputs))
 	}
-	return nil
+	for i, w := range wants {
+		if w.what == "" {
+			continue
+		}
+		d, ok := inputs[i].Data().([]float32)
+		if !ok || len(d) != w.n {
+			return out, fmt.Errorf("model: %s: %s is %v of %T, want %d float32s", o.name, w.what, inputs[i].Shape(), inputs[i].Data(), w.n)
+		}
+		out[i] = d
+	}
+	return out, nil
 }
 
 func tensorType(dims int) hm.Type { return G.TensorType{Dims: dims, Of: hm.TypeVariable('a')} }
-
-// floats are the values of v, which must be n float32s.
-func floats(v G.Value, n int, what string) ([]float32, error) {
-	d, ok := v.Data().([]float32)
-	if !ok || len(d) != n {
-		return nil, fmt.Errorf("model: %s is %v of %T, want %d float32s", what, v.Shape(), v.Data(), n)
-	}
-	return d, nil
-}
