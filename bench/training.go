@@ -34,23 +34,10 @@ func Training(ctx context.Context, data *mnist.Dataset, spec model.Spec, samples
 	}
 	defer baseline.close()
 
+	run := goTraining{spec: spec, manifest: manifest, images: images, labels: labels, batch: batch, lr: lr}
 	var ours, plain, theirs float64
 	for range trainingPasses {
-		err := oneThread(func() error {
-			params := model.Init(manifest, 1)
-			start := time.Now()
-			if _, err := model.Train(ctx, spec, params, images, labels, model.TrainOptions{Optimizer: "sgd", LR: lr, Epochs: 1, BatchSize: batch, Seed: 1}); err != nil {
-				return fmt.Errorf("bench: train: %w", err)
-			}
-			ours = max(ours, float64(samples)/time.Since(start).Seconds())
-			params = model.Init(manifest, 1)
-			start = time.Now()
-			if err := trainSpec(spec, params, images, labels, lr, batch); err != nil {
-				return err
-			}
-			plain = max(plain, float64(samples)/time.Since(start).Seconds())
-			return nil
-		})
+		gorgonia, gonum, err := run.pass(ctx)
 		if err != nil {
 			return Result{}, err
 		}
@@ -58,16 +45,41 @@ func Training(ctx context.Context, data *mnist.Dataset, spec model.Spec, samples
 		if err != nil {
 			return Result{}, err
 		}
-		theirs = max(theirs, rate)
+		ours, plain, theirs = max(ours, gorgonia), max(plain, gonum), max(theirs, rate)
 	}
 	return trainingResult(spec, batch, ours, plain, theirs, baseline.missing), nil
 }
 
-// oneThread runs f with the Go scheduler on one thread, as the fabric runs a client
-// function (GOMAXPROCS=1), so that neither side trains on the second core.
-func oneThread(f func() error) error {
+// goTraining is the Go side of the comparison: FedKeeper's training and the plain gonum
+// network, each from a fresh model over the same examples.
+type goTraining struct {
+	spec     model.Spec
+	manifest []model.Param
+	images   []float32
+	labels   []uint8
+	batch    int
+	lr       float64
+}
+
+// pass trains one epoch of each and returns their samples per second. The Go scheduler
+// runs on one thread meanwhile, as the fabric runs a client function (GOMAXPROCS=1),
+// so that neither side trains on the second core.
+func (g goTraining) pass(ctx context.Context) (gorgonia, gonum float64, err error) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	return f()
+	samples := float64(len(g.labels))
+	params := model.Init(g.manifest, 1)
+	start := time.Now()
+	opts := model.TrainOptions{Optimizer: "sgd", LR: g.lr, Epochs: 1, BatchSize: g.batch, Seed: 1}
+	if _, err := model.Train(ctx, g.spec, params, g.images, g.labels, opts); err != nil {
+		return 0, 0, fmt.Errorf("bench: train: %w", err)
+	}
+	gorgonia = samples / time.Since(start).Seconds()
+	params = model.Init(g.manifest, 1)
+	start = time.Now()
+	if err := trainSpec(g.spec, params, g.images, g.labels, g.lr, g.batch); err != nil {
+		return 0, 0, err
+	}
+	return gorgonia, samples / time.Since(start).Seconds(), nil
 }
 
 func trainSpec(spec model.Spec, params, images []float32, labels []uint8, lr float64, batch int) error {
