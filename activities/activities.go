@@ -71,6 +71,7 @@ type Activities struct {
 	deps       Deps
 	placements []config.Placement
 	checkEvery time.Duration
+	pacer      pollPacer
 
 	mu         sync.Mutex
 	test       *mnist.Dataset

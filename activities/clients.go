@@ -366,6 +366,7 @@ func (a *Activities) pollActivation(ctx context.Context, inv Invocation) (Client
 	delay := 50 * time.Millisecond
 	checker, canCheck := prov.(faas.Checker)
 	nextCheck := time.Now().Add(a.checkEvery)
+	defer a.pacer.begin()()
 	for {
 		act, err := starter.Activation(ctx, p.Function, inv.ActivationID)
 		if err == nil {
@@ -395,7 +396,7 @@ func (a *Activities) pollActivation(ctx context.Context, inv Invocation) (Client
 			return ClientRun{}, ctx.Err()
 		case <-time.After(delay):
 		}
-		delay = min(2*delay, maxPollDelay)
+		delay = a.pacer.next(delay)
 	}
 }
 

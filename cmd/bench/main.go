@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/bench"
@@ -37,7 +39,13 @@ func main() {
 	scale := flag.Bool("scale", false, "also run an experiment of 500 rounds (minutes more)")
 	only := flag.String("only", "", "run one group: fanout, store, training, clients (Go and PyTorch client-rounds), rounds, streaming (the aggregation of 1,000 MLP clients) or history (the 500-round experiment)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	noop := flag.String("noop", "", "with -only rounds: run only rounds of no-op clients of these sizes, comma-separated (e.g. 1000)")
 	flag.Parse()
+	sizes, err := noopSizes(*noop)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -52,14 +60,14 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *out, *scale, *only); err != nil {
+	if err := run(ctx, *out, *scale, *only, sizes); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out string, scale bool, only string) error {
+func run(ctx context.Context, out string, scale bool, only string, noop []int) error {
 	switch only {
 	case "", "fanout", "store", "training", "clients", "rounds", "streaming", "history":
 	default:
@@ -141,7 +149,7 @@ func run(ctx context.Context, out string, scale bool, only string) error {
 		if err != nil {
 			return err
 		}
-		rounds, err := roundBenchmarks(ctx, root, dir)
+		rounds, err := roundBenchmarks(ctx, root, dir, noop)
 		if err != nil {
 			return err
 		}
@@ -184,6 +192,22 @@ func run(ctx context.Context, out string, scale bool, only string) error {
 	}
 	fmt.Print(md)
 	return nil
+}
+
+// noopSizes reads the -noop flag: none, or positive client counts.
+func noopSizes(flagValue string) ([]int, error) {
+	if flagValue == "" {
+		return nil, nil
+	}
+	var sizes []int
+	for _, field := range strings.Split(flagValue, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("-noop %q: want positive client counts separated by commas", flagValue)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
 }
 
 // repositoryRoot is the working directory, which must be the repository's root: the

@@ -216,8 +216,12 @@ func (r runStats) String() string {
 		r.n, r.seconds/float64(r.n), r.cold, r.historyEvents)
 }
 
-// roundBenchmarks turns the round runs into results.
-func roundBenchmarks(ctx context.Context, root, dir string) ([]bench.Result, error) {
+// roundBenchmarks turns the round runs into results. Given sizes, it runs only the
+// rounds of that many no-op clients (bench -noop, for profiling the keeper).
+func roundBenchmarks(ctx context.Context, root, dir string, sizes []int) ([]bench.Result, error) {
+	if len(sizes) > 0 {
+		return noopRounds(ctx, root, dir, sizes)
+	}
 	// A container per client, so no client queues for one: what is left beside the
 	// slowest client's run is the keeper's (the clients share the machine's two cores,
 	// so each runs longer than alone).
@@ -231,8 +235,14 @@ func roundBenchmarks(ctx context.Context, root, dir string) ([]bench.Result, err
 		Note: fmt.Sprintf("the slowest client's function ran %.1f s of the round's %.1f s (%s); overhead is the round's wall time "+
 			"minus that, the aggregation and the evaluation; a container per client, so none queued", f.slowest, f.total, f.runs)}
 	r.Met = bench.Met(f.overhead <= 0.05*f.total)
-	results := []bench.Result{r}
-	for _, n := range []int{100, 1000, 5000} {
+	noop, err := noopRounds(ctx, root, dir, []int{100, 1000, 5000})
+	return append([]bench.Result{r}, noop...), err
+}
+
+// noopRounds measures a round of each size of no-op clients.
+func noopRounds(ctx context.Context, root, dir string, sizes []int) ([]bench.Result, error) {
+	var results []bench.Result
+	for _, n := range sizes {
 		noop := roundSetup{name: fmt.Sprintf("%d no-op clients", n), clients: n, hidden: 1, samples: 10, epochs: 1, containers: 16}
 		f, err := measureRound(ctx, root, dir, noop)
 		if err != nil {
