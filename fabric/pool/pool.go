@@ -19,10 +19,10 @@ type Instance interface {
 
 // Pool holds the instances of every function of one platform.
 type Pool[I Instance] struct {
-	mu      sync.Mutex
-	max     int
-	total   int
-	idle    map[string][]idle[I] // by function key and version
+	mu    sync.Mutex
+	max   int
+	total int
+	idle  map[string][]idle[I] // by function key and version
 	// waiters queue for a slot, oldest first. One freed slot wakes one of them: waking
 	// them all made a thousand queued invocations cost a million wake-ups a round.
 	waiters []*waiter
