@@ -58,6 +58,7 @@ type BatchClient struct {
 // invocation), so a retried batch (a dead worker, a stopped one handing its work back)
 // resumes each client where it was instead of invoking it again.
 func (a *Activities) RunBatch(ctx context.Context, task BatchTask) (BatchResult, error) {
+	task.Clients = a.withBaseChecksum(ctx, task.Clients)
 	b := &batch{a: a, task: task, clock: startClock(ctx), slots: make([]batchSlot, len(task.Clients))}
 	b.resume(ctx)
 	b.sum = newBatchSum(a, task)
@@ -89,6 +90,36 @@ func (a *Activities) RunBatch(ctx context.Context, task BatchTask) (BatchResult,
 	res := b.result()
 	res.Partial = b.sum.store(ctx)
 	return res, nil
+}
+
+// withBaseChecksum names each task's global version by its checksum, read once per
+// version, so the clients' functions need not read its description each. A version
+// that cannot be read is left unnamed: its clients read it themselves.
+func (a *Activities) withBaseChecksum(ctx context.Context, tasks []ClientTask) []ClientTask {
+	if a.deps.Store == nil {
+		return tasks
+	}
+	tasks = slices.Clone(tasks)
+	sums := map[baseKey]string{}
+	for i, t := range tasks {
+		key := baseKey{t.Experiment, t.BaseVersion}
+		sum, ok := sums[key]
+		if !ok {
+			var err error
+			if sum, err = a.deps.Store.GlobalChecksum(ctx, t.Experiment, t.BaseVersion); err != nil {
+				activity.GetLogger(ctx).Warn("global checksum unread: the clients read the version's description", "version", t.BaseVersion, "error", err)
+			}
+			sums[key] = sum
+		}
+		tasks[i].BaseSHA256 = sum
+	}
+	return tasks
+}
+
+// baseKey names a global version.
+type baseKey struct {
+	experiment string
+	version    int
 }
 
 // batch is one RunBatch's state, shared by its clients' goroutines.

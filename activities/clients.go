@@ -107,7 +107,7 @@ func (a *Activities) clientTask(task ClientTask) flclient.Task {
 	}
 	return flclient.Task{
 		Experiment: task.Experiment, Round: task.Round, Client: task.Client, Attempt: task.Attempt, BaseVersion: task.BaseVersion,
-		Model: task.Model, Train: train, Data: data,
+		BaseSHA256: task.BaseSHA256, Model: task.Model, Train: train, Data: data,
 		Store:   a.deps.Weights,
 		Privacy: task.Privacy, Attack: task.Attack, AcceptLate: task.AcceptLate,
 	}

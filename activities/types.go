@@ -56,6 +56,10 @@ type ClientTask struct {
 	// AcceptLate lets the client store its update after the round was aggregated
 	// (semi-asynchronous rounds fold it into a later version).
 	AcceptLate bool `json:"accept_late,omitempty"`
+	// BaseSHA256 is the checksum of global BaseVersion, which RunBatch reads once for
+	// its clients (workflows leave it empty): their functions, warm, then skip reading
+	// the version's description each.
+	BaseSHA256 string `json:"base_sha256,omitempty"`
 }
 
 // Invocation is a started client function.

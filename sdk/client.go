@@ -109,7 +109,7 @@ func (c *Client) global(ctx context.Context, t Task, manifest []Param, inline *i
 	if err != nil {
 		return m, nil, err
 	}
-	g, err := store.GetGlobal(ctx, t.Experiment, t.BaseVersion)
+	g, err := store.GetGlobalKnown(ctx, t.Experiment, t.BaseVersion, t.BaseSHA256)
 	if err != nil {
 		return m, nil, fmt.Errorf("read the global model: %w", err)
 	}

@@ -29,6 +29,10 @@ type Task struct {
 	// stored update is only ever replaced by a later attempt's.
 	Attempt     int `json:"attempt"`
 	BaseVersion int `json:"base_version"`
+	// BaseSHA256, when the keeper sets it, is the checksum of global BaseVersion's
+	// parameters: a warm function that read those bytes for an earlier task uses them
+	// again without reading the store, and refuses a stored version of other content.
+	BaseSHA256 string `json:"base_sha256,omitempty"`
 	// Model names the experiment's architecture; the global model has its layout.
 	Model arch.Spec `json:"model"`
 	// Train are the experiment's training settings: optimiser, learning rate, local

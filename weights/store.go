@@ -53,29 +53,29 @@ type Store struct {
 	lastGlobal globalBytes
 }
 
-// globalBytes keeps the verified bytes of the global version read last, by checksum: a
-// warm function serves every client of a round from one read of the round's version,
-// and the keeper relays it to every relayed client. A version never changes (PutGlobal
-// refuses other content), and the description, read each time, names the checksum.
+// globalBytes keeps the verified bytes of the global version read last, with its
+// description, by checksum: a warm function serves every client of a round from one
+// read of the round's version, and the keeper relays it to every relayed client. A
+// version never changes (PutGlobal refuses other content), and the checksum names it.
 type globalBytes struct {
 	mu   sync.Mutex
-	sum  string
+	doc  weightsDoc
 	data []byte
 }
 
-func (c *globalBytes) get(sum string) []byte {
+func (c *globalBytes) get(sum string) (weightsDoc, []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.sum != sum {
-		return nil
+	if c.data == nil || c.doc.Checksum != sum {
+		return weightsDoc{}, nil
 	}
-	return c.data
+	return c.doc, c.data
 }
 
-func (c *globalBytes) put(sum string, data []byte) {
+func (c *globalBytes) put(doc weightsDoc, data []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.sum, c.data = sum, data
+	c.doc, c.data = doc, data
 }
 
 // CountBytes makes the store tell fn the bytes of every parameter vector it reads or
@@ -337,7 +337,15 @@ func (s *Store) readParams(ctx context.Context, doc weightsDoc) ([]arch.Param, [
 // lists of clients and the audit (GlobalInfo reads those). The parameters are the
 // caller's to change.
 func (s *Store) GetGlobal(ctx context.Context, experiment string, version int) (Global, error) {
-	doc, data, err := s.globalBytes(ctx, experiment, version)
+	return s.GetGlobalKnown(ctx, experiment, version, "")
+}
+
+// GetGlobalKnown is GetGlobal for a caller told the version's checksum (a client, by
+// its signed task): the version read last, if it has that checksum, is served without
+// reading the store, and a stored version of another checksum is refused. An empty
+// checksum reads the description as GetGlobal does.
+func (s *Store) GetGlobalKnown(ctx context.Context, experiment string, version int, checksum string) (Global, error) {
+	doc, data, err := s.globalBytes(ctx, experiment, version, checksum)
 	if err != nil {
 		return Global{}, err
 	}
@@ -354,24 +362,47 @@ func (s *Store) GetGlobal(ctx context.Context, experiment string, version int) (
 // GlobalBytes reads a global version's encoded parameters, verified, and their
 // checksum: what a relayed client gets inline. The bytes are shared; do not change them.
 func (s *Store) GlobalBytes(ctx context.Context, experiment string, version int) ([]byte, string, error) {
-	doc, data, err := s.globalBytes(ctx, experiment, version)
+	doc, data, err := s.globalBytes(ctx, experiment, version, "")
 	if err != nil {
 		return nil, "", err
 	}
 	return data, doc.Checksum, nil
 }
 
-// globalBytes reads a global version's description, and its bytes unless they are the
-// ones read last; bytes read anew are verified before they are kept.
-func (s *Store) globalBytes(ctx context.Context, experiment string, version int) (weightsDoc, []byte, error) {
+// GlobalChecksum reads the checksum of a global version's parameters.
+func (s *Store) GlobalChecksum(ctx context.Context, experiment string, version int) (string, error) {
 	var doc weightsDoc
-	if err := s.globals.FindOne(ctx, bson.M{"_id": globalID(experiment, version)}).Decode(&doc); err != nil {
+	err := s.globals.FindOne(ctx, bson.M{"_id": globalID(experiment, version)}, options.FindOne().SetProjection(bson.M{"sha256": 1})).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", fmt.Errorf("%w: global v%d of %s", ErrNotFound, version, experiment)
+	}
+	if err != nil {
+		return "", fmt.Errorf("weights: read global v%d of %s: %w", version, experiment, err)
+	}
+	return doc.Checksum, nil
+}
+
+// globalBytes reads a global version's description, and its bytes unless they are the
+// ones read last; bytes read anew are verified before they are kept. Given the
+// version's checksum (known), the version read last with it needs no read at all.
+func (s *Store) globalBytes(ctx context.Context, experiment string, version int, known string) (weightsDoc, []byte, error) {
+	id := globalID(experiment, version)
+	if known != "" {
+		if doc, data := s.lastGlobal.get(known); data != nil && doc.ID == id {
+			return doc, data, nil
+		}
+	}
+	var doc weightsDoc
+	if err := s.globals.FindOne(ctx, bson.M{"_id": id}).Decode(&doc); err != nil {
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			return doc, nil, fmt.Errorf("%w: global v%d of %s", ErrNotFound, version, experiment)
 		}
 		return doc, nil, fmt.Errorf("weights: read global v%d of %s: %w", version, experiment, err)
 	}
-	if data := s.lastGlobal.get(doc.Checksum); data != nil {
+	if known != "" && doc.Checksum != known {
+		return doc, nil, fmt.Errorf("%w: global v%d of %s is stored with checksum %.16s…, the task names %.16s…", ErrConflict, version, experiment, doc.Checksum, known)
+	}
+	if cached, data := s.lastGlobal.get(doc.Checksum); data != nil && cached.ID == id {
 		return doc, data, nil
 	}
 	data, err := s.getParams(ctx, doc)
@@ -381,7 +412,7 @@ func (s *Store) globalBytes(ctx context.Context, experiment string, version int)
 	if err != nil {
 		return doc, nil, fmt.Errorf("global v%d of %s: %w", version, experiment, err)
 	}
-	s.lastGlobal.put(doc.Checksum, data)
+	s.lastGlobal.put(doc, data)
 	return doc, data, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -769,3 +770,43 @@ func TestPartialSumsRoundTripAndGoWithTheirRound(t *testing.T) {
 
 // putErr is PutUpdate's error alone.
 func putErr(_ string, err error) error { return err }
+
+// A client told the global's checksum by its signed task serves it from the bytes it
+// read last without reading the store, and refuses a stored version of other content.
+func TestGetGlobalKnownServesTheVersionReadLastByItsChecksum(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	params := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	info, err := s.PutGlobal(ctx, Global{Experiment: "e", Version: 0, Manifest: tinyManifest, Params: params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := s.GlobalChecksum(ctx, "e", 0)
+	if err != nil || sum != info.Checksum {
+		t.Fatalf("GlobalChecksum = %q, %v; PutGlobal said %q", sum, err, info.Checksum)
+	}
+	if _, err := s.GetGlobalKnown(ctx, "e", 0, strings.Repeat("0", 64)); !errors.Is(err, ErrConflict) {
+		t.Fatalf("a checksum the version does not have: %v, want ErrConflict", err)
+	}
+	if _, err := s.GetGlobalKnown(ctx, "e", 0, sum); err != nil {
+		t.Fatal(err)
+	}
+	// With the description gone, only a read that needs none still succeeds.
+	if _, err := s.globals.DeleteOne(ctx, bson.M{"_id": globalID("e", 0)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetGlobalKnown(ctx, "e", 0, sum)
+	if err != nil || !slices.Equal(got.Params, params) || got.Version != 0 {
+		t.Fatalf("the version read last, named by its checksum: %v, %v", got.Params, err)
+	}
+	got.Params[0] = 99 // the caller's to change; the kept bytes stay as read
+	if again, err := s.GetGlobalKnown(ctx, "e", 0, sum); err != nil || again.Params[0] != 1 {
+		t.Fatalf("served again: %v, %v", again.Params, err)
+	}
+	if _, err := s.GetGlobalKnown(ctx, "e", 1, sum); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("another version of the same bytes must be read: %v", err)
+	}
+	if _, err := s.GetGlobal(ctx, "e", 0); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("without the checksum the description is read: %v", err)
+	}
+}

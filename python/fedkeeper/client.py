@@ -142,6 +142,9 @@ class Client:
             raise err.with_context("read the global model") from err
         if not same_manifest(layout, stored.layout):
             raise FedKeeperError(f"stored global v{task.base_version} is not a {task.model.kind} model")
+        if task.base_sha256 and stored.doc.get("sha256") != task.base_sha256:
+            raise FedKeeperError(f"read the global model: global v{task.base_version} is stored with checksum "
+                                 f"{str(stored.doc.get('sha256'))[:16]}…, the task names {task.base_sha256[:16]}…")
         return Model(task.base_version, layout, stored.params), store
 
     def _store(self, task: Task) -> Store:

@@ -233,7 +233,7 @@ class Attack:
                      "kind", "fraction", "factor", "seed")
 
 
-TASK_FIELDS = ("experiment", "round", "client", "attempt", "base_version", "model", "train", "data",
+TASK_FIELDS = ("experiment", "round", "client", "attempt", "base_version", "base_sha256", "model", "train", "data",
                "store", "inline_sha256", "privacy", "attack", "accept_late")
 
 
@@ -246,6 +246,9 @@ class Task:
     client: int = 0
     attempt: int = 0
     base_version: int = 0
+    # The checksum of global base_version, when the keeper names it: a stored version
+    # of other content is refused.
+    base_sha256: str = ""
     model: ModelSpec = ModelSpec()
     train: TrainOptions = TrainOptions()
     data: Data = Data()
@@ -272,7 +275,8 @@ class Task:
         return cls(
             experiment=gojson.string(o, "experiment", ""), round=gojson.integer(o, "round", ""),
             client=gojson.integer(o, "client", ""), attempt=gojson.integer(o, "attempt", ""),
-            base_version=gojson.integer(o, "base_version", ""), model=ModelSpec.decode(o.get("model")),
+            base_version=gojson.integer(o, "base_version", ""), base_sha256=gojson.string(o, "base_sha256", ""),
+            model=ModelSpec.decode(o.get("model")),
             train=TrainOptions.decode(o.get("train")), data=Data.decode(o.get("data")),
             store=StoreSpec.decode(o.get("store")), inline_sha256=gojson.string(o, "inline_sha256", ""),
             privacy=Privacy.decode(o.get("privacy")), attack=Attack.decode(o.get("attack")),
@@ -281,9 +285,10 @@ class Task:
     def encode(self) -> dict:
         """The task as Go marshals it: every field in order, empty optional ones left out."""
         out: dict[str, Any] = {"experiment": self.experiment, "round": self.round, "client": self.client,
-                               "attempt": self.attempt, "base_version": self.base_version,
-                               "model": self.model.encode(), "train": self.train.encode(),
-                               "data": self.data.encode()}
+                               "attempt": self.attempt, "base_version": self.base_version}
+        if self.base_sha256:
+            out["base_sha256"] = self.base_sha256
+        out.update({"model": self.model.encode(), "train": self.train.encode(), "data": self.data.encode()})
         if self.store != StoreSpec():
             out["store"] = self.store.encode()
         if self.inline_sha256:

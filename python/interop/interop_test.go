@@ -203,6 +203,12 @@ func TestCrossLanguage(t *testing.T) {
 	}
 	relayed := e.task("small", "", 1, 5, 1, 0, small, nonIID)
 	relayed.Store = sdk.Store{}
+	named := func(client int, sum string) sdk.Task {
+		tk := e.task("large", "w", 1, client, 1, 1, large, iid)
+		tk.BaseSHA256 = sum
+		return tk
+	}
+	_, largeSum := weights.Encode(e.globals["large"])
 	cases := []crossCase{
 		{name: "a shared chunk collection, client 0", store: e.plain, task: e.task("small", "w", 1, 0, 1, 0, small, nonIID)},
 		{name: "a collection of its own", store: e.plain, task: e.task("large", "w", 1, 3, 2, 1, large, iid)},
@@ -214,6 +220,8 @@ func TestCrossLanguage(t *testing.T) {
 		{name: "a late update", store: e.plain, task: late(4)},
 		{name: "a late update consumed already", store: e.plain, task: late(5), refused: "the round is already aggregated"},
 		{name: "privacy", store: e.plain, task: private},
+		{name: "the global named by its checksum", store: e.plain, task: named(0, largeSum)},
+		{name: "a global of other content than the task names", store: e.plain, task: named(1, strings.Repeat("0", 64)), refused: "the task names"},
 	}
 	for c := 6; c < 10; c++ {
 		tk := e.task("small", "w", 1, c, 1, 0, small, nonIID)
