@@ -65,7 +65,7 @@ func (a *Activities) RunBatch(ctx context.Context, task BatchTask) (BatchResult,
 	for i, s := range b.slots {
 		if s.Done {
 			// A resumed batch rebuilds its sum from the stored updates.
-			b.sum.done(ctx, i, s.Rec)
+			b.sum.done(ctx, i, s.Rec, nil)
 		}
 	}
 	stop := every(ctx, time.Second, func() { activity.RecordHeartbeat(ctx, b.checkpoint()) })
@@ -184,10 +184,11 @@ func (b *batch) run(ctx context.Context, i int) {
 	if ctx.Err() != nil {
 		return // the batch stopped: its retry goes on from the checkpoint
 	}
+	data := rec.takeUpdateBytes()
 	b.mu.Lock()
 	b.slots[i] = batchSlot{Rec: rec, Done: true, DoneAt: b.clock.now()}
 	b.mu.Unlock()
-	b.sum.done(ctx, i, rec)
+	b.sum.done(ctx, i, rec, data)
 }
 
 // slotSink keeps a client's invocation, which its attempt hands to beat, in its slot.

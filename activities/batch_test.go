@@ -278,7 +278,7 @@ func TestBatchSumIsTheSameBitsInAnyFinishingOrder(t *testing.T) {
 		s := newBatchSum(acts, task)
 		zeroDone := false
 		for _, i := range order {
-			s.done(ctx, i, recs[i])
+			s.done(ctx, i, recs[i], nil)
 			zeroDone = zeroDone || i == 0
 			if !zeroDone && len(s.refs) > 0 {
 				t.Errorf("order %v: folded %d updates before client 0 finished", order, len(s.refs))
@@ -293,5 +293,52 @@ func TestBatchSumIsTheSameBitsInAnyFinishingOrder(t *testing.T) {
 		if !slices.Equal(sum, sums[0]) {
 			t.Errorf("sums differ by finishing order: %v… and %v…", sum[:3], sums[0][:3])
 		}
+	}
+}
+
+// An update's bytes that its result carried are folded without reading the store, but
+// only when they are what the reported checksum names; others are read from the store.
+func TestBatchSumFoldsTheBytesAResultCarried(t *testing.T) {
+	ctx := context.Background()
+	spec := model.Spec{Kind: model.MLP, Hidden: 1}
+	manifest, _ := spec.Manifest()
+	params := make([]float32, model.NumParams(manifest))
+	for i := range params {
+		params[i] = float32(i)
+	}
+	data, sum := weights.Encode(params)
+	forged := slices.Clone(data)
+	forged[0]++
+	tests := []struct {
+		name    string
+		stored  bool
+		carried []byte
+		folded  bool
+	}{
+		{"carried, nothing stored", false, data, true},
+		{"carried bytes other than the checksum names, stored", true, forged, true},
+		{"carried bytes other than the checksum names, nothing stored", false, forged, false},
+		{"nothing carried, stored", true, nil, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			store := openStore(t)
+			if tc.stored {
+				if _, err := store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 1, Client: 0, Attempt: 1, Samples: 5,
+					Manifest: manifest, Params: params}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			task := BatchTask{Fold: true, Clients: []ClientTask{{Experiment: "e", Round: 1, Client: 0, Model: spec}, {Experiment: "e", Round: 1, Client: 1, Model: spec}}}
+			s := newBatchSum(newActivities(t, newClientFabric(), store), task)
+			rec := ClientAttempts{Client: 0, Attempts: 1, Counted: true, Runs: []ClientRun{{Success: true, Samples: 5, UpdateSHA256: sum}}}
+			s.done(ctx, 0, rec, tc.carried)
+			if got := len(s.refs) == 1; got != tc.folded {
+				t.Fatalf("folded %v, want %v", got, tc.folded)
+			}
+			if tc.folded && s.acc.Partial().Sum[3] != 5*3 {
+				t.Errorf("sum %v…, want the update weighted by its 5 samples", s.acc.Partial().Sum[:4])
+			}
+		})
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sync"
 
-	"go.temporal.io/sdk/activity"
-
 	"github.com/fedkeeper/fedkeeper/fl/arch"
 	"github.com/fedkeeper/fedkeeper/fl/fedavg"
 	"github.com/fedkeeper/fedkeeper/weights"
@@ -26,7 +24,7 @@ type batchSum struct {
 	manifest []arch.Param
 	tasks    []ClientTask
 	mu       sync.Mutex // one update at a time: memory stays one model per batch
-	finished []*ClientAttempts
+	finished []*finishedClient
 	next     int // the first client not yet folded or passed over
 	acc      *fedavg.Accumulator
 	refs     []weights.UpdateRef
@@ -47,30 +45,41 @@ func newBatchSum(a *Activities, task BatchTask) *batchSum {
 		return s
 	}
 	s.on, s.manifest, s.acc = true, manifest, fedavg.NewAccumulator(arch.NumParams(manifest))
-	s.tasks, s.finished = task.Clients, make([]*ClientAttempts, len(task.Clients))
+	s.tasks, s.finished = task.Clients, make([]*finishedClient, len(task.Clients))
 	s.exp, s.round, s.key = first.Experiment, first.Round, fmt.Sprintf("b%d", first.Client)
 	return s
 }
 
-// done takes the i-th client's record and folds every finished client's update from
-// the first not yet folded up to the first still running.
-func (s *batchSum) done(ctx context.Context, i int, rec ClientAttempts) {
+// finishedClient is a client's record, with its update's bytes if its result carried
+// them, waiting for its turn to be folded.
+type finishedClient struct {
+	rec  ClientAttempts
+	data []byte
+}
+
+// done takes the i-th client's record (and the update bytes its result carried, if
+// any) and folds every finished client's update from the first not yet folded up to
+// the first still running.
+func (s *batchSum) done(ctx context.Context, i int, rec ClientAttempts, data []byte) {
 	if !s.on {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.finished[i] = &rec
+	s.finished[i] = &finishedClient{rec: rec, data: data}
 	for ; s.next < len(s.finished) && s.finished[s.next] != nil; s.next++ {
-		if r := s.finished[s.next]; r.Counted {
-			s.fold(ctx, s.tasks[s.next], *r)
+		if f := s.finished[s.next]; f.rec.Counted {
+			s.fold(ctx, s.tasks[s.next], *f)
 		}
+		s.finished[s.next] = &finishedClient{} // folded: its bytes may go
 	}
 }
 
-// fold adds a counted client's update, read by the name its function reported. An
-// update without one, or that cannot be read, is left to the aggregation.
-func (s *batchSum) fold(ctx context.Context, task ClientTask, rec ClientAttempts) {
+// fold adds a counted client's update: the bytes its result carried, checked against
+// the checksum it reported, or else read by the name its function reported. An update
+// without a checksum, or that cannot be read, is left to the aggregation.
+func (s *batchSum) fold(ctx context.Context, task ClientTask, f finishedClient) {
+	rec := f.rec
 	if len(rec.Runs) == 0 {
 		return
 	}
@@ -78,15 +87,26 @@ func (s *batchSum) fold(ctx context.Context, task ClientTask, rec ClientAttempts
 	if run.UpdateSHA256 == "" {
 		return
 	}
-	params, err := s.a.deps.Store.ReadUpdate(ctx, task.Experiment, task.Round, task.Client, rec.Attempts, run.UpdateSHA256, s.manifest)
+	params, err := s.updateParams(ctx, task, rec.Attempts, run.UpdateSHA256, f.data)
 	if err != nil {
-		activity.GetLogger(ctx).Warn("batch sum: update left to the aggregation", "client", task.Client, "error", err)
+		s.a.deps.Logger.Warn("batch sum: update left to the aggregation", "client", task.Client, "error", err)
 		return
 	}
 	if s.acc.Add(params, run.Samples) == nil {
 		s.refs = append(s.refs, weights.UpdateRef{Round: task.Round, Client: task.Client, BaseVersion: task.BaseVersion,
 			Samples: run.Samples, Attempt: rec.Attempts, Checksum: run.UpdateSHA256})
 	}
+}
+
+// updateParams decodes the bytes a result carried, verified by their checksum, or
+// reads the stored update.
+func (s *batchSum) updateParams(ctx context.Context, task ClientTask, attempt int, checksum string, data []byte) ([]float32, error) {
+	if data != nil {
+		if params, err := weights.Decode(data, s.manifest, checksum); err == nil {
+			return params, nil
+		}
+	}
+	return s.a.deps.Store.ReadUpdate(ctx, task.Experiment, task.Round, task.Client, attempt, checksum, s.manifest)
 }
 
 // store writes the sum for the aggregation and returns its key, or "" when there is
@@ -99,7 +119,7 @@ func (s *batchSum) store(ctx context.Context) string {
 	err := s.a.deps.Store.PutPartial(ctx, weights.Partial{Experiment: s.exp, Round: s.round, Key: s.key,
 		Sum: p.Sum, Weight: p.Weight, Samples: p.Samples, Refs: s.refs})
 	if err != nil {
-		activity.GetLogger(ctx).Warn("batch sum not stored: the aggregation reads the updates", "error", err)
+		s.a.deps.Logger.Warn("batch sum not stored: the aggregation reads the updates", "error", err)
 		return ""
 	}
 	return s.key

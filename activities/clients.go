@@ -464,5 +464,8 @@ func toClientRun(inv Invocation, act faas.Activation) ClientRun {
 	}
 	run.Samples, run.Loss, run.TrainSeconds, run.FunctionSeconds = body.Samples, body.Loss, body.TrainSeconds, body.Seconds
 	run.UpdateSHA256 = body.UpdateSHA256
+	if u := body.Update; u != nil && run.Success && u.Checksum != "" && u.Checksum == body.UpdateSHA256 && len(u.Data) <= flclient.ResultUpdateMax {
+		run.updateBytes = u.Data
+	}
 	return run
 }

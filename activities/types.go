@@ -115,6 +115,22 @@ type ClientRun struct {
 	Redeployed bool      `json:"redeployed,omitempty"`
 	// UpdateSHA256 is the checksum of the update the function stored, if it said.
 	UpdateSHA256 string `json:"update_sha256,omitempty"`
+	// updateBytes are that update's encoded bytes, when the result carried them (a
+	// small update, sdk.ResultUpdateMax): in memory only, never in a heartbeat or a
+	// record, for the batch's running sum.
+	updateBytes []byte
+}
+
+// takeUpdateBytes returns the bytes the last run's result carried, if any, and drops
+// them from the record.
+func (rec *ClientAttempts) takeUpdateBytes() []byte {
+	if len(rec.Runs) == 0 {
+		return nil
+	}
+	last := &rec.Runs[len(rec.Runs)-1]
+	data := last.updateBytes
+	last.updateBytes = nil
+	return data
 }
 
 // AggregateInput asks for a round's updates to be averaged into the next global version.

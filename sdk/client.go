@@ -160,10 +160,17 @@ func (c *Client) report(ctx context.Context, t Task, manifest []Param, up Update
 		res.Update = &invocation.Weights{Data: data, Checksum: sum}
 		return nil
 	}
-	var err error
-	res.UpdateSHA256, err = store.PutUpdate(ctx, weights.Update{
+	sum, err := store.PutUpdate(ctx, weights.Update{
 		Experiment: t.Experiment, Round: t.Round, Client: t.Client, Attempt: t.Attempt, BaseVersion: t.BaseVersion,
 		Samples: up.Samples, Loss: up.Loss, Manifest: manifest, Params: up.Params, AcceptLate: t.AcceptLate,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	res.UpdateSHA256 = sum
+	if 4*len(up.Params) <= ResultUpdateMax {
+		data, _ := weights.Encode(up.Params)
+		res.Update = &invocation.Weights{Data: data, Checksum: sum}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,12 +92,19 @@ func TestClientOfItsOwnIsServedAndStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := out.(sdk.Result)
-	if res.Samples != 20 || res.Client != 1 || res.Attempt != 1 || res.Update != nil || res.Seconds <= 0 {
+	if res.Samples != 20 || res.Client != 1 || res.Attempt != 1 || res.Seconds <= 0 {
 		t.Fatalf("result %+v", res)
 	}
 	u, err := e.store.GetUpdate(ctx, "e", 1, 1)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A small update's bytes also come back, named by the stored update's checksum.
+	if res.Update == nil || res.Update.Checksum != res.UpdateSHA256 {
+		t.Fatalf("a small stored update's result carries %+v, checksum %q", res.Update, res.UpdateSHA256)
+	}
+	if carried, err := weights.Decode(res.Update.Data, u.Manifest, res.UpdateSHA256); err != nil || !slices.Equal(carried, u.Params) {
+		t.Errorf("the carried bytes are not the stored update: %v", err)
 	}
 	if u.Attempt != 1 || u.Samples != 20 || u.Params[0] != e.v0[0]+1 {
 		t.Errorf("stored update: attempt %d, %d samples, first value %v (global %v)", u.Attempt, u.Samples, u.Params[0], e.v0[0])

@@ -120,8 +120,13 @@ type Update struct {
 	Loss    float64
 }
 
-// Result is what the function answers: figures only, the parameters go to MongoDB
-// (or, for a relayed client, in Update).
+// ResultUpdateMax is the largest stored update (encoded, in bytes) whose bytes a
+// client also returns in its result: a small update costs the store a read per client
+// that its few kilobytes in the result save; a large one would bloat every result.
+const ResultUpdateMax = 32 << 10
+
+// Result is what the function answers: figures, with the parameters in MongoDB (a
+// small update's also in Update), or, for a relayed client, in Update only.
 type Result struct {
 	Experiment   string  `json:"experiment"`
 	Round        int     `json:"round"`
@@ -136,7 +141,9 @@ type Result struct {
 	// Seconds is the function's whole run as it measured it: loading, training and
 	// storing the update.
 	Seconds float64 `json:"seconds"`
-	// Update is the trained model, for inline requests only.
+	// Update is the trained model: for inline requests; and beside UpdateSHA256 for a
+	// stored update of at most ResultUpdateMax bytes, which the keeper then folds into
+	// its running sum without reading it back (the stored copy stays the record).
 	Update *invocation.Weights `json:"update,omitempty"`
 	// UpdateSHA256 is the stored update's checksum: with the task it names the
 	// update's bytes (docs/CLIENT-PROTOCOL.md §5), which the keeper then reads

@@ -22,6 +22,9 @@ type (
 	Result = sdk.Result
 )
 
+// ResultUpdateMax is the largest stored update a result also carries (sdk.ResultUpdateMax).
+const ResultUpdateMax = sdk.ResultUpdateMax
+
 // New returns a cold fl_client deployed with dep; depErr (a deployment that could not
 // be read) fails every invocation.
 func New(dep deployment.Config, depErr error) *sdk.Client {
