@@ -71,7 +71,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  listener,
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + filepath.ToSlash(dir) + "/",
+		SQLiteURL: sqliteURL(dir),
 		Logger:    logger,
 	})
 	if err != nil {
@@ -85,6 +85,16 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}()
 	s.uri = f.MongoDBURI()
 	return s, nil
+}
+
+// sqliteURL is FerretDB's SQLite address for the folder dir. FerretDB adds WAL and its
+// other defaults; synchronous=NORMAL is added here, as the embedded Temporal server's
+// store has it: in WAL mode a commit then writes the log without waiting for the disk
+// (a checkpoint does), which made every stored update cost an fsync. A crashed process
+// loses nothing; only a power cut or an OS crash may lose the last commits, never
+// consistency (https://www.sqlite.org/pragma.html#pragma_synchronous).
+func sqliteURL(dir string) string {
+	return "file:" + filepath.ToSlash(dir) + "/?_pragma=synchronous(normal)"
 }
 
 // URI is the mongodb:// address of the store.
