@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 )
 
@@ -25,22 +26,51 @@ func New(w io.Writer, level string, json bool) (*slog.Logger, error) {
 // AtLeast passes on only records of min or above, for components whose routine
 // messages would drown the user's view.
 func AtLeast(l *slog.Logger, min slog.Level) *slog.Logger {
-	return slog.New(filter{l.Handler(), min})
+	return slog.New(filter{base: l.Handler(), min: min})
 }
 
+// filter drops records below min. It applies the attributes and groups a logger was
+// scoped with only to records that pass: FerretDB scopes a logger for every SQL
+// statement, and a text handler formats those attributes at once, which cost the
+// embedded store more CPU than some of its statements.
 type filter struct {
-	slog.Handler
-	min slog.Level
+	base  slog.Handler
+	min   slog.Level
+	scope []scopeStep
+}
+
+// scopeStep is one WithGroup (group set) or WithAttrs call, in order.
+type scopeStep struct {
+	group string
+	attrs []slog.Attr
 }
 
 func (f filter) Enabled(ctx context.Context, level slog.Level) bool {
-	return level >= f.min && f.Handler.Enabled(ctx, level)
+	return level >= f.min && f.base.Enabled(ctx, level)
+}
+
+func (f filter) Handle(ctx context.Context, r slog.Record) error {
+	h := f.base
+	for _, step := range f.scope {
+		if step.group != "" {
+			h = h.WithGroup(step.group)
+		} else {
+			h = h.WithAttrs(step.attrs)
+		}
+	}
+	return h.Handle(ctx, r)
 }
 
 func (f filter) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return filter{f.Handler.WithAttrs(attrs), f.min}
+	if len(attrs) == 0 {
+		return f
+	}
+	return filter{f.base, f.min, append(slices.Clip(f.scope), scopeStep{attrs: slices.Clone(attrs)})}
 }
 
 func (f filter) WithGroup(name string) slog.Handler {
-	return filter{f.Handler.WithGroup(name), f.min}
+	if name == "" {
+		return f
+	}
+	return filter{f.base, f.min, append(slices.Clip(f.scope), scopeStep{group: name})}
 }

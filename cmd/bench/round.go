@@ -89,8 +89,9 @@ type roundFigures struct {
 	afterLast float64
 	// merged counts the updates the aggregation took from the batches' running sums.
 	merged int
-	// aggregate is the aggregation activity's own time, in the round's record.
-	aggregate float64
+	// aggregate and eval are the aggregation's and the evaluation's own times, in
+	// the round's record.
+	aggregate, eval float64
 	runs      runStats
 }
 
@@ -134,7 +135,7 @@ func measureRound(ctx context.Context, root, dir string, s roundSetup) (roundFig
 	f.total, f.invoke = rec.TotalSeconds, rec.InvokeSeconds
 	f.overhead = f.total - f.slowest - rec.AggregateSeconds - rec.EvalSeconds
 	f.afterLast = f.total - rec.InvokeSeconds - rec.TrainSeconds - rec.EvalSeconds
-	f.merged, f.aggregate = rec.Merged, rec.AggregateSeconds
+	f.merged, f.aggregate, f.eval = rec.Merged, rec.AggregateSeconds, rec.EvalSeconds
 	return f, nil
 }
 
@@ -262,8 +263,8 @@ func noopResults(n, containers int, f roundFigures) []bench.Result {
 	perClient := 1000 * f.overhead / float64(n)
 	cost := bench.Result{Name: fmt.Sprintf("keeper cost per client, round of %d no-op clients", n), Value: perClient,
 		Baseline: 1000 * f.slowest, Unit: "ms", Lower: true, BaselineName: "the slowest client's own run",
-		Note: fmt.Sprintf("overhead %.1f s of the %.1f s round (wall time minus the slowest function's own %.3f s, the aggregation and the evaluation) over %d clients; %s, %d containers",
-			f.overhead, f.total, f.slowest, n, f.runs, containers)}
+		Note: fmt.Sprintf("overhead %.1f s of the %.1f s round (wall time minus the slowest function's own %.3f s, the aggregation's %.2f s and the evaluation's %.2f s) over %d clients; %s, %d containers",
+			f.overhead, f.total, f.slowest, f.aggregate, f.eval, n, f.runs, containers)}
 	return []bench.Result{fan, cost}
 }
 
