@@ -92,7 +92,7 @@ type roundFigures struct {
 	// aggregate and eval are the aggregation's and the evaluation's own times, in
 	// the round's record.
 	aggregate, eval float64
-	runs      runStats
+	runs            runStats
 }
 
 // measureRound runs two rounds of the setup through the whole keeper (embedded
