@@ -391,10 +391,8 @@ func (a *Activities) pollActivation(ctx context.Context, inv Invocation) (Client
 				Error: fmt.Sprintf("no result %v after invocation", limit)}, nil
 		}
 		beat(ctx, inv)
-		select {
-		case <-ctx.Done():
-			return ClientRun{}, ctx.Err()
-		case <-time.After(delay):
+		if err := a.pacer.wait(ctx, delay); err != nil {
+			return ClientRun{}, err
 		}
 		delay = a.pacer.next(delay)
 	}

@@ -80,28 +80,37 @@ func kilobytes(value string) (int64, error) {
 const userHZ = 100
 
 // ParseProcCPU reads the CPU time (user + system) from the text of /proc/<pid>/stat.
-// The command name, in parentheses, may hold spaces and parentheses itself, so the
-// fields are counted from the last ')'.
 func ParseProcCPU(text string) (time.Duration, error) {
+	_, cpu, err := ParseProcStat(text)
+	return cpu, err
+}
+
+// ParseProcStat reads the parent's pid and the CPU time (user + system) from the text
+// of /proc/<pid>/stat. The command name, in parentheses, may hold spaces and
+// parentheses itself, so the fields are counted from the last ')'.
+func ParseProcStat(text string) (ppid int, cpu time.Duration, err error) {
 	end := strings.LastIndexByte(text, ')')
 	if end < 0 {
-		return 0, errors.New("bench: /proc stat has no command name")
+		return 0, 0, errors.New("bench: /proc stat has no command name")
 	}
-	// After the name come state (field 3), ppid, … utime (14) and stime (15).
+	// After the name come state (field 3), ppid (4), … utime (14) and stime (15).
 	fields := strings.Fields(text[end+1:])
-	const utime, stime = 14 - 3, 15 - 3
+	const parent, utime, stime = 4 - 3, 14 - 3, 15 - 3
 	if len(fields) <= stime {
-		return 0, fmt.Errorf("bench: /proc stat has %d fields after the command name, want > %d", len(fields), stime)
+		return 0, 0, fmt.Errorf("bench: /proc stat has %d fields after the command name, want > %d", len(fields), stime)
+	}
+	if ppid, err = strconv.Atoi(fields[parent]); err != nil {
+		return 0, 0, fmt.Errorf("bench: /proc stat parent %q is not a pid", fields[parent])
 	}
 	var ticks int64
 	for _, f := range []string{fields[utime], fields[stime]} {
 		n, err := strconv.ParseInt(f, 10, 64)
 		if err != nil || n < 0 {
-			return 0, fmt.Errorf("bench: /proc stat CPU time %q is not a tick count", f)
+			return 0, 0, fmt.Errorf("bench: /proc stat CPU time %q is not a tick count", f)
 		}
 		ticks += n
 	}
-	return time.Duration(ticks) * time.Second / userHZ, nil
+	return ppid, time.Duration(ticks) * time.Second / userHZ, nil
 }
 
 // Process is a live process as /proc describes it.

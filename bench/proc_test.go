@@ -139,3 +139,29 @@ func TestRunsAction(t *testing.T) {
 		}
 	}
 }
+
+func TestInterpolateCPU(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	samples := []CPUSample{
+		{At: t0, Process: 0, Functions: 0},
+		{At: t0.Add(time.Second), Process: time.Second, Functions: 4 * time.Second},
+		{At: t0.Add(2 * time.Second), Process: 3 * time.Second, Functions: 4 * time.Second},
+	}
+	tests := []struct {
+		at         time.Duration
+		proc, fns  time.Duration
+		wantErrStr bool
+	}{
+		{250 * time.Millisecond, 250 * time.Millisecond, time.Second, false},
+		{1500 * time.Millisecond, 2 * time.Second, 4 * time.Second, false},
+		{time.Second, time.Second, 4 * time.Second, false},
+		{-time.Millisecond, 0, 0, true},
+		{3 * time.Second, 0, 0, true},
+	}
+	for _, tc := range tests {
+		got, err := interpolate(samples, t0.Add(tc.at))
+		if (err != nil) != tc.wantErrStr || (err == nil && (got.Process != tc.proc || got.Functions != tc.fns)) {
+			t.Errorf("at %v: %+v, %v; want %v and %v", tc.at, got, err, tc.proc, tc.fns)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -93,6 +94,17 @@ type roundFigures struct {
 	// the round's record.
 	aggregate, eval float64
 	runs            runStats
+	// toVersion is from the round's start to its global version written (the
+	// evaluation's start); cpu is the CPU spent meanwhile.
+	toVersion float64
+	cpu       roundCPU
+}
+
+// roundCPU is the CPU a round spent from its start to its version written: in the
+// bench's process (the keeper's worker, embedded Temporal, FerretDB and the fabric),
+// and in the fabric's function processes.
+type roundCPU struct {
+	process, functions time.Duration
 }
 
 // measureRound runs two rounds of the setup through the whole keeper (embedded
@@ -102,11 +114,15 @@ type roundFigures struct {
 // everything the keeper and the platform add, dispatch and queueing included.
 func measureRound(ctx context.Context, root, dir string, s roundSetup) (roundFigures, error) {
 	var f roundFigures
+	sampler := bench.StartCPUSampler(ctx, "/proc", 200*time.Millisecond)
 	c, out, stop, err := runSetup(ctx, root, dir, s)
 	if err != nil {
-		return f, err
+		return f, errors.Join(err, sampler.Stop())
 	}
 	defer stop()
+	if err := sampler.Stop(); err != nil {
+		return f, err
+	}
 	rec, err := runner.RoundRecord(ctx, c, out.Result.Experiment, 2)
 	if err != nil {
 		return f, err
@@ -133,6 +149,11 @@ func measureRound(ctx context.Context, root, dir string, s roundSetup) (roundFig
 	}
 	f.runs.historyEvents = desc.GetWorkflowExecutionInfo().GetHistoryLength()
 	f.total, f.invoke = rec.TotalSeconds, rec.InvokeSeconds
+	f.toVersion = rec.TotalSeconds - rec.EvalSeconds
+	start := desc.GetWorkflowExecutionInfo().GetStartTime().AsTime()
+	if f.cpu.process, f.cpu.functions, err = sampler.Between(start, start.Add(seconds(f.toVersion))); err != nil {
+		return f, err
+	}
 	f.overhead = f.total - f.slowest - rec.AggregateSeconds - rec.EvalSeconds
 	f.afterLast = f.total - rec.InvokeSeconds - rec.TrainSeconds - rec.EvalSeconds
 	f.merged, f.aggregate, f.eval = rec.Merged, rec.AggregateSeconds, rec.EvalSeconds
@@ -265,7 +286,25 @@ func noopResults(n, containers int, f roundFigures) []bench.Result {
 		Baseline: 1000 * f.slowest, Unit: "ms", Lower: true, BaselineName: "the slowest client's own run",
 		Note: fmt.Sprintf("overhead %.1f s of the %.1f s round (wall time minus the slowest function's own %.3f s, the aggregation's %.2f s and the evaluation's %.2f s) over %d clients; %s, %d containers",
 			f.overhead, f.total, f.slowest, f.aggregate, f.eval, n, f.runs, containers)}
-	return []bench.Result{fan, cost}
+	end := bench.Result{Name: fmt.Sprintf("round of %d no-op clients: round start to global version written", n), Value: f.toVersion,
+		Baseline: f.slowest, Unit: "s", Lower: true, BaselineName: "the slowest client's own run",
+		Note: fmt.Sprintf("the round workflow's start to its evaluation's start, which follows the version's write; the whole round, with the evaluation and the clean-up of its %d updates, took %.1f s; %d containers",
+			n, f.total, containers)}
+	switch n {
+	case 1000:
+		end.Target, end.Met = "≤ 3 s", bench.Met(f.toVersion <= 3)
+	case 5000:
+		end.Target, end.Met = "≤ 15 s", bench.Met(f.toVersion <= 15)
+	}
+	perClientCPU := float64(f.cpu.process.Microseconds()) / 1000 / float64(n)
+	cpu := bench.Result{Name: fmt.Sprintf("keeper CPU per client, round of %d no-op clients", n), Value: perClientCPU,
+		Baseline: float64(f.cpu.functions.Microseconds()) / 1000 / float64(n), Unit: "ms", Lower: true,
+		BaselineName: "the clients' function processes, per client", Target: "≤ 2 ms",
+		Note: fmt.Sprintf("CPU time of the bench's process from the round's start to its version written (%.1f s over %d clients), sampled from /proc every 0.2 s: "+
+			"the keeper's worker and everything embedded beside it (Temporal, FerretDB, the local OpenWhisk fabric), so an upper bound of the keeper's own; "+
+			"the function processes spent %.1f s", f.cpu.process.Seconds(), n, f.cpu.functions.Seconds())}
+	cpu.Met = bench.Met(perClientCPU <= 2)
+	return []bench.Result{end, fan, cost, cpu}
 }
 
 // Temporal refuses a workflow whose history passes this many events (the server's

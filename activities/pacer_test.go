@@ -1,0 +1,69 @@
+package activities
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestPollPacerSpreadsTheBudgetOverThePending(t *testing.T) {
+	tests := []struct {
+		pending int
+		want    time.Duration
+	}{
+		{0, maxPollDelay},
+		{10, maxPollDelay},
+		{pollBudget / 4, maxPollDelay},
+		{pollBudget, time.Second},
+		{2 * pollBudget, 2 * time.Second},
+		{100 * pollBudget, maxPacedDelay},
+	}
+	for _, tc := range tests {
+		var p pollPacer
+		for range tc.pending {
+			p.begin()
+		}
+		if got, _ := p.limit(); got != tc.want {
+			t.Errorf("%d pending: limit %v, want %v", tc.pending, got, tc.want)
+		}
+	}
+}
+
+// A poller waiting long, paced by many pending activations, looks again as soon as
+// enough of them finished that its wait is past the new limit.
+func TestPollPacerWakesALongWaitWhenThePendingHalve(t *testing.T) {
+	var p pollPacer
+	ends := make([]func(), 4*pollBudget)
+	for i := range ends {
+		ends[i] = p.begin()
+	}
+	if limit, _ := p.limit(); limit != 4*time.Second {
+		t.Fatalf("limit %v with %d pending", limit, len(ends))
+	}
+	done := make(chan time.Duration)
+	go func() {
+		began := time.Now()
+		_ = p.wait(context.Background(), time.Hour)
+		done <- time.Since(began)
+	}()
+	// Wait for the poller to take its limit: it then holds the channel the ends close.
+	for {
+		p.mu.Lock()
+		waiting := p.halved != nil
+		p.mu.Unlock()
+		if waiting {
+			break
+		}
+	}
+	for _, end := range ends {
+		end()
+	}
+	select {
+	case waited := <-done:
+		if waited >= 4*time.Second {
+			t.Fatalf("waited %v, the whole paced limit", waited)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the poller was not woken when its activations finished")
+	}
+}
