@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"runtime"
+	"slices"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -254,6 +255,62 @@ func TestTrainingAllocationPerStepIsFlat(t *testing.T) {
 			t.Logf("%s: %d bytes a step (%d for 10 batches, %d for 20)", spec.Kind, perStep, short, long)
 			if perStep > perStepLimit {
 				t.Fatalf("%s allocates %d bytes a step, want at most %d", spec.Kind, perStep, perStepLimit)
+			}
+		})
+	}
+}
+
+// A Trainer that keeps its graphs trains each call to the same bits as a fresh Train,
+// whatever it trained before: other weights, other examples, another optimiser.
+func TestTrainerReusesItsGraphsWithoutCarryingState(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		spec Spec
+		n    int
+	}{
+		{"MLP", Spec{Kind: MLP, Hidden: 8}, 25},
+		{"CNN", Spec{Kind: CNN}, 13},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			manifest, err := tc.spec.Manifest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			images, labels := syntheticExamples(tc.n)
+			otherImages, otherLabels := syntheticExamples(tc.n)
+			for i := range otherLabels {
+				otherLabels[i] = uint8((i * 7) % classes)
+			}
+			calls := []struct {
+				seed   uint64
+				images []float32
+				labels []uint8
+				opts   TrainOptions
+			}{
+				{1, images, labels, TrainOptions{Optimizer: "adam", LR: 0.01, Epochs: 2, BatchSize: 10, Seed: 1}},
+				{2, otherImages, otherLabels, TrainOptions{Optimizer: "sgd", LR: 0.1, Epochs: 1, BatchSize: 10, Seed: 2, ProximalMu: 0.1}},
+				{3, images, labels, TrainOptions{Optimizer: "adam", LR: 0.01, Epochs: 2, BatchSize: 10, Seed: 3}},
+			}
+			var kept Trainer
+			defer kept.Close()
+			for i, c := range calls {
+				fresh := Init(manifest, c.seed)
+				reused := slices.Clone(fresh)
+				want, err := Train(ctx, tc.spec, fresh, c.images, c.labels, c.opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := kept.Train(ctx, tc.spec, reused, c.images, c.labels, c.opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != want || !slices.Equal(reused, fresh) {
+					t.Fatalf("call %d: kept graphs trained to loss %v, fresh ones %v (weights equal: %v)", i, got.Loss, want.Loss, slices.Equal(reused, fresh))
+				}
+			}
+			if kept.kept == nil {
+				t.Fatal("the trainer kept no graphs")
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/fedkeeper/fedkeeper/fl/arch"
 	"github.com/fedkeeper/fedkeeper/fl/optim"
@@ -25,42 +26,114 @@ type TrainResult struct {
 // compiled a fresh Keras model for every invocation). images holds len(labels)*784
 // pixels. The graphs are built once and reused for every batch.
 func Train(ctx context.Context, spec Spec, params []float32, images []float32, labels []uint8, opts TrainOptions) (TrainResult, error) {
-	manifest, err := spec.Manifest()
-	if err != nil {
-		return TrainResult{}, err
+	var t Trainer
+	defer t.Close()
+	return t.Train(ctx, spec, params, images, labels, opts)
+}
+
+// Trainer trains as Train does, keeping the graphs it built for its next call of the
+// same model and batch sizes: a warm function serving many clients compiles them once
+// (for a small model, compiling cost more than training). Each call copies params into
+// the graphs' own weights and back, and starts a fresh optimiser, so a call's result is
+// the same bits as Train's. The zero Trainer is ready; calls take turns.
+type Trainer struct {
+	mu   sync.Mutex
+	kept *netSet
+}
+
+// netSet is the graphs of one model and batch size, on one weight vector they share.
+type netSet struct {
+	spec        Spec
+	batch, rest int
+	params      []float32
+	full, tail  *net
+}
+
+func (s *netSet) close() {
+	s.full.close()
+	if s.tail != nil {
+		s.tail.close()
 	}
+}
+
+// Train is Train's training with the graphs this trainer keeps.
+func (t *Trainer) Train(ctx context.Context, spec Spec, params []float32, images []float32, labels []uint8, opts TrainOptions) (TrainResult, error) {
 	n := len(labels)
-	if n == 0 {
+	switch {
+	case n == 0:
 		return TrainResult{}, fmt.Errorf("model: no training examples")
-	}
-	if len(images) != n*inputSize {
+	case len(images) != n*inputSize:
 		return TrainResult{}, fmt.Errorf("model: %d pixel values for %d examples", len(images), n)
-	}
-	if opts.Epochs < 1 || opts.BatchSize < 1 {
+	case opts.Epochs < 1 || opts.BatchSize < 1:
 		return TrainResult{}, fmt.Errorf("model: epochs and batch size must be positive, got %d and %d", opts.Epochs, opts.BatchSize)
 	}
 	opt, err := optim.New(opts.Optimizer, opts.LR, len(params))
 	if err != nil {
 		return TrainResult{}, err
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	batch := min(opts.BatchSize, n)
-	full, err := newNet(spec, manifest, params, batch, true)
+	set, err := t.nets(spec, params, batch, n%batch)
 	if err != nil {
 		return TrainResult{}, err
 	}
-	defer full.close()
-	// A last, smaller batch gets its own graph, as Keras trains on it too.
-	var tail *net
-	if rest := n % batch; rest != 0 {
-		if tail, err = newNet(spec, manifest, params, rest, true); err != nil {
-			return TrainResult{}, err
-		}
-		defer tail.close()
+	copy(set.params, params)
+	res, err := set.train(ctx, images, labels, opts, opt)
+	if err != nil {
+		// A failed run may leave a graph mid-step: the next call builds anew.
+		set.close()
+		t.kept = nil
+		return TrainResult{}, err
 	}
+	copy(params, set.params)
+	return res, nil
+}
 
+// nets returns the kept graphs if they fit, or builds (and keeps) new ones.
+func (t *Trainer) nets(spec Spec, params []float32, batch, rest int) (*netSet, error) {
+	if k := t.kept; k != nil && k.spec == spec && k.batch == batch && k.rest == rest && len(k.params) == len(params) {
+		return k, nil
+	}
+	manifest, err := spec.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	set := &netSet{spec: spec, batch: batch, rest: rest, params: make([]float32, len(params))}
+	copy(set.params, params)
+	if set.full, err = newNet(spec, manifest, set.params, batch, true); err != nil {
+		return nil, err
+	}
+	// A last, smaller batch gets its own graph, as Keras trains on it too.
+	if rest != 0 {
+		if set.tail, err = newNet(spec, manifest, set.params, rest, true); err != nil {
+			set.full.close()
+			return nil, err
+		}
+	}
+	if t.kept != nil {
+		t.kept.close()
+	}
+	t.kept = set
+	return set, nil
+}
+
+// Close releases the kept graphs.
+func (t *Trainer) Close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.kept != nil {
+		t.kept.close()
+		t.kept = nil
+	}
+}
+
+// train runs the epochs on the set's weights.
+func (s *netSet) train(ctx context.Context, images []float32, labels []uint8, opts TrainOptions, opt optim.Optimizer) (TrainResult, error) {
+	n := len(labels)
 	var anchor []float32 // w₀ of the proximal term
 	if opts.ProximalMu > 0 {
-		anchor = append([]float32(nil), params...)
+		anchor = append([]float32(nil), s.params...)
 	}
 	mu := float32(opts.ProximalMu)
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x7a1e))
@@ -68,30 +141,40 @@ func Train(ctx context.Context, spec Spec, params []float32, images []float32, l
 	for epoch := 0; epoch < opts.Epochs; epoch++ {
 		order := rng.Perm(n)
 		epochLoss = 0
-		for start := 0; start < n; start += batch {
+		for start := 0; start < n; start += s.batch {
 			if err := ctx.Err(); err != nil {
 				return TrainResult{}, fmt.Errorf("model: training stopped: %w", err)
 			}
-			end := min(start+batch, n)
-			g := full
-			if end-start != batch {
-				g = tail
+			end := min(start+s.batch, n)
+			g := s.full
+			if end-start != s.batch {
+				g = s.tail
 			}
-			g.load(images, labels, order[start:end])
-			if err := g.run(); err != nil {
-				return TrainResult{}, fmt.Errorf("model: training step: %w", err)
+			loss, err := g.batchStep(images, labels, order[start:end], opt, s.params, anchor, mu)
+			if err != nil {
+				return TrainResult{}, err
 			}
-			loss := g.lossValue()
 			if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
 				return TrainResult{}, fmt.Errorf("model: training diverged (loss %v in epoch %d)", loss, epoch+1)
 			}
 			epochLoss += float64(loss) * float64(end-start)
-			if err := g.step(opt, params, anchor, mu); err != nil {
-				return TrainResult{}, err
-			}
 		}
 	}
 	return TrainResult{Samples: n, Loss: epochLoss / float64(n)}, nil
+}
+
+// batchStep trains on one batch: forward, backward and, unless the loss is not
+// finite, the optimiser's step. It returns the batch's loss.
+func (n *net) batchStep(images []float32, labels []uint8, order []int, opt optim.Optimizer, params, anchor []float32, mu float32) (float32, error) {
+	n.load(images, labels, order)
+	if err := n.run(); err != nil {
+		return 0, fmt.Errorf("model: training step: %w", err)
+	}
+	loss := n.lossValue()
+	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+		return loss, nil
+	}
+	return loss, n.step(opt, params, anchor, mu)
 }
 
 // step applies the optimiser to the last batch's gradients, one parameter tensor at a

@@ -28,11 +28,24 @@ const ResultUpdateMax = sdk.ResultUpdateMax
 // New returns a cold fl_client deployed with dep; depErr (a deployment that could not
 // be read) fails every invocation.
 func New(dep deployment.Config, depErr error) *sdk.Client {
-	return sdk.NewClientWith(Train, dep, depErr)
+	var t trainer
+	return sdk.NewClientWith(t.train, dep, depErr)
 }
 
 // Train trains the task's built-in model from the global model, in place.
 func Train(ctx context.Context, task sdk.Task, global sdk.Model) (sdk.Update, error) {
+	var t trainer
+	defer t.models.Close()
+	return t.train(ctx, task, global)
+}
+
+// trainer is a warm function's training: it keeps the graphs of the model it trained
+// last, so a function serving many clients of a round builds them once.
+type trainer struct {
+	models model.Trainer
+}
+
+func (t *trainer) train(ctx context.Context, task sdk.Task, global sdk.Model) (sdk.Update, error) {
 	data, err := task.LoadData(ctx)
 	if err != nil {
 		return sdk.Update{}, err
@@ -44,7 +57,7 @@ func Train(ctx context.Context, task sdk.Task, global sdk.Model) (sdk.Update, er
 		}
 		return sdk.Update{Params: global.Params, Samples: res.Samples, Loss: res.Loss}, nil
 	}
-	res, err := model.Train(ctx, task.Model, global.Params, data.Images, data.Labels, task.Train)
+	res, err := t.models.Train(ctx, task.Model, global.Params, data.Images, data.Labels, task.Train)
 	if err != nil {
 		return sdk.Update{}, err
 	}
