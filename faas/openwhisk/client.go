@@ -79,7 +79,10 @@ func New(opts Options) (*Client, error) {
 	hc := opts.HTTPClient
 	if hc == nil {
 		transport := http.DefaultTransport.(*http.Transport).Clone()
-		transport.MaxIdleConnsPerHost = 256
+		// A worker polls up to a round's in-flight activations at once (1,000 by
+		// default); the default transport keeps 100 idle connections in all, so each
+		// burst of polls dialled hundreds anew and closed them again.
+		transport.MaxIdleConns, transport.MaxIdleConnsPerHost = 0, maxIdleConns
 		if opts.Insecure {
 			transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it
 		}
@@ -87,6 +90,9 @@ func New(opts Options) (*Client, error) {
 	}
 	return &Client{base: base, namespace: ns, user: user, password: password, http: hc}, nil
 }
+
+// maxIdleConns is how many idle connections to its API host a client keeps.
+const maxIdleConns = 1024
 
 // APIError is a non-success answer of the API.
 type APIError struct {
