@@ -87,7 +87,7 @@ func clientBenchmarks(ctx context.Context, root, dir string) ([]bench.Result, er
 		return nil, err
 	}
 	yaml := fmt.Sprintf(clientsConfig, dir, root, clientRounds, goClient, torchClient, clientSamples/2, clientEpochs)
-	c, out, stop, err := runConfig(ctx, dir, yaml)
+	c, out, stop, err := runConfig(ctx, dir, yaml, nil)
 	if err != nil {
 		return nil, fmt.Errorf("the Go and PyTorch clients' experiment: %w", err)
 	}

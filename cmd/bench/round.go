@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -32,6 +33,36 @@ type roundSetup struct {
 	rounds          int // 0: two
 	// noFold reads every update at the aggregation (round.fold_updates off).
 	noFold bool
+	// roundsOut, if set, is told each finished round's JSON line.
+	roundsOut io.Writer
+}
+
+// laterRoundsProfile takes a CPU profile from the first round's end (its line, which
+// the runner writes when it sees the round finished) to stop: the rounds measured,
+// without the servers' start-up and the first round's cold containers and new tables.
+type laterRoundsProfile struct {
+	buf     bytes.Buffer
+	started bool
+	refused bool
+}
+
+func (p *laterRoundsProfile) Write(line []byte) (int, error) {
+	if !p.started && !p.refused {
+		// Refused while the whole bench is being profiled (-cpuprofile).
+		p.started = pprof.StartCPUProfile(&p.buf) == nil
+		p.refused = !p.started
+	}
+	return len(line), nil
+}
+
+// stop ends the profile and returns it, or nil if none was taken.
+func (p *laterRoundsProfile) stop() []byte {
+	if !p.started {
+		return nil
+	}
+	pprof.StopCPUProfile()
+	p.started = false
+	return p.buf.Bytes()
 }
 
 const roundConfig = `name: bench
@@ -121,12 +152,10 @@ type roundCPU struct {
 func measureRound(ctx context.Context, root, dir string, s roundSetup) (roundFigures, error) {
 	var f roundFigures
 	sampler := bench.StartCPUSampler(ctx, "/proc", 200*time.Millisecond)
-	var profiled bytes.Buffer
-	profiling := pprof.StartCPUProfile(&profiled) == nil
+	profile := &laterRoundsProfile{}
+	s.roundsOut = profile
 	c, out, stop, err := runSetup(ctx, root, dir, s)
-	if profiling {
-		pprof.StopCPUProfile()
-	}
+	profiled := profile.stop()
 	if err != nil {
 		return f, errors.Join(err, sampler.Stop())
 	}
@@ -134,8 +163,8 @@ func measureRound(ctx context.Context, root, dir string, s roundSetup) (roundFig
 	if err := sampler.Stop(); err != nil {
 		return f, err
 	}
-	if profiling {
-		split, err := bench.SplitCPU(profiled.Bytes())
+	if profiled != nil {
+		split, err := bench.SplitCPU(profiled)
 		if err != nil {
 			return f, err
 		}
@@ -190,13 +219,14 @@ func runSetup(ctx context.Context, root, dir string, s roundSetup) (c client.Cli
 		rounds = 2
 	}
 	yaml := fmt.Sprintf(roundConfig, dir, root, s.clients, s.hidden, s.samples, s.epochs, s.containers, rounds, !s.noFold)
-	return runConfig(ctx, dir, yaml)
+	return runConfig(ctx, dir, yaml, s.roundsOut)
 }
 
 // runConfig runs the experiment of the config text through the whole keeper on a
 // stack of its own (the config is written into dir, its results land beside it) and
-// returns a client of that stack, which stays up until stop.
-func runConfig(ctx context.Context, dir, yaml string) (c client.Client, out runner.Outcome, stop func(), err error) {
+// returns a client of that stack, which stays up until stop. roundLines, if set, is
+// written each finished round's JSON line.
+func runConfig(ctx context.Context, dir, yaml string, roundLines io.Writer) (c client.Client, out runner.Outcome, stop func(), err error) {
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		return nil, out, nil, err
@@ -234,7 +264,7 @@ func runConfig(ctx context.Context, dir, yaml string) (c client.Client, out runn
 		return nil, out, nil, err
 	}
 	cleanup = append(cleanup, stopWorker)
-	if out, err = runner.Run(ctx, c, resolved, runner.Options{Poll: 200 * time.Millisecond}); err != nil {
+	if out, err = runner.Run(ctx, c, resolved, runner.Options{Poll: 200 * time.Millisecond, Out: roundLines, JSON: roundLines != nil}); err != nil {
 		return nil, out, nil, err
 	}
 	return c, out, stop, nil
@@ -335,8 +365,8 @@ func keeperCPU(n int, c roundCPU) bench.Result {
 	}
 	keeper := time.Duration(c.split.Keeper * float64(c.process))
 	r.Value, r.Met = perClient(keeper), bench.Met(perClient(keeper) <= 2)
-	r.Note = fmt.Sprintf("%s; a CPU profile of the whole experiment gives the keeper (its worker, the Temporal SDK and server, the HTTP clients "+
-		"it calls the platform with, the Go runtime's whole collector; the servers' start-up too, so this share is high) %.0f%% of that process, "+
+	r.Note = fmt.Sprintf("%s; a CPU profile from the first round's end to the run's end gives the keeper (its worker, the Temporal SDK and server, the HTTP clients "+
+		"it calls the platform with, the Go runtime's whole collector) %.0f%% of that process, "+
 		"the embedded FerretDB %.0f%% (%.2f ms a client: the functions' three statements each, the keeper's seal, listing, sums and clean-up) "+
 		"and the local OpenWhisk fabric %.0f%% (%.2f ms)",
 		process, 100*c.split.Keeper, 100*c.split.Store, perClient(time.Duration(c.split.Store*float64(c.process))),
