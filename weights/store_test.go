@@ -810,3 +810,34 @@ func TestGetGlobalKnownServesTheVersionReadLastByItsChecksum(t *testing.T) {
 		t.Fatalf("without the checksum the description is read: %v", err)
 	}
 }
+
+// The chunk collections exist before the first small object is written, and preparing
+// them again changes nothing.
+func TestPrepareChunkShardsCreatesEveryShardOnce(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	for range 2 {
+		if err := s.PrepareChunkShards(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names, err := s.db.ListCollectionNames(ctx, bson.M{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shards := map[string]bool{}
+	for _, n := range names {
+		if strings.HasPrefix(n, "w_chunks_") {
+			shards[n] = true
+		}
+	}
+	if len(shards) != chunkShards {
+		t.Fatalf("%d chunk collections, want %d", len(shards), chunkShards)
+	}
+	// Every name a blob can land in is one of them.
+	for i := range 1000 {
+		if name := shardOf("w", fmt.Sprintf("blob-%d", i)); !shards[name] {
+			t.Fatalf("blob-%d lands in %s, which was not prepared", i, name)
+		}
+	}
+}

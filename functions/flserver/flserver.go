@@ -57,6 +57,9 @@ func Init(ctx context.Context, store *weights.Store, p InitParams) (InitResult, 
 	if err != nil {
 		return InitResult{}, err
 	}
+	if err := store.PrepareChunkShards(ctx); err != nil {
+		return InitResult{}, err
+	}
 	params := model.Init(manifest, p.Seed)
 	if _, err := store.PutGlobal(ctx, weights.Global{Experiment: p.Experiment, Version: 0, Manifest: manifest, Params: params}); err != nil {
 		return InitResult{}, fmt.Errorf("initial model of %s: %w", p.Experiment, err)
