@@ -72,7 +72,7 @@ func (s *Store) PutPartial(ctx context.Context, p Partial) error {
 	doc := weightsDoc{ID: id, Count: 2 * len(p.Sum), Checksum: hex.EncodeToString(sum[:])}
 	// Named after the content: a replaced partial never overwrites the bytes a reader
 	// of the earlier one is reading.
-	if err := s.putParamsAs(ctx, &doc, data, id+"/"+doc.Checksum[:16]); err != nil {
+	if err := s.putParamsAs(ctx, &doc, data, id+"/"+doc.Checksum[:16], derived); err != nil {
 		return fmt.Errorf("store partial sum %s: %w", id, err)
 	}
 	pd := partialDoc{ID: id, Experiment: p.Experiment, Round: p.Round, Weight: p.Weight, Samples: p.Samples, Refs: p.Refs,

@@ -59,8 +59,11 @@ func (t *tensorFiles) path(name string) (string, error) {
 	return filepath.Join(t.dir, name), nil
 }
 
-// put writes data under name atomically: readers see the whole file or none.
-func (t *tensorFiles) put(name string, data []byte) error {
+// put writes data under name atomically: readers see the whole file or none. A
+// durable file is synced before it is named, so a crash of the machine cannot leave a
+// description of bytes that never reached the disk; derived data (a partial sum, which
+// the aggregation checks and can do without) skips the wait.
+func (t *tensorFiles) put(name string, data []byte, d durability) error {
 	final, err := t.path(name)
 	if err != nil {
 		return err
@@ -74,9 +77,7 @@ func (t *tensorFiles) put(name string, data []byte) error {
 		tmp.Close()
 		return fmt.Errorf("weights: write tensor file %s: %w", name, err)
 	}
-	// Synced before the description is written, so a crash of the machine cannot leave
-	// a description of bytes that never reached the disk.
-	if err := tmp.Sync(); err != nil {
+	if err := d.sync(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("weights: write tensor file %s: %w", name, err)
 	}
@@ -87,6 +88,21 @@ func (t *tensorFiles) put(name string, data []byte) error {
 		return fmt.Errorf("weights: write tensor file %s: %w", name, err)
 	}
 	return nil
+}
+
+// durability says whether a tensor file must reach the disk before it is named.
+type durability bool
+
+const (
+	durable durability = true
+	derived durability = false
+)
+
+func (d durability) sync(f *os.File) error {
+	if d == derived {
+		return nil
+	}
+	return f.Sync()
 }
 
 // get reads the file stored under name.
@@ -119,7 +135,7 @@ func (t *tensorFiles) drop(name string) error {
 
 // putParams stores an object's bytes where they belong, telling its description where.
 func (s *Store) putParams(ctx context.Context, doc *weightsDoc, data []byte) error {
-	return s.putParamsAs(ctx, doc, data, doc.ID)
+	return s.putParamsAs(ctx, doc, data, doc.ID, durable)
 }
 
 // placeBytes says where size bytes named after key, with the checksum, are kept: a
@@ -133,11 +149,11 @@ func (s *Store) placeBytes(key, checksum string, size int) (where, blob string) 
 }
 
 // putParamsAs is putParams with the bytes named after key instead of the object's id.
-func (s *Store) putParamsAs(ctx context.Context, doc *weightsDoc, data []byte, key string) error {
+func (s *Store) putParamsAs(ctx context.Context, doc *weightsDoc, data []byte, key string, d durability) error {
 	var err error
 	doc.Where, doc.Blob = s.placeBytes(key, doc.Checksum, len(data))
 	if doc.Where == whereFile {
-		err = s.tensors.put(doc.Blob, data)
+		err = s.tensors.put(doc.Blob, data, d)
 	} else {
 		err = s.putBlob(ctx, doc.Blob, data)
 	}

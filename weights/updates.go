@@ -54,7 +54,7 @@ func (s *Store) PutUpdate(ctx context.Context, u Update) (string, error) {
 	// Each attempt and content has bytes of its own, so a refused write never touches
 	// the bytes of the update it lost to.
 	key, _ := UpdateBlob(s.prefix, u.Experiment, u.Round, u.Client, u.Attempt, sum)
-	if err := s.putParamsAs(ctx, &doc, data, key); err != nil {
+	if err := s.putParamsAs(ctx, &doc, data, key, durable); err != nil {
 		return "", fmt.Errorf("store update %s: %w", id, err)
 	}
 	w := updateWrite{store: s, doc: doc, late: u.AcceptLate}
