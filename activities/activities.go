@@ -72,6 +72,9 @@ type Activities struct {
 	placements []config.Placement
 	checkEvery time.Duration
 	pacer      pollPacer
+	// turnWait bounds how long a batch's client waits for the one before it to be
+	// invoked (maxTurnWait; tests wait longer).
+	turnWait time.Duration
 
 	mu         sync.Mutex
 	test       *mnist.Dataset
@@ -95,7 +98,7 @@ func New(deps Deps) *Activities {
 		deps.Logger = slog.Default()
 	}
 	return &Activities{
-		deps: deps, placements: deps.Config.ClientPlacements(), checkEvery: checkEvery,
+		deps: deps, placements: deps.Config.ClientPlacements(), checkEvery: checkEvery, turnWait: maxTurnWait,
 		evaluators: map[evalKey]scorer{}, deployedAt: map[string]time.Time{},
 		id: rand.Text()[:8], redeployPoll: 250 * time.Millisecond,
 		builder: deploy.NewBuilder(deps.Config, deps.BaseDir, deps.BuildDir, deps.Functions),

@@ -61,6 +61,12 @@ func (a *Activities) RunBatch(ctx context.Context, task BatchTask) (BatchResult,
 	task.Clients = a.withBaseChecksum(ctx, task.Clients)
 	b := &batch{a: a, task: task, clock: startClock(ctx), slots: make([]batchSlot, len(task.Clients))}
 	b.resume(ctx)
+	b.turns = newInvocationTurns(len(b.slots), a.turnWait)
+	for i, s := range b.slots {
+		if s.Done || s.Running != nil {
+			b.turns.taken(i)
+		}
+	}
 	b.sum = newBatchSum(a, task)
 	for i, s := range b.slots {
 		if s.Done {
@@ -130,6 +136,7 @@ type batch struct {
 	mu    sync.Mutex
 	slots []batchSlot
 	sum   *batchSum
+	turns *invocationTurns
 }
 
 // batchSlot is one client's state in a batch: the heartbeats' details.
@@ -179,6 +186,8 @@ func (b *batch) run(ctx context.Context, i int) {
 	b.mu.Lock()
 	rec := b.slots[i].Rec
 	b.mu.Unlock()
+	defer b.turns.taken(i)
+	b.turns.await(clientCtx, i)
 	at := &batchAttempts{b: b, i: i, ctx: withHeartbeatSink(clientCtx, slotSink{b, i})}
 	rec = RunAttempts(b.task.MaxAttempts, rec, at)
 	if ctx.Err() != nil {
@@ -205,6 +214,7 @@ func (s slotSink) beat(details ...any) {
 		s.b.mu.Lock()
 		s.b.slots[s.i].Running = &inv
 		s.b.mu.Unlock()
+		s.b.turns.taken(s.i)
 	}
 }
 
@@ -233,6 +243,7 @@ func (t *batchAttempts) Try(n int) Attempt {
 	delay := policy.InitialInterval
 	for try := int32(1); ; try++ {
 		run, err := t.b.a.runClient(t.ctx, task, t.b.running(t.i, n), t.b.clock)
+		t.b.turns.taken(t.i) // an invocation that failed gives the next client its turn too
 		if err == nil || try == policy.MaximumAttempts || !retryable(err, policy) || t.ctx.Err() != nil {
 			return AttemptOf(task.Client, run, err)
 		}

@@ -32,6 +32,7 @@ type clientFabric struct {
 	polled    map[string]bool   // activation IDs asked about
 	extra     map[string]string // activation ID → result text, for ones made outside Invoke
 	sums      map[int]string    // client → the update checksum its result reports
+	order     []int             // clients in the order they were invoked
 }
 
 func newClientFabric() *clientFabric {
@@ -55,6 +56,7 @@ func (f *clientFabric) Invoke(_ context.Context, _ string, params any) (string, 
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.order = append(f.order, task.Client)
 	f.invokes[task.Client]++
 	id := fmt.Sprintf("c%d-%d", task.Client, f.invokes[task.Client])
 	f.clientOf[id], f.attempt[id] = task.Client, f.invokes[task.Client]
@@ -340,5 +342,28 @@ func TestBatchSumFoldsTheBytesAResultCarried(t *testing.T) {
 				t.Errorf("sum %v…, want the update weighted by its 5 samples", s.acc.Partial().Sum[:4])
 			}
 		})
+	}
+}
+
+// A batch invokes its clients in its own order, the order it folds their updates in,
+// each once the one before it was invoked.
+func TestBatchInvokesItsClientsInOrder(t *testing.T) {
+	fab := newClientFabric()
+	acts := newActivities(t, fab, nil)
+	acts.turnWait = time.Hour // the order, not the bound, is under test
+	clients := make([]int, 30)
+	for i := range clients {
+		clients[i] = i
+		if i >= len(acts.placements) {
+			p := acts.placements[0]
+			p.Client = i
+			acts.placements = append(acts.placements, p)
+		}
+	}
+	if _, err := runBatch(t, acts, batchOf(clients...), nil); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fab.order, clients) {
+		t.Fatalf("invoked in the order %v", fab.order)
 	}
 }
