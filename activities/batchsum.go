@@ -71,7 +71,7 @@ func (s *batchSum) done(ctx context.Context, i int, rec ClientAttempts, data []b
 		if f := s.finished[s.next]; f.rec.Counted {
 			s.fold(ctx, s.tasks[s.next], *f)
 		}
-		s.finished[s.next] = &finishedClient{} // folded: its bytes may go
+		s.finished[s.next] = nil // folded: its record and bytes may go
 	}
 }
 

@@ -24,7 +24,8 @@ const maxPacedDelay = 5 * time.Second
 type pollPacer struct {
 	mu      sync.Mutex
 	pending int
-	// halved is closed, and replaced, when pending falls below 1<<level.
+	// halved, made by the first look at the limit, is closed and dropped when
+	// pending falls below 1<<level.
 	halved chan struct{}
 	level  int
 }

@@ -139,8 +139,8 @@ type roundFigures struct {
 type roundCPU struct {
 	process, functions time.Duration
 	// split divides the process's CPU among the store, the platform and the keeper,
-	// by a CPU profile of the whole experiment; nil when one could not be taken (the
-	// bench itself is being profiled).
+	// by a CPU profile from the first round's end; nil when one could not be taken
+	// (the bench itself is being profiled).
 	split *bench.CPUSplit
 }
 
@@ -174,19 +174,7 @@ func measureRound(ctx context.Context, root, dir string, s roundSetup) (roundFig
 	if err != nil {
 		return f, err
 	}
-	for _, o := range rec.Outcomes {
-		for _, r := range o.Runs {
-			if !r.Success {
-				continue
-			}
-			f.slowest = max(f.slowest, r.FunctionSeconds)
-			f.runs.n++
-			f.runs.seconds += r.FunctionSeconds
-			if r.ColdStart {
-				f.runs.cold++
-			}
-		}
-	}
+	f.runs, f.slowest = tallyRuns(rec.Outcomes)
 	if f.runs.n == 0 || rec.Counted != s.clients {
 		return f, fmt.Errorf("round 2 of %s counted %d of %d clients", s.name, rec.Counted, s.clients)
 	}
@@ -276,6 +264,25 @@ type runStats struct {
 	seconds float64 // the functions' own time, summed
 	// historyEvents is the length of the round workflow's history.
 	historyEvents int64
+}
+
+// tallyRuns sums up a round's successful activations and finds the slowest one's own
+// run.
+func tallyRuns(outcomes []workflows.ClientOutcome) (runs runStats, slowest float64) {
+	for _, o := range outcomes {
+		for _, r := range o.Runs {
+			if !r.Success {
+				continue
+			}
+			slowest = max(slowest, r.FunctionSeconds)
+			runs.n++
+			runs.seconds += r.FunctionSeconds
+			if r.ColdStart {
+				runs.cold++
+			}
+		}
+	}
+	return runs, slowest
 }
 
 func (r runStats) String() string {
