@@ -38,11 +38,12 @@ type BatchTask struct {
 	Fold bool `json:"fold,omitempty"`
 }
 
-// BatchResult is every client's record, in the task's order, and the key of the
-// partial sum of their updates (weights.Partial), if one was stored.
+// BatchResult is every client's record, in the task's order, and the key and digest
+// of the partial sum of their updates (weights.PutPartial), if one was stored.
 type BatchResult struct {
-	Clients []BatchClient `json:"clients"`
-	Partial string        `json:"partial,omitempty"`
+	Clients       []BatchClient `json:"clients"`
+	Partial       string        `json:"partial,omitempty"`
+	PartialDigest string        `json:"partial_digest,omitempty"`
 }
 
 // BatchClient is one client's record and when the batch saw it finish (server clock).
@@ -58,8 +59,10 @@ type BatchClient struct {
 // invocation), so a retried batch (a dead worker, a stopped one handing its work back)
 // resumes each client where it was instead of invoking it again.
 func (a *Activities) RunBatch(ctx context.Context, task BatchTask) (BatchResult, error) {
+	// The clock first: what the batch does before it would skew every time it reports.
+	clock := startClock(ctx)
 	task.Clients = a.withBaseChecksum(ctx, task.Clients)
-	b := &batch{a: a, task: task, clock: startClock(ctx), slots: make([]batchSlot, len(task.Clients))}
+	b := &batch{a: a, task: task, clock: clock, slots: make([]batchSlot, len(task.Clients))}
 	b.resume(ctx)
 	b.turns = newInvocationTurns(len(b.slots), a.turnWait)
 	for i, s := range b.slots {
@@ -94,7 +97,7 @@ func (a *Activities) RunBatch(ctx context.Context, task BatchTask) (BatchResult,
 		return BatchResult{}, err
 	}
 	res := b.result()
-	res.Partial = b.sum.store(ctx)
+	res.Partial, res.PartialDigest = b.sum.store(ctx)
 	return res, nil
 }
 

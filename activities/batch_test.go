@@ -238,7 +238,7 @@ func TestBatchFoldsItsUpdatesAndRebuildsTheSumOnResume(t *testing.T) {
 	if res.Partial != "b0" {
 		t.Fatalf("partial %q, want b0", res.Partial)
 	}
-	p, err := store.GetPartial(ctx, "e", 1, res.Partial)
+	p, err := store.GetPartial(ctx, "e", 1, res.Partial, res.PartialDigest)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,18 +109,19 @@ func (s *batchSum) updateParams(ctx context.Context, task ClientTask, attempt in
 	return s.a.deps.Store.ReadUpdate(ctx, task.Experiment, task.Round, task.Client, attempt, checksum, s.manifest)
 }
 
-// store writes the sum for the aggregation and returns its key, or "" when there is
-// none (nothing folded, or the write failed: the aggregation then reads the updates).
-func (s *batchSum) store(ctx context.Context) string {
+// store writes the sum for the aggregation and returns its key and digest, or "" when
+// there is none (nothing folded, or the write failed: the aggregation then reads the
+// updates). The store keeps the sum's vector: the batch is done with it.
+func (s *batchSum) store(ctx context.Context) (key, digest string) {
 	if !s.on || len(s.refs) < 2 {
-		return ""
+		return "", ""
 	}
 	p := s.acc.Partial()
-	err := s.a.deps.Store.PutPartial(ctx, weights.Partial{Experiment: s.exp, Round: s.round, Key: s.key,
+	digest, err := s.a.deps.Store.PutPartial(ctx, weights.Partial{Experiment: s.exp, Round: s.round, Key: s.key,
 		Sum: p.Sum, Weight: p.Weight, Samples: p.Samples, Refs: s.refs})
 	if err != nil {
 		s.a.deps.Logger.Warn("batch sum not stored: the aggregation reads the updates", "error", err)
-		return ""
+		return "", ""
 	}
-	return s.key
+	return s.key, digest
 }

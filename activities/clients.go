@@ -284,9 +284,26 @@ func (a *Activities) runClient(ctx context.Context, task ClientTask, resume *Inv
 // activity's start on that clock and the worker's monotonic clock since.
 type serverClock struct{ started, began time.Time }
 
+// maxDispatchDelay is how long after the server's start of an activity its code may
+// begin on a worker whose clock agrees with the server's: the task's way to the worker
+// and the SDK's hand-over, close to a second on a loaded 2-core machine.
+const maxDispatchDelay = 5 * time.Second
+
 // startClock is the clock of the activity of ctx, started now.
 func startClock(ctx context.Context) serverClock {
-	return serverClock{started: activity.GetInfo(ctx).StartedTime, began: time.Now()}
+	return newServerClock(activity.GetInfo(ctx).StartedTime, time.Now())
+}
+
+// newServerClock is the clock of an activity the server started at started and the
+// worker began at began. A worker whose clock agrees with the server's (began within
+// the dispatch delay after started) keeps its own: correcting it by the start would
+// put every time it reports early by that delay. A worker whose clock is off is
+// corrected, within that delay.
+func newServerClock(started, began time.Time) serverClock {
+	if d := began.Sub(started); d >= -time.Second && d <= maxDispatchDelay {
+		started = time.Time{}
+	}
+	return serverClock{started: started, began: began}
 }
 
 func (c serverClock) now() time.Time { return onServerClock(c.started, c.began, time.Now()) }
@@ -363,7 +380,7 @@ func (a *Activities) pollActivation(ctx context.Context, inv Invocation) (Client
 	}
 	limit := lostAfter + a.functionTimeout(p)
 	deadline := time.Now().Add(limit)
-	delay := 50 * time.Millisecond
+	delay := minPollDelay
 	checker, canCheck := prov.(faas.Checker)
 	nextCheck := time.Now().Add(a.checkEvery)
 	defer a.pacer.begin()()

@@ -96,16 +96,35 @@ func TestSkewedClusterClockDoesNotLoseActivations(t *testing.T) {
 	}
 }
 
-// The time a worker saw the invocation accepted is put on the server's clock, which
-// the workflow's own times are on, however far the worker's clock is off.
-func TestAcceptedAtIsOnTheServersClock(t *testing.T) {
+// The times a worker reports (an invocation accepted, a client done) are on the
+// server's clock, which the workflow's own times are on: a worker whose clock is far
+// off is corrected by its activity's start on the server's clock; one whose clock
+// agrees keeps its own, which the delay before the activity's code began would
+// otherwise put early.
+func TestReportedTimesAreOnTheServersClock(t *testing.T) {
 	server := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	workerBegan := server.Add(-time.Hour) // the worker's clock is an hour behind
-	got := onServerClock(server, workerBegan, workerBegan.Add(1500*time.Millisecond))
-	if want := server.Add(1500 * time.Millisecond); !got.Equal(want) {
-		t.Errorf("accepted at %v, want %v", got, want)
+	for _, tc := range []struct {
+		name  string
+		began time.Time // the worker's clock when the activity's code began
+		want  time.Time // the server's when the worker has measured 1.5 s since
+	}{
+		{"worker an hour behind", server.Add(-time.Hour), server.Add(1500 * time.Millisecond)},
+		{"worker an hour ahead", server.Add(time.Hour), server.Add(1500 * time.Millisecond)},
+		{"clocks agree, the code began 0.9 s after the start", server.Add(900 * time.Millisecond), server.Add(2400 * time.Millisecond)},
+		{"clocks agree, the worker's a little behind", server.Add(-200 * time.Millisecond), server.Add(1300 * time.Millisecond)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newServerClock(server, tc.began)
+			got := onServerClock(c.started, c.began, tc.began.Add(1500*time.Millisecond))
+			if !got.Equal(tc.want) {
+				t.Errorf("reported %v, want %v", got, tc.want)
+			}
+			if back := c.local(got); !back.Equal(tc.began.Add(1500 * time.Millisecond)) {
+				t.Errorf("back on the worker's clock %v, want %v", back, tc.began.Add(1500*time.Millisecond))
+			}
+		})
 	}
-	if got := onServerClock(time.Time{}, workerBegan, workerBegan); !got.Equal(workerBegan) {
+	if got := onServerClock(time.Time{}, server, server); !got.Equal(server) {
 		t.Errorf("without a server time: %v", got)
 	}
 }

@@ -15,15 +15,31 @@ const pollBudget = 500
 // maxPacedDelay bounds a paced look's wait however many activations are pending.
 const maxPacedDelay = 5 * time.Second
 
+// While activations finish quickly, each pending one is looked at about as often as
+// one of them finishes: every pending/rate, from minPollDelay up to maxPollDelay, with
+// rate the finishes per second of the last recentEnds. So the looks grow with the
+// finishes rather than with the time waited: the last clients of a round of short ones
+// are seen done within tens of milliseconds, and a round of long clients is looked at
+// every maxPollDelay, as before.
+const (
+	minPollDelay = 50 * time.Millisecond
+	recentEnds   = 16
+)
+
 // pollPacer spaces the polls of all the activations a worker waits for. The wait
-// between two looks doubles up to maxPollDelay, and grows past it only while so many
-// activations are pending that looking every maxPollDelay would pass the budget. As a
+// between two looks doubles up to the floor the recent finishes call for, and grows past
+// it only while so many activations are pending that looking that often would pass the
+// budget. As a
 // round's clients finish the waits shrink again, and a poller already waiting long is
 // woken whenever the pending count halves, so the last clients of a round are seen as
 // soon as ever.
 type pollPacer struct {
 	mu      sync.Mutex
 	pending int
+	// ends are the times of the last recentEnds ends, a ring from next; ended counts
+	// all of them.
+	ends  [recentEnds]time.Time
+	ended int
 	// halved, made by the first look at the limit, is closed and dropped when
 	// pending falls below 1<<level.
 	halved chan struct{}
@@ -42,6 +58,8 @@ func (p *pollPacer) begin() (end func()) {
 func (p *pollPacer) end() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.ends[p.ended%recentEnds] = time.Now()
+	p.ended++
 	p.pending--
 	if p.pending < 1<<p.level {
 		if p.halved != nil {
@@ -64,7 +82,23 @@ func (p *pollPacer) limit() (time.Duration, <-chan struct{}) {
 	if p.halved == nil {
 		p.halved = make(chan struct{})
 	}
-	return max(maxPollDelay, min(maxPacedDelay, paced)), p.halved
+	return max(p.floor(time.Now()), min(maxPacedDelay, paced)), p.halved
+}
+
+// floor is the wait between two looks the recent finishes call for (see minPollDelay):
+// maxPollDelay until two activations ended. The caller holds mu.
+func (p *pollPacer) floor(now time.Time) time.Duration {
+	n := min(p.ended, recentEnds)
+	if n < 2 {
+		return maxPollDelay
+	}
+	oldest := p.ends[(p.ended-n)%recentEnds]
+	span := now.Sub(oldest)
+	if span <= 0 {
+		return minPollDelay
+	}
+	// pending / (n / span)
+	return min(maxPollDelay, max(minPollDelay, span*time.Duration(p.pending)/time.Duration(n)))
 }
 
 // next is the wait after one of delay, before the limit applies.

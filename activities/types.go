@@ -10,6 +10,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/strategy"
 	"github.com/fedkeeper/fedkeeper/fl/synthetic"
 	"github.com/fedkeeper/fedkeeper/functions/flserver"
+	"github.com/fedkeeper/fedkeeper/weights"
 )
 
 // Everything here travels through Temporal, so it holds references and small figures
@@ -145,7 +146,7 @@ type AggregateInput struct {
 	// Late folds in earlier rounds' late updates (semi-asynchronous rounds).
 	Late *flserver.LateFolding `json:"late,omitempty"`
 	// Partials name the batches' running sums (see flserver.AggregateParams).
-	Partials []string `json:"partials,omitempty"`
+	Partials []weights.PartialRef `json:"partial_sums,omitempty"`
 	// KeepUpdates leaves the round's clean-up to CleanUpRound.
 	KeepUpdates bool `json:"keep_updates,omitempty"`
 }

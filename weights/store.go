@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -50,33 +50,22 @@ type Store struct {
 	// counted, when set, learns every parameter read and write ("read", "write").
 	counted func(direction string, n int)
 	// lastGlobal holds the bytes of the global version read last.
-	lastGlobal globalBytes
+	lastGlobal *contentCache[cachedGlobal]
+	// partials holds the partial sums this process stored, by digest (PutPartial).
+	partials *contentCache[Partial]
 }
 
-// globalBytes keeps the verified bytes of the global version read last, with its
-// description, by checksum: a warm function serves every client of a round from one
-// read of the round's version, and the keeper relays it to every relayed client. A
+// cachedGlobal is the verified bytes of a global version with its description, kept
+// by checksum (Store.lastGlobal): a warm function serves every client of a round from
+// one read of the round's version, and the keeper relays it to every relayed client. A
 // version never changes (PutGlobal refuses other content), and the checksum names it.
-type globalBytes struct {
-	mu   sync.Mutex
+type cachedGlobal struct {
 	doc  weightsDoc
 	data []byte
 }
 
-func (c *globalBytes) get(sum string) (weightsDoc, []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.data == nil || c.doc.Checksum != sum {
-		return weightsDoc{}, nil
-	}
-	return c.doc, c.data
-}
-
-func (c *globalBytes) put(doc weightsDoc, data []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.doc, c.data = doc, data
-}
+// lastGlobal's bounds: one version, the one read last, of any size.
+const cachedGlobals = 1
 
 // CountBytes makes the store tell fn the bytes of every parameter vector it reads or
 // writes (direction "read" or "write"), for a worker's metrics. Call it before use.
@@ -114,7 +103,9 @@ func Connect(ctx context.Context, opts Options) (*Store, error) {
 	}
 	db := client.Database(opts.DB)
 	return &Store{client: client, db: db, prefix: opts.Collection, tensors: tensors,
-		globals: db.Collection(opts.Collection), updates: db.Collection(opts.Collection + "_updates")}, nil
+		globals: db.Collection(opts.Collection), updates: db.Collection(opts.Collection + "_updates"),
+		lastGlobal: newContentCache[cachedGlobal](cachedGlobals, math.MaxInt64),
+		partials:   newContentCache[Partial](math.MaxInt32, cachedPartialBytes)}, nil
 }
 
 // Close disconnects.
@@ -388,8 +379,8 @@ func (s *Store) GlobalChecksum(ctx context.Context, experiment string, version i
 func (s *Store) globalBytes(ctx context.Context, experiment string, version int, known string) (weightsDoc, []byte, error) {
 	id := globalID(experiment, version)
 	if known != "" {
-		if doc, data := s.lastGlobal.get(known); data != nil && doc.ID == id {
-			return doc, data, nil
+		if c, ok := s.lastGlobal.get(known); ok && c.doc.ID == id {
+			return c.doc, c.data, nil
 		}
 	}
 	var doc weightsDoc
@@ -402,8 +393,8 @@ func (s *Store) globalBytes(ctx context.Context, experiment string, version int,
 	if known != "" && doc.Checksum != known {
 		return doc, nil, fmt.Errorf("%w: global v%d of %s is stored with checksum %.16s…, the task names %.16s…", ErrConflict, version, experiment, doc.Checksum, known)
 	}
-	if cached, data := s.lastGlobal.get(doc.Checksum); data != nil && cached.ID == id {
-		return doc, data, nil
+	if c, ok := s.lastGlobal.get(doc.Checksum); ok && c.doc.ID == id {
+		return doc, c.data, nil
 	}
 	data, err := s.getParams(ctx, doc)
 	if err == nil {
@@ -412,7 +403,7 @@ func (s *Store) globalBytes(ctx context.Context, experiment string, version int,
 	if err != nil {
 		return doc, nil, fmt.Errorf("global v%d of %s: %w", version, experiment, err)
 	}
-	s.lastGlobal.put(doc, data)
+	s.lastGlobal.put(doc.Checksum, "", cachedGlobal{doc, data}, int64(len(data)))
 	return doc, data, nil
 }
 
@@ -516,19 +507,6 @@ func (s *Store) roundUpdates(ctx context.Context, experiment string, round int, 
 		wanted[c] = true
 	}
 	return slices.DeleteFunc(docs, func(d weightsDoc) bool { return !wanted[d.Client] }), nil
-}
-
-// RoundUpdateRefs lists a round's stored updates by client, without their bytes.
-func (s *Store) RoundUpdateRefs(ctx context.Context, experiment string, round int) (map[int]UpdateRef, error) {
-	docs, err := s.roundUpdates(ctx, experiment, round, nil, false)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[int]UpdateRef, len(docs))
-	for _, d := range docs {
-		out[d.Client] = UpdateRef{Round: d.Round, Client: d.Client, BaseVersion: d.BaseVersion, Samples: d.Samples, Attempt: d.Attempt, Checksum: d.Checksum}
-	}
-	return out, nil
 }
 
 // EachUpdate streams a round's stored updates of the given clients (all when clients is

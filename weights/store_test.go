@@ -733,37 +733,54 @@ func TestDeletingARoundDropsEveryChunkOfIt(t *testing.T) {
 	}
 }
 
-// A partial sum reads back as stored, a damaged one is refused, and a round's clean-up
-// removes its partials with their bytes.
-func TestPartialSumsRoundTripAndGoWithTheirRound(t *testing.T) {
+// A partial sum reads back by its digest: in the process that stored it without a
+// read (damaged bytes in the store do not reach it), in another process from the store,
+// verified. Another digest than the stored partial's (a stale try's) and damaged bytes
+// are refused, and a round's clean-up removes its partials with their bytes and from
+// memory.
+func TestPartialSumsRoundTripByDigestAndGoWithTheirRound(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
+	uri := startMongo(t)
+	opts := Options{URI: uri, DB: "test", Collection: "w"}
+	writer, other := connect(t, opts), connect(t, opts)
 	p := Partial{Experiment: "e", Round: 1, Key: "b0", Sum: []float64{1.5, -2.25, 1e-300, 3}, Weight: 40, Samples: 40,
 		Refs: []UpdateRef{{Round: 1, Client: 0, Attempt: 1, Samples: 40, Checksum: "c"}}}
-	if err := s.PutPartial(ctx, p); err != nil {
+	digest, err := writer.PutPartial(ctx, p)
+	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.GetPartial(ctx, "e", 1, "b0")
-	if err != nil || fmt.Sprint(got) != fmt.Sprint(p) {
-		t.Fatalf("read %+v (%v), want %+v", got, err, p)
+	same := func(got Partial) bool {
+		got.bytesChecksum = ""
+		return fmt.Sprint(got) == fmt.Sprint(p)
+	}
+	if got, err := other.GetPartial(ctx, "e", 1, "b0", digest); err != nil || !same(got) {
+		t.Fatalf("read from the store %+v (%v), want %+v", got, err, p)
+	}
+	stale := p
+	stale.Refs = []UpdateRef{{Round: 1, Client: 0, Attempt: 2, Samples: 40, Checksum: "d"}}
+	if _, err := other.GetPartial(ctx, "e", 1, "b0", stale.digest("whatever")); !errors.Is(err, ErrConflict) {
+		t.Errorf("read by another digest: %v, want ErrConflict", err)
 	}
 	var pd partialDoc
-	if err := s.partialsColl().FindOne(ctx, bson.M{"_id": "e/r1/b0"}).Decode(&pd); err != nil {
+	if err := other.partialsColl().FindOne(ctx, bson.M{"_id": "e/r1/b0"}).Decode(&pd); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.chunksOf(pd.Blob).UpdateOne(ctx, bson.M{"_id": chunkID(pd.Blob, 0)}, bson.M{"$set": bson.M{"data": []byte("damaged!damaged!damaged!damaged!")}}); err != nil {
+	if _, err := other.chunksOf(pd.Blob).UpdateOne(ctx, bson.M{"_id": chunkID(pd.Blob, 0)}, bson.M{"$set": bson.M{"data": []byte("damaged!damaged!damaged!damaged!")}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GetPartial(ctx, "e", 1, "b0"); !errors.Is(err, ErrDamaged) {
-		t.Errorf("damaged partial read: %v", err)
+	if _, err := other.GetPartial(ctx, "e", 1, "b0", digest); !errors.Is(err, ErrDamaged) {
+		t.Errorf("damaged partial read from the store: %v", err)
 	}
-	if _, err := s.DeleteRoundUpdates(ctx, "e", 1); err != nil {
+	if got, err := writer.GetPartial(ctx, "e", 1, "b0", digest); err != nil || !same(got) {
+		t.Errorf("the writer's own partial %+v (%v): want it from memory, unread", got, err)
+	}
+	if _, err := writer.DeleteRoundUpdates(ctx, "e", 1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GetPartial(ctx, "e", 1, "b0"); !errors.Is(err, ErrNotFound) {
+	if _, err := writer.GetPartial(ctx, "e", 1, "b0", digest); !errors.Is(err, ErrNotFound) {
 		t.Errorf("partial after the clean-up: %v", err)
 	}
-	if n := chunkDocs(t, s); n != 0 {
+	if n := chunkDocs(t, writer); n != 0 {
 		t.Errorf("%d chunks left", n)
 	}
 }

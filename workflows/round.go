@@ -14,6 +14,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fl/model"
 	"github.com/fedkeeper/fedkeeper/fl/selection"
 	"github.com/fedkeeper/fedkeeper/functions/flserver"
+	"github.com/fedkeeper/fedkeeper/weights"
 )
 
 // ErrTypeTooFewClients fails a round in which fewer clients reported than required.
@@ -168,7 +169,7 @@ type round struct {
 	// limit.
 	window workflow.Semaphore
 	// partials are the batches' running sums of their updates (batched rounds).
-	partials []string
+	partials []weights.PartialRef
 	// cleanUpApart: the aggregation leaves the round's updates to CleanUpRound, run
 	// beside the evaluation (batched rounds with the CleanUpApartChange marker).
 	cleanUpApart bool
@@ -370,6 +371,12 @@ func (r *round) countedAmong(which []bool) []int {
 	return counted
 }
 
+// sortedPartials orders the batches' sums by key, as they finished in any order: the
+// aggregation merges them in this order, so the version is the same bits in every run.
+func sortedPartials(refs []weights.PartialRef) []weights.PartialRef {
+	return slices.SortedFunc(slices.Values(refs), func(a, b weights.PartialRef) int { return cmp.Compare(a.Key, b.Key) })
+}
+
 // aggregate folds the counted clients' updates into the next version.
 func (r *round) aggregate(ctx workflow.Context, counted []int) (activities.AggregateResult, float64, error) {
 	var a *activities.Activities
@@ -377,7 +384,7 @@ func (r *round) aggregate(ctx workflow.Context, counted []int) (activities.Aggre
 	aggStart := workflow.Now(ctx)
 	in := activities.AggregateInput{
 		Experiment: r.p.Experiment, Round: r.p.Round, BaseVersion: r.p.BaseVersion, Clients: counted, Model: r.p.Model,
-		Strategy: r.p.Strategy, Partials: slices.Sorted(slices.Values(r.partials)), KeepUpdates: r.cleanUpApart,
+		Strategy: r.p.Strategy, Partials: sortedPartials(r.partials), KeepUpdates: r.cleanUpApart,
 	}
 	if r.p.Async.On() {
 		in.Late = &flserver.LateFolding{Exponent: r.p.Async.StalenessExponent, MaxStaleness: r.p.Async.MaxStaleness}

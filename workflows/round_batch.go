@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/fedkeeper/fedkeeper/activities"
+	"github.com/fedkeeper/fedkeeper/weights"
 )
 
 // MaxClientsPerActivity bounds a batch: its result and heartbeats hold every client's
@@ -78,7 +79,7 @@ func (r *round) runBatch(ctx workflow.Context, slots []int) {
 		err = temporal.NewNonRetryableApplicationError("the batch answered for another number of clients", "BadBatch", nil)
 	}
 	if err == nil && res.Partial != "" {
-		r.partials = append(r.partials, res.Partial)
+		r.partials = append(r.partials, weights.PartialRef{Key: res.Partial, Digest: res.PartialDigest})
 	}
 	now := workflow.Now(ctx)
 	for k, i := range slots {

@@ -121,6 +121,10 @@ type roundFigures struct {
 	// afterLast is the time from the last update to the version written: the round's
 	// wall time minus its fan-out, its clients' time and its evaluation.
 	afterLast float64
+	// afterLastEnd is from the last counted activation's end, on its platform's clock
+	// (the fabric's, this machine's), to the version written: afterLast with the wait
+	// until the keeper's poll saw that activation finished.
+	afterLastEnd float64
 	// merged counts the updates the aggregation took from the batches' running sums.
 	merged int
 	// aggregate and eval are the aggregation's and the evaluation's own times, in
@@ -191,6 +195,7 @@ func measureRound(ctx context.Context, root, dir string, s roundSetup) (roundFig
 	}
 	f.overhead = f.total - f.slowest - rec.AggregateSeconds - rec.EvalSeconds
 	f.afterLast = f.total - rec.InvokeSeconds - rec.TrainSeconds - rec.EvalSeconds
+	f.afterLastEnd = start.Add(seconds(f.toVersion)).Sub(lastEnd(rec.Outcomes)).Seconds()
 	f.merged, f.aggregate, f.eval = rec.Merged, rec.AggregateSeconds, rec.EvalSeconds
 	return f, nil
 }
@@ -283,6 +288,19 @@ func tallyRuns(outcomes []workflows.ClientOutcome) (runs runStats, slowest float
 		}
 	}
 	return runs, slowest
+}
+
+// lastEnd is when the last successful activation ended, by its platform's clock.
+func lastEnd(outcomes []workflows.ClientOutcome) time.Time {
+	var last time.Time
+	for _, o := range outcomes {
+		for _, r := range o.Runs {
+			if r.Success && r.End.After(last) {
+				last = r.End
+			}
+		}
+	}
+	return last
 }
 
 func (r runStats) String() string {

@@ -40,10 +40,7 @@ func Aggregate(ctx context.Context, store *weights.Store, p AggregateParams, pro
 		return AggregateResult{}, err
 	}
 	agg := newAggregation(p, manifest)
-	unread, err := agg.mergePartials(ctx, store)
-	if err != nil {
-		return AggregateResult{}, err
-	}
+	unread := agg.mergePartials(ctx, store)
 	if err := store.EachUpdate(ctx, p.Experiment, p.Round, unread, func(client int, u weights.Update, damaged error) error {
 		if progress != nil {
 			progress(client)
@@ -187,34 +184,37 @@ func (a *aggregation) audit() []weights.UpdateRef {
 	return append(out, a.countedLate...)
 }
 
-// mergePartials merges the round's partial sums whose every update is stored as the
-// partial saw it (same attempt, same checksum, one of the round's clients, none merged
-// twice), and returns the clients still to read. A partial that cannot be read or
-// does not match is left out: its clients' updates are read instead.
-func (a *aggregation) mergePartials(ctx context.Context, store *weights.Store) ([]int, error) {
+// mergePartials merges the round's partial sums that are the ones their batches
+// reported (by digest) and hold only clients counted here, from the round's base
+// version, none merged twice, and returns the clients still to read. A partial that
+// cannot be read or does not qualify is left out: its clients' updates are read
+// instead. The store is not listed: a batch folded each update by the attempt and
+// checksum its client reported, from bytes verified against that checksum, and the
+// store never lets an earlier attempt's update replace a later one, so the digest
+// the batch reported through Temporal is all that ties a partial to the round.
+func (a *aggregation) mergePartials(ctx context.Context, store *weights.Store) []int {
 	if len(a.p.Partials) == 0 || a.p.Clients == nil || a.p.Strategy.Robust() || a.p.Late != nil {
-		return a.p.Clients, nil
-	}
-	stored, err := store.RoundUpdateRefs(ctx, a.p.Experiment, a.p.Round)
-	if err != nil {
-		return nil, err
+		return a.p.Clients
 	}
 	wanted := map[int]bool{}
 	for _, c := range a.p.Clients {
 		wanted[c] = true
 	}
-	for _, key := range a.p.Partials {
-		p, err := store.GetPartial(ctx, a.p.Experiment, a.p.Round, key)
-		if err != nil || !a.matches(p, stored, wanted) {
+	for _, ref := range a.p.Partials {
+		if ref.Digest == "" {
+			continue // a batch of an earlier build named none: its clients are read
+		}
+		p, err := store.GetPartial(ctx, a.p.Experiment, a.p.Round, ref.Key, ref.Digest)
+		if err != nil || !a.qualifies(p, wanted) {
 			continue
 		}
 		if err := a.acc.Merge(fedavg.Partial{Sum: p.Sum, Weight: p.Weight, Samples: p.Samples, Count: len(p.Refs)}); err != nil {
 			continue
 		}
-		for _, ref := range p.Refs {
-			a.seen[ref.Client] = true
-			a.res.Counted = append(a.res.Counted, ref.Client)
-			a.counted[ref.Client] = ref
+		for _, r := range p.Refs {
+			a.seen[r.Client] = true
+			a.res.Counted = append(a.res.Counted, r.Client)
+			a.counted[r.Client] = r
 		}
 		a.merged += len(p.Refs)
 	}
@@ -224,21 +224,21 @@ func (a *aggregation) mergePartials(ctx context.Context, store *weights.Store) (
 			unread = append(unread, c)
 		}
 	}
-	return unread, nil
+	return unread
 }
 
-// matches says whether every update a partial holds is one of the round's clients',
-// not merged yet, stored with the attempt and checksum the partial folded.
-func (a *aggregation) matches(p weights.Partial, stored map[int]weights.UpdateRef, wanted map[int]bool) bool {
+// qualifies says whether every update a partial holds is of one of the round's counted
+// clients, from the round's base version, and not merged yet, nor twice in it.
+func (a *aggregation) qualifies(p weights.Partial, wanted map[int]bool) bool {
 	if len(p.Refs) == 0 {
 		return false
 	}
-	for _, ref := range p.Refs {
-		s, ok := stored[ref.Client]
-		if !ok || !wanted[ref.Client] || a.seen[ref.Client] || s.Attempt != ref.Attempt || s.Checksum != ref.Checksum ||
-			s.BaseVersion != a.p.BaseVersion || s.Samples != ref.Samples {
+	in := map[int]bool{}
+	for _, r := range p.Refs {
+		if !wanted[r.Client] || a.seen[r.Client] || in[r.Client] || r.Round != a.p.Round || r.BaseVersion != a.p.BaseVersion {
 			return false
 		}
+		in[r.Client] = true
 	}
 	return true
 }

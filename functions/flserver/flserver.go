@@ -143,10 +143,11 @@ type AggregateParams struct {
 	// aggregated (semi-asynchronous rounds); nil leaves them alone.
 	Late *LateFolding `json:"late,omitempty"`
 	// Partials name the running sums batches of the round's clients folded as they
-	// finished (weights.Partial, by key): merged instead of reading their updates
-	// again, each only when all the updates it holds are stored as it saw them.
-	// FedAvg and the server optimisers only; robust strategies read every update.
-	Partials []string `json:"partials,omitempty"`
+	// finished, by key and digest (weights.PutPartial), as the batches reported them:
+	// merged instead of reading their updates again, each only when it has that
+	// digest and holds only clients counted here, none twice. FedAvg and the server
+	// optimisers only; robust strategies read every update.
+	Partials []weights.PartialRef `json:"partial_sums,omitempty"`
 	// KeepUpdates leaves the round's clean-up (deleting its updates and sums) to the
 	// caller, so the version is ready without waiting for it (synchronous rounds only).
 	KeepUpdates bool `json:"keep_updates,omitempty"`

@@ -206,57 +206,83 @@ func TestAggregationRetryCleansUpAndSealedRoundRefuses(t *testing.T) {
 }
 
 // The batches' running sums are merged instead of reading their updates again, each
-// only when every update it holds is stored as it saw them: a partial of a replaced
-// update, or a lost one, leaves its clients to be read. Either way the version is the
-// average of the stored updates, each counted once.
-func TestPartialSumsAreMergedOnlyWhenTheyMatchTheStore(t *testing.T) {
-	ctx := context.Background()
-	e := newStrategyEnv(t)
-	clients := []int{0, 1, 2, 3, 4, 5}
-	for _, c := range clients {
-		if _, err := e.store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 1, Client: c, Attempt: 1, BaseVersion: 0,
-			Samples: 10 * (c + 1), Manifest: e.manifest, Params: e.filled(float32(c))}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	stored, err := e.store.RoundUpdateRefs(ctx, "e", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	partial := func(key string, cs ...int) weights.Partial {
-		acc := fedavg.NewAccumulator(e.n)
-		p := weights.Partial{Experiment: "e", Round: 1, Key: key}
-		for _, c := range cs {
-			if err := acc.Add(e.filled(float32(c)), 10*(c+1)); err != nil {
+// only by the digest its batch reported and only when it holds counted clients of the
+// round's base version, none twice. A partial another try of a batch stored over the
+// reported one, a lost one, one holding a client not counted or one merged already,
+// and one from another base version leave their clients to be read. Either way the
+// version is the average of the stored updates, each counted once: on the worker that
+// stored the partials (from memory) and on another (from the store).
+func TestPartialSumsAreMergedOnlyByTheirReportedDigest(t *testing.T) {
+	for _, aggregator := range []string{"the worker that stored the partials", "another worker"} {
+		t.Run(aggregator, func(t *testing.T) {
+			ctx := context.Background()
+			e := newStrategyEnv(t)
+			clients := []int{0, 1, 2, 3, 4, 5}
+			for _, c := range clients {
+				if _, err := e.store.PutUpdate(ctx, weights.Update{Experiment: "e", Round: 1, Client: c, Attempt: 1, BaseVersion: 0,
+					Samples: 10 * (c + 1), Manifest: e.manifest, Params: e.filled(float32(c))}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// value is what each client's update holds in a partial: its own, but for
+			// the partials that must not be merged, whose wrong sums would show.
+			partial := func(key string, value func(c int) float32, base int, cs ...int) weights.Partial {
+				acc := fedavg.NewAccumulator(e.n)
+				p := weights.Partial{Experiment: "e", Round: 1, Key: key}
+				for _, c := range cs {
+					if err := acc.Add(e.filled(value(c)), 10*(c+1)); err != nil {
+						t.Fatal(err)
+					}
+					p.Refs = append(p.Refs, weights.UpdateRef{Round: 1, Client: c, BaseVersion: base, Samples: 10 * (c + 1), Attempt: 1})
+				}
+				s := acc.Partial()
+				p.Sum, p.Weight, p.Samples = s.Sum, s.Weight, s.Samples
+				return p
+			}
+			own := func(c int) float32 { return float32(c) }
+			wrong := func(int) float32 { return 100 }
+			put := func(p weights.Partial) weights.PartialRef {
+				digest, err := e.store.PutPartial(ctx, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return weights.PartialRef{Key: p.Key, Digest: digest}
+			}
+			good := put(partial("b0", own, 0, 0, 1))
+			reported := put(partial("b2", own, 0, 2, 3))
+			if aggregator == "another worker" {
+				// A stopped try of batch b2 went on and stored its own sum over the
+				// reported one; the worker that reported b2 kept its own.
+				put(partial("b2", wrong, 0, 2, 3))
+			}
+			refs := []weights.PartialRef{good, reported, {Key: "b4 (lost)", Digest: "d"},
+				put(partial("b5 (holds client 9, not counted)", wrong, 0, 5, 9)),
+				put(partial("b1 (client 1 merged already)", wrong, 0, 1, 4)),
+				put(partial("b4 (another base version)", wrong, 7, 4, 5))}
+			store := e.store
+			if aggregator == "another worker" {
+				store = e.connect()
+			}
+			res, err := Aggregate(ctx, store, AggregateParams{Experiment: "e", Round: 1, BaseVersion: 0, Clients: clients, Model: e.spec,
+				Partials: refs}, nil)
+			if err != nil {
 				t.Fatal(err)
 			}
-			p.Refs = append(p.Refs, stored[c])
-		}
-		s := acc.Partial()
-		p.Sum, p.Weight, p.Samples = s.Sum, s.Weight, s.Samples
-		return p
-	}
-	good, stale := partial("b0", 0, 1), partial("b2", 2, 3)
-	stale.Refs[1].Checksum = "an earlier attempt's"
-	for _, p := range []weights.Partial{good, stale} {
-		if err := e.store.PutPartial(ctx, p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	res, err := Aggregate(ctx, e.store, AggregateParams{Experiment: "e", Round: 1, BaseVersion: 0, Clients: clients, Model: e.spec,
-		Partials: []string{"b0", "b2", "b4 (lost)"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.FromPartials != 2 || res.Updates != 6 || fmt.Sprint(res.Counted) != fmt.Sprint(clients) {
-		t.Errorf("%+v: want 6 updates counted, 2 from the matching partial", res)
-	}
-	g, err := e.store.GetGlobal(ctx, "e", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Σ c·10(c+1) / Σ 10(c+1) over c = 0..5 = 700/210.
-	if want := float32(700.0 / 210.0); math.Abs(float64(g.Params[0]-want)) > 1e-5 {
-		t.Errorf("v1 = %v, want %v", g.Params[0], want)
+			wantMerged := 4
+			if aggregator == "another worker" {
+				wantMerged = 2 // b2 as stored is not the one reported
+			}
+			if res.FromPartials != wantMerged || res.Updates != 6 || fmt.Sprint(res.Counted) != fmt.Sprint(clients) {
+				t.Errorf("%+v: want 6 updates counted, %d from partials", res, wantMerged)
+			}
+			g, err := e.store.GetGlobal(ctx, "e", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Σ c·10(c+1) / Σ 10(c+1) over c = 0..5 = 700/210.
+			if want := float32(700.0 / 210.0); math.Abs(float64(g.Params[0]-want)) > 1e-5 {
+				t.Errorf("v1 = %v, want %v", g.Params[0], want)
+			}
+		})
 	}
 }
