@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,8 +40,9 @@ func main() {
 	out := flag.String("out", "", "where to write the results (default BENCHMARKS.md for a full run; -only prints them)")
 	scale := flag.Bool("scale", false, "also run an experiment of 500 rounds (minutes more)")
 	only := flag.String("only", "", "run one group: fanout, store, training, clients (Go and PyTorch client-rounds), rounds, streaming (the aggregation of 1,000 MLP clients) or history (the 500-round experiment)")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file (with -only: a full run profiles only the process that starts the groups)")
 	noop := flag.String("noop", "", "with -only rounds: run only rounds of no-op clients of these sizes, comma-separated (e.g. 1000)")
+	resultsFile := flag.String("results", "", "with -only: write the group's results to this file as JSON instead (a full run's child processes)")
 	flag.Parse()
 	sizes, err := noopSizes(*noop)
 	if err != nil {
@@ -60,127 +63,42 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *out, *scale, *only, sizes); err != nil {
+	if err := run(ctx, *out, *scale, *only, *resultsFile, sizes); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out string, scale bool, only string, noop []int) error {
-	switch only {
-	case "", "fanout", "store", "training", "clients", "rounds", "streaming", "history":
-	default:
-		return fmt.Errorf("-only %q: want fanout, store, training, clients, rounds, streaming or history", only)
+// groups are the benchmark groups in the order a full run takes them; history only
+// with -scale.
+var groups = []string{"fanout", "store", "training", "clients", "rounds", "streaming", "history"}
+
+// run runs one group (-only), or every group each in a process of its own, so that a
+// group's leftovers (its heap, the stopped stacks' goroutines) weigh on no other, and
+// writes their results.
+func run(ctx context.Context, out string, scale bool, only, resultsFile string, noop []int) error {
+	if only != "" && !slices.Contains(groups, only) {
+		return fmt.Errorf("-only %q: want %s", only, strings.Join(groups, ", "))
 	}
-	want := func(group string) bool { return only == "" || only == group }
 	began := time.Now()
-	dir, err := os.MkdirTemp("", "fedkeeper-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
 	var results []bench.Result
-	step := func(name string) { fmt.Fprintf(os.Stderr, "%s…\n", name) }
-
-	if want("fanout") {
-		step("invocation fan-out")
-		fan, err := bench.FanOut(ctx, self, filepath.Join(dir, "fabric"), []int{100, 1000})
-		if err != nil {
-			return err
-		}
-		results = append(results, fan...)
+	var err error
+	if only != "" {
+		results, err = runGroup(ctx, only, noop)
+	} else {
+		results, err = runIsolated(ctx, scale)
 	}
-	if want("store") {
-		stored, err := storeBenchmarks(ctx, dir)
-		if err != nil {
-			return err
-		}
-		results = append(results, stored...)
+	if err != nil {
+		return err
 	}
-	if want("training") {
-		step("client training, beside PyTorch")
-		root, err := repositoryRoot()
+	if resultsFile != "" {
+		data, err := json.Marshal(results)
 		if err != nil {
 			return err
 		}
-		torch := bench.Torch{Python: python.DefaultInterpreter, SDK: filepath.Join(root, "python"), Dir: dir}
-		_, test, err := mnist.DefaultSources()
-		if err != nil {
-			return err
-		}
-		data, err := mnist.Load(ctx, test)
-		if err != nil {
-			return err
-		}
-		for _, tc := range []struct {
-			spec    model.Spec
-			samples int
-		}{
-			{model.Spec{Kind: model.MLP, Hidden: 500}, 2000},
-			{model.Spec{Kind: model.CNN}, 600},
-		} {
-			train, err := bench.Training(ctx, data, tc.spec, tc.samples, 10, torch)
-			if err != nil {
-				return err
-			}
-			results = append(results, train)
-		}
+		return os.WriteFile(resultsFile, data, 0o600)
 	}
-	if want("clients") {
-		step("a client-round in Go and in PyTorch on the embedded stack")
-		root, err := repositoryRoot()
-		if err != nil {
-			return err
-		}
-		clients, err := clientBenchmarks(ctx, root, dir)
-		if err != nil {
-			return err
-		}
-		results = append(results, clients...)
-	}
-	if want("rounds") {
-		step("whole rounds on the embedded stack")
-		root, err := repositoryRoot()
-		if err != nil {
-			return err
-		}
-		rounds, err := roundBenchmarks(ctx, root, dir, noop)
-		if err != nil {
-			return err
-		}
-		results = append(results, rounds...)
-	}
-	if want("streaming") {
-		step("streaming aggregation: a round of 1,000 MLP clients")
-		root, err := repositoryRoot()
-		if err != nil {
-			return err
-		}
-		streaming, err := streamingBenchmarks(ctx, root, dir)
-		if err != nil {
-			return err
-		}
-		results = append(results, streaming...)
-	}
-	// A long experiment's history: with -scale, or on its own with -only history.
-	if only == "history" || (only == "" && scale) {
-		step("an experiment of 500 rounds")
-		root, err := os.Getwd()
-		if err != nil {
-			return err
-		}
-		long, err := longExperiment(ctx, root, dir, 500)
-		if err != nil {
-			return fmt.Errorf("experiment of 500 rounds: %w", err)
-		}
-		results = append(results, long)
-	}
-
 	md := bench.Markdown(bench.ThisMachine(began), results, time.Since(began))
 	if out == "" && only == "" {
 		out = "BENCHMARKS.md"
@@ -192,6 +110,125 @@ func run(ctx context.Context, out string, scale bool, only string, noop []int) e
 	}
 	fmt.Print(md)
 	return nil
+}
+
+// runIsolated runs every group in a child process of this binary and gathers their
+// results in order.
+func runIsolated(ctx context.Context, scale bool) ([]bench.Result, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "fedkeeper-bench-results-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	var results []bench.Result
+	for _, group := range groups {
+		if group == "history" && !scale {
+			continue
+		}
+		file := filepath.Join(dir, group+".json")
+		cmd := exec.CommandContext(ctx, self, "-only", group, "-results", file)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("benchmark group %s: %w", group, err)
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("benchmark group %s: %w", group, err)
+		}
+		var got []bench.Result
+		if err := json.Unmarshal(data, &got); err != nil {
+			return nil, fmt.Errorf("benchmark group %s: its results: %w", group, err)
+		}
+		results = append(results, got...)
+	}
+	return results, nil
+}
+
+// runGroup runs one group of benchmarks in this process.
+func runGroup(ctx context.Context, group string, noop []int) ([]bench.Result, error) {
+	dir, err := os.MkdirTemp("", "fedkeeper-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	fmt.Fprintf(os.Stderr, "%s…\n", groupTitles[group])
+	switch group {
+	case "fanout":
+		self, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		return bench.FanOut(ctx, self, filepath.Join(dir, "fabric"), []int{100, 1000})
+	case "store":
+		return storeBenchmarks(ctx, dir)
+	case "training":
+		return trainingBenchmarks(ctx, dir)
+	case "history":
+		root, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		long, err := longExperiment(ctx, root, dir, 500)
+		if err != nil {
+			return nil, fmt.Errorf("experiment of 500 rounds: %w", err)
+		}
+		return []bench.Result{long}, nil
+	}
+	root, err := repositoryRoot()
+	if err != nil {
+		return nil, err
+	}
+	switch group {
+	case "clients":
+		return clientBenchmarks(ctx, root, dir)
+	case "rounds":
+		return roundBenchmarks(ctx, root, dir, noop)
+	default:
+		return streamingBenchmarks(ctx, root, dir)
+	}
+}
+
+var groupTitles = map[string]string{
+	"fanout": "invocation fan-out", "store": "the weight store", "training": "client training, beside PyTorch",
+	"clients": "a client-round in Go and in PyTorch on the embedded stack", "rounds": "whole rounds on the embedded stack",
+	"streaming": "streaming aggregation: a round of 1,000 MLP clients", "history": "an experiment of 500 rounds",
+}
+
+// trainingBenchmarks measure gorgonia's training of the MLP and the CNN beside
+// PyTorch's, on the same data.
+func trainingBenchmarks(ctx context.Context, dir string) ([]bench.Result, error) {
+	root, err := repositoryRoot()
+	if err != nil {
+		return nil, err
+	}
+	torch := bench.Torch{Python: python.DefaultInterpreter, SDK: filepath.Join(root, "python"), Dir: dir}
+	_, test, err := mnist.DefaultSources()
+	if err != nil {
+		return nil, err
+	}
+	data, err := mnist.Load(ctx, test)
+	if err != nil {
+		return nil, err
+	}
+	var results []bench.Result
+	for _, tc := range []struct {
+		spec    model.Spec
+		samples int
+	}{
+		{model.Spec{Kind: model.MLP, Hidden: 500}, 2000},
+		{model.Spec{Kind: model.CNN}, 600},
+	} {
+		train, err := bench.Training(ctx, data, tc.spec, tc.samples, 10, torch)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, train)
+	}
+	return results, nil
 }
 
 // noopSizes reads the -noop flag: none, or positive client counts.
