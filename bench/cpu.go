@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -23,15 +24,23 @@ type CPUSample struct {
 // spent between two instants known only afterwards (a round's start and its version
 // written, from its workflow) can be read off. A child process that exits takes its
 // time out of the sum; the fabric keeps its function processes for the whole run.
+// This process's own CPU is also sampled ownSamplesPer times as often, from
+// getrusage: a round of a few tenths of a second would otherwise be charged much of
+// what ran within an interval of it (the round before's evaluation).
 type CPUSampler struct {
 	procDir string
 	pid     int
 	mu      sync.Mutex
 	samples []CPUSample
-	err     error
-	stop    context.CancelFunc
-	done    chan struct{}
+	// own are the finer samples of this process's CPU (Process only).
+	own  []CPUSample
+	err  error
+	stop context.CancelFunc
+	done chan struct{}
 }
+
+// ownSamplesPer is how many of its own CPU samples the process takes per interval.
+const ownSamplesPer = 10
 
 // StartCPUSampler samples this process every interval from procDir (/proc).
 func StartCPUSampler(ctx context.Context, procDir string, interval time.Duration) *CPUSampler {
@@ -43,22 +52,43 @@ func StartCPUSampler(ctx context.Context, procDir string, interval time.Duration
 
 func (s *CPUSampler) run(ctx context.Context, interval time.Duration) {
 	defer close(s.done)
-	tick := time.NewTicker(interval)
+	tick := time.NewTicker(interval / ownSamplesPer)
 	defer tick.Stop()
-	for {
-		sample, err := s.sample()
-		s.mu.Lock()
-		if err != nil && s.err == nil {
-			s.err = err
+	for n := 0; ; n++ {
+		s.sampleOwn()
+		if n%ownSamplesPer == 0 {
+			sample, err := s.sample()
+			s.mu.Lock()
+			if err != nil && s.err == nil {
+				s.err = err
+			}
+			s.samples = append(s.samples, sample)
+			s.mu.Unlock()
 		}
-		s.samples = append(s.samples, sample)
-		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
 	}
+}
+
+// sampleOwn adds a sample of this process's CPU time (user and system), to the
+// microsecond.
+func (s *CPUSampler) sampleOwn() {
+	var ru syscall.Rusage
+	at := time.Now()
+	err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		if s.err == nil {
+			s.err = fmt.Errorf("bench: getrusage: %w", err)
+		}
+		return
+	}
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	s.own = append(s.own, CPUSample{At: at, Process: cpu})
 }
 
 // sample reads this process's CPU time and its children's, in one pass over procDir.
@@ -101,10 +131,10 @@ func (s *CPUSampler) Stop() error {
 }
 
 // Between is the CPU time spent from one instant to another, each read off the
-// samples around it by linear interpolation.
+// samples around it by linear interpolation: this process's from its finer samples.
 func (s *CPUSampler) Between(from, to time.Time) (process, functions time.Duration, err error) {
 	s.mu.Lock()
-	samples := slices.Clone(s.samples)
+	samples, own := slices.Clone(s.samples), slices.Clone(s.own)
 	s.mu.Unlock()
 	a, err := interpolate(samples, from)
 	if err != nil {
@@ -114,7 +144,15 @@ func (s *CPUSampler) Between(from, to time.Time) (process, functions time.Durati
 	if err != nil {
 		return 0, 0, err
 	}
-	return b.Process - a.Process, b.Functions - a.Functions, nil
+	ownFrom, err := interpolate(own, from)
+	if err != nil {
+		return 0, 0, err
+	}
+	ownTo, err := interpolate(own, to)
+	if err != nil {
+		return 0, 0, err
+	}
+	return ownTo.Process - ownFrom.Process, b.Functions - a.Functions, nil
 }
 
 // interpolate is the sample at t, between the two taken around it.
