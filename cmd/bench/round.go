@@ -380,7 +380,7 @@ func keeperCPU(n int, c roundCPU) bench.Result {
 	perClient := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
 	r := bench.Result{Name: fmt.Sprintf("keeper CPU per client, round of %d no-op clients", n), Unit: "ms", Lower: true,
 		Baseline: perClient(c.functions), BaselineName: "the clients' function processes, per client", Target: "≤ 2 ms"}
-	process := fmt.Sprintf("the bench's process spent %.1f s of CPU from the round's start to its version written (sampled from /proc every 0.2 s), "+
+	process := fmt.Sprintf("the bench's process spent %.1f s of CPU from the round's start to its version written (its own from getrusage every 20 ms, its children from /proc every 0.2 s), "+
 		"the function processes %.1f s", c.process.Seconds(), c.functions.Seconds())
 	if c.split == nil {
 		r.Value, r.Met = perClient(c.process), bench.Met(perClient(c.process) <= 2)
