@@ -9,11 +9,12 @@ import (
 )
 
 // Runtime starts the instances of functions written for one calling convention: Req is
-// what one call hands an instance, Resp what the instance answers. The fabric has two
+// what one call hands an instance, Resp what the instance answers. The fabric has three
 // conventions: container (OpenWhisk's actionloop, a request line on stdin and a result
-// line on fd 3) and httpproc (an HTTP server on $PORT, as Cloud Functions and OpenFaaS
-// run functions). Another language or launcher for a convention, or another convention
-// (the Lambda Runtime API), is another implementation; the Invoker needs no change.
+// line on fd 3), httpproc (an HTTP server on $PORT, as Cloud Functions and OpenFaaS run
+// functions) and runtimeapi (the Lambda Runtime API). Another language or launcher for
+// a convention, or another convention, is another implementation; the Invoker needs no
+// change.
 type Runtime[Req, Resp any] interface {
 	// Start launches one instance from spec and waits until it takes requests, at most
 	// spec.StartTimeout; exceeding that matches ErrTimeout. When ctx ends first, Start

@@ -1,11 +1,13 @@
 // Package python runs Python functions in the local fabric, each platform's way: an
 // OpenWhisk Python action under the actionloop protocol (ActionLoop), a Cloud Functions
 // Python source as functions-framework serves it (EntryPoint), an OpenFaaS python3-http
-// handler as the template's index.py serves it (Handler). The launchers and runners are
+// handler as the template's index.py serves it (Handler), a Lambda Python handler under
+// a runtime interface client of the fabric's own (LambdaHandler). The launchers and runners are
 // small Python programs of the fabric's own (standard library and Flask), embedded here
 // and written into the fabric's data folder by Install; the configured interpreter runs
 // them. Each runtime plugs into the fabric's core through the convention its platform
-// speaks: fabric/container's actionloop or fabric/httpproc's HTTP server.
+// speaks: fabric/container's actionloop, fabric/httpproc's HTTP server or
+// fabric/runtimeapi's Lambda Runtime API.
 package python
 
 import (
@@ -37,6 +39,7 @@ const (
 	actionLoopScript   = "fabric_actionloop.py"
 	entryPointScript   = "fabric_gcf.py"
 	handlerScript      = "fabric_openfaas.py"
+	lambdaScript       = "fabric_lambda.py"
 	requirementsScript = "fabric_requirements.py"
 )
 

@@ -14,6 +14,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/httpproc"
 	"github.com/fedkeeper/fedkeeper/fabric/process"
+	"github.com/fedkeeper/fedkeeper/fabric/runtimeapi"
 )
 
 // MainFile is where an OpenWhisk Python action's code lives: the root of its zip, or
@@ -50,6 +51,23 @@ func (a ActionLoop) Start(ctx context.Context, spec core.Spec) (core.Instance[co
 		return nil, err
 	}
 	return c, nil
+}
+
+// LambdaHandler is Lambda's Python runtime (python3.x): spec.Dir is the function's
+// unpacked zip, and _HANDLER in spec.Env names module.function, as Lambda sets it. It
+// runs the fabric's runtime interface client under fabric/runtimeapi.
+type LambdaHandler struct{ *Runtimes }
+
+// Start implements core.Runtime.
+func (l LambdaHandler) Start(ctx context.Context, spec core.Spec) (core.Instance[runtimeapi.Request, runtimeapi.Response], error) {
+	if err := l.Available(); err != nil {
+		return nil, err
+	}
+	p, err := runtimeapi.StartCommand(ctx, l.command(spec, lambdaScript), spec.StartTimeout)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // EntryPoint is Cloud Functions' Python runtime (python39 … python312): spec.Dir is
