@@ -10,70 +10,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fedkeeper/fedkeeper/fabric/process"
 )
 
-// ProcStatus is what the bench reads of a process's /proc/<pid>/status.
-type ProcStatus struct {
-	PPid int
-	// PeakRSS is the resident set's high-water mark (VmHWM), RSS its current size
-	// (VmRSS), in bytes: what a platform's memory limit holds the function to. RSSFile
-	// is the part of RSS mapped from files (RssFile: shared libraries, torch's).
-	PeakRSS, RSS, RSSFile int64
-	Threads               int
-}
+// ProcStatus is what the bench reads of a process's /proc/<pid>/status (see
+// process.Status, where the parser lives for the fabric's platforms too).
+type ProcStatus = process.Status
 
-// ParseProcStatus reads the fields of ProcStatus from the text of /proc/<pid>/status.
-// A process without a VmHWM line (a zombie, a kernel thread) has no memory to report,
-// which is an error.
-func ParseProcStatus(text string) (ProcStatus, error) {
-	var st ProcStatus
-	var seen struct{ ppid, hwm bool }
-	for line := range strings.Lines(text) {
-		key, value, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		value = strings.TrimSpace(value)
-		var err error
-		switch key {
-		case "PPid":
-			st.PPid, err = strconv.Atoi(value)
-			seen.ppid = err == nil
-		case "Threads":
-			st.Threads, err = strconv.Atoi(value)
-		case "VmHWM":
-			st.PeakRSS, err = kilobytes(value)
-			seen.hwm = err == nil
-		case "VmRSS":
-			st.RSS, err = kilobytes(value)
-		case "RssFile":
-			st.RSSFile, err = kilobytes(value)
-		}
-		if err != nil {
-			return st, fmt.Errorf("bench: /proc status %s: %w", key, err)
-		}
-	}
-	switch {
-	case !seen.ppid:
-		return st, errors.New("bench: /proc status has no PPid")
-	case !seen.hwm:
-		return st, errors.New("bench: /proc status has no VmHWM (not a process with memory of its own)")
-	}
-	return st, nil
-}
-
-// kilobytes reads a /proc size ("123456 kB", where kB is 1,024 bytes) as bytes.
-func kilobytes(value string) (int64, error) {
-	number, unit, _ := strings.Cut(value, " ")
-	if strings.TrimSpace(unit) != "kB" {
-		return 0, fmt.Errorf("size %q is not in kB", value)
-	}
-	n, err := strconv.ParseInt(number, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("size %q: not a count of kB", value)
-	}
-	return n * 1024, nil
-}
+// ParseProcStatus is process.ParseStatus.
+func ParseProcStatus(text string) (ProcStatus, error) { return process.ParseStatus(text) }
 
 // userHZ is the unit of the CPU times in /proc/<pid>/stat: Linux reports them in
 // ticks of 1/100 s (USER_HZ) whatever the kernel's own tick rate.

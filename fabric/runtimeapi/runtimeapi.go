@@ -192,3 +192,13 @@ func (p *Process) Kill() {
 
 // deadlineHeader is a deadline as Lambda-Runtime-Deadline-Ms carries it.
 func deadlineHeader(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+// PeakRSS is the process's memory high-water mark in bytes (what Lambda's REPORT line
+// calls Max Memory Used), or 0 once it cannot be read (the process is gone).
+func (p *Process) PeakRSS() int64 {
+	st, err := p.proc.Status()
+	if err != nil {
+		return 0
+	}
+	return st.PeakRSS
+}

@@ -136,6 +136,9 @@ func TestGoBootstrapServesEventsWarm(t *testing.T) {
 	if d := time.UnixMilli(first.DeadlineMS).Sub(before); d < 9*time.Second || d > 11*time.Second {
 		t.Errorf("the handler's deadline is %v after the invocation, want the 10 s limit", d)
 	}
+	if rss := p.PeakRSS(); rss < 1<<20 || rss > 1<<30 {
+		t.Errorf("peak RSS %d bytes: want the process's, between 1 MiB and 1 GiB", rss)
+	}
 	_, second, err := invoke(t, p, "req-2", order{Do: "echo"}, 10*time.Second)
 	if err != nil || second.RequestID != "req-2" || second.PID != first.PID {
 		t.Errorf("second invocation %+v (%v): want req-2 from the same process %d", second, err, first.PID)
