@@ -1,6 +1,6 @@
 // Package fabric is the local FaaS fabric: one loopback HTTP server that speaks the
 // platforms' real APIs (OpenWhisk's REST API, the Cloud Functions v1 API with its
-// trigger URLs, the OpenFaaS gateway) and runs the deployed functions as real processes, so FedKeeper's
+// trigger URLs, the OpenFaaS gateway, AWS Lambda's control plane and Invoke) and runs the deployed functions as real processes, so FedKeeper's
 // adapters talk to it exactly as to a real cluster.
 package fabric
 
@@ -17,6 +17,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/gcf"
+	"github.com/fedkeeper/fedkeeper/fabric/lambda"
 	"github.com/fedkeeper/fedkeeper/fabric/openfaas"
 	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
 )
@@ -31,6 +32,7 @@ type Options struct {
 	OpenWhisk *openwhisk.Options
 	GCF       *gcf.Options
 	OpenFaaS  *openfaas.Options
+	Lambda    *lambda.Options
 	// Faults are injected into every platform's invocations; /fabric/faults reads and
 	// changes them at run time.
 	Faults *faults.Injector
@@ -135,12 +137,42 @@ func Start(ctx context.Context, opts Options) (*Fabric, error) {
 			mux.Handle(prefix, of)
 		}
 	}
+	if opts.Lambda != nil {
+		cred, closer, err := mountLambda(mux, opts)
+		if err != nil {
+			return fail(err)
+		}
+		admin = append(admin, cred)
+		f.closers = append(f.closers, closer)
+	}
 	mux.Handle(FaultsPath, faultsHandler(opts.Faults, admin))
 	go func() {
 		defer close(f.done)
 		_ = f.server.Serve(ln)
 	}()
 	return f, nil
+}
+
+// mountLambda serves the fabric's Lambda on mux and returns the credential it checks
+// (which the fabric's own endpoints take too) and what closes it.
+func mountLambda(mux *http.ServeMux, opts Options) (core.Credential, func(), error) {
+	o := *opts.Lambda
+	o.DataDir = filepath.Join(opts.DataDir, "lambda")
+	if o.Faults == nil {
+		o.Faults = opts.Faults
+	}
+	if o.Logger == nil {
+		o.Logger = opts.Logger
+	}
+	l, err := lambda.New(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, prefix := range lambda.Prefixes {
+		mux.Handle(prefix, l)
+		mux.Handle(prefix+"/", l)
+	}
+	return core.SigV4{AccessKeyID: o.AccessKeyID, SecretAccessKey: o.SecretAccessKey, Region: o.Region, Service: "lambda"}, l.Close, nil
 }
 
 // Stop closes the listener, then destroys every function process.

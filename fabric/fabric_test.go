@@ -11,12 +11,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
 	"github.com/fedkeeper/fedkeeper/faas"
 	gcfclient "github.com/fedkeeper/fedkeeper/faas/gcf"
 	ofclient "github.com/fedkeeper/fedkeeper/faas/openfaas"
 	"github.com/fedkeeper/fedkeeper/fabric"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/gcf"
+	"github.com/fedkeeper/fedkeeper/fabric/lambda"
 	"github.com/fedkeeper/fedkeeper/fabric/openfaas"
 	"github.com/fedkeeper/fedkeeper/functions/pack"
 )
@@ -125,5 +131,28 @@ func TestFaultsAtRunTime(t *testing.T) {
 	resp.Body.Close()
 	if status.Injected[faults.Throttle] != 2 || status.Injected[faults.Delete] != 2 || status.Injected[faults.Hang] != 2 {
 		t.Errorf("injected %v", status.Injected)
+	}
+}
+
+// The fabric serves Lambda's API beside the others: calls signed with its credentials
+// reach it through the fabric's listener, and its invocations meet the fabric's faults
+// the way Lambda fails (429, TooManyRequestsException).
+func TestLambdaIsServed(t *testing.T) {
+	ctx := context.Background()
+	f, err := fabric.Start(ctx, fabric.Options{DataDir: t.TempDir(), Faults: faults.New(faults.Faults{ThrottleRate: 1}),
+		Lambda: &lambda.Options{AccessKeyID: "AKIAFABRIC", SecretAccessKey: "secret", Region: "eu-west-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Stop()
+	c := awslambda.New(awslambda.Options{Region: "eu-west-1", BaseEndpoint: aws.String(f.URL), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAFABRIC", "secret", "")})
+	var missing *lambdatypes.ResourceNotFoundException
+	if _, err := c.GetFunction(ctx, &awslambda.GetFunctionInput{FunctionName: aws.String("fl_client")}); !errors.As(err, &missing) {
+		t.Errorf("a function never created: %v, want ResourceNotFoundException", err)
+	}
+	var throttled *lambdatypes.TooManyRequestsException
+	if _, err := c.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("fl_client")}); !errors.As(err, &throttled) {
+		t.Errorf("an invocation under a throttling rate of 1: %v, want TooManyRequestsException", err)
 	}
 }

@@ -66,6 +66,9 @@ type Response struct {
 	// Error is set when the invocation failed (…/error, or a response the fabric
 	// refused); Payload then holds the error document the caller gets.
 	Error *FunctionError
+	// PeakRSS is the process's memory high-water mark after the answer, in bytes
+	// (Lambda's Max Memory Used); 0 when it could not be read.
+	PeakRSS int64
 }
 
 // FunctionError is a failed invocation: Lambda's X-Amz-Function-Error, with the error
@@ -169,7 +172,9 @@ func (p *Process) Run(ctx context.Context, r Request, limit core.Limit) (Respons
 	defer timer.Stop()
 	select {
 	case resp := <-results:
-		return resp, p.proc.Logs(), nil
+		resp.PeakRSS = p.PeakRSS()
+		// What it printed before it answered is in its pipes ahead of the end marks.
+		return resp, p.proc.EndActivation(ctx), nil
 	case <-p.proc.Exited():
 		return Response{}, p.proc.Logs(), fmt.Errorf("%w: %s", ErrExited, p.proc.Described())
 	case <-timer.C:
