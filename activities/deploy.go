@@ -88,6 +88,11 @@ func (a *Activities) redeployIfOlder(ctx context.Context, p config.Placement, si
 // claim up.
 func (a *Activities) redeployClaimed(ctx context.Context, p config.Placement, key string) error {
 	defer a.releaseRedeploy(key)
+	if a.present(ctx, p) {
+		// Another worker redeployed it between this one's look and its claim, and gave
+		// its claim up since.
+		return nil
+	}
 	stopRenewing := a.renewWhile(ctx, key)
 	err := a.deployLocked(ctx, p)
 	stopRenewing()
