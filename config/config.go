@@ -196,6 +196,7 @@ type Providers struct {
 	OpenWhisk map[string]OpenWhiskCluster `mapstructure:"openwhisk"`
 	Google    map[string]GoogleCluster    `mapstructure:"google"`
 	OpenFaaS  map[string]OpenFaaSCluster  `mapstructure:"openfaas"`
+	AWS       map[string]AWSCluster       `mapstructure:"aws"`
 }
 
 // OpenWhiskCluster is one OpenWhisk deployment.
@@ -305,6 +306,33 @@ type OpenFaaSAuth struct {
 	Password string `mapstructure:"password"`
 }
 
+// AWSCluster is one AWS account and region whose Lambda runs clients.
+type AWSCluster struct {
+	// Endpoint of the Lambda API: empty is AWS's own for the region, "embedded" the
+	// local fabric's, any other URL a Lambda-compatible service. A cluster that names
+	// neither an endpoint nor a role is embedded too: a real account always needs a role.
+	Endpoint string `mapstructure:"endpoint"`
+	Region   string `mapstructure:"region"`
+	// Role is the execution role's ARN (arn:aws:iam::ACCOUNT:role/NAME) the functions
+	// run as.
+	Role string `mapstructure:"role"`
+	// AccessKeyID, SecretAccessKey and SessionToken are static credentials; left out,
+	// the SDK's default chain finds them (AWS_ACCESS_KEY_ID…, ~/.aws/credentials and
+	// ~/.aws/config with Profile, SSO, an instance's role).
+	AccessKeyID     string `mapstructure:"access_key_id"`
+	SecretAccessKey string `mapstructure:"secret_access_key"`
+	SessionToken    string `mapstructure:"session_token"`
+	Profile         string `mapstructure:"profile"`
+	// RelayWeights, as for Google clusters: for functions that cannot reach MongoDB.
+	RelayWeights bool                `mapstructure:"relay_weights"`
+	Fabric       FabricConfiguration `mapstructure:"fabric"`
+}
+
+// Embedded reports whether the cluster is the local fabric's.
+func (a AWSCluster) Embedded() bool {
+	return a.Endpoint == Embedded || (a.Endpoint == "" && a.Role == "")
+}
+
 // Scenarios are the seed's two scenarios: the FL experiment and the cluster test.
 type Scenarios struct {
 	FederatedLearning FederatedLearning `mapstructure:"federated_learning"`
@@ -406,16 +434,21 @@ func (c *Config) PlatformOf(cluster string) Platform {
 	if _, ok := c.Providers.OpenFaaS[cluster]; ok {
 		return OpenFaaS
 	}
+	if _, ok := c.Providers.AWS[cluster]; ok {
+		return AWS
+	}
 	return ""
 }
 
 // ClientsInfo says how many clients exist, how many train per round and where they run.
 type ClientsInfo struct {
-	TotalNumClients    int      `mapstructure:"total_num_clients"`
-	NumClientsPerRound int      `mapstructure:"num_clients_per_round"`
-	EdgeClientsCount   int      `mapstructure:"edge_clients_count"`
-	OWClientsCount     int      `mapstructure:"ow_clients_count"`
-	GCFClientsCount    int      `mapstructure:"gcf_clients_count"`
+	TotalNumClients    int `mapstructure:"total_num_clients"`
+	NumClientsPerRound int `mapstructure:"num_clients_per_round"`
+	EdgeClientsCount   int `mapstructure:"edge_clients_count"`
+	OWClientsCount     int `mapstructure:"ow_clients_count"`
+	GCFClientsCount    int `mapstructure:"gcf_clients_count"`
+	// LambdaClientsCount clients run on AWS Lambda, after the edge's.
+	LambdaClientsCount int      `mapstructure:"lambda_clients_count"`
 	ClientFunctions    []string `mapstructure:"client_functions"`
 	// Selection chooses each round's clients: random (num_clients_per_round of them,
 	// the default), all, fraction (that share of total_num_clients) or straggler_aware
@@ -604,6 +637,7 @@ type Function struct {
 	OpenWhisk *OpenWhiskFunction `mapstructure:"openwhisk"`
 	Google    *GoogleFunction    `mapstructure:"google"`
 	OpenFaaS  *OpenFaaSFunction  `mapstructure:"openfaas"`
+	AWS       *AWSFunction       `mapstructure:"aws"`
 }
 
 // OpenWhiskFunction is an action's deployment settings.
@@ -658,6 +692,27 @@ type OpenFaaSFunction struct {
 	// Timeout is the function's time limit ("300s"), set as the watchdog's
 	// exec_timeout, read_timeout and write_timeout.
 	Timeout string `mapstructure:"timeout"`
+}
+
+// AWSFunction is a Lambda function's deployment settings.
+type AWSFunction struct {
+	// FuncPath is a Go main package built as a provided.al2023 bootstrap (on
+	// aws-lambda-go), or a Python folder whose Handler module is at its root.
+	FuncPath string `mapstructure:"func_path"`
+	// Runtime is Lambda's runtime id; empty: provided.al2023 for Go, python3.11 for
+	// Python.
+	Runtime string `mapstructure:"runtime"`
+	// Handler is a Python function's module.function (lambda_function.lambda_handler
+	// when empty, as the Lambda console names it); a Go bootstrap ignores it.
+	Handler        string `mapstructure:"handler"`
+	Memory         int    `mapstructure:"memory"`
+	Timeout        string `mapstructure:"timeout"`
+	ParamsFilePath string `mapstructure:"params_file_path"`
+}
+
+// TimeoutDuration reads the function's time limit.
+func (a AWSFunction) TimeoutDuration() (time.Duration, error) {
+	return parseTimeout(a.Timeout)
 }
 
 // TimeoutDuration reads the function's time limit.
@@ -749,6 +804,8 @@ func (c *Config) RelaysWeights(platform Platform, cluster string) bool {
 		return c.Providers.Google[cluster].RelayWeights
 	case OpenFaaS:
 		return c.Providers.OpenFaaS[cluster].RelayWeights
+	case AWS:
+		return c.Providers.AWS[cluster].RelayWeights
 	}
 	return false
 }

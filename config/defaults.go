@@ -49,6 +49,7 @@ func registerDefaults(v *viper.Viper) {
 		"scenarios.federated_learning.clients_info.edge_clients_count":     0,
 		"scenarios.federated_learning.clients_info.ow_clients_count":       0,
 		"scenarios.federated_learning.clients_info.gcf_clients_count":      0,
+		"scenarios.federated_learning.clients_info.lambda_clients_count":   0,
 		"scenarios.federated_learning.clients_info.selection":              "random",
 		"scenarios.federated_learning.clients_info.fraction":               0.0,
 		"scenarios.federated_learning.clients_info.straggler_tiers":        0,
@@ -143,7 +144,7 @@ func (c *Config) normalise() {
 		}
 	}
 
-	if len(c.Providers.OpenWhisk) == 0 && len(c.Providers.Google) == 0 && len(c.Providers.OpenFaaS) == 0 {
+	if len(c.Providers.OpenWhisk) == 0 && len(c.Providers.Google) == 0 && len(c.Providers.OpenFaaS) == 0 && len(c.Providers.AWS) == 0 {
 		c.Providers.OpenWhisk = map[string]OpenWhiskCluster{"local": {}}
 	}
 	for name, cluster := range c.Providers.OpenWhisk {
@@ -171,6 +172,9 @@ func (c *Config) normalise() {
 		if client.OpenFaaS == nil && fl.ClientsInfo.EdgeClientsCount > 0 {
 			client.OpenFaaS = &OpenFaaSFunction{}
 		}
+		if client.AWS == nil && fl.ClientsInfo.LambdaClientsCount > 0 {
+			client.AWS = &AWSFunction{}
+		}
 		fl.Functions[DefaultClientFunction] = client
 	}
 	sc := &fl.ServerConfig
@@ -193,6 +197,8 @@ func (c *Config) normalise() {
 				fl.Functions[fn] = Function{Google: &GoogleFunction{}}
 			case OpenFaaS:
 				fl.Functions[fn] = Function{OpenFaaS: &OpenFaaSFunction{}}
+			case AWS:
+				fl.Functions[fn] = Function{AWS: &AWSFunction{}}
 			}
 		}
 	}
@@ -211,6 +217,17 @@ func (c *Config) normalise() {
 			}
 			if g.Timeout == "" {
 				g.Timeout = "300s"
+			}
+		}
+		if a := fn.AWS; a != nil {
+			if a.FuncPath == "" && builtIn {
+				a.FuncPath = "./functions/lambda"
+			}
+			if a.Memory == 0 {
+				a.Memory = 512
+			}
+			if a.Timeout == "" {
+				a.Timeout = "300s"
 			}
 		}
 		if of := fn.OpenFaaS; of != nil {

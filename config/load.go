@@ -58,6 +58,7 @@ func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) 
 		"openwhisk": reflect.TypeFor[OpenWhiskCluster](),
 		"google":    reflect.TypeFor[GoogleCluster](),
 		"openfaas":  reflect.TypeFor[OpenFaaSCluster](),
+		"aws":       reflect.TypeFor[AWSCluster](),
 	} {
 		if clusters, ok := v.Get("providers." + platform).(map[string]any); ok {
 			for name := range clusters {
@@ -151,6 +152,14 @@ func keepEmptySections(v *viper.Viper, cfg *Config) {
 			cfg.Providers.OpenFaaS[name] = OpenFaaSCluster{}
 		}
 	}
+	for _, name := range names("providers.aws") {
+		if _, ok := cfg.Providers.AWS[name]; !ok {
+			if cfg.Providers.AWS == nil {
+				cfg.Providers.AWS = map[string]AWSCluster{}
+			}
+			cfg.Providers.AWS[name] = AWSCluster{}
+		}
+	}
 	fixFunctions := func(prefix string, fns *map[string]Function) {
 		for _, name := range names(prefix) {
 			if *fns == nil {
@@ -169,6 +178,9 @@ func keepEmptySections(v *viper.Viper, cfg *Config) {
 			}
 			if fn.OpenFaaS == nil && sections["openfaas"] {
 				fn.OpenFaaS = &OpenFaaSFunction{}
+			}
+			if fn.AWS == nil && sections["aws"] {
+				fn.AWS = &AWSFunction{}
 			}
 			(*fns)[name] = fn
 		}

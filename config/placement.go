@@ -13,7 +13,11 @@ const (
 	OpenWhisk Platform = "openwhisk"
 	Google    Platform = "google"
 	OpenFaaS  Platform = "openfaas"
+	AWS       Platform = "aws" // AWS Lambda
 )
+
+// Platforms are the fabric's platforms, in placement order.
+func Platforms() []Platform { return []Platform{OpenWhisk, Google, OpenFaaS, AWS} }
 
 // Placement says where one client's function runs.
 type Placement struct {
@@ -25,24 +29,33 @@ type Placement struct {
 
 // ClientPlacements assigns every client to a platform and cluster the way the seed did:
 // the first ow_clients_count clients go to OpenWhisk, then gcf_clients_count to Google
-// Cloud Functions, then edge_clients_count to OpenFaaS gateways of edge devices; within a platform
+// Cloud Functions, then edge_clients_count to OpenFaaS gateways of edge devices, then
+// lambda_clients_count to AWS Lambda; within a platform
 // the clients go round-robin over its clusters in name order, and each cluster's
 // clients over the client_functions in their order (so two functions, say a Go and a
 // PyTorch client, share every cluster that has two clients or more). When no count is given, every
-// client runs on OpenWhisk (or on Google if no OpenWhisk cluster is configured).
+// client runs on the first platform with a cluster, in that same order.
 func (c *Config) ClientPlacements() []Placement {
 	ci := c.Scenarios.FederatedLearning.ClientsInfo
-	ow, gcf, edge := ci.OWClientsCount, ci.GCFClientsCount, ci.EdgeClientsCount
-	if ow+gcf+edge == 0 {
-		if len(c.Providers.OpenWhisk) > 0 {
+	ow, gcf, edge, aws := ci.OWClientsCount, ci.GCFClientsCount, ci.EdgeClientsCount, ci.LambdaClientsCount
+	if ow+gcf+edge+aws == 0 {
+		switch {
+		case len(c.Providers.OpenWhisk) > 0:
 			ow = ci.TotalNumClients
-		} else {
+		case len(c.Providers.Google) > 0:
+			gcf = ci.TotalNumClients
+		case len(c.Providers.OpenFaaS) > 0:
+			edge = ci.TotalNumClients
+		case len(c.Providers.AWS) > 0:
+			aws = ci.TotalNumClients
+		default:
 			gcf = ci.TotalNumClients
 		}
 	}
 	owClusters := slices.Sorted(maps.Keys(c.Providers.OpenWhisk))
 	gcfClusters := slices.Sorted(maps.Keys(c.Providers.Google))
 	edgeClusters := slices.Sorted(maps.Keys(c.Providers.OpenFaaS))
+	awsClusters := slices.Sorted(maps.Keys(c.Providers.AWS))
 	fns := ci.ClientFunctions
 
 	placements := make([]Placement, 0, ci.TotalNumClients)
@@ -58,5 +71,6 @@ func (c *Config) ClientPlacements() []Placement {
 	add(ow, OpenWhisk, owClusters)
 	add(gcf, Google, gcfClusters)
 	add(edge, OpenFaaS, edgeClusters)
+	add(aws, AWS, awsClusters)
 	return placements
 }

@@ -11,6 +11,7 @@ type Pricing struct {
 	OpenWhisk Price `mapstructure:"openwhisk"`
 	Google    Price `mapstructure:"google"`
 	OpenFaaS  Price `mapstructure:"openfaas"`
+	AWS       Price `mapstructure:"aws"`
 }
 
 // Price is one platform's prices in US dollars. IncrementMS is the billing
@@ -32,13 +33,16 @@ func (p Pricing) For(platform Platform) Price {
 		return p.Google
 	case OpenFaaS:
 		return p.OpenFaaS
+	case AWS:
+		return p.AWS
 	}
 	return Price{}
 }
 
 // DefaultPricing is the public price lists: Cloud Functions 1st gen (GB-s, GHz-s,
 // invocations, egress, billed in 100 ms increments), OpenWhisk as IBM Cloud Functions
-// sold it (GB-s), and an OpenFaaS gateway on hardware its owner already paid for
+// sold it (GB-s), AWS Lambda on x86 (GB-s and requests, billed by the millisecond,
+// with AWS's data transfer out to the internet), and an OpenFaaS gateway on hardware its owner already paid for
 // (free unless configured). Free tiers are left out: they are monthly and per account,
 // not per experiment.
 func DefaultPricing() Pricing {
@@ -46,6 +50,7 @@ func DefaultPricing() Pricing {
 		Google:    Price{GBSecond: 0.0000025, GHzSecond: 0.0000100, PerMillionInvocations: 0.40, EgressPerGB: 0.12, IncrementMS: 100},
 		OpenWhisk: Price{GBSecond: 0.000017, IncrementMS: 100},
 		OpenFaaS:  Price{IncrementMS: 1},
+		AWS:       Price{GBSecond: 0.0000166667, PerMillionInvocations: 0.20, EgressPerGB: 0.09, IncrementMS: 1},
 	}
 }
 
@@ -54,7 +59,7 @@ func DefaultPricing() Pricing {
 func pricingDefaults() map[string]any {
 	out := map[string]any{}
 	d := DefaultPricing()
-	for _, platform := range []Platform{OpenWhisk, Google, OpenFaaS} {
+	for _, platform := range Platforms() {
 		p, key := d.For(platform), "pricing."+string(platform)+"."
 		out[key+"gb_second"] = p.GBSecond
 		out[key+"ghz_second"] = p.GHzSecond
@@ -70,7 +75,7 @@ func validatePricing(p Pricing) error {
 	for _, e := range []struct {
 		platform Platform
 		price    Price
-	}{{OpenWhisk, p.OpenWhisk}, {Google, p.Google}, {OpenFaaS, p.OpenFaaS}} {
+	}{{OpenWhisk, p.OpenWhisk}, {Google, p.Google}, {OpenFaaS, p.OpenFaaS}, {AWS, p.AWS}} {
 		key := fmt.Sprintf("pricing.%s.", e.platform)
 		pr := e.price
 		if err := firstBroken([]rule{
@@ -101,6 +106,8 @@ func (f FederatedLearning) MemoryMB(platform Platform, function string) int {
 		return mb
 	case platform == OpenFaaS && fn.OpenFaaS != nil:
 		return fn.OpenFaaS.Memory
+	case platform == AWS && fn.AWS != nil:
+		return fn.AWS.Memory
 	}
 	return 0
 }

@@ -80,6 +80,7 @@ func (c *Config) Validate() error {
 		{ci.EdgeClientsCount < 0, fl + ".clients_info.edge_clients_count", "must not be negative, got %d", []any{ci.EdgeClientsCount}},
 		{ci.OWClientsCount < 0, fl + ".clients_info.ow_clients_count", "must not be negative, got %d", []any{ci.OWClientsCount}},
 		{ci.GCFClientsCount < 0, fl + ".clients_info.gcf_clients_count", "must not be negative, got %d", []any{ci.GCFClientsCount}},
+		{ci.LambdaClientsCount < 0, fl + ".clients_info.lambda_clients_count", "must not be negative, got %d", []any{ci.LambdaClientsCount}},
 		{ds.BatchSize < 1, fl + ".data_sampling.batch_size", "must be at least 1, got %d", []any{ds.BatchSize}},
 		{ds.HiddenSize < 1, fl + ".data_sampling.hidden_size", "must be at least 1, got %d", []any{ds.HiddenSize}},
 		{ds.ShardsPerClient < 1, fl + ".data_sampling.shards_per_client", "must be at least 1, got %d", []any{ds.ShardsPerClient}},
@@ -185,8 +186,8 @@ func (c *Config) Validate() error {
 		return keyErr("temporal.plaintext", "contradicts temporal.tls: a connection is either TLS or plaintext")
 	}
 
-	if placed := ci.EdgeClientsCount + ci.OWClientsCount + ci.GCFClientsCount; placed != 0 && placed != ci.TotalNumClients {
-		return keyErr(fl+".clients_info", "edge_clients_count + ow_clients_count + gcf_clients_count = %d, but total_num_clients is %d", placed, ci.TotalNumClients)
+	if placed := ci.EdgeClientsCount + ci.OWClientsCount + ci.GCFClientsCount + ci.LambdaClientsCount; placed != 0 && placed != ci.TotalNumClients {
+		return keyErr(fl+".clients_info", "edge_clients_count + ow_clients_count + gcf_clients_count + lambda_clients_count = %d, but total_num_clients is %d", placed, ci.TotalNumClients)
 	}
 	if ci.OWClientsCount > 0 && len(c.Providers.OpenWhisk) == 0 {
 		return keyErr("providers.openwhisk", "ow_clients_count is %d but no OpenWhisk cluster is configured", ci.OWClientsCount)
@@ -196,6 +197,9 @@ func (c *Config) Validate() error {
 	}
 	if ci.EdgeClientsCount > 0 && len(c.Providers.OpenFaaS) == 0 {
 		return keyErr("providers.openfaas", "edge_clients_count is %d but no OpenFaaS gateway is configured", ci.EdgeClientsCount)
+	}
+	if ci.LambdaClientsCount > 0 && len(c.Providers.AWS) == 0 {
+		return keyErr("providers.aws", "lambda_clients_count is %d but no AWS Lambda cluster is configured", ci.LambdaClientsCount)
 	}
 
 	for key, mode := range map[string]string{"initialisation": f.ServerConfig.Initialisation, "aggregation": f.ServerConfig.Aggregation} {
@@ -238,6 +242,9 @@ func (c *Config) Validate() error {
 	for name, cl := range c.Providers.OpenFaaS {
 		fabrics["providers.openfaas."+name+".fabric"] = cl.Fabric
 	}
+	for name, cl := range c.Providers.AWS {
+		fabrics["providers.aws."+name+".fabric"] = cl.Fabric
+	}
 	for _, key := range slices.Sorted(maps.Keys(fabrics)) {
 		fab := fabrics[key]
 		if fab.Port < 0 || fab.Port > 65535 {
@@ -269,6 +276,9 @@ func (c *Config) Validate() error {
 		if gw := o.Gateway; !IsEmbedded(gw) && !strings.HasPrefix(gw, "http://") && !strings.HasPrefix(gw, "https://") {
 			return keyErr("providers.openfaas."+name+".gateway", "must be an http(s) URL or %q, got %q", Embedded, gw)
 		}
+	}
+	if err := c.validateAWS(); err != nil {
+		return err
 	}
 	for _, name := range slices.Sorted(maps.Keys(f.Functions)) {
 		if g := f.Functions[name].Google; g != nil {
@@ -304,7 +314,7 @@ func (c *Config) Validate() error {
 // ClusterNames lists every configured cluster, OpenWhisk first, each sorted.
 func (c *Config) ClusterNames() []string {
 	return slices.Concat(slices.Sorted(maps.Keys(c.Providers.OpenWhisk)), slices.Sorted(maps.Keys(c.Providers.Google)),
-		slices.Sorted(maps.Keys(c.Providers.OpenFaaS)))
+		slices.Sorted(maps.Keys(c.Providers.OpenFaaS)), slices.Sorted(maps.Keys(c.Providers.AWS)))
 }
 
 // validateClientSections checks that every client function has a section for each
@@ -314,11 +324,11 @@ func (c *Config) validateClientSections() error {
 	functions := c.Scenarios.FederatedLearning.Functions
 	for _, p := range c.ClientPlacements() {
 		if p.Cluster == "" {
-			key := map[Platform]string{OpenWhisk: "ow_clients_count", Google: "gcf_clients_count", OpenFaaS: "edge_clients_count"}[p.Platform]
+			key := clientCountKey(p.Platform)
 			return keyErr(fl+".clients_info."+key, "places clients on %s, but providers has no %s cluster", p.Platform, p.Platform)
 		}
 		fn := functions[p.Function]
-		has := map[Platform]bool{OpenWhisk: fn.OpenWhisk != nil, Google: fn.Google != nil, OpenFaaS: fn.OpenFaaS != nil}[p.Platform]
+		has := map[Platform]bool{OpenWhisk: fn.OpenWhisk != nil, Google: fn.Google != nil, OpenFaaS: fn.OpenFaaS != nil, AWS: fn.AWS != nil}[p.Platform]
 		if !has {
 			return keyErr(fl+".functions."+p.Function+"."+string(p.Platform), "is missing: clients of function %q run on %s (clients_info's counts and client_functions place them there)", p.Function, p.Platform)
 		}

@@ -55,6 +55,10 @@ type Activation struct {
 	InitTime  time.Duration `json:"init_time"`
 	ColdStart bool          `json:"cold_start"`
 	TimedOut  bool          `json:"timed_out"`
+	// BilledDuration and MaxMemoryMB are what the platform billed and saw, where it
+	// says (Lambda's REPORT line); zero elsewhere.
+	BilledDuration time.Duration `json:"billed_duration,omitempty"`
+	MaxMemoryMB    int           `json:"max_memory_mb,omitempty"`
 }
 
 // Provider is one FaaS cluster. Every provider deploys and removes; it invokes either
