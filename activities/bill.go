@@ -12,12 +12,16 @@ const StatusNotInvoked = "not invoked"
 // recorded read the global model (modelBytes) and, if it succeeded, sent an update of
 // the same size; an attempt that failed without a record (lost, timed out, a poll
 // that failed) still cost its invocation, of unknown length; one never invoked, nothing.
+// Where the platform said what it billed (BilledSeconds), that is the duration.
 func (r ClientRun) Usage(platform string, memoryMB int, modelBytes int64) billing.Usage {
 	u := billing.Usage{Platform: platform, MemoryMB: memoryMB, Invoked: r.Status != StatusNotInvoked && r.Status != ""}
-	if !u.Invoked || r.Start.IsZero() || r.End.IsZero() {
+	if !u.Invoked || (r.BilledSeconds == 0 && (r.Start.IsZero() || r.End.IsZero())) {
 		return u
 	}
 	u.Seconds = r.End.Sub(r.Start).Seconds()
+	if r.BilledSeconds > 0 {
+		u.Seconds = r.BilledSeconds
+	}
 	u.BytesIn = modelBytes
 	if r.Success {
 		u.BytesOut = modelBytes

@@ -451,6 +451,10 @@ func (a *Activities) functionTimeout(p config.Placement) time.Duration {
 		if d, err := fn.OpenFaaS.TimeoutDuration(); err == nil && d > 0 {
 			return d
 		}
+	case p.Platform == config.AWS && fn.AWS != nil:
+		if d, err := fn.AWS.TimeoutDuration(); err == nil && d > 0 {
+			return d
+		}
 	}
 	return 5 * time.Minute
 }
@@ -460,6 +464,7 @@ func toClientRun(inv Invocation, act faas.Activation) ClientRun {
 		Client: inv.Client, ActivationID: act.ID, Status: act.Status, Success: act.Success,
 		Start: act.Start, End: act.End, WaitSeconds: act.WaitTime.Seconds(),
 		InitSeconds: act.InitTime.Seconds(), ColdStart: act.ColdStart,
+		BilledSeconds: act.BilledDuration.Seconds(), MaxMemoryMB: act.MaxMemoryMB,
 	}
 	var body struct {
 		flclient.Result

@@ -18,6 +18,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
 	"github.com/fedkeeper/fedkeeper/functions/actionloop"
 	"github.com/fedkeeper/fedkeeper/functions/invocation"
+	"github.com/fedkeeper/fedkeeper/functions/pack"
 )
 
 // TestMain doubles as a client function: the fabric starts this binary as an action,
@@ -69,7 +70,7 @@ func TestSkewedClusterClockDoesNotLoseActivations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			code, err := owclient.ZipExec(self)
+			code, err := pack.ZipExecutable("exec", self)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -103,6 +103,10 @@ type ClientRun struct {
 	WaitSeconds     float64   `json:"wait_seconds"`
 	InitSeconds     float64   `json:"init_seconds,omitempty"`
 	ColdStart       bool      `json:"cold_start,omitempty"`
+	// BilledSeconds and MaxMemoryMB are the platform's own account of the run, where
+	// it gives one (Lambda's REPORT line): the bill prices BilledSeconds then.
+	BilledSeconds float64 `json:"billed_seconds,omitempty"`
+	MaxMemoryMB   int     `json:"max_memory_mb,omitempty"`
 	// InvokedBy and Worker are the worker processes that invoked the activation and
 	// that saw it finish (PollActivation), as "pid@host".
 	InvokedBy string `json:"invoked_by,omitempty"`

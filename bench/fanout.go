@@ -13,6 +13,7 @@ import (
 	owclient "github.com/fedkeeper/fedkeeper/faas/openwhisk"
 	"github.com/fedkeeper/fedkeeper/fabric"
 	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
+	"github.com/fedkeeper/fedkeeper/functions/pack"
 )
 
 // NoopAction is the action name the fan-out benchmark deploys; a binary that finds it
@@ -41,7 +42,7 @@ func FanOut(ctx context.Context, self string, dir string, ns []int) ([]Result, e
 	if err != nil {
 		return nil, fmt.Errorf("bench: read own binary for the no-op action: %w", err)
 	}
-	zipped, err := owclient.ZipExec(code)
+	zipped, err := pack.ZipExecutable("exec", code)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/faas"
 	gcfclient "github.com/fedkeeper/fedkeeper/faas/gcf"
+	lambdaclient "github.com/fedkeeper/fedkeeper/faas/lambda"
 	ofclient "github.com/fedkeeper/fedkeeper/faas/openfaas"
 	owclient "github.com/fedkeeper/fedkeeper/faas/openwhisk"
 	"github.com/fedkeeper/fedkeeper/fl/attack"
@@ -172,6 +173,17 @@ func Providers(ctx context.Context, cfg *config.Config) (map[string]faas.Provide
 			return nil, fmt.Errorf("providers.openfaas.%s: %w", name, err)
 		}
 		out[string(config.OpenFaaS)+"/"+name] = cl
+	}
+	for name, c := range cfg.Providers.AWS {
+		if c.Embedded() {
+			return nil, fmt.Errorf("AWS Lambda cluster %s: no endpoint (the embedded fabric is not running)", name)
+		}
+		cl, err := lambdaclient.New(ctx, lambdaclient.Options{Region: c.Region, Endpoint: c.Endpoint, Role: c.Role,
+			AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Profile: c.Profile})
+		if err != nil {
+			return nil, fmt.Errorf("providers.aws.%s: %w", name, err)
+		}
+		out[string(config.AWS)+"/"+name] = cl
 	}
 	return out, nil
 }

@@ -2,7 +2,8 @@
 // for OpenWhisk a native action zip or Python code (a docker action of docker_image on a
 // real cluster), for Cloud Functions a Go or Python source archive, for OpenFaaS an
 // image (for the local fabric an executable or a python3-http folder, docker_image for
-// a real gateway). Which language a func_path is, pack.Detect tells. Code is built once
+// a real gateway), for Lambda a zip (a Go bootstrap or a Python handler's folder).
+// Which language a func_path is, pack.Detect tells. Code is built once
 // per process and reused.
 package deploy
 
@@ -58,6 +59,11 @@ func (b *Builder) Function(ctx context.Context, platform config.Platform, cluste
 			return faas.Function{}, fmt.Errorf("function %q has no openfaas section", name)
 		}
 		return b.openFaaS(ctx, cluster, name, fn.OpenFaaS)
+	case config.AWS:
+		if fn.AWS == nil {
+			return faas.Function{}, fmt.Errorf("function %q has no aws section", name)
+		}
+		return b.lambda(ctx, cluster, name, fn.AWS)
 	}
 	return faas.Function{}, fmt.Errorf("unknown platform %q", platform)
 }
@@ -67,6 +73,10 @@ const (
 	defaultPythonKind    = "python:3.11"
 	defaultPythonRuntime = "python311"
 	defaultGoRuntime     = "go122"
+	// Lambda's: Go runs as a bootstrap on the OS-only runtime (go1.x is retired).
+	defaultLambdaGoRuntime     = "provided.al2023"
+	defaultLambdaPythonRuntime = "python3.11"
+	defaultLambdaHandler       = "lambda_function.lambda_handler"
 )
 
 // openWhisk is an action: a Go main package built as the native "exec", or Python code
@@ -165,6 +175,37 @@ func (b *Builder) openFaaS(ctx context.Context, cluster, name string, of *config
 	}
 	fn.Image = "file://" + string(image)
 	return fn, nil
+}
+
+// lambda is a Lambda function: a Go main package built as a provided.al2023
+// bootstrap, or a Python folder zipped with its handler's module (python3.11 by
+// default, handler lambda_function.lambda_handler).
+func (b *Builder) lambda(ctx context.Context, cluster, name string, a *config.AWSFunction) (faas.Function, error) {
+	lang := pack.Detect(b.resolve(a.FuncPath), a.Runtime)
+	handler := a.Handler
+	if handler == "" && lang == pack.Python {
+		handler = defaultLambdaHandler
+	}
+	code, err := b.cached(ctx, "aws|"+handler, a.FuncPath, func() ([]byte, error) {
+		if lang == pack.Python {
+			return pack.LambdaPython(b.resolve(a.FuncPath), "/", handler)
+		}
+		return pack.LambdaZip(ctx, b.resolve(a.FuncPath), "/", filepath.Join(b.buildDir, "lambda"))
+	})
+	if err != nil {
+		return faas.Function{}, err
+	}
+	timeout, err := a.TimeoutDuration()
+	if err != nil {
+		return faas.Function{}, fmt.Errorf("function %q: aws.timeout %w", name, err)
+	}
+	runtime := a.Runtime
+	if runtime == "" {
+		runtime = map[pack.Language]string{pack.Go: defaultLambdaGoRuntime, pack.Python: defaultLambdaPythonRuntime}[lang]
+	}
+	env, secrets := b.settings(config.AWS, cluster, name)
+	return faas.Function{Name: name, Code: code, Kind: runtime, EntryPoint: handler, MemoryMB: a.Memory, Timeout: timeout,
+		Env: env, Secrets: secrets}, nil
 }
 
 // webSecret is the require-whisk-auth secret of a web action: stable for a config and

@@ -14,6 +14,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fabric"
 	"github.com/fedkeeper/fedkeeper/fabric/gcf"
 	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
+	"github.com/fedkeeper/fedkeeper/functions/pack"
 )
 
 // The seed's names follow its numbering: edge clients first (not deployed by it), then
@@ -95,7 +96,7 @@ func TestRemoveSeedFunctionsFromAFabric(t *testing.T) {
 		t.Fatal(err)
 	}
 	providers := map[string]faas.Provider{"openwhisk/invasic_cluster": ow, "google/gcf_cluster": g}
-	code, err := owclient.ZipExec([]byte("#!/bin/sh\n"))
+	code, err := pack.ZipExecutable("exec", []byte("#!/bin/sh\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,12 +59,13 @@ func ExperimentTargets(cfg *config.Config) ([]Target, error) {
 }
 
 // Selection picks clusters as the seed's deploy.py does: all of them, or named
-// OpenWhisk (-o), Google (-g) and OpenFaaS (-e) clusters.
+// OpenWhisk (-o), Google (-g), OpenFaaS (-e) and AWS Lambda (-l) clusters.
 type Selection struct {
 	All       bool
 	OpenWhisk []string
 	Google    []string
 	OpenFaaS  []string
+	AWS       []string
 }
 
 // ScenarioTargets are the named functions (all of the scenario's when empty) on the
@@ -108,6 +109,9 @@ func ScenarioTargets(cfg *config.Config, scenario string, sel Selection, functio
 	if err := pick(config.OpenFaaS, keys(cfg.Providers.OpenFaaS), sel.OpenFaaS, "openfaas"); err != nil {
 		return nil, err
 	}
+	if err := pick(config.AWS, keys(cfg.Providers.AWS), sel.AWS, "aws"); err != nil {
+		return nil, err
+	}
 	var out []Target
 	for _, name := range functions {
 		fn, ok := fns[name]
@@ -117,7 +121,7 @@ func ScenarioTargets(cfg *config.Config, scenario string, sel Selection, functio
 		for _, p := range []struct {
 			platform config.Platform
 			has      bool
-		}{{config.OpenWhisk, fn.OpenWhisk != nil}, {config.Google, fn.Google != nil}, {config.OpenFaaS, fn.OpenFaaS != nil}} {
+		}{{config.OpenWhisk, fn.OpenWhisk != nil}, {config.Google, fn.Google != nil}, {config.OpenFaaS, fn.OpenFaaS != nil}, {config.AWS, fn.AWS != nil}} {
 			if !p.has {
 				continue
 			}
@@ -127,7 +131,7 @@ func ScenarioTargets(cfg *config.Config, scenario string, sel Selection, functio
 		}
 	}
 	if len(out) == 0 {
-		return nil, errors.New("nothing selected: name clusters (-a, -o, -g, -e) whose platform the functions describe")
+		return nil, errors.New("nothing selected: name clusters (-a, -o, -g, -e, -l) whose platform the functions describe")
 	}
 	return out, nil
 }

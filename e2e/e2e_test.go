@@ -75,6 +75,9 @@ providers:
     edge:
       gateway: embedded
       relay_weights: true          # edge devices that cannot reach MongoDB
+  aws:
+    lab:
+      endpoint: embedded
 scenarios:
   federated_learning:
     server_config:                 # the seed's layout: the server's steps as functions
@@ -82,11 +85,12 @@ scenarios:
       initialisation: function
       aggregation: function
     clients_info:
-      total_num_clients: 6
-      num_clients_per_round: 6
+      total_num_clients: 8
+      num_clients_per_round: 8
       ow_clients_count: 2
       gcf_clients_count: 2
       edge_clients_count: 2
+      lambda_clients_count: 2
     data_sampling:
       model: mlp
       distribution: iid
@@ -96,7 +100,7 @@ scenarios:
       local_epochs: 1
     round:
       min_clients_fraction: 1
-      # Below the six activations of a round: the rounds leave their runs to their
+      # Below the eight activations of a round: the rounds leave their runs to their
       # histories, as rounds of thousands of clients do, and the results are rebuilt.
       max_recorded_runs: 4
     functions:
@@ -109,6 +113,9 @@ scenarios:
           timeout: 180s
         openfaas:
           func_path: %[2]s/functions/openfaas
+        aws:
+          func_path: %[2]s/functions/lambda
+          timeout: 180s
       fl_server_init:
         openwhisk:
           func_path: %[2]s/functions/openwhisk
@@ -125,6 +132,8 @@ scenarios:
           func_path: %[2]s/functions/gcf
         openfaas:
           func_path: %[2]s/functions/openfaas
+        aws:
+          func_path: %[2]s/functions/lambda
 `
 
 func TestExperimentEndToEnd(t *testing.T) {
@@ -290,7 +299,7 @@ func checkResultFiles(t *testing.T, outcome runner.Outcome, cfg *config.Config) 
 		t.Fatalf("rounds.csv: %v", rows)
 	}
 	for i, row := range rows[1:] {
-		if row[0] != fmt.Sprint(i+1) || row[1] != "6" {
+		if row[0] != fmt.Sprint(i+1) || row[1] != "8" {
 			t.Errorf("row %d: %v", i+1, row)
 		}
 		r := outcome.Result.Rounds[i]
@@ -347,7 +356,7 @@ func checkMongo(ctx context.Context, t *testing.T, cfg *config.Config, id string
 	}
 	for i, info := range infos[1:] {
 		r := outcome.Result.Rounds[i]
-		if info.Version != r.Version || info.Metrics == nil || info.Metrics.Accuracy != r.Accuracy || info.Updates != 6 || len(info.Clients) != 6 {
+		if info.Version != r.Version || info.Metrics == nil || info.Metrics.Accuracy != r.Accuracy || info.Updates != 8 || len(info.Clients) != 8 {
 			t.Errorf("stored v%d %+v does not match round %+v", info.Version, info, r)
 		}
 	}
@@ -380,7 +389,7 @@ func checkMongo(ctx context.Context, t *testing.T, cfg *config.Config, id string
 	}
 	// fl_server_init recorded every client's share of the data.
 	parts, err := store.GetPartitions(ctx, id)
-	if err != nil || len(parts.Clients) != 6 || parts.Clients[5].Samples != 600 || parts.Scheme != "iid" {
+	if err != nil || len(parts.Clients) != 8 || parts.Clients[7].Samples != 600 || parts.Scheme != "iid" {
 		t.Errorf("partitions %+v %v", parts, err)
 	}
 	// Every file in the tensor directory is described in MongoDB: the aggregation removed
@@ -482,12 +491,14 @@ func checkRoundRecords(ctx context.Context, t *testing.T, c client.Client, id st
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Selected) != 6 || len(res.Outcomes) != 6 {
+		if len(res.Selected) != 8 || len(res.Outcomes) != 8 {
 			t.Fatalf("round %d: %+v", round, res)
 		}
 		for _, o := range res.Outcomes {
-			// Clients 0-1 on OpenWhisk, 2-3 on Cloud Functions, 4-5 on the OpenFaaS edge.
-			want := map[int]string{0: "openwhisk/local", 1: "openwhisk/local", 2: "google/local", 3: "google/local", 4: "openfaas/edge", 5: "openfaas/edge"}[o.Client]
+			// Clients 0-1 on OpenWhisk, 2-3 on Cloud Functions, 4-5 on the OpenFaaS edge,
+			// 6-7 on Lambda.
+			want := map[int]string{0: "openwhisk/local", 1: "openwhisk/local", 2: "google/local", 3: "google/local",
+				4: "openfaas/edge", 5: "openfaas/edge", 6: "aws/lab", 7: "aws/lab"}[o.Client]
 			platforms[o.Platform]++
 			if !o.Counted || o.Platform+"/"+o.Cluster != want || len(o.Runs) == 0 {
 				t.Errorf("round %d client %d: %+v", round, o.Client, o)
@@ -500,15 +511,18 @@ func checkRoundRecords(ctx context.Context, t *testing.T, c client.Client, id st
 			if run.ActivationID == "" || run.Status != "success" || run.Samples != 600 || run.End.Before(run.Start) {
 				t.Errorf("round %d client %d run %+v", round, o.Client, run)
 			}
+			if o.Platform == "aws" && (run.BilledSeconds <= 0 || run.MaxMemoryMB <= 0 || (run.ColdStart && run.InitSeconds <= 0)) {
+				t.Errorf("round %d client %d: Lambda's REPORT line did not reach the record: %+v", round, o.Client, run)
+			}
 			if run.ColdStart {
 				cold++
 			}
 		}
 	}
-	if cold < 3 {
+	if cold < 4 {
 		t.Errorf("%d cold starts, want one per platform at least: the functions did not start as processes", cold)
 	}
-	if platforms["openwhisk"] != 4 || platforms["google"] != 4 || platforms["openfaas"] != 4 {
+	if platforms["openwhisk"] != 4 || platforms["google"] != 4 || platforms["openfaas"] != 4 || platforms["aws"] != 4 {
 		t.Errorf("clients per platform over two rounds: %v", platforms)
 	}
 }
@@ -569,7 +583,7 @@ func checkDeployCommands(ctx context.Context, t *testing.T, root, dir, cfgPath s
 		return string(out)
 	}
 	out := run("-a", "-s", "test", "-f", "nodeinfo", "-d")
-	for _, target := range []string{"openwhisk/local/nodeinfo", "google/local/nodeinfo", "openfaas/edge/nodeinfo"} {
+	for _, target := range []string{"openwhisk/local/nodeinfo", "google/local/nodeinfo", "openfaas/edge/nodeinfo", "aws/lab/nodeinfo"} {
 		if !regexp.MustCompile(`deployed\s+`+target).MatchString(out) || !regexp.MustCompile(`called\s+`+target+`\s+host `).MatchString(out) {
 			t.Errorf("%s not deployed and called:\n%s", target, out)
 		}
@@ -604,8 +618,8 @@ func checkDeployCommands(ctx context.Context, t *testing.T, root, dir, cfgPath s
 	if resp.StatusCode != http.StatusOK || info.Hostname == "" || info.Echo["via"] != "web" {
 		t.Errorf("web action: HTTP %d, %+v", resp.StatusCode, info)
 	}
-	out = run("-o", "local", "-g", "local", "-e", "edge", "-s", "test", "-f", "nodeinfo", "-r")
-	for _, key := range []string{"openwhisk/local", "google/local", "openfaas/edge"} {
+	out = run("-o", "local", "-g", "local", "-e", "edge", "-l", "lab", "-s", "test", "-f", "nodeinfo", "-r")
+	for _, key := range []string{"openwhisk/local", "google/local", "openfaas/edge", "aws/lab"} {
 		if !strings.Contains(out, "removed   "+key+"/nodeinfo") {
 			t.Errorf("%s/nodeinfo not removed:\n%s", key, out)
 		}
@@ -649,6 +663,9 @@ func checkSecrets(ctx context.Context, t *testing.T, c client.Client, cfg *confi
 	}
 	for name, o := range cfg.Providers.OpenFaaS {
 		secrets["OpenFaaS password of "+name] = o.Auth.Password
+	}
+	for name, a := range cfg.Providers.AWS {
+		secrets["AWS secret access key of "+name] = a.SecretAccessKey
 	}
 	var texts []string
 	ids := []string{id, workflows.RoundWorkflowID(id, 1), workflows.RoundWorkflowID(id, 2)}

@@ -97,7 +97,7 @@ func checkForgedCalls(ctx context.Context, t *testing.T, cfg *config.Config, id 
 	for _, p := range []struct {
 		cluster string
 		client  int
-	}{{"openwhisk/local", 0}, {"google/local", 2}, {"openfaas/edge", 4}} {
+	}{{"openwhisk/local", 0}, {"google/local", 2}, {"openfaas/edge", 4}, {"aws/lab", 6}} {
 		task := forgedTask(t, cfg, id, p.client)
 		for _, f := range forgeries(t) {
 			t.Run(p.cluster+": "+f.name, func(t *testing.T) {
@@ -124,7 +124,7 @@ func checkForgedCalls(ctx context.Context, t *testing.T, cfg *config.Config, id 
 	for _, p := range []struct {
 		cluster string
 		client  int
-	}{{"openwhisk/local", 1}, {"google/local", 3}} {
+	}{{"openwhisk/local", 1}, {"google/local", 3}, {"aws/lab", 7}} {
 		task := forgedTask(t, cfg, id, p.client)
 		act, err := providers[p.cluster].(faas.Caller).Call(ctx, "fl_client", sealed(t, dep.TokenKey, task, time.Now().Add(time.Hour)))
 		if err != nil {
@@ -149,7 +149,7 @@ func forgedTask(t *testing.T, cfg *config.Config, id string, client int) flclien
 	return flclient.Task{
 		Experiment: id, Round: 1, Client: client, Attempt: 1, BaseVersion: 0, Model: model.Spec{Kind: model.MLP, Hidden: 500},
 		Train: model.TrainOptions{Optimizer: "sgd", LR: 10, Epochs: 1, BatchSize: 10},
-		Data:  flclient.Data{Train: train, Partition: partition.Spec{Scheme: partition.IID, NumClients: 6, ShardsPerClient: 2, ShardSize: 300}},
+		Data:  flclient.Data{Train: train, Partition: partition.Spec{Scheme: partition.IID, NumClients: 8, ShardsPerClient: 2, ShardSize: 300}},
 		Store: flclient.Store{DB: mc.DB, Collection: mc.Collection},
 	}
 }

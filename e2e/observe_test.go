@@ -147,7 +147,7 @@ func checkClientsAndPlots(ctx context.Context, t *testing.T, c client.Client, ou
 	if len(rows)-1 != wantRuns || counted != wantCounted {
 		t.Errorf("clients.csv has %d activations (%d counted), the round records %d (%d)", len(rows)-1, counted, wantRuns, wantCounted)
 	}
-	if !platforms["openwhisk"] || !platforms["google"] || !platforms["openfaas"] {
+	if !platforms["openwhisk"] || !platforms["google"] || !platforms["openfaas"] || !platforms["aws"] {
 		t.Errorf("platforms in clients.csv: %v", platforms)
 	}
 	for _, name := range plots.Names {
@@ -174,7 +174,7 @@ func checkClientsAndPlots(ctx context.Context, t *testing.T, c client.Client, ou
 		}
 	}
 	svg, _ := os.ReadFile(filepath.Join(outcome.ResultsDir, "client_durations.svg"))
-	for _, platform := range []string{"openwhisk", "google", "openfaas"} {
+	for _, platform := range []string{"openwhisk", "google", "openfaas", "aws"} {
 		if !strings.Contains(string(svg), platform+" (") {
 			t.Errorf("client_durations.svg has no box for %s", platform)
 		}

@@ -20,7 +20,7 @@ import (
 // what FedKeeper adds.
 var RoundsHeader = []string{"round", "clients", "invoke_s", "train_s", "aggregate_s", "total_s", "loss", "accuracy", "retries",
 	"counted", "samples", "eval_s", "version", "stragglers",
-	"cost_usd", "cost_openwhisk_usd", "cost_google_usd", "cost_openfaas_usd"}
+	"cost_usd", "cost_openwhisk_usd", "cost_google_usd", "cost_openfaas_usd", "cost_aws_usd"}
 
 // Summary is summary.json.
 type Summary struct {
@@ -70,6 +70,7 @@ func writeRounds(path string, rounds []workflows.RoundSummary, bill Bill) error 
 			strconv.Itoa(r.Counted), strconv.Itoa(r.Samples), num(r.EvalSeconds), strconv.Itoa(r.Version),
 			strconv.Itoa(r.Stragglers), usd(rb.Total.USD), usd(rb.Platforms[string(config.OpenWhisk)].USD),
 			usd(rb.Platforms[string(config.Google)].USD), usd(rb.Platforms[string(config.OpenFaaS)].USD),
+			usd(rb.Platforms[string(config.AWS)].USD),
 		})
 	}
 	return writeCSV(path, RoundsHeader, rows)

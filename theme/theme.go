@@ -15,6 +15,7 @@ const (
 	OpenWhisk = "openwhisk"
 	Google    = "google"
 	OpenFaaS  = "openfaas"
+	AWS       = "aws"
 	Other     = "other"
 	Invoke    = "invoke"
 	Train     = "train"
@@ -30,6 +31,7 @@ func colours() map[string]color.RGBA {
 		OpenWhisk: {0x25, 0x63, 0xeb, 0xff}, // blue
 		Google:    {0xf5, 0x9e, 0x0b, 0xff}, // amber
 		OpenFaaS:  {0x05, 0x96, 0x69, 0xff}, // green
+		AWS:       {0x7c, 0x3a, 0xed, 0xff}, // violet
 		Other:     {0x6b, 0x72, 0x80, 0xff}, // grey
 		Invoke:    {0x93, 0xc5, 0xfd, 0xff},
 		Train:     {0x25, 0x63, 0xeb, 0xff},
@@ -55,13 +57,13 @@ func Lighter(c color.RGBA, share float64) color.RGBA {
 }
 
 // Platforms are the platforms in the order figures and the page list them.
-func Platforms() []string { return []string{OpenWhisk, Google, OpenFaaS} }
+func Platforms() []string { return []string{OpenWhisk, Google, OpenFaaS, AWS} }
 
 // CSS is the scheme as a stylesheet's custom properties on :root.
 func CSS() string {
 	var b strings.Builder
 	b.WriteString(":root {\n")
-	for _, name := range []string{OpenWhisk, Google, OpenFaaS, Other, Invoke, Train, Aggregate, Evaluate, Accuracy, Loss} {
+	for _, name := range []string{OpenWhisk, Google, OpenFaaS, AWS, Other, Invoke, Train, Aggregate, Evaluate, Accuracy, Loss} {
 		c := Colour(name)
 		fmt.Fprintf(&b, "  --%s: #%02x%02x%02x;\n", name, c.R, c.G, c.B)
 	}

@@ -58,14 +58,20 @@ providers:
       relay_weights: true
       fabric:
         faults: %[2]s
+  aws:
+    lab:
+      endpoint: embedded
+      fabric:
+        faults: %[2]s
 scenarios:
   federated_learning:
     clients_info:
-      total_num_clients: 6
-      num_clients_per_round: 6
+      total_num_clients: 8
+      num_clients_per_round: 8
       ow_clients_count: 2
       gcf_clients_count: 2
       edge_clients_count: 2
+      lambda_clients_count: 2
     data_sampling:
       distribution: iid
     model_params:
@@ -84,6 +90,9 @@ scenarios:
           timeout: 10s
         openfaas:
           func_path: ./functions/openfaas
+          timeout: 10s
+        aws:
+          func_path: ./functions/lambda
           timeout: 10s
 `
 

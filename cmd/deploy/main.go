@@ -1,6 +1,7 @@
 // Command deploy is the seed's deploy.py, the cluster test: it deploys (-d) or removes
 // (-r) a scenario's functions (-s test -f nodeinfo by default) on all clusters (-a) or
-// on named OpenWhisk (-o), Google Cloud Functions (-g) and OpenFaaS (-e) clusters, and
+// on named OpenWhisk (-o), Google Cloud Functions (-g), OpenFaaS (-e) and AWS Lambda
+// (-l) clusters, and
 // after deploying calls each function once to show the cluster works. deploy.py's long
 // options (--configfile, --all_providers, --ow_providers_list, …) are aliases.
 //
@@ -50,7 +51,7 @@ func list(s string) []string {
 type options struct {
 	configPath              string
 	all, doDeploy, doRemove bool
-	ow, gcf, edge           string
+	ow, gcf, edge, aws      string
 	scenario, functions     string
 	metaData                bool
 }
@@ -58,14 +59,15 @@ type options struct {
 const usageIntro = `usage: deploy [flags]
 
 The seed's deploy.py, the cluster test: deploys (-d) or removes (-r) a scenario's
-functions on all clusters (-a) or on named ones (-o, -g, -e), and after deploying calls
+functions on all clusters (-a) or on named ones (-o, -g, -e, -l), and after deploying calls
 each once. deploy.py's long options (--configfile, --all_providers, --ow_providers_list,
 --gcf_providers_list, --scenario_name, --functions_list, --deploy, --remove) work too.
 
 flags:`
 
 // parseFlags reads the flags: deploy.py's letters with its long option names as
-// aliases, and -e for OpenFaaS gateways, which deploy.py did not have.
+// aliases, and -e for OpenFaaS gateways and -l for AWS Lambda clusters, which deploy.py
+// did not have.
 func parseFlags(args []string, out io.Writer) (options, error) {
 	var o options
 	s := cliflags.New("deploy", usageIntro, out)
@@ -74,6 +76,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	s.String(&o.ow, "", "OpenWhisk `clusters`, separated by commas", "o", "ow_providers_list")
 	s.String(&o.gcf, "", "Google Cloud Functions `clusters`, separated by commas", "g", "gcf_providers_list")
 	s.String(&o.edge, "", "OpenFaaS `gateways`, separated by commas", "e")
+	s.String(&o.aws, "", "AWS Lambda `clusters` (providers.aws), separated by commas", "l", "lambda_providers_list")
 	s.String(&o.scenario, "test", "`scenario`: test or federated_learning", "s", "scenario_name")
 	s.String(&o.functions, "", "`functions`, separated by commas (default: all of the scenario's)", "f", "functions_list")
 	s.Bool(&o.doDeploy, "deploy", "d", "deploy")
@@ -104,7 +107,7 @@ func run() int {
 		return 2
 	}
 	targets, err := deploy.ScenarioTargets(cfg, o.scenario,
-		deploy.Selection{All: o.all, OpenWhisk: list(o.ow), Google: list(o.gcf), OpenFaaS: list(o.edge)}, list(o.functions))
+		deploy.Selection{All: o.all, OpenWhisk: list(o.ow), Google: list(o.gcf), OpenFaaS: list(o.edge), AWS: list(o.aws)}, list(o.functions))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "deploy:", err)
 		return 2

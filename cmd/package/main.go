@@ -10,6 +10,8 @@
 //	                               function, so deploy it once per name (fl_client, …)
 //	gcf/fedkeeper-source.zip       a Cloud Functions source archive for the Go runtime
 //	                               (entry point: the function's name)
+//	lambda/fedkeeper.zip           a provided.al2023 zip ("bootstrap" for linux/amd64, on
+//	                               aws-lambda-go); the function's name picks the function
 //	openfaas/                      an image context: Dockerfile and the module sources;
 //	                               docker build -t REGISTRY/fedkeeper-fn dist/functions/openfaas
 //
@@ -58,6 +60,13 @@ func run(ctx context.Context, root, out string) error {
 	if err := write(filepath.Join(out, "openwhisk", "fedkeeper.zip"), ow); err != nil {
 		return err
 	}
+	aws, err := pack.LambdaZip(ctx, "functions/lambda", root, build)
+	if err != nil {
+		return fmt.Errorf("lambda: %w", err)
+	}
+	if err := write(filepath.Join(out, "lambda", "fedkeeper.zip"), aws); err != nil {
+		return err
+	}
 	gcf, err := pack.GCFSource(ctx, "functions/gcf", root)
 	if err != nil {
 		return fmt.Errorf("gcf: %w", err)
@@ -81,8 +90,8 @@ func run(ctx context.Context, root, out string) error {
 	if err := write(filepath.Join(ctxDir, "Dockerfile"), []byte(openfaasDockerfile)); err != nil {
 		return err
 	}
-	fmt.Printf("wrote %s: openwhisk/fedkeeper.zip (%d KB), gcf/fedkeeper-source.zip (%d KB), openfaas/ (image context)\n",
-		out, len(ow)/1024, len(gcf)/1024)
+	fmt.Printf("wrote %s: openwhisk/fedkeeper.zip (%d KB), lambda/fedkeeper.zip (%d KB), gcf/fedkeeper-source.zip (%d KB), openfaas/ (image context)\n",
+		out, len(ow)/1024, len(aws)/1024, len(gcf)/1024)
 	return nil
 }
 

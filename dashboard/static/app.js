@@ -4,7 +4,7 @@
 // Data only ever reaches the page as text nodes and attributes, never as HTML.
 "use strict";
 
-const PLATFORMS = { openwhisk: "OpenWhisk", google: "Cloud Functions", openfaas: "OpenFaaS" };
+const PLATFORMS = { openwhisk: "OpenWhisk", google: "Cloud Functions", openfaas: "OpenFaaS", aws: "AWS Lambda" };
 const SPLIT = [["invoke_s", "invoke"], ["train_s", "train"], ["aggregate_s", "aggregate"], ["eval_s", "evaluate"]];
 const STATES = ["selected", "waiting", "running", "retrying", "done", "failed", "late", "dropped"];
 const REFRESH_MS = 1000;

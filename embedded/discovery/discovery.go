@@ -30,6 +30,7 @@ type Endpoints struct {
 	OpenWhisk        map[string]FabricEndpoint   `json:"openwhisk,omitempty"`
 	Google           map[string]GoogleEndpoint   `json:"google,omitempty"`
 	OpenFaaS         map[string]OpenFaaSEndpoint `json:"openfaas,omitempty"`
+	AWS              map[string]AWSEndpoint      `json:"aws,omitempty"`
 	PID              int                         `json:"pid"`
 	Started          time.Time                   `json:"started"`
 }
@@ -53,6 +54,16 @@ type OpenFaaSEndpoint struct {
 	Password string `json:"password"`
 }
 
+// AWSEndpoint is one embedded AWS Lambda cluster: its endpoint and the generated key
+// every call must be signed with.
+type AWSEndpoint struct {
+	Endpoint        string `json:"endpoint"`
+	Region          string `json:"region"`
+	Role            string `json:"role"`
+	AccessKeyID     string `json:"access_key_id"`
+	SecretAccessKey string `json:"secret_access_key"`
+}
+
 // Needed reports whether the config asks for any embedded service.
 func Needed(cfg *config.Config) bool {
 	if config.IsEmbedded(cfg.Temporal.HostPort) || config.IsEmbedded(cfg.Scenarios.FederatedLearning.MongoConfig.URL) {
@@ -69,6 +80,11 @@ func Needed(cfg *config.Config) bool {
 		}
 	}
 	for _, c := range cfg.Providers.OpenFaaS {
+		if c.Embedded() {
+			return true
+		}
+	}
+	for _, c := range cfg.Providers.AWS {
 		if c.Embedded() {
 			return true
 		}
@@ -248,5 +264,16 @@ func (e Endpoints) Apply(cfg *config.Config) *config.Config {
 		faas[name] = c
 	}
 	out.Providers.OpenFaaS = faas
+	aws := make(map[string]config.AWSCluster, len(out.Providers.AWS))
+	for name, c := range out.Providers.AWS {
+		if ep, ok := e.AWS[name]; ok && c.Embedded() {
+			// The fabric's own key, never the AWS environment's: a developer's real
+			// credentials must not be sent to, or used on behalf of, the local fabric.
+			c.Endpoint, c.Region, c.Role = ep.Endpoint, ep.Region, ep.Role
+			c.AccessKeyID, c.SecretAccessKey, c.SessionToken, c.Profile = ep.AccessKeyID, ep.SecretAccessKey, "", ""
+		}
+		aws[name] = c
+	}
+	out.Providers.AWS = aws
 	return &out
 }

@@ -1,10 +1,11 @@
 // Package fabrics starts the local FaaS fabrics an experiment's config asks for: one per
-// embedded cluster (OpenWhisk, Cloud Functions or OpenFaaS), each speaking its platform's
+// embedded cluster (OpenWhisk, Cloud Functions, OpenFaaS or AWS Lambda), each speaking its platform's
 // API with credentials of its own. It does not link the Temporal server, so light
 // commands (the cluster test) can bring fabrics up by themselves.
 package fabrics
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -13,12 +14,14 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/embedded/discovery"
 	"github.com/fedkeeper/fedkeeper/fabric"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/gcf"
+	"github.com/fedkeeper/fedkeeper/fabric/lambda"
 	"github.com/fedkeeper/fedkeeper/fabric/openfaas"
 	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
 )
@@ -53,6 +56,9 @@ func Start(ctx context.Context, cfg *config.Config, dataDir string, logger *slog
 	}
 	if e.OpenFaaS == nil {
 		e.OpenFaaS = map[string]discovery.OpenFaaSEndpoint{}
+	}
+	if e.AWS == nil {
+		e.AWS = map[string]discovery.AWSEndpoint{}
 	}
 	if err := s.start(ctx, cfg, dataDir, logger, e, prev); err != nil {
 		s.Stop()
@@ -157,6 +163,41 @@ func (s *Set) start(ctx context.Context, cfg *config.Config, dataDir string, log
 			return err
 		}
 		e.OpenFaaS[name] = discovery.OpenFaaSEndpoint{Gateway: f.URL, User: user, Password: password}
+	}
+	return s.startLambdas(cfg, e, prev, start)
+}
+
+// startFunc starts one cluster's fabric.
+type startFunc func(platform, name string, conf config.FabricConfiguration, prevURL string, opts fabric.Options) (*fabric.Fabric, error)
+
+// Defaults of an embedded Lambda cluster that names neither region nor role.
+const (
+	embeddedRegion = "us-east-1"
+	embeddedRole   = "arn:aws:iam::000000000000:role/fedkeeper-embedded"
+)
+
+// startLambdas brings up a fabric Lambda per embedded AWS cluster, with an access key
+// of its own (kept across restarts like the other clusters' credentials).
+func (s *Set) startLambdas(cfg *config.Config, e *discovery.Endpoints, prev discovery.Endpoints, start startFunc) error {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Providers.AWS)) {
+		cluster := cfg.Providers.AWS[name]
+		if !cluster.Embedded() {
+			continue
+		}
+		ep := prev.AWS[name]
+		if ep.AccessKeyID == "" || ep.SecretAccessKey == "" {
+			ep.AccessKeyID, ep.SecretAccessKey = "AKIA"+strings.ToUpper(NewSecret(8)), NewSecret(20)
+		}
+		ep.Region, ep.Role = cmp.Or(cluster.Region, embeddedRegion), cmp.Or(cluster.Role, embeddedRole)
+		f, err := start("aws", name, cluster.Fabric, ep.Endpoint, fabric.Options{
+			Lambda: &lambda.Options{AccessKeyID: ep.AccessKeyID, SecretAccessKey: ep.SecretAccessKey, Region: ep.Region,
+				MaxInstances: cluster.Fabric.MaxContainers, Python: cluster.Fabric.Python},
+		})
+		if err != nil {
+			return err
+		}
+		ep.Endpoint = f.URL
+		e.AWS[name] = ep
 	}
 	return nil
 }

@@ -15,8 +15,8 @@ import (
 	golambda "github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/fedkeeper/fedkeeper/faas"
-	fabriclambda "github.com/fedkeeper/fedkeeper/fabric/lambda"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
+	fabriclambda "github.com/fedkeeper/fedkeeper/fabric/lambda"
 	"github.com/fedkeeper/fedkeeper/functions/deployment"
 )
 

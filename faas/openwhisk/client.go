@@ -5,7 +5,6 @@
 package openwhisk
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -493,23 +492,4 @@ func millis(v any) time.Duration {
 		return time.Duration(f) * time.Millisecond
 	}
 	return 0
-}
-
-// ZipExec packs an executable as the "exec" entry of a zip, the native action format.
-func ZipExec(binary []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	header := &zip.FileHeader{Name: "exec", Method: zip.Deflate}
-	header.SetMode(0o755)
-	w, err := zw.CreateHeader(header)
-	if err != nil {
-		return nil, fmt.Errorf("openwhisk: zip exec: %w", err)
-	}
-	if _, err := w.Write(binary); err != nil {
-		return nil, fmt.Errorf("openwhisk: zip exec: %w", err)
-	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("openwhisk: zip exec: %w", err)
-	}
-	return buf.Bytes(), nil
 }

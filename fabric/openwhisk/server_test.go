@@ -21,6 +21,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
 	"github.com/fedkeeper/fedkeeper/functions/actionloop"
+	"github.com/fedkeeper/fedkeeper/functions/pack"
 )
 
 // TestMain doubles as the test functions: the fabric starts this very binary as an
@@ -90,7 +91,7 @@ func start(t *testing.T, opts openwhisk.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zipped, err := owclient.ZipExec(self)
+	zipped, err := pack.ZipExecutable("exec", self)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,20 +19,28 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-
-	owclient "github.com/fedkeeper/fedkeeper/faas/openwhisk"
 )
 
 // OpenWhiskZip returns the native action zip for funcPath, resolved against baseDir
-// when relative. buildDir receives the built binary (it is reused as a cache).
+// when relative: a linux/amd64 binary as its "exec". buildDir receives the built
+// binary (it is reused as a cache).
 func OpenWhiskZip(ctx context.Context, funcPath, baseDir, buildDir string) ([]byte, error) {
+	return executableZip(ctx, funcPath, baseDir, buildDir, "exec")
+}
+
+// LambdaZip returns a provided.al2023 function's zip for funcPath: a linux/amd64
+// binary as its "bootstrap", which runs the Runtime API's loop (aws-lambda-go's).
+func LambdaZip(ctx context.Context, funcPath, baseDir, buildDir string) ([]byte, error) {
+	return executableZip(ctx, funcPath, baseDir, buildDir, "bootstrap")
+}
+
+// executableZip is a zip whose entry is the executable a platform starts: built from a
+// Go main package folder, a ready executable, or a zip that holds the entry already.
+func executableZip(ctx context.Context, funcPath, baseDir, buildDir, entry string) ([]byte, error) {
 	if funcPath == "" {
 		return nil, errors.New("pack: func_path is empty")
 	}
-	path := funcPath
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(baseDir, path)
-	}
+	path := resolve(funcPath, baseDir)
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("pack: func_path %s: %w", funcPath, err)
@@ -47,13 +55,13 @@ func OpenWhiskZip(ctx context.Context, funcPath, baseDir, buildDir string) ([]by
 		if err != nil {
 			return nil, fmt.Errorf("pack: %w", err)
 		}
-		return owclient.ZipExec(data)
+		return ZipExecutable(entry, data)
 	case strings.HasSuffix(path, ".zip"):
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("pack: %w", err)
 		}
-		if err := checkZip(data); err != nil {
+		if err := checkZip(data, entry); err != nil {
 			return nil, fmt.Errorf("pack: %s: %w", funcPath, err)
 		}
 		return data, nil
@@ -62,22 +70,42 @@ func OpenWhiskZip(ctx context.Context, funcPath, baseDir, buildDir string) ([]by
 		if err != nil {
 			return nil, fmt.Errorf("pack: %w", err)
 		}
-		return owclient.ZipExec(data)
+		return ZipExecutable(entry, data)
 	}
-	return nil, fmt.Errorf("pack: func_path %s is neither a Go package folder, an executable nor a zip with an \"exec\" (nor Python: a .py file or a folder with __main__.py)", funcPath)
+	return nil, fmt.Errorf("pack: func_path %s is neither a Go package folder, an executable nor a zip with an %q (nor Python code)", funcPath, entry)
 }
 
-func checkZip(data []byte) error {
+// ZipExecutable packs an executable as the entry of a zip, executable by all: an
+// OpenWhisk native action's "exec", a Lambda provided runtime's "bootstrap".
+func ZipExecutable(entry string, binary []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	header := &zip.FileHeader{Name: entry, Method: zip.Deflate}
+	header.SetMode(0o755)
+	w, err := zw.CreateHeader(header)
+	if err == nil {
+		_, err = w.Write(binary)
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pack: zip %s: %w", entry, err)
+	}
+	return buf.Bytes(), nil
+}
+
+func checkZip(data []byte, entry string) error {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return fmt.Errorf("not a zip: %w", err)
 	}
 	for _, f := range zr.File {
-		if f.Name == "exec" {
+		if f.Name == entry {
 			return nil
 		}
 	}
-	return errors.New("the zip holds no \"exec\" at its top level")
+	return fmt.Errorf("the zip holds no %q at its top level", entry)
 }
 
 // BuildGo compiles the Go main package in dir for linux/amd64 without cgo, stripped,

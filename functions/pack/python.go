@@ -25,8 +25,9 @@ const (
 )
 
 // pythonEntryFiles mark a folder as a Python function: OpenWhisk's __main__.py, Cloud
-// Functions' main.py, OpenFaaS python3-http's handler.py (alone or in function/).
-var pythonEntryFiles = []string{"__main__.py", "main.py", "handler.py", filepath.Join("function", "handler.py")}
+// Functions' main.py, OpenFaaS python3-http's handler.py (alone or in function/),
+// Lambda's lambda_function.py (the console's name for a handler's module).
+var pythonEntryFiles = []string{"__main__.py", "main.py", "handler.py", filepath.Join("function", "handler.py"), "lambda_function.py"}
 
 // Detect tells a Python func_path from a Go one: a runtime or kind that names the
 // language (python311, python:3.11, go122, go:1.22) decides; otherwise a .py file, or a
@@ -102,6 +103,31 @@ func GCFPythonSource(funcPath, baseDir string) ([]byte, error) {
 		return nil, fmt.Errorf("pack: func_path %s: a Cloud Functions Python source is a folder with main.py at its root", funcPath)
 	}
 	return zipFolder(path)
+}
+
+// LambdaPython returns a python3.x Lambda function's zip: the folder at funcPath with
+// the handler's module (handler is module.function; a dotted module is a package
+// path) at its root, and the SDK beside it when the code imports it.
+func LambdaPython(funcPath, baseDir, handler string) ([]byte, error) {
+	path := resolve(funcPath, baseDir)
+	module, _, ok := cutLast(handler, ".")
+	if !ok || module == "" {
+		return nil, fmt.Errorf("pack: handler %q must be module.function", handler)
+	}
+	file := filepath.Join(path, filepath.FromSlash(strings.ReplaceAll(module, ".", "/"))+".py")
+	if _, err := os.Stat(file); err != nil {
+		return nil, fmt.Errorf("pack: func_path %s: a Lambda Python folder needs the handler's module %s at its root (handler %s)", funcPath, filepath.Base(file), handler)
+	}
+	return zipFolder(path)
+}
+
+// cutLast is strings.Cut at the last sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
 }
 
 // OpenFaaSPython lays a python3-http function out as faas-cli build does, the handler

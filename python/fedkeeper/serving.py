@@ -3,7 +3,8 @@
 
 - OpenWhisk: ``main(args: dict) -> dict`` (also as a raw web action);
 - Cloud Functions: a function taking a Flask request (functions-framework);
-- OpenFaaS python3-http: ``handle(event, context)``.
+- OpenFaaS python3-http: ``handle(event, context)``;
+- AWS Lambda (python3.x): ``lambda_handler(event, context)``.
 
 Each takes a Client or a train function (a Client is made for it, reading the
 deployment once, when the module is loaded on a cold start).
@@ -95,3 +96,27 @@ def openfaas(target: Union[Client, TrainFunc]) -> Callable[[Any, Any], dict]:
         return {"statusCode": status, "headers": dict(JSON_HEADERS), "body": out}
 
     return handle
+
+
+class FunctionError(Exception):
+    """A client's refusal or failure, raised in a Lambda handler so that Lambda reports
+    a function error (X-Amz-Function-Error), which the keeper retries."""
+
+
+def aws_lambda(target: Union[Client, TrainFunc]) -> Callable[[Any, Any], dict]:
+    """An AWS Lambda handler: the invocation's event (the task's JSON object) in, the
+    result out. A refused or failed task raises FunctionError with the client's
+    message, so Lambda marks the invocation failed instead of answering a success that
+    holds an error."""
+    client = _client(target)
+
+    def lambda_handler(event: Any, context: Any = None) -> dict:
+        if isinstance(event, (bytes, str)):
+            status, out = answer_body(client, event.encode("utf-8") if isinstance(event, str) else event)
+        else:
+            status, out = client.answer(event if event is not None else {})
+        if status >= 400:
+            raise FunctionError(out.get("error", f"the client answered HTTP {status}"))
+        return out
+
+    return lambda_handler
