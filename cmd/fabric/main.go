@@ -1,8 +1,9 @@
 // Command fabric runs the local FaaS fabric on its own, like OpenWhisk standalone: by
 // default on 127.0.0.1:3233 with namespace guest and the well-known guest key. The same
 // listener serves the OpenWhisk REST API (/api/v1), the Cloud Functions v1 API (/v1 and
-// the trigger URLs under /gcf) and the OpenFaaS gateway (/system, /function,
-// /async-function). Credentials for the last two are generated unless given.
+// the trigger URLs under /gcf), the OpenFaaS gateway (/system, /function,
+// /async-function) and AWS Lambda's API (/2015-03-31/functions, SigV4). Credentials
+// for the last three are generated unless given.
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 
 	"github.com/fedkeeper/fedkeeper/fabric"
 	"github.com/fedkeeper/fedkeeper/fabric/gcf"
+	"github.com/fedkeeper/fedkeeper/fabric/lambda"
 	"github.com/fedkeeper/fedkeeper/fabric/openfaas"
 	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
 	"github.com/fedkeeper/fedkeeper/fabric/python"
@@ -57,7 +59,7 @@ func checkExposure(addr, auth string, set map[string]bool) error {
 		return nil
 	}
 	var missing []string
-	for _, name := range []string{"auth", "gcf-token", "openfaas-password"} {
+	for _, name := range []string{"auth", "gcf-token", "openfaas-password", "aws-secret-access-key"} {
 		if !set[name] {
 			missing = append(missing, "-"+name)
 		}
@@ -79,6 +81,9 @@ func run() int {
 	gcfToken := flag.String("gcf-token", "", "bearer token of the Cloud Functions API and triggers (generated when empty)")
 	ofUser := flag.String("openfaas-user", "admin", "OpenFaaS gateway user")
 	ofPassword := flag.String("openfaas-password", "", "OpenFaaS gateway password (generated when empty)")
+	awsRegion := flag.String("aws-region", "us-east-1", "region of the Lambda API")
+	awsKeyID := flag.String("aws-access-key-id", "", "access key id Lambda calls are signed with (generated when empty)")
+	awsSecret := flag.String("aws-secret-access-key", "", "its secret (generated when empty)")
 	containers := flag.Int("max-containers", 0, "function processes per platform at once (default 2 per core)")
 	perMinute := flag.Int("invocations-per-minute", 0, "OpenWhisk invocations per minute before 429 (0: unlimited)")
 	py := flag.String("python", python.DefaultInterpreter, "interpreter of the Python functions (Debian's packages import under /usr/bin/python3 only)")
@@ -100,6 +105,12 @@ func run() int {
 	if *ofPassword == "" {
 		*ofPassword = random(16)
 	}
+	if *awsKeyID == "" {
+		*awsKeyID = "AKIA" + strings.ToUpper(random(8))
+	}
+	if *awsSecret == "" {
+		*awsSecret = random(20)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	f, err := fabric.Start(ctx, fabric.Options{
@@ -108,6 +119,8 @@ func run() int {
 			InvocationsPerMinute: *perMinute, Python: *py, Logger: logger},
 		GCF:      &gcf.Options{Token: *gcfToken, MaxInstances: *containers, Python: *py, Logger: logger},
 		OpenFaaS: &openfaas.Options{User: *ofUser, Password: *ofPassword, MaxInstances: *containers, Python: *py, Logger: logger},
+		Lambda: &lambda.Options{AccessKeyID: *awsKeyID, SecretAccessKey: *awsSecret, Region: *awsRegion,
+			MaxInstances: *containers, Python: *py, Logger: logger},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -120,6 +133,7 @@ func run() int {
 		"openwhisk_api_host": f.URL, "openwhisk_auth": *auth, "openwhisk_namespace": *namespace,
 		"gcf_endpoint": f.URL + "/", "gcf_token": *gcfToken,
 		"openfaas_gateway": f.URL, "openfaas_user": *ofUser, "openfaas_password": *ofPassword,
+		"lambda_endpoint": f.URL, "aws_region": *awsRegion, "aws_access_key_id": *awsKeyID, "aws_secret_access_key": *awsSecret,
 	}, "", "  ")
 	if err := os.WriteFile(creds, data, 0o600); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -129,6 +143,7 @@ func run() int {
 	fmt.Printf("  OpenWhisk:       API host %s, namespace %s\n", f.URL, *namespace)
 	fmt.Printf("  Cloud Functions: endpoint %s/ (any project and region; bearer token required)\n", f.URL)
 	fmt.Printf("  OpenFaaS:        gateway %s (basic auth, user %s)\n", f.URL, *ofUser)
+	fmt.Printf("  AWS Lambda:      endpoint %s, region %s (SigV4, access key %s)\n", f.URL, *awsRegion, *awsKeyID)
 	fmt.Printf("  credentials:     %s\n", creds)
 	fmt.Println("Ctrl-C stops it")
 	<-ctx.Done()
