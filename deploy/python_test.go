@@ -16,10 +16,12 @@ import (
 	"github.com/fedkeeper/fedkeeper/config"
 	"github.com/fedkeeper/fedkeeper/faas"
 	gcfclient "github.com/fedkeeper/fedkeeper/faas/gcf"
+	lambdaclient "github.com/fedkeeper/fedkeeper/faas/lambda"
 	ofclient "github.com/fedkeeper/fedkeeper/faas/openfaas"
 	owclient "github.com/fedkeeper/fedkeeper/faas/openwhisk"
 	"github.com/fedkeeper/fedkeeper/fabric"
 	"github.com/fedkeeper/fedkeeper/fabric/gcf"
+	"github.com/fedkeeper/fedkeeper/fabric/lambda"
 	"github.com/fedkeeper/fedkeeper/fabric/openfaas"
 	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
 	"github.com/fedkeeper/fedkeeper/fabric/python"
@@ -69,9 +71,11 @@ func TestPythonFunctionsArePackagedForEachPlatform(t *testing.T) {
 		"requirements.txt": "functions-framework==3.*\n"})
 	ofFolder := writeFiles(t, map[string]string{"handler.py": "def handle(event, context):\n    return {'body': {'said': 'hi from openfaas'}}\n",
 		"requirements.txt": "flask\n"})
+	lambdaFolder := writeFiles(t, map[string]string{"lambda_function.py": "def lambda_handler(event, context):\n    return {'said': 'hi from ' + context.function_name}\n"})
 
 	f, err := fabric.Start(context.Background(), fabric.Options{DataDir: t.TempDir(), OpenWhisk: &openwhisk.Options{Auth: openwhisk.GuestAuth},
-		GCF: &gcf.Options{Token: "tok"}, OpenFaaS: &openfaas.Options{Password: "pw"}})
+		GCF: &gcf.Options{Token: "tok"}, OpenFaaS: &openfaas.Options{Password: "pw"},
+		Lambda: &lambda.Options{AccessKeyID: "AKIATEST", SecretAccessKey: "s3cret", Region: "eu-west-1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,12 +84,18 @@ func TestPythonFunctionsArePackagedForEachPlatform(t *testing.T) {
 		OpenWhisk: map[string]config.OpenWhiskCluster{"local": {}, "real": {Auth: config.OpenWhiskAuth{OWAPIHost: "https://whisk.example.org", OWAuth: "u:k"}}},
 		Google:    map[string]config.GoogleCluster{"g": {}},
 		OpenFaaS:  map[string]config.OpenFaaSCluster{"edge": {LocalImages: true}, "real": {Gateway: "https://gw.example.org"}},
+		AWS:       map[string]config.AWSCluster{"lab": {}},
 	}}
 	b := NewBuilder(cfg, "/", t.TempDir(), deployment.Config{})
 	ctx := context.Background()
 	ow, _ := owclient.New(owclient.Options{APIHost: f.URL, Namespace: "guest", Auth: openwhisk.GuestAuth})
 	g, _ := gcfclient.New(ctx, gcfclient.Options{Endpoint: f.URL + "/", Project: "p1", Region: "us-central1", Token: "tok"})
 	of, _ := ofclient.New(ofclient.Options{Gateway: f.URL, User: "admin", Password: "pw"})
+	aws, err := lambdaclient.New(ctx, lambdaclient.Options{Region: "eu-west-1", Endpoint: f.URL, Role: "arn:aws:iam::000000000000:role/t",
+		AccessKeyID: "AKIATEST", SecretAccessKey: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name      string
@@ -116,6 +126,9 @@ func TestPythonFunctionsArePackagedForEachPlatform(t *testing.T) {
 			}, "", g, "hi from cloud functions"},
 		{"an OpenFaaS folder is laid out as faas-cli build does", config.OpenFaaS, "edge",
 			config.Function{OpenFaaS: &config.OpenFaaSFunction{FuncPath: ofFolder}}, "", nil, "file://", of, "hi from openfaas"},
+		{"a Lambda folder is a zip with the handler's module, python3.11", config.AWS, "lab",
+			config.Function{AWS: &config.AWSFunction{FuncPath: lambdaFolder, Memory: 256, Timeout: "60s"}},
+			"python3.11", func(code []byte) bool { return slices.Equal(zipNames(t, code), []string{"lambda_function.py"}) }, "", aws, "hi from nodeinfo"},
 		{"a real gateway pulls docker_image", config.OpenFaaS, "real",
 			config.Function{OpenFaaS: &config.OpenFaaSFunction{FuncPath: ofFolder, DockerImage: "registry.example.org/fn:1"}}, "", nil, "registry.example.org/fn:1", nil, ""},
 	}

@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"golang.org/x/oauth2"
 	"google.golang.org/api/cloudfunctions/v1"
 	"google.golang.org/api/option"
@@ -95,7 +98,7 @@ func TestGoAndPyTorchClients(t *testing.T) {
 func oneOfEach(counted map[string]int) bool {
 	n := 0
 	for _, fn := range []string{"fl_client", "pytorch_client"} {
-		for _, p := range []string{"openwhisk", "google", "openfaas"} {
+		for _, p := range []string{"openwhisk", "google", "openfaas", "aws"} {
 			if counted[fn+" on "+p] != 1 {
 				return false
 			}
@@ -149,6 +152,21 @@ func checkPythonDeployments(ctx context.Context, t *testing.T, cfg *config.Confi
 	}
 	if _, err := os.Stat(filepath.Join(folder, "function", "fedkeeper", "serving.py")); err != nil {
 		t.Errorf("the SDK is not beside the OpenFaaS handler: %v", err)
+	}
+	checkLambdaRuntime(ctx, t, cfg.Providers.AWS["lab"])
+}
+
+// checkLambdaRuntime asks Lambda, through the AWS SDK, what runs pytorch_client.
+func checkLambdaRuntime(ctx context.Context, t *testing.T, c config.AWSCluster) {
+	t.Helper()
+	api := awslambda.New(awslambda.Options{Region: c.Region, BaseEndpoint: aws.String(c.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, "")})
+	fn, err := api.GetFunction(ctx, &awslambda.GetFunctionInput{FunctionName: aws.String("pytorch_client")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg := fn.Configuration; !strings.HasPrefix(string(cfg.Runtime), "python3.") || aws.ToString(cfg.Handler) != "lambda_function.lambda_handler" {
+		t.Errorf("Lambda runs pytorch_client as %s with handler %s, want python3.x with lambda_function.lambda_handler", cfg.Runtime, aws.ToString(cfg.Handler))
 	}
 }
 

@@ -145,6 +145,16 @@ class EntryPoints(unittest.TestCase):
         self.assertEqual((out["statusCode"], out["body"]["samples"]), (200, 20))
         self.assertEqual(handle(types.SimpleNamespace(body=b"{}"), None)["statusCode"], 500)
 
+    def test_aws_lambda(self) -> None:
+        handler = serving.aws_lambda(self.client)
+        self.assertEqual(handler(json.loads(self.body), None)["samples"], 20)
+        self.assertEqual(handler(self.body.decode(), None)["samples"], 20)
+        # A refused task is a function error, which Lambda reports and the keeper retries.
+        with self.assertRaisesRegex(serving.FunctionError, "unknown field"):
+            handler({"x": 1}, None)
+        with self.assertRaisesRegex(serving.FunctionError, "not JSON"):
+            handler("{nope", None)
+
     def test_a_train_function_is_served_with_the_deployment(self) -> None:
         with mock.patch.dict(os.environ, {"FEDKEEPER_TOKEN_KEY": "", "FEDKEEPER_SECRETS_DIR": "/nonexistent-fk"}):
             main = serving.openwhisk(add_one)  # reads the environment: no key there

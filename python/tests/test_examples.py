@@ -12,7 +12,7 @@ import types
 import unittest
 from unittest import mock
 
-from fedkeeper import arch, codec, synthetic
+from fedkeeper import arch, codec, serving, synthetic
 from fedkeeper.envelope import Weights
 from fedkeeper.task import Data, ModelSpec, StoreSpec, SyntheticSpec
 
@@ -67,6 +67,11 @@ class Examples(unittest.TestCase):
                 handle = load_handler(self, f"pytorch-{kind}/openfaas").handle
                 out = handle(types.SimpleNamespace(body=json.dumps(req).encode()), None)
                 self.assertEqual((out["statusCode"], out["body"]["samples"]), (200, 20))
+            with self.subTest(kind, platform="lambda"):
+                handler = load(f"pytorch-{kind}/lambda/lambda_function.py").lambda_handler
+                self.assertEqual(handler(req, None)["samples"], 20)
+                with self.assertRaisesRegex(serving.FunctionError, f"this client trains the {kind.upper()}"):
+                    handler(wrong, None)
 
     def test_the_mclr_client_on_each_platform(self) -> None:
         spec = SyntheticSpec(1, 1, False, 30, 1)
@@ -89,6 +94,9 @@ class Examples(unittest.TestCase):
             handle = load_handler(self, "python-mclr/openfaas").handle
             out = handle(types.SimpleNamespace(body=json.dumps(req).encode()), None)
             self.assertEqual((out["statusCode"], out["body"]["samples"]), (200, samples))
+        with self.subTest(platform="lambda"):
+            handler = load("python-mclr/lambda/lambda_function.py").lambda_handler
+            self.assertEqual(handler(req, None)["samples"], samples)
 
 
 if __name__ == "__main__":
