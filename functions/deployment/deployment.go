@@ -13,6 +13,8 @@
 //   - OpenFaaS: gateway secrets, files in /var/openfaas/secrets (FEDKEEPER_SECRETS_DIR
 //     elsewhere, as in the local fabric, whose functions are plain processes); listing
 //     functions shows their names only.
+//   - AWS Lambda: environment variables, which Lambda encrypts at rest and shows only to
+//     principals allowed lambda:GetFunctionConfiguration.
 //
 // Settings that are not secret (the tensor directory) are plain environment variables.
 package deployment
