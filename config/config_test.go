@@ -158,6 +158,25 @@ func TestInvalidInputNamesTheKey(t *testing.T) {
 		{"bad distribution", "scenarios:\n  federated_learning:\n    data_sampling:\n      distribution: zipf", "scenarios.federated_learning.data_sampling.distribution", "non_iid, iid or dirichlet"},
 		{"dirichlet without concentration", "scenarios:\n  federated_learning:\n    data_sampling:\n      distribution: dirichlet\n      dirichlet_alpha: 0", "scenarios.federated_learning.data_sampling.dirichlet_alpha", "must be positive"},
 		{"negative timeout", "scenarios:\n  federated_learning:\n    functions:\n      fl_client:\n        openwhisk:\n          timeout: -5", "scenarios.federated_learning.functions.fl_client.openwhisk.timeout", "positive"},
+		{"lambda clients without a cluster", "scenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 2\n      num_clients_per_round: 2\n      lambda_clients_count: 2",
+			"providers.aws", "no AWS Lambda cluster"},
+		{"negative lambda clients", "scenarios:\n  federated_learning:\n    clients_info:\n      lambda_clients_count: -1",
+			"scenarios.federated_learning.clients_info.lambda_clients_count", "must not be negative"},
+		{"counts with lambda do not add up", "providers:\n  aws:\n    lab: {}\nscenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 5\n      num_clients_per_round: 2\n      lambda_clients_count: 3",
+			"scenarios.federated_learning.clients_info", "lambda_clients_count = 3, but total_num_clients is 5"},
+		{"real lambda without a region", "providers:\n  aws:\n    prod:\n      role: arn:aws:iam::123456789012:role/fl",
+			"providers.aws.prod.region", "is missing"},
+		{"real lambda without a role", "providers:\n  aws:\n    prod:\n      endpoint: https://lambda.eu-west-1.amazonaws.com\n      region: eu-west-1",
+			"providers.aws.prod.role", "is missing"},
+		{"a role that is no role's ARN", "providers:\n  aws:\n    prod:\n      region: eu-west-1\n      role: fedkeeper-fl",
+			"providers.aws.prod.role", "must be an IAM role's ARN"},
+		{"a key id without its secret", "providers:\n  aws:\n    prod:\n      region: eu-west-1\n      role: arn:aws:iam::123456789012:role/fl\n      access_key_id: AKIAX",
+			"providers.aws.prod.secret_access_key", "go together"},
+		{"a bad region", "providers:\n  aws:\n    prod:\n      region: europe\n      role: arn:aws:iam::123456789012:role/fl",
+			"providers.aws.prod.region", "a region id such as us-east-1"},
+		{"a lambda timeout past 900s", "scenarios:\n  federated_learning:\n    functions:\n      fl_client:\n        aws:\n          timeout: 901s", "scenarios.federated_learning.functions.fl_client.aws.timeout", "at most 900s"},
+		{"a lambda memory below 128 MB", "scenarios:\n  federated_learning:\n    functions:\n      fl_client:\n        aws:\n          memory: 64", "scenarios.federated_learning.functions.fl_client.aws.memory", "128 to 10240 MB"},
+		{"a lambda runtime FedKeeper cannot deploy", "scenarios:\n  federated_learning:\n    functions:\n      fl_client:\n        aws:\n          runtime: nodejs20.x", "scenarios.federated_learning.functions.fl_client.aws.runtime", "provided.al2023"},
 		{"edge timeout without unit", "scenarios:\n  federated_learning:\n    functions:\n      fl_client:\n        openfaas:\n          timeout: 30", "scenarios.federated_learning.functions.fl_client.openfaas.timeout", "a duration like 300s, got \"30\""},
 	}
 	for _, tc := range tests {
@@ -203,6 +222,36 @@ scenarios:
 	}
 	if want := "openwhisk/a openwhisk/b openwhisk/a google/g google/g "; got != want {
 		t.Errorf("placements %q, want %q", got, want)
+	}
+}
+
+// Lambda's clients come after the edge's; with no counts, every client goes to the
+// first platform that has a cluster, Lambda too when it is the only one.
+func TestLambdaPlacements(t *testing.T) {
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"after the edge", "providers:\n  openwhisk:\n    a: {}\n  openfaas:\n    e: {}\n  aws:\n    l2: {}\n    l1: {}\n" +
+			"scenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 5\n      num_clients_per_round: 5\n" +
+			"      ow_clients_count: 1\n      edge_clients_count: 1\n      lambda_clients_count: 3\n",
+			"openwhisk/a openfaas/e aws/l1 aws/l2 aws/l1 "},
+		{"the only platform", "providers:\n  aws:\n    lab: {}\nscenarios:\n  federated_learning:\n    clients_info:\n      total_num_clients: 2\n      num_clients_per_round: 2\n",
+			"aws/lab aws/lab "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(tc.yaml), noEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			for _, p := range c.ClientPlacements() {
+				got += string(p.Platform) + "/" + p.Cluster + " "
+			}
+			if got != tc.want {
+				t.Errorf("placements %q, want %q", got, tc.want)
+			}
+			if fn := c.Scenarios.FederatedLearning.Functions["fl_client"].AWS; fn == nil || fn.FuncPath != "./functions/lambda" || fn.Memory != 512 {
+				t.Errorf("the built-in client's aws section: %+v", fn)
+			}
+		})
 	}
 }
 

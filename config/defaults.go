@@ -166,13 +166,14 @@ func (c *Config) normalise() {
 		if !ok || client.OpenWhisk == nil {
 			client.OpenWhisk = &OpenWhiskFunction{}
 		}
-		if client.Google == nil && (fl.ClientsInfo.GCFClientsCount > 0 || (len(c.Providers.OpenWhisk) == 0 && len(c.Providers.Google) > 0)) {
+		ci, all := fl.ClientsInfo, c.defaultPlatform()
+		if client.Google == nil && (ci.GCFClientsCount > 0 || all == Google) {
 			client.Google = &GoogleFunction{}
 		}
-		if client.OpenFaaS == nil && fl.ClientsInfo.EdgeClientsCount > 0 {
+		if client.OpenFaaS == nil && (ci.EdgeClientsCount > 0 || all == OpenFaaS) {
 			client.OpenFaaS = &OpenFaaSFunction{}
 		}
-		if client.AWS == nil && fl.ClientsInfo.LambdaClientsCount > 0 {
+		if client.AWS == nil && (ci.LambdaClientsCount > 0 || all == AWS) {
 			client.AWS = &AWSFunction{}
 		}
 		fl.Functions[DefaultClientFunction] = client

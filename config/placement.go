@@ -16,6 +16,24 @@ const (
 	AWS       Platform = "aws" // AWS Lambda
 )
 
+// defaultPlatform is where every client runs when clients_info gives no counts: the
+// first platform, in placement order, that has a cluster ("" when none has; the
+// config's defaults give OpenWhisk one then).
+func (c *Config) defaultPlatform() Platform {
+	ci := c.Scenarios.FederatedLearning.ClientsInfo
+	if ci.OWClientsCount+ci.GCFClientsCount+ci.EdgeClientsCount+ci.LambdaClientsCount != 0 {
+		return ""
+	}
+	clusters := map[Platform]int{OpenWhisk: len(c.Providers.OpenWhisk), Google: len(c.Providers.Google),
+		OpenFaaS: len(c.Providers.OpenFaaS), AWS: len(c.Providers.AWS)}
+	for _, p := range Platforms() {
+		if clusters[p] > 0 {
+			return p
+		}
+	}
+	return ""
+}
+
 // Platforms are the fabric's platforms, in placement order.
 func Platforms() []Platform { return []Platform{OpenWhisk, Google, OpenFaaS, AWS} }
 
@@ -39,14 +57,12 @@ func (c *Config) ClientPlacements() []Placement {
 	ci := c.Scenarios.FederatedLearning.ClientsInfo
 	ow, gcf, edge, aws := ci.OWClientsCount, ci.GCFClientsCount, ci.EdgeClientsCount, ci.LambdaClientsCount
 	if ow+gcf+edge+aws == 0 {
-		switch {
-		case len(c.Providers.OpenWhisk) > 0:
+		switch c.defaultPlatform() {
+		case OpenWhisk:
 			ow = ci.TotalNumClients
-		case len(c.Providers.Google) > 0:
-			gcf = ci.TotalNumClients
-		case len(c.Providers.OpenFaaS) > 0:
+		case OpenFaaS:
 			edge = ci.TotalNumClients
-		case len(c.Providers.AWS) > 0:
+		case AWS:
 			aws = ci.TotalNumClients
 		default:
 			gcf = ci.TotalNumClients

@@ -55,13 +55,13 @@ func TestHelpListsAliasesOnce(t *testing.T) {
 	}
 	usage := out.String()
 	for _, line := range []string{"  -config, -c, -configfile file\n", "  -a, -all_providers\n", "  -o, -ow_providers_list clusters\n",
-		"  -g, -gcf_providers_list clusters\n", "  -s, -scenario_name scenario\n", "  -f, -functions_list functions\n",
+		"  -g, -gcf_providers_list clusters\n", "  -l, -lambda_providers_list clusters\n", "  -s, -scenario_name scenario\n", "  -f, -functions_list functions\n",
 		"  -d, -deploy\n", "  -r, -remove\n"} {
 		if strings.Count(usage, line) != 1 {
 			t.Errorf("usage has %q %d times:\n%s", line, strings.Count(usage, line), usage)
 		}
 	}
-	if n := strings.Count(usage, "\n  -"); n != 10 {
-		t.Errorf("usage lists %d flags, want 10:\n%s", n, usage)
+	if n := strings.Count(usage, "\n  -"); n != 11 {
+		t.Errorf("usage lists %d flags, want 11:\n%s", n, usage)
 	}
 }
