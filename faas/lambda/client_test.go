@@ -237,3 +237,46 @@ func TestThrottlingIsRetriedThenReported(t *testing.T) {
 		t.Fatalf("a call failing on Lambda's side every time: %v, want ErrUnavailable", err)
 	}
 }
+
+// Without credentials in the options, the SDK's default chain finds them as the AWS CLI
+// does: in the environment, or in the shared files under a profile. Each is seen
+// signing calls the fabric admits; a chain that finds the wrong secret is refused.
+func TestCredentialsFromTheAWSEnvironment(t *testing.T) {
+	url, _ := fabricLambda(t)
+	ctx := context.Background()
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true") // no instance role to fall back on here
+	dir := t.TempDir()
+	shared := dir + "/credentials"
+	profiles := "[default]\naws_access_key_id = " + testKey + "\naws_secret_access_key = wrong\n\n" +
+		"[fl]\naws_access_key_id = " + testKey + "\naws_secret_access_key = " + testSecret + "\n"
+	if err := os.WriteFile(shared, []byte(profiles), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", shared)
+	t.Setenv("AWS_CONFIG_FILE", dir+"/config")
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		profile string
+		ok      bool
+	}{
+		{"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", map[string]string{"AWS_ACCESS_KEY_ID": testKey, "AWS_SECRET_ACCESS_KEY": testSecret}, "", true},
+		{"a profile of the shared credentials file", nil, "fl", true},
+		{"AWS_PROFILE", map[string]string{"AWS_PROFILE": "fl"}, "", true},
+		{"the default profile, with another secret", nil, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"} {
+				t.Setenv(k, tc.env[k])
+				if tc.env[k] == "" {
+					os.Unsetenv(k)
+				}
+			}
+			c := newClient(t, url, func(o *Options) { o.AccessKeyID, o.SecretAccessKey, o.Profile = "", "", tc.profile })
+			_, err := c.Deployment(ctx, "fl_client")
+			if tc.ok != (err == nil) || (err != nil && !errors.Is(err, faas.ErrRejected)) {
+				t.Fatalf("GetFunction: %v, want success %v", err, tc.ok)
+			}
+		})
+	}
+}
