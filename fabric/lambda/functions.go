@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -182,6 +183,17 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	}
 	core.WriteJSON(w, http.StatusOK, map[string]any{"Configuration": f.cfg,
 		"Code": map[string]string{"RepositoryType": "S3", "Location": ""}})
+}
+
+// list is ListFunctions: every function's configuration, by name, in one page.
+func (s *Server) list(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	configs := make([]configuration, 0, len(s.functions))
+	for _, name := range slices.Sorted(maps.Keys(s.functions)) {
+		configs = append(configs, s.functions[name].cfg)
+	}
+	s.mu.Unlock()
+	core.WriteJSON(w, http.StatusOK, map[string]any{"Functions": configs})
 }
 
 func (s *Server) remove(w http.ResponseWriter, r *http.Request) {

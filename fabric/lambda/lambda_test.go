@@ -163,8 +163,15 @@ func TestGoFunctionThroughTheAWSSDK(t *testing.T) {
 	if aws.ToString(timedOut.FunctionError) != "Unhandled" || !strings.Contains(string(timedOut.Payload), "Task timed out after 1.00 seconds") {
 		t.Errorf("a run past the new 1 s timeout: %q %s", aws.ToString(timedOut.FunctionError), timedOut.Payload)
 	}
+	listed, err := c.ListFunctions(ctx, &awslambda.ListFunctionsInput{})
+	if err != nil || len(listed.Functions) != 1 || aws.ToString(listed.Functions[0].FunctionName) != "fl_client" || aws.ToInt32(listed.Functions[0].Timeout) != 1 {
+		t.Errorf("ListFunctions: %+v, %v; want fl_client with its 1 s timeout", listed, err)
+	}
 	if _, err := c.DeleteFunction(ctx, &awslambda.DeleteFunctionInput{FunctionName: aws.String("fl_client")}); err != nil {
 		t.Fatal(err)
+	}
+	if listed, err := c.ListFunctions(ctx, &awslambda.ListFunctionsInput{}); err != nil || len(listed.Functions) != 0 {
+		t.Errorf("ListFunctions after the deletion: %+v, %v", listed, err)
 	}
 	var missing *types.ResourceNotFoundException
 	if _, err := c.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("fl_client")}); !errors.As(err, &missing) {

@@ -1,6 +1,7 @@
 // Package lambda is the local fabric's AWS Lambda: the control plane's REST API as the
 // AWS SDKs call it (/2015-03-31/functions: CreateFunction, GetFunction,
-// UpdateFunctionCode, UpdateFunctionConfiguration, DeleteFunction) and Invoke, every
+// UpdateFunctionCode, UpdateFunctionConfiguration, DeleteFunction, ListFunctions) and
+// Invoke, every
 // call checked against the fabric's generated credentials with Signature Version 4.
 // A function is a zip: a provided.al2023 (or provided.al2) function's bootstrap runs
 // under the Lambda Runtime API (fabric/runtimeapi), a python3.x function's handler
@@ -110,6 +111,8 @@ func New(opts Options) (*Server, error) {
 func (s *Server) routes() {
 	auth := s.guard.Wrap
 	s.mux.HandleFunc("POST /2015-03-31/functions", auth(s.create))
+	s.mux.HandleFunc("GET /2015-03-31/functions", auth(s.list))
+	s.mux.HandleFunc("GET /2015-03-31/functions/{$}", auth(s.list))
 	s.mux.HandleFunc("GET /2015-03-31/functions/{name}", auth(s.get))
 	s.mux.HandleFunc("DELETE /2015-03-31/functions/{name}", auth(s.remove))
 	s.mux.HandleFunc("PUT /2015-03-31/functions/{name}/code", auth(s.updateCode))
