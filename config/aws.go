@@ -8,21 +8,6 @@ import (
 	"time"
 )
 
-// clientCountKey is the clients_info count that places clients on a platform.
-func clientCountKey(p Platform) string {
-	switch p {
-	case OpenWhisk:
-		return "ow_clients_count"
-	case Google:
-		return "gcf_clients_count"
-	case OpenFaaS:
-		return "edge_clients_count"
-	case AWS:
-		return "lambda_clients_count"
-	}
-	return string(p) + "_clients_count"
-}
-
 // roleARN is an IAM role's ARN, what Lambda runs a function as.
 var roleARN = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]+$`)
 

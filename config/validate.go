@@ -311,6 +311,21 @@ func (c *Config) Validate() error {
 	return c.validateClientSections()
 }
 
+// clientCountKey is the clients_info count that places clients on a platform.
+func clientCountKey(p Platform) string {
+	switch p {
+	case OpenWhisk:
+		return "ow_clients_count"
+	case Google:
+		return "gcf_clients_count"
+	case OpenFaaS:
+		return "edge_clients_count"
+	case AWS:
+		return "lambda_clients_count"
+	}
+	return string(p) + "_clients_count"
+}
+
 // ClusterNames lists every configured cluster, OpenWhisk first, each sorted.
 func (c *Config) ClusterNames() []string {
 	return slices.Concat(slices.Sorted(maps.Keys(c.Providers.OpenWhisk)), slices.Sorted(maps.Keys(c.Providers.Google)),

@@ -3,19 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/fedkeeper/fedkeeper/functions/pack"
 	"github.com/fedkeeper/fedkeeper/jstest"
-	"github.com/fedkeeper/fedkeeper/loopback"
 )
 
 // lambdaLifecycle is what a user of the AWS SDK for JavaScript v3 does against a
@@ -68,29 +63,10 @@ var reportLine = regexp.MustCompile(`REPORT RequestId: \S+\tDuration: [0-9.]+ ms
 func TestStandaloneFabricServesTheAWSJavaScriptClient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	work := t.TempDir()
-	bin := filepath.Join(work, "fabric")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	build.Dir = filepath.Dir(file)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the fabric: %v\n%s", err, out)
-	}
-	zip, err := pack.LambdaZip(ctx, filepath.Join(root, "functions", "lambda"), root, filepath.Join(work, "build"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	zipFile := filepath.Join(work, "function.zip")
-	if err := os.WriteFile(zipFile, zip, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	port, err := loopback.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := filepath.Join(work, "data")
-	startAndWait(t, exec.CommandContext(ctx, bin, "-addr", net.JoinHostPort(loopback.Host, strconv.Itoa(port)), "-data", data))
+	s := newStandalone(ctx, t)
+	zipFile := s.function(ctx, t, pack.LambdaZip, "lambda")
+	data := filepath.Join(s.work, "data")
+	startAndWait(t, exec.CommandContext(ctx, s.bin, "-addr", s.addr, "-data", data))
 	out := jstest.Run(ctx, t, lambdaLifecycle, "CREDENTIALS="+filepath.Join(data, "credentials.json"), "ZIP="+zipFile)
 	var seen struct {
 		Created, FunctionError, Log, State, Forged, AfterDelete string

@@ -40,31 +40,12 @@ const ow = openwhisk({apihost: process.env.OW_APIHOST, api_key: process.env.OW_A
 func TestStandaloneFabricRunsAnOutsideClientsAction(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	work := t.TempDir()
-	bin := filepath.Join(work, "fabric")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	build.Dir = filepath.Dir(file)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the fabric: %v\n%s", err, out)
-	}
-	zip, err := pack.OpenWhiskZip(ctx, filepath.Join(root, "functions", "openwhisk"), root, filepath.Join(work, "build"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	zipFile := filepath.Join(work, "action.zip")
-	if err := os.WriteFile(zipFile, zip, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	port, err := loopback.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newStandalone(ctx, t)
+	zipFile := s.function(ctx, t, pack.OpenWhiskZip, "openwhisk")
 	// Started in a folder of its own, so -data's default .fedkeeper/fabric-standalone
 	// is relative to it.
-	fabric := exec.CommandContext(ctx, bin, "-addr", net.JoinHostPort(loopback.Host, strconv.Itoa(port)))
-	fabric.Dir = filepath.Join(work, "cwd")
+	fabric := exec.CommandContext(ctx, s.bin, "-addr", s.addr)
+	fabric.Dir = filepath.Join(s.work, "cwd")
 	if err := os.MkdirAll(fabric.Dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +58,46 @@ func TestStandaloneFabricRunsAnOutsideClientsAction(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &info); err != nil || info.Hostname == "" || info.Echo["from"] != "the js client" {
 		t.Fatalf("the action answered %q (%v)", out, err)
 	}
+}
+
+// standalone is the fabric binary built for a test, a free address for it and the
+// test's folder.
+type standalone struct {
+	bin, addr, work string
+	root            string // the repository
+}
+
+func newStandalone(ctx context.Context, t *testing.T) standalone {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	s := standalone{root: filepath.Join(filepath.Dir(file), "..", ".."), work: t.TempDir()}
+	s.bin = filepath.Join(s.work, "fabric")
+	build := exec.CommandContext(ctx, "go", "build", "-o", s.bin, ".")
+	build.Dir = filepath.Dir(file)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the fabric: %v\n%s", err, out)
+	}
+	port, err := loopback.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.addr = net.JoinHostPort(loopback.Host, strconv.Itoa(port))
+	return s
+}
+
+// function packs FedKeeper's functions/<folder> with packer into a zip file and
+// returns its path.
+func (s standalone) function(ctx context.Context, t *testing.T, packer func(context.Context, string, string, string) ([]byte, error), folder string) string {
+	t.Helper()
+	zip, err := packer(ctx, filepath.Join(s.root, "functions", folder), s.root, filepath.Join(s.work, "build"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(s.work, folder+".zip")
+	if err := os.WriteFile(path, zip, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // startAndWait starts the fabric and returns its URL from its first line.

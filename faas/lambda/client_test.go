@@ -1,8 +1,6 @@
 package lambda
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +16,7 @@ import (
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
 	fabriclambda "github.com/fedkeeper/fedkeeper/fabric/lambda"
 	"github.com/fedkeeper/fedkeeper/functions/deployment"
+	"github.com/fedkeeper/fedkeeper/functions/pack"
 )
 
 // TestMain doubles as a provided.al2023 bootstrap on aws-lambda-go when the fabric
@@ -91,21 +90,11 @@ func bootstrapZip(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	h.SetMode(0o755)
-	w, err := zw.CreateHeader(h)
-	if err == nil {
-		_, err = w.Write(data)
-	}
-	if err == nil {
-		err = zw.Close()
-	}
+	zip, err := pack.ZipExecutable("bootstrap", data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return buf.Bytes()
+	return zip
 }
 
 func goFunction(t *testing.T, version string) faas.Function {

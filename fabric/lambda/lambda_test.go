@@ -22,6 +22,8 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/fedkeeper/fedkeeper/functions/pack"
 )
 
 // TestMain doubles as a provided.al2023 bootstrap on aws-lambda-go, the way a Go
@@ -75,7 +77,7 @@ func client(url, secret string) *awslambda.Client {
 		Credentials: credentials.NewStaticCredentialsProvider(testKey, secret, "")})
 }
 
-// zipOf packs files (name → content, executable when the name is bootstrap).
+// zipOf packs files (name → content), none executable.
 func zipOf(t *testing.T, files map[string][]byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
@@ -83,9 +85,6 @@ func zipOf(t *testing.T, files map[string][]byte) []byte {
 	for name, data := range files {
 		h := &zip.FileHeader{Name: name, Method: zip.Deflate}
 		h.SetMode(0o644)
-		if name == bootstrapFile {
-			h.SetMode(0o755)
-		}
 		w, err := zw.CreateHeader(h)
 		if err != nil {
 			t.Fatal(err)
@@ -110,7 +109,11 @@ func goZip(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return zipOf(t, map[string][]byte{bootstrapFile: data})
+	zip, err := pack.ZipExecutable(bootstrapFile, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return zip
 }
 
 var reportLine = regexp.MustCompile(`REPORT RequestId: \S+\tDuration: [0-9.]+ ms\tBilled Duration: [0-9]+ ms\tMemory Size: 256 MB\tMax Memory Used: [1-9][0-9]* MB\t(Init Duration: [0-9.]+ ms\t)?`)
