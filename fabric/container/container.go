@@ -50,11 +50,7 @@ type Runtime struct{}
 
 // Start implements core.Runtime.
 func (Runtime) Start(ctx context.Context, spec core.Spec) (core.Instance[Request, json.RawMessage], error) {
-	c, err := Start(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
+	return core.Started[Request, json.RawMessage](Start(ctx, spec))
 }
 
 // Container is one running function process.

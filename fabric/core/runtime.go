@@ -22,6 +22,16 @@ type Runtime[Req, Resp any] interface {
 	Start(ctx context.Context, spec Spec) (Instance[Req, Resp], error)
 }
 
+// Started hands on what a convention's own start function returned, typed as its
+// process, as the Instance a Runtime returns: a failed start gives a nil Instance, not
+// one holding a nil pointer, which would not compare equal to nil.
+func Started[Req, Resp any, I Instance[Req, Resp]](inst I, err error) (Instance[Req, Resp], error) {
+	if err != nil {
+		return nil, err
+	}
+	return inst, nil
+}
+
 // Instance is one running function instance; it serves one request at a time.
 type Instance[Req, Resp any] interface {
 	pool.Instance

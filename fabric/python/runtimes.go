@@ -46,11 +46,7 @@ func (a ActionLoop) Start(ctx context.Context, spec core.Spec) (core.Instance[co
 	if main == "" {
 		main = "main"
 	}
-	c, err := container.StartCommand(ctx, a.command(spec, actionLoopScript, spec.Path, main), spec.StartTimeout)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
+	return core.Started[container.Request, json.RawMessage](container.StartCommand(ctx, a.command(spec, actionLoopScript, spec.Path, main), spec.StartTimeout))
 }
 
 // LambdaHandler is Lambda's Python runtime (python3.x): spec.Dir is the function's
@@ -63,11 +59,7 @@ func (l LambdaHandler) Start(ctx context.Context, spec core.Spec) (core.Instance
 	if err := l.Available(); err != nil {
 		return nil, err
 	}
-	p, err := runtimeapi.StartCommand(ctx, l.command(spec, lambdaScript), spec.StartTimeout)
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
+	return core.Started[runtimeapi.Request, runtimeapi.Response](runtimeapi.StartCommand(ctx, l.command(spec, lambdaScript), spec.StartTimeout))
 }
 
 // EntryPoint is Cloud Functions' Python runtime (python39 … python312): spec.Dir is
@@ -78,11 +70,7 @@ type EntryPoint struct{ *Runtimes }
 
 // Start implements core.Runtime.
 func (e EntryPoint) Start(ctx context.Context, spec core.Spec) (core.Instance[httpproc.Request, httpproc.Response], error) {
-	p, err := httpproc.StartCommand(ctx, e.command(spec, entryPointScript), spec.StartTimeout)
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
+	return core.Started[httpproc.Request, httpproc.Response](httpproc.StartCommand(ctx, e.command(spec, entryPointScript), spec.StartTimeout))
 }
 
 // Check is what a deploy does before the function takes traffic: the source's
@@ -121,11 +109,7 @@ type Handler struct{ *Runtimes }
 
 // Start implements core.Runtime.
 func (h Handler) Start(ctx context.Context, spec core.Spec) (core.Instance[httpproc.Request, httpproc.Response], error) {
-	p, err := httpproc.StartCommand(ctx, h.command(spec, handlerScript), spec.StartTimeout)
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
+	return core.Started[httpproc.Request, httpproc.Response](httpproc.StartCommand(ctx, h.command(spec, handlerScript), spec.StartTimeout))
 }
 
 // Check is what building the function's image would catch: the handler is there and

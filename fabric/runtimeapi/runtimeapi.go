@@ -85,11 +85,7 @@ type Runtime struct{}
 
 // Start implements core.Runtime.
 func (Runtime) Start(ctx context.Context, spec core.Spec) (core.Instance[Request, Response], error) {
-	p, err := Start(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
+	return core.Started[Request, Response](Start(ctx, spec))
 }
 
 // Process is one running instance: the function's process and the API it calls.
