@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,11 +12,19 @@ import (
 	"github.com/fedkeeper/fedkeeper/fabric/pool"
 )
 
+// DefaultMaxInstances is how many instances a platform keeps alive at once unless told:
+// two per core, at least four.
+func DefaultMaxInstances() int { return max(4, 2*runtime.NumCPU()) }
+
+// DefaultIdleTimeout is how long an instance stays warm unused unless told.
+const DefaultIdleTimeout = 10 * time.Minute
+
 // Options configure an Invoker.
 type Options[Resp any] struct {
-	// MaxInstances caps the instances alive at once, over all functions.
+	// MaxInstances caps the instances alive at once, over all functions
+	// (DefaultMaxInstances when 0).
 	MaxInstances int
-	// IdleTimeout destroys instances left unused this long.
+	// IdleTimeout destroys instances left unused this long (DefaultIdleTimeout when 0).
 	IdleTimeout time.Duration
 	// Faults adds the injected cold-start and activation delays; nil adds none.
 	Faults *faults.Injector
@@ -38,6 +47,12 @@ type Invoker[Req, Resp any] struct {
 
 // New starts an invoker and its idle reaper; Close ends them.
 func New[Req, Resp any](opts Options[Resp]) *Invoker[Req, Resp] {
+	if opts.MaxInstances <= 0 {
+		opts.MaxInstances = DefaultMaxInstances()
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	inv := &Invoker[Req, Resp]{
 		pool: pool.New[Instance[Req, Resp]](opts.MaxInstances), faults: opts.Faults, failed: opts.Failed,

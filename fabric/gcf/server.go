@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -50,14 +49,8 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
-	if o.MaxInstances <= 0 {
-		o.MaxInstances = max(4, 2*runtime.NumCPU())
-	}
 	if o.CallsPer100s <= 0 {
 		o.CallsPer100s = 16
-	}
-	if o.IdleTimeout <= 0 {
-		o.IdleTimeout = 10 * time.Minute
 	}
 	if o.GoCommand == "" {
 		o.GoCommand = "go"

@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,12 +52,6 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.AccountID == "" {
 		o.AccountID = "000000000000"
-	}
-	if o.MaxInstances <= 0 {
-		o.MaxInstances = max(4, 2*runtime.NumCPU())
-	}
-	if o.IdleTimeout <= 0 {
-		o.IdleTimeout = 10 * time.Minute
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -57,14 +57,8 @@ func (o *Options) defaults() {
 	if o.User == "" {
 		o.User = "admin"
 	}
-	if o.MaxInstances <= 0 {
-		o.MaxInstances = max(4, 2*runtime.NumCPU())
-	}
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Minute
-	}
-	if o.IdleTimeout <= 0 {
-		o.IdleTimeout = 10 * time.Minute
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

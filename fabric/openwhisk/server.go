@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,16 +70,13 @@ func (o *Options) defaults() {
 		o.Namespace = "guest"
 	}
 	if o.MaxContainers <= 0 {
-		o.MaxContainers = max(4, 2*runtime.NumCPU())
+		o.MaxContainers = core.DefaultMaxInstances()
 	}
 	if o.ConcurrentInvocations <= 0 {
 		o.ConcurrentInvocations = 1000
 	}
 	if o.MaxBlockingWait <= 0 {
 		o.MaxBlockingWait = 60 * time.Second
-	}
-	if o.IdleTimeout <= 0 {
-		o.IdleTimeout = 10 * time.Minute
 	}
 	if o.MaxActivations <= 0 {
 		o.MaxActivations = 100000
