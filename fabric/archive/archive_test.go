@@ -1,32 +1,14 @@
 package archive
 
 import (
-	"archive/zip"
 	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-func zipOf(t *testing.T, files map[string][]byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, data := range files {
-		w, err := zw.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+	"github.com/fedkeeper/fedkeeper/fabric/archive/archivetest"
+)
 
 func TestUnzip(t *testing.T) {
 	big := bytes.Repeat([]byte("x"), 101)
@@ -44,7 +26,7 @@ func TestUnzip(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "code")
-			names, err := unzip(zipOf(t, tc.files), dir, 100)
+			names, err := unzip(archivetest.Zip(t, tc.files), dir, 100)
 			if (err != nil) != tc.wantErr || (tc.is != nil && !errors.Is(err, tc.is)) {
 				t.Fatalf("got %v, want an error %v (%v)", err, tc.wantErr, tc.is)
 			}

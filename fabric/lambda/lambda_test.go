@@ -1,8 +1,6 @@
 package lambda
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -23,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/fedkeeper/fedkeeper/fabric/archive/archivetest"
 	"github.com/fedkeeper/fedkeeper/functions/pack"
 )
 
@@ -75,28 +74,6 @@ func startLambda(t *testing.T) (*Server, string) {
 func client(url, secret string) *awslambda.Client {
 	return awslambda.New(awslambda.Options{Region: testRegion, BaseEndpoint: aws.String(url),
 		Credentials: credentials.NewStaticCredentialsProvider(testKey, secret, "")})
-}
-
-// zipOf packs files (name → content), none executable.
-func zipOf(t *testing.T, files map[string][]byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, data := range files {
-		h := &zip.FileHeader{Name: name, Method: zip.Deflate}
-		h.SetMode(0o644)
-		w, err := zw.CreateHeader(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 func goZip(t *testing.T) []byte {
@@ -187,7 +164,7 @@ func TestPythonFunctionThroughTheAWSSDK(t *testing.T) {
 	ctx := context.Background()
 	_, url := startLambda(t)
 	c := client(url, testSecret)
-	code := zipOf(t, map[string][]byte{"main.py": []byte("def handler(event, context):\n    return {'sum': event['a'] + event['b'], 'id': context.aws_request_id}\n")})
+	code := archivetest.Zip(t, map[string][]byte{"main.py": []byte("def handler(event, context):\n    return {'sum': event['a'] + event['b'], 'id': context.aws_request_id}\n")})
 	if _, err := c.CreateFunction(ctx, &awslambda.CreateFunctionInput{FunctionName: aws.String("pytorch_client"), Role: aws.String(testRole),
 		Runtime: types.RuntimePython311, Handler: aws.String("main.handler"), Code: &types.FunctionCode{ZipFile: code}}); err != nil {
 		t.Fatal(err)
@@ -217,7 +194,7 @@ func TestCallsAreCheckedAndBadConfigurationsRefused(t *testing.T) {
 	for _, in := range []*awslambda.CreateFunctionInput{
 		{FunctionName: aws.String("old"), Role: aws.String(testRole), Runtime: types.RuntimeNodejs20x, Handler: aws.String("index.handler"), Code: &types.FunctionCode{ZipFile: goZip(t)}},
 		{FunctionName: aws.String("norole"), Role: aws.String("fedkeeper"), Runtime: types.RuntimeProvidedal2023, Code: &types.FunctionCode{ZipFile: goZip(t)}},
-		{FunctionName: aws.String("nobootstrap"), Role: aws.String(testRole), Runtime: types.RuntimeProvidedal2023, Code: &types.FunctionCode{ZipFile: zipOf(t, map[string][]byte{"main": []byte("x")})}},
+		{FunctionName: aws.String("nobootstrap"), Role: aws.String(testRole), Runtime: types.RuntimeProvidedal2023, Code: &types.FunctionCode{ZipFile: archivetest.Zip(t, map[string][]byte{"main": []byte("x")})}},
 	} {
 		var bad *types.InvalidParameterValueException
 		if _, err := c.CreateFunction(ctx, in); !errors.As(err, &bad) {

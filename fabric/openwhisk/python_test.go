@@ -1,7 +1,6 @@
 package openwhisk_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,29 +10,10 @@ import (
 
 	"github.com/fedkeeper/fedkeeper/faas"
 	owclient "github.com/fedkeeper/fedkeeper/faas/openwhisk"
+	"github.com/fedkeeper/fedkeeper/fabric/archive/archivetest"
 	"github.com/fedkeeper/fedkeeper/fabric/openwhisk"
 	"github.com/fedkeeper/fedkeeper/fabric/python"
 )
-
-// zipOf packs files (name → content) as an action zip.
-func zipOf(t *testing.T, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, content := range files {
-		w, err := zw.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write([]byte(content)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // pyEcho reports what an activation sees: its value, its environment and its process.
 const pyEcho = `import os
@@ -67,7 +47,7 @@ func TestPythonActions(t *testing.T) {
 		wantResult, wantLog string
 	}{
 		{name: "a zip with __main__.py and a module beside it", kind: "python:3.11",
-			code:   zipOf(t, map[string]string{"__main__.py": "from helper import double\n\ndef main(args):\n    print('doubling', args['x'])\n    return {'doubled': double(args['x'])}\n", "helper.py": helper}),
+			code:   archivetest.Zip(t, map[string][]byte{"__main__.py": []byte("from helper import double\n\ndef main(args):\n    print('doubling', args['x'])\n    return {'doubled': double(args['x'])}\n"), "helper.py": []byte(helper)}),
 			params: map[string]any{"x": 21}, wantHTTP: 200, wantStatus: "success", wantResult: `{"doubled":42}`, wantLog: "stdout: doubling 21"},
 		{name: "a single file, another main", kind: "python:3", main: "handle",
 			code:   []byte("def handle(args):\n    return {'hello': args.get('who', 'world')}\n"),
@@ -83,14 +63,14 @@ func TestPythonActions(t *testing.T) {
 		{name: "a result JSON cannot hold kills the launcher", kind: "python:3.11", code: []byte("def main(args):\n    return {'s': {1, 2}}\n"),
 			wantHTTP: 502, wantStatus: "action developer error", wantResult: "exited unexpectedly", wantLog: "is not JSON serializable"},
 		{name: "a zip without __main__.py fails its initialisation", kind: "python:3.11",
-			code:     zipOf(t, map[string]string{"main.py": "def main(args):\n    return {}\n"}),
+			code:     archivetest.Zip(t, map[string][]byte{"main.py": []byte("def main(args):\n    return {}\n")}),
 			wantHTTP: 502, wantStatus: "action developer error", wantResult: "Zip file does not include __main__.py"},
 		{name: "a missing main fails its initialisation", kind: "python:3.11", main: "nowhere", code: []byte("def main(args):\n    return {}\n"),
 			wantHTTP: 502, wantStatus: "action developer error", wantResult: "has no function nowhere"},
 		{name: "a syntax error fails its initialisation", kind: "python:3.11", code: []byte("def main(args):\n    return {\n"),
 			wantHTTP: 502, wantStatus: "action developer error", wantResult: "SyntaxError"},
 		{name: "a missing requirement fails its initialisation", kind: "python:3.11",
-			code:     zipOf(t, map[string]string{"__main__.py": "def main(args):\n    return {}\n", "requirements.txt": "json5-not-here==1.0\n"}),
+			code:     archivetest.Zip(t, map[string][]byte{"__main__.py": []byte("def main(args):\n    return {}\n"), "requirements.txt": []byte("json5-not-here==1.0\n")}),
 			wantHTTP: 502, wantStatus: "action developer error", wantResult: "requirements.txt asks for json5-not-here"},
 	}
 	for i, tc := range tests {
@@ -130,7 +110,7 @@ func TestPythonActionProcessAndEnvironment(t *testing.T) {
 	}
 	e := start(t, openwhisk.Options{})
 	ctx := context.Background()
-	fn := faas.Function{Name: "echo", Code: zipOf(t, map[string]string{"__main__.py": pyEcho}), Kind: "python:3.11",
+	fn := faas.Function{Name: "echo", Code: archivetest.Zip(t, map[string][]byte{"__main__.py": []byte(pyEcho)}), Kind: "python:3.11",
 		Env: map[string]string{"GREETING": "hi"}, Timeout: 30 * time.Second}
 	if err := e.client.Deploy(ctx, fn); err != nil {
 		t.Fatal(err)
