@@ -14,6 +14,7 @@ import (
 
 	"github.com/fedkeeper/fedkeeper/fabric/core"
 	"github.com/fedkeeper/fedkeeper/fabric/faults"
+	"github.com/fedkeeper/fedkeeper/fabric/proclog"
 	"github.com/fedkeeper/fedkeeper/fabric/runtimeapi"
 )
 
@@ -157,7 +158,7 @@ func logTail(res result) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "START RequestId: %s Version: %s\n", res.id, latest)
 	for _, line := range res.logs {
-		b.WriteString(logText(line) + "\n")
+		b.WriteString(proclog.Text(line) + "\n")
 	}
 	fmt.Fprintf(&b, "END RequestId: %s\n", res.id)
 	b.WriteString(Report(res.id, res.duration, res.memory, res.peak, res.cold, res.init) + "\n")
@@ -177,17 +178,6 @@ func Report(id string, duration time.Duration, memoryMB int, peak int64, cold bo
 		id, ms, int64(math.Ceil(ms)), memoryMB, (peak+(1<<20)-1)>>20)
 	if cold {
 		line += fmt.Sprintf("Init Duration: %.2f ms\t", float64(init)/float64(time.Millisecond))
-	}
-	return line
-}
-
-// logText is a gathered log line as the function wrote it, without the fabric's
-// timestamp and stream ("2026-12-01T09:00:00Z stdout: text"), as CloudWatch shows it.
-func logText(line string) string {
-	for _, stream := range []string{" stdout: ", " stderr: "} {
-		if _, text, ok := strings.Cut(line, stream); ok {
-			return text
-		}
 	}
 	return line
 }

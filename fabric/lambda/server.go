@@ -11,7 +11,6 @@
 package lambda
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -169,7 +168,6 @@ func denied(w http.ResponseWriter, r *http.Request) {
 
 // injectedFailure is an invocation an injected error fault fails: a function error.
 func injectedFailure() runtimeapi.Response {
-	doc, _ := json.Marshal(map[string]string{"errorMessage": "an injected fault: the function failed", "errorType": "InjectedFault"})
-	return runtimeapi.Response{Payload: doc, ContentType: "application/json",
-		Error: &runtimeapi.FunctionError{Type: "InjectedFault", Message: "an injected fault: the function failed"}}
+	failure := runtimeapi.FunctionError{Type: "InjectedFault", Message: "an injected fault: the function failed"}
+	return runtimeapi.Response{Payload: errorDocument(failure.Type, failure.Message), ContentType: "application/json", Error: &failure}
 }

@@ -57,6 +57,21 @@ func (b *Buffer) add(stream, text string) {
 	}
 }
 
+// Text is what the function wrote on a gathered line, without the timestamp and stream
+// the Buffer put before it (as a platform that shows bare lines, CloudWatch, shows it);
+// a line not of that form is returned whole.
+func Text(line string) string {
+	stamp, rest, ok := strings.Cut(line, " ")
+	if _, err := time.Parse(time.RFC3339Nano, stamp); !ok || err != nil {
+		return line
+	}
+	stream, text, ok := strings.Cut(rest, ": ")
+	if !ok || strings.Contains(stream, " ") {
+		return line
+	}
+	return text
+}
+
 func (b *Buffer) mark(stream string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
